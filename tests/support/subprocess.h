@@ -1,0 +1,27 @@
+// Runs a program for a test and collects what it printed and how it ended.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rrvm::test {
+
+struct ProcessResult {
+  int status = -1; // exit status, or 128 + signal
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+ProcessResult run_process(const std::vector<std::string>& argv, int timeout_seconds = 60);
+
+// True when tests that need /dev/kvm should run; false (the test skips) when it is absent and CI
+// is not set. Under CI=true an absent /dev/kvm fails the calling test.
+bool kvm_usable_or_fail();
+// True when the host CPU has vmx or svm (real hardware virtualization, not PVM).
+bool host_has_hardware_virtualization();
+// The build's rrvm binary and test-guest directory (set by CMake).
+std::string rrvm_binary();
+std::string guest_path(const std::string& name);
+
+} // namespace rrvm::test

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages rrvm needs to build, test and benchmark. Idempotent; run as root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libzstd-dev libflatbuffers-dev flatbuffers-compiler libcapstone-dev libzydis-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nasm gcc-multilib gdb qemu-system-x86
+  clang libclang-rt-14-dev python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run this script as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

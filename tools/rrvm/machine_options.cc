@@ -1,0 +1,68 @@
+#include "tools/rrvm/machine_options.h"
+
+#include <ctime>
+
+#include "vmm/guest_memory.h"
+
+namespace rrvm {
+
+const std::vector<std::string> kMachineValueOptions = {"--mem",    "--append", "--serial",
+                                                       "--engine", "--flat",   "--rtc-time"};
+const std::vector<std::string> kMachineFlagOptions = {"--stats"};
+
+const char* const kMachineOptionsHelp =
+    "  --mem SIZE           guest RAM, e.g. 64M, 1G (default 64M; at least 2M)\n"
+    "  --append CMDLINE     kernel command line (multiboot and ELF64 kernels)\n"
+    "  --flat ADDR          KERNEL is a raw binary: load it at ADDR, start in real mode there\n"
+    "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
+    "  --engine KIND        auto (default), kvm or emu\n"
+    "  --rtc-time SECONDS   wall-clock time the RTC starts at, Unix seconds (default: now)\n"
+    "  --stats              print bhyve-style statistics at the end (on stderr)\n";
+
+MachineOptions parse_machine_options(const CommandLine& line) {
+  MachineOptions options;
+  if (line.positional().size() != 1)
+    throw Error(ExitCode::kUsage, line.positional().empty()
+                                      ? "missing KERNEL (see rrvm help)"
+                                      : "expected one KERNEL, got " +
+                                            std::to_string(line.positional().size()) +
+                                            " arguments");
+  options.boot.kernel_path = line.positional()[0];
+  if (auto mem = line.value("--mem")) {
+    options.config.memory_bytes = parse_size(*mem, "--mem");
+    if (options.config.memory_bytes < (2u << 20))
+      throw Error(ExitCode::kUsage, "--mem " + *mem + " is too small: rrvm needs at least 2M");
+    if (options.config.memory_bytes % kPageSize != 0)
+      throw Error(ExitCode::kUsage, "--mem " + *mem + " is not a multiple of 4K");
+  }
+  if (auto append = line.value("--append")) options.boot.cmdline = *append;
+  if (auto flat = line.value("--flat")) {
+    options.boot.flat = true;
+    options.boot.flat_address = parse_size(*flat, "--flat address");
+  }
+  if (auto serial = line.value("--serial")) options.serial = *serial;
+  if (auto engine = line.value("--engine")) {
+    if (*engine == "auto")
+      options.config.engine = EngineKind::kAuto;
+    else if (*engine == "kvm")
+      options.config.engine = EngineKind::kKvm;
+    else if (*engine == "emu")
+      options.config.engine = EngineKind::kEmu;
+    else
+      throw Error(ExitCode::kUsage, "bad --engine '" + *engine + "': expected auto, kvm or emu");
+  }
+  options.config.rtc_base_unix_seconds = std::time(nullptr);
+  if (auto rtc = line.value("--rtc-time")) {
+    try {
+      size_t pos;
+      options.config.rtc_base_unix_seconds = std::stoll(*rtc, &pos);
+      if (pos != rtc->size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw Error(ExitCode::kUsage, "bad --rtc-time '" + *rtc + "': expected Unix seconds");
+    }
+  }
+  options.stats = line.flag("--stats");
+  return options;
+}
+
+} // namespace rrvm

@@ -1,0 +1,28 @@
+// The machine options shared by run (and later record): parsed from the command line into a
+// MachineConfig and BootOptions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tools/rrvm/command_line.h"
+#include "vmm/boot/boot_image.h"
+#include "vmm/machine.h"
+
+namespace rrvm {
+
+struct MachineOptions {
+  MachineConfig config;
+  BootOptions boot;
+  std::string serial = "stdio";
+  bool stats = false;
+};
+
+// Option names, for CommandLine.
+extern const std::vector<std::string> kMachineValueOptions;
+extern const std::vector<std::string> kMachineFlagOptions;
+extern const char* const kMachineOptionsHelp;
+
+MachineOptions parse_machine_options(const CommandLine& line);
+
+} // namespace rrvm

@@ -1,0 +1,46 @@
+#include <iostream>
+
+#include "tools/rrvm/commands.h"
+#include "tools/rrvm/machine_options.h"
+#include "tools/rrvm/serial_output.h"
+#include "vmm/live_gate.h"
+
+namespace rrvm {
+
+int run_command(const std::vector<std::string>& args) {
+  CommandLine line(args, kMachineValueOptions, kMachineFlagOptions);
+  MachineOptions options = parse_machine_options(line);
+  SerialOutput serial(options.serial);
+  options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
+  LiveGate gate(options.serial == "stdio");
+  Machine machine(options.config, gate);
+  gate.set_engine(&machine.engine());
+  machine.boot(options.boot);
+  if (options.config.engine == EngineKind::kAuto)
+    std::cerr << "rrvm: engine " << machine.engine_choice() << "\n";
+  RunOutcome outcome = machine.run();
+  gate.set_engine(nullptr);
+  serial.flush();
+  if (options.stats) machine.final_stats().print(std::cerr, 0);
+  return report_outcome(outcome);
+}
+
+int report_outcome(const RunOutcome& outcome) {
+  switch (outcome.kind) {
+  case RunOutcome::Kind::kGuestExit:
+    return outcome.status;
+  case RunOutcome::Kind::kStopped:
+    std::cerr << "rrvm: " << outcome.message << "\n";
+    return 0;
+  case RunOutcome::Kind::kShutdown:
+  case RunOutcome::Kind::kEngineError:
+    std::cerr << "rrvm: " << outcome.message << "\n";
+    return static_cast<int>(ExitCode::kGuestFault);
+  case RunOutcome::Kind::kHung:
+    std::cerr << "rrvm: " << outcome.message << "\n";
+    return static_cast<int>(ExitCode::kGuestHung);
+  }
+  return static_cast<int>(ExitCode::kInternal);
+}
+
+} // namespace rrvm

@@ -1,0 +1,45 @@
+// What a loader put into guest memory and the CPU state it starts the guest in. The description
+// goes into a trace header, so that a replay or a dump can find the guest's code without the
+// original file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vmm/cpu_state.h"
+
+namespace rrvm {
+
+enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat };
+const char* kernel_kind_name(KernelKind kind);
+
+struct LoadedSegment {
+  uint64_t gpa;         // where it was loaded
+  uint64_t file_offset; // where it comes from in the image file
+  uint64_t file_size;   // bytes copied from the file (the rest of memory_size is zeroed)
+  uint64_t memory_size;
+};
+
+struct BootImage {
+  KernelKind kind;
+  std::string path;
+  std::vector<uint8_t> file; // the whole kernel file
+  std::vector<LoadedSegment> segments;
+  uint64_t entry;
+  unsigned code_bits; // 16, 32 or 64: how the entry code is decoded
+};
+
+struct BootOptions {
+  std::string kernel_path;
+  std::string cmdline;
+  bool flat = false;
+  uint64_t flat_address = 0;
+};
+
+struct BootResult {
+  BootImage image;
+  CpuState cpu;
+};
+
+} // namespace rrvm

@@ -1,0 +1,117 @@
+// The CPU interface both engines implement (KVM in vmm/kvm/, the interpreter in vmm/emu/).
+//
+// The machine calls run(), handles the exit it returns, and calls run() again. Data an exit asks
+// for (the value of a port or MMIO read, an MSR read) is written into the exit's buffer before
+// the next run(), which completes the instruction; this is KVM's contract and the interpreter
+// keeps it too, so devices, recording, replay and the debugger never care which engine runs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmm/cpu_state.h"
+
+namespace rrvm {
+
+enum class ExitReason : uint8_t {
+  kIo,               // port I/O; `io` describes it
+  kMmio,             // access to guest-physical memory that is not RAM; `mmio` describes it
+  kHlt,              // HLT executed; the vCPU is halted until an interrupt is injected
+  kInterruptWindow,  // the guest can now take an interrupt (after request_interrupt_window)
+  kMsrRead,          // RDMSR of an MSR the machine models; `msr` describes it
+  kMsrWrite,         // WRMSR of an MSR the machine models
+  kShutdown,         // triple fault
+  kDebug,            // single-step completed or breakpoint/watchpoint hit; `debug` says which
+  kKicked,           // kick() interrupted the run; nothing else happened
+  kInstructionLimit, // the retired-instruction limit was reached (instruction-counting engines)
+  kInternalError,    // the engine could not run the guest; `detail` says why
+  kUnsupported,      // the guest executed something the engine does not implement; `detail`
+};
+
+const char* exit_reason_name(ExitReason reason);
+
+struct IoExit {
+  uint16_t port;
+  uint8_t size; // 1, 2 or 4
+  bool write;
+  uint32_t count; // >1 for string I/O (INS/OUTS with REP): `count` consecutive accesses
+  uint8_t* data;  // size*count bytes: values written by the guest, or to fill for a read
+};
+
+struct MmioExit {
+  uint64_t gpa;
+  uint8_t size; // 1, 2, 4 or 8
+  bool write;
+  uint8_t* data; // `size` bytes
+};
+
+struct MsrExit {
+  uint32_t index;
+  uint64_t* value; // written value, or to fill for a read
+  bool* fault;     // set to true to raise #GP in the guest instead
+};
+
+enum class DebugCause : uint8_t { kStep, kBreakpoint, kWatchWrite, kWatchRead, kWatchAccess };
+
+struct DebugEvent {
+  DebugCause cause;
+  uint64_t address; // breakpoint or watched address
+};
+
+struct Exit {
+  ExitReason reason;
+  IoExit io;
+  MmioExit mmio;
+  MsrExit msr;
+  DebugEvent debug;
+  std::string detail;
+};
+
+enum class WatchKind : uint8_t { kExecute, kWrite, kRead, kAccess };
+
+struct HwBreakpoint {
+  uint64_t address;
+  WatchKind kind;
+  uint8_t length; // 1, 2, 4 or 8
+};
+
+class Engine {
+public:
+  virtual ~Engine() = default;
+
+  virtual const char* name() const = 0;
+
+  // Runs the vCPU until the next exit. The returned reference stays valid until the next call.
+  virtual Exit& run() = 0;
+
+  // Interrupts a running run() from another thread or a signal handler (async-signal-safe); the
+  // run returns kKicked at the next point the engine can stop. A kick while not running makes the
+  // next run() return kKicked at once.
+  virtual void kick() = 0;
+
+  virtual CpuState state() = 0;
+  virtual void set_state(const CpuState& state) = 0;
+
+  // Interrupt injection. can_inject() is true when RFLAGS.IF=1, no interrupt shadow is active and
+  // no other event is pending; inject_interrupt() then delivers external interrupt `vector`
+  // before the next instruction (and wakes a halted vCPU).
+  virtual bool can_inject() = 0;
+  virtual void inject_interrupt(uint8_t vector) = 0;
+  // Exit with kInterruptWindow as soon as can_inject() becomes true.
+  virtual void request_interrupt_window(bool enable) = 0;
+
+  // Debugging: stop after every instruction; breakpoints kept outside guest memory.
+  virtual void set_single_step(bool enable) = 0;
+  virtual void set_hw_breakpoints(std::span<const HwBreakpoint> points) = 0;
+  virtual size_t max_hw_breakpoints() const = 0;
+
+  // Retired-instruction count, for engines that keep an exact one (emu); nullopt otherwise (kvm).
+  virtual std::optional<uint64_t> instruction_count() const = 0;
+  // Stop with kInstructionLimit once the count reaches `count` (emu only).
+  virtual void set_instruction_limit(std::optional<uint64_t> count) = 0;
+};
+
+} // namespace rrvm

@@ -1,0 +1,37 @@
+// The nondeterminism gate (DESIGN.md): everything the machine cannot determine from its own state
+// enters here. A live run asks the host; record mode asks the host and logs the answers; replay
+// mode reads them back from the trace.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace rrvm {
+
+class Gate {
+public:
+  virtual ~Gate() = default;
+
+  // Guest time in ns, sampled once per exit. Never decreases.
+  virtual uint64_t sample_clock() = 0;
+
+  // The vCPU is halted until guest time `deadline_ns` (UINT64_MAX: no timer is armed). Returns
+  // once that time has come or input has arrived; a replay returns at once (idle fast-forward).
+  virtual void wait_idle(uint64_t deadline_ns) = 0;
+
+  // Serial input bytes that arrived since the last call (at most out.size()).
+  virtual size_t take_input(std::span<uint8_t> out) = 0;
+
+  // True when input may still arrive (an interactive terminal): a halted guest with no timer can
+  // then still be woken.
+  virtual bool input_possible() const = 0;
+
+  // The host CLOCK_MONOTONIC time at which guest time reaches `guest_ns`, for kicking a running
+  // vCPU when a device timer is due; 0 when guest time does not follow host time.
+  virtual uint64_t host_deadline(uint64_t guest_ns) const = 0;
+
+  // True when the user asked to end the run (e.g. Ctrl-A x on the console).
+  virtual bool stop_requested() const { return false; }
+};
+
+} // namespace rrvm

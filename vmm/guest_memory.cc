@@ -1,0 +1,71 @@
+#include "vmm/guest_memory.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+namespace rrvm {
+
+GuestMemory::GuestMemory(uint64_t size) : size_(size) {
+  if (size == 0 || size % kPageSize != 0)
+    throw Error(ExitCode::kUsage, "guest memory size must be a non-zero multiple of 4 KiB");
+  if (size > kMmioHoleStart)
+    throw Error(ExitCode::kUsage, "guest memory larger than 3.5 GiB is not supported (MMIO hole)");
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) throw Error(ExitCode::kIo, errno_message("mmap guest memory", errno));
+  host_ = static_cast<uint8_t*>(p);
+}
+
+GuestMemory::~GuestMemory() {
+  munmap(host_, size_);
+}
+
+std::string GuestMemory::out_of_range(uint64_t gpa, uint64_t length) const {
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "guest-physical range 0x%llx+0x%llx is outside guest memory (0x%llx bytes)",
+                (unsigned long long)gpa, (unsigned long long)length, (unsigned long long)size_);
+  return buf;
+}
+
+uint64_t GuestMemory::resident_bytes() const {
+  std::vector<unsigned char> vec(size_ / kPageSize);
+  if (mincore(host_, size_, vec.data()) != 0) return 0;
+  uint64_t pages = 0;
+  for (unsigned char v : vec)
+    pages += v & 1;
+  return pages * kPageSize;
+}
+
+uint64_t parse_size(const std::string& text, const char* what) {
+  auto bad = [&] {
+    return Error(ExitCode::kUsage, std::string("bad ") + what + " '" + text +
+                                       "': expected a number with an optional K, M or G suffix");
+  };
+  if (text.empty()) throw bad();
+  size_t pos = 0;
+  unsigned long long value;
+  try {
+    value = std::stoull(text, &pos, 0);
+  } catch (const std::exception&) {
+    throw bad();
+  }
+  std::string suffix = text.substr(pos);
+  unsigned shift = 0;
+  if (suffix == "K" || suffix == "k" || suffix == "KiB")
+    shift = 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MiB")
+    shift = 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB")
+    shift = 30;
+  else if (!suffix.empty())
+    throw bad();
+  if (value > (UINT64_MAX >> shift)) throw bad();
+  return value << shift;
+}
+
+} // namespace rrvm

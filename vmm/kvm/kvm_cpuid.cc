@@ -1,0 +1,91 @@
+#include "vmm/kvm/kvm_cpuid.h"
+
+#include <cerrno>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <vector>
+
+#include "vmm/error.h"
+#include "vmm/kvm/kvm_flexible_arrays.h"
+
+namespace rrvm {
+
+namespace {
+
+constexpr unsigned kMaxEntries = 256;
+
+void hide_nondeterministic(CpuidEntry& e) {
+  using namespace cpuid_hidden;
+  switch (e.function) {
+  case 1:
+    e.ecx &= ~(kLeaf1EcxRdrand | kLeaf1EcxTscDeadline | kLeaf1EcxPdcm);
+    e.ecx &= ~(1u << 21); // x2APIC: there is no local APIC model
+    e.edx &= ~(1u << 4);  // TSC: RDTSC cannot be trapped on KVM
+    e.edx &= ~(1u << 9);  // APIC
+    e.ebx &= 0x0000ffff;  // APIC ID 0, one logical processor
+    break;
+  case 6:
+    e.ecx &= ~1u; // APERF/MPERF
+    break;
+  case 7:
+    if (e.index == 0) {
+      e.ebx &= ~(kLeaf7EbxRdseed | kLeaf7EbxRtm | kLeaf7EbxHle);
+      e.ecx &= ~kLeaf7EcxRdpid;
+    }
+    break;
+  case 0xa:  // architectural PMU
+  case 0x15: // TSC/crystal frequency
+  case 0x16:
+    e.eax = e.ebx = e.ecx = e.edx = 0;
+    break;
+  case 0x80000001:
+    e.edx &= ~kExt1EdxRdtscp;
+    break;
+  case 0x80000007:
+    e.edx &= ~(1u << 8); // invariant TSC
+    break;
+  default:
+    break;
+  }
+}
+
+} // namespace
+
+CpuidTable fixed_kvm_cpuid(int kvm_fd) {
+  KvmArray<kvm_cpuid_entry2> cpuid(kMaxEntries);
+  if (ioctl(kvm_fd, kKvmGetSupportedCpuid, cpuid.get()) < 0)
+    throw Error(ExitCode::kNoHost, errno_message("kvm: KVM_GET_SUPPORTED_CPUID", errno));
+  std::vector<CpuidEntry> entries;
+  for (unsigned i = 0; i < cpuid.header()->count; ++i) {
+    const auto& k = cpuid.entries()[i];
+    if (k.function >= 0x40000000 && k.function < 0x50000000) continue; // KVM paravirt leaves
+    CpuidEntry e{k.function, k.index, (k.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) != 0,
+                 k.eax,      k.ebx,   k.ecx,
+                 k.edx};
+    hide_nondeterministic(e);
+    entries.push_back(e);
+  }
+  return CpuidTable(std::move(entries));
+}
+
+void set_kvm_cpuid(int vcpu_fd, const CpuidTable& table) {
+  const auto& entries = table.entries();
+  if (entries.size() > kMaxEntries)
+    throw Error(ExitCode::kBadInput, "CPUID table has too many entries");
+  KvmArray<kvm_cpuid_entry2> cpuid(static_cast<uint32_t>(entries.size()));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    auto& k = cpuid.entries()[i];
+    k.function = e.function;
+    k.index = e.index;
+    k.flags = e.indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+    k.eax = e.eax;
+    k.ebx = e.ebx;
+    k.ecx = e.ecx;
+    k.edx = e.edx;
+  }
+  if (ioctl(vcpu_fd, kKvmSetCpuid2, cpuid.get()) < 0)
+    throw Error(ExitCode::kNoHost, errno_message("kvm: KVM_SET_CPUID2", errno));
+}
+
+} // namespace rrvm

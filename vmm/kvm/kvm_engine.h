@@ -1,0 +1,72 @@
+// The KVM engine: one VM with one vCPU on /dev/kvm, no in-kernel irqchip or PIT (every interrupt
+// is injected by rrvm's userspace devices, so every injection is visible to recording).
+#pragma once
+
+#include <atomic>
+#include <linux/kvm.h>
+#include <sys/types.h>
+
+#include "vmm/cpuid_table.h"
+#include "vmm/engine.h"
+#include "vmm/guest_memory.h"
+#include "vmm/unique_fd.h"
+
+namespace rrvm {
+
+// What this host's /dev/kvm is: hardware virtualization or not (PVM on the build machines).
+struct KvmHostInfo {
+  bool available;      // /dev/kvm opens read-write
+  bool hardware_virt;  // the CPU advertises vmx or svm
+  std::string why_not; // when !available: the reason, for messages
+};
+KvmHostInfo probe_kvm_host();
+
+class KvmEngine final : public Engine {
+public:
+  explicit KvmEngine(GuestMemory& memory);
+
+  const char* name() const override { return "kvm"; }
+  Exit& run() override;
+  void kick() override;
+
+  CpuState state() override;
+  void set_state(const CpuState& state) override;
+
+  bool can_inject() override;
+  void inject_interrupt(uint8_t vector) override;
+  void request_interrupt_window(bool enable) override;
+
+  void set_single_step(bool enable) override;
+  void set_hw_breakpoints(std::span<const HwBreakpoint> points) override;
+  size_t max_hw_breakpoints() const override { return 4; }
+
+  std::optional<uint64_t> instruction_count() const override { return std::nullopt; }
+  void set_instruction_limit(std::optional<uint64_t>) override {}
+
+  // The fixed CPUID table the guest sees (host-supported features minus the hidden ones).
+  const CpuidTable& cpuid() const { return cpuid_; }
+  // True when nondeterministic MSRs (TSC, APERF/MPERF, TSC deadline) exit to userspace.
+  bool msr_filter_active() const { return msr_filter_active_; }
+
+private:
+  void setup_cpuid();
+  void setup_msr_filter();
+  void apply_guest_debug();
+  [[noreturn]] void fail(const char* what, int err);
+
+  UniqueFd kvm_;
+  UniqueFd vm_;
+  UniqueFd vcpu_;
+  UniqueMapping run_mapping_;
+  kvm_run* run_ = nullptr;
+  CpuidTable cpuid_;
+  Exit exit_{};
+  std::atomic<pid_t> vcpu_tid_{0};
+  bool msr_filter_active_ = false;
+  bool single_step_ = false;
+  std::vector<HwBreakpoint> breakpoints_;
+  uint64_t msr_value_ = 0;
+  bool msr_fault_ = false;
+};
+
+} // namespace rrvm

@@ -1,0 +1,180 @@
+#include "vmm/kvm/kvm_state.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <vector>
+
+#include "vmm/error.h"
+#include "vmm/kvm/kvm_flexible_arrays.h"
+
+namespace rrvm {
+
+namespace {
+
+void check(int rc, const char* what) {
+  if (rc < 0) throw Error(ExitCode::kNoHost, errno_message(std::string("kvm: ") + what, errno));
+}
+
+Segment from_kvm(const kvm_segment& s) {
+  Segment out;
+  out.base = s.base;
+  out.limit = s.limit;
+  out.selector = s.selector;
+  out.type = s.type;
+  out.s = s.s;
+  out.dpl = s.dpl;
+  out.present = s.present;
+  out.avl = s.avl;
+  out.l = s.l;
+  out.db = s.db;
+  out.g = s.g;
+  out.unusable = s.unusable;
+  return out;
+}
+
+kvm_segment to_kvm(const Segment& s) {
+  kvm_segment out{};
+  out.base = s.base;
+  out.limit = s.limit;
+  out.selector = s.selector;
+  out.type = s.type;
+  out.s = s.s;
+  out.dpl = s.dpl;
+  out.present = s.present;
+  out.avl = s.avl;
+  out.l = s.l;
+  out.db = s.db;
+  out.g = s.g;
+  out.unusable = s.unusable;
+  return out;
+}
+
+// MSR index → field of MsrState, for the MSRs CpuState carries.
+struct MsrField {
+  uint32_t index;
+  uint64_t MsrState::*field;
+};
+constexpr MsrField kMsrFields[] = {
+    {0xc0000081, &MsrState::star},
+    {0xc0000082, &MsrState::lstar},
+    {0xc0000083, &MsrState::cstar},
+    {0xc0000084, &MsrState::sfmask},
+    {0xc0000102, &MsrState::kernel_gs_base},
+    {0x174, &MsrState::sysenter_cs},
+    {0x175, &MsrState::sysenter_esp},
+    {0x176, &MsrState::sysenter_eip},
+    {0x277, &MsrState::pat},
+};
+constexpr size_t kMsrCount = sizeof(kMsrFields) / sizeof(kMsrFields[0]);
+
+// The MSRs CpuState carries, laid out for KVM_GET_MSRS/KVM_SET_MSRS.
+KvmArray<kvm_msr_entry> msr_array() {
+  KvmArray<kvm_msr_entry> msrs(kMsrCount);
+  for (size_t i = 0; i < kMsrCount; ++i)
+    msrs.entries()[i].index = kMsrFields[i].index;
+  return msrs;
+}
+
+// KVM's kvm_regs order differs from the x86 encoding order CpuState uses.
+constexpr __u64 kvm_regs::*kGprFields[16] = {
+    &kvm_regs::rax, &kvm_regs::rcx, &kvm_regs::rdx, &kvm_regs::rbx, &kvm_regs::rsp, &kvm_regs::rbp,
+    &kvm_regs::rsi, &kvm_regs::rdi, &kvm_regs::r8,  &kvm_regs::r9,  &kvm_regs::r10, &kvm_regs::r11,
+    &kvm_regs::r12, &kvm_regs::r13, &kvm_regs::r14, &kvm_regs::r15,
+};
+
+} // namespace
+
+CpuState read_kvm_state(int vcpu_fd) {
+  CpuState state;
+  kvm_regs regs{};
+  check(ioctl(vcpu_fd, KVM_GET_REGS, &regs), "KVM_GET_REGS");
+  for (unsigned i = 0; i < 16; ++i)
+    state.gpr[i] = regs.*kGprFields[i];
+  state.rip = regs.rip;
+  state.rflags = regs.rflags;
+
+  kvm_sregs sregs{};
+  check(ioctl(vcpu_fd, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
+  state.cs = from_kvm(sregs.cs);
+  state.ds = from_kvm(sregs.ds);
+  state.es = from_kvm(sregs.es);
+  state.fs = from_kvm(sregs.fs);
+  state.gs = from_kvm(sregs.gs);
+  state.ss = from_kvm(sregs.ss);
+  state.tr = from_kvm(sregs.tr);
+  state.ldtr = from_kvm(sregs.ldt);
+  state.gdt = {sregs.gdt.base, sregs.gdt.limit};
+  state.idt = {sregs.idt.base, sregs.idt.limit};
+  state.cr0 = sregs.cr0;
+  state.cr2 = sregs.cr2;
+  state.cr3 = sregs.cr3;
+  state.cr4 = sregs.cr4;
+  state.cr8 = sregs.cr8;
+  state.efer = sregs.efer;
+
+  auto msrs = msr_array();
+  int got = ioctl(vcpu_fd, kKvmGetMsrs, msrs.get());
+  for (int i = 0; i < got; ++i)
+    state.msr.*kMsrFields[i].field = msrs.entries()[i].data;
+
+  kvm_debugregs debug{};
+  if (ioctl(vcpu_fd, KVM_GET_DEBUGREGS, &debug) == 0) {
+    for (unsigned i = 0; i < 4; ++i)
+      state.dr[i] = debug.db[i];
+    state.dr6 = debug.dr6;
+    state.dr7 = debug.dr7;
+  }
+  kvm_vcpu_events events{};
+  if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &events) == 0)
+    state.interrupt_shadow = events.interrupt.shadow != 0;
+  return state;
+}
+
+void write_kvm_state(int vcpu_fd, const CpuState& state) {
+  kvm_regs regs{};
+  for (unsigned i = 0; i < 16; ++i)
+    regs.*kGprFields[i] = state.gpr[i];
+  regs.rip = state.rip;
+  regs.rflags = state.rflags;
+  check(ioctl(vcpu_fd, KVM_SET_REGS, &regs), "KVM_SET_REGS");
+
+  kvm_sregs sregs{};
+  // Read first so fields rrvm does not model (the APIC base, the pending-interrupt bitmap) keep
+  // KVM's values.
+  check(ioctl(vcpu_fd, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
+  sregs.cs = to_kvm(state.cs);
+  sregs.ds = to_kvm(state.ds);
+  sregs.es = to_kvm(state.es);
+  sregs.fs = to_kvm(state.fs);
+  sregs.gs = to_kvm(state.gs);
+  sregs.ss = to_kvm(state.ss);
+  sregs.tr = to_kvm(state.tr);
+  sregs.ldt = to_kvm(state.ldtr);
+  sregs.gdt.base = state.gdt.base;
+  sregs.gdt.limit = state.gdt.limit;
+  sregs.idt.base = state.idt.base;
+  sregs.idt.limit = state.idt.limit;
+  sregs.cr0 = state.cr0;
+  sregs.cr2 = state.cr2;
+  sregs.cr3 = state.cr3;
+  sregs.cr4 = state.cr4;
+  sregs.cr8 = state.cr8;
+  sregs.efer = state.efer;
+  check(ioctl(vcpu_fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
+
+  auto msrs = msr_array();
+  for (size_t i = 0; i < kMsrCount; ++i)
+    msrs.entries()[i].data = state.msr.*kMsrFields[i].field;
+  ioctl(vcpu_fd, kKvmSetMsrs, msrs.get());
+
+  kvm_debugregs debug{};
+  for (unsigned i = 0; i < 4; ++i)
+    debug.db[i] = state.dr[i];
+  debug.dr6 = state.dr6;
+  debug.dr7 = state.dr7;
+  ioctl(vcpu_fd, KVM_SET_DEBUGREGS, &debug);
+}
+
+} // namespace rrvm

@@ -1,0 +1,54 @@
+// The gate of a plain `rrvm run`: guest time is host CLOCK_MONOTONIC time since the machine
+// started; serial input comes from stdin when it is an interactive terminal.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <termios.h>
+#include <thread>
+
+#include "vmm/gate.h"
+
+namespace rrvm {
+
+class Engine;
+
+class LiveGate : public Gate {
+public:
+  // `read_stdin`: forward stdin to the guest (only honoured when stdin is a terminal, which is
+  // then put in raw mode until the gate is destroyed; Ctrl-A x quits, as in QEMU).
+  explicit LiveGate(bool read_stdin);
+  ~LiveGate() override;
+
+  uint64_t sample_clock() override;
+  void wait_idle(uint64_t deadline_ns) override;
+  size_t take_input(std::span<uint8_t> out) override;
+  bool input_possible() const override { return reading_; }
+  uint64_t host_deadline(uint64_t guest_ns) const override { return start_ns_ + guest_ns; }
+
+  // The engine to kick when input arrives while the guest runs.
+  void set_engine(Engine* engine) { engine_.store(engine); }
+  bool stop_requested() const override { return quit_.load(); }
+
+private:
+  void reader_loop();
+
+  uint64_t start_ns_;
+  uint64_t last_ns_ = 0;
+  bool reading_ = false;
+  termios saved_termios_{};
+  int wake_pipe_[2] = {-1, -1};
+  std::thread reader_;
+  std::mutex mutex_;
+  std::condition_variable input_ready_;
+  std::deque<uint8_t> input_;
+  std::atomic<bool> has_input_{false};
+  std::atomic<bool> quit_{false};
+  std::atomic<Engine*> engine_{nullptr};
+};
+
+uint64_t host_monotonic_ns();
+
+} // namespace rrvm

@@ -1,0 +1,240 @@
+#include "vmm/machine.h"
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "vmm/boot/kernel_loader.h"
+#include "vmm/disassembler.h"
+#include "vmm/engine_factory.h"
+#include "vmm/live_gate.h"
+#include "vmm/page_walker.h"
+#include "vmm/register_dump.h"
+
+namespace rrvm {
+
+namespace {
+
+constexpr uint32_t kMsrTsc = 0x10;
+constexpr uint32_t kMsrTscAdjust = 0x3b;
+constexpr uint32_t kMsrMperf = 0xe7;
+constexpr uint32_t kMsrAperf = 0xe8;
+constexpr uint32_t kMsrTscDeadline = 0x6e0;
+
+uint64_t thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+} // namespace
+
+Machine::Machine(const MachineConfig& config, Gate& gate)
+    : config_(config), gate_(gate), memory_(config.memory_bytes),
+      engine_(create_engine(config.engine, memory_, engine_choice_)),
+      platform_(clock_, config.memory_bytes, config.rtc_base_unix_seconds, config.serial_output) {
+  platform_.attach(ports_, mmio_);
+}
+
+Machine::~Machine() {
+  VcpuKicker::forget(engine_.get());
+}
+
+const BootImage& Machine::boot(const BootOptions& options) {
+  BootResult result = load_kernel(memory_, options);
+  engine_->set_state(result.cpu);
+  image_ = std::move(result.image);
+  return image_;
+}
+
+RunOutcome Machine::run() {
+  // The kicker's timer signals the thread that runs the vCPU, so it is created here.
+  if (!kicker_) kicker_ = std::make_unique<VcpuKicker>();
+  VcpuKicker::attach(engine_.get());
+  run_start_host_ns_ = thread_cpu_ns();
+  RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
+  for (;;) {
+    if (halted_ && !wait_while_halted(outcome)) return outcome;
+    Exit& exit = engine_->run();
+    stats_.add(VmStat::VMEXIT_COUNT);
+    clock_.advance_to(gate_.sample_clock());
+    switch (exit.reason) {
+    case ExitReason::kIo:
+      stats_.add(VmStat::VMEXIT_INOUT);
+      stats_.add(VmStat::VMEXIT_USERSPACE);
+      handle_io(exit.io);
+      if (auto status = platform_.debug_exit().exit_status()) {
+        kicker_->disarm();
+        return {RunOutcome::Kind::kGuestExit, *status, ""};
+      }
+      break;
+    case ExitReason::kMmio:
+      stats_.add(VmStat::VMEXIT_NESTED_FAULT);
+      stats_.add(VmStat::VMEXIT_USERSPACE);
+      handle_mmio(exit.mmio);
+      break;
+    case ExitReason::kHlt:
+      stats_.add(VmStat::VMEXIT_HLT);
+      halted_ = true;
+      break;
+    case ExitReason::kInterruptWindow:
+      stats_.add(VmStat::VMEXIT_INTR_WINDOW);
+      break;
+    case ExitReason::kMsrRead:
+    case ExitReason::kMsrWrite:
+      stats_.add(exit.reason == ExitReason::kMsrRead ? VmStat::VMEXIT_RDMSR : VmStat::VMEXIT_WRMSR);
+      stats_.add(VmStat::VMEXIT_USERSPACE);
+      handle_msr(exit, exit.reason == ExitReason::kMsrRead);
+      break;
+    case ExitReason::kKicked:
+      stats_.add(VmStat::VMEXIT_EXTINT);
+      stats_.add(VmStat::RRVM_HOST_WAKEUPS);
+      break;
+    case ExitReason::kInstructionLimit:
+    case ExitReason::kDebug:
+      break;
+    case ExitReason::kShutdown:
+      kicker_->disarm();
+      return {RunOutcome::Kind::kShutdown, 0, explain_failure("guest shut down (triple fault)")};
+    case ExitReason::kInternalError:
+    case ExitReason::kUnsupported:
+      stats_.add(VmStat::VMEXIT_UNKNOWN);
+      kicker_->disarm();
+      return {RunOutcome::Kind::kEngineError, 0, explain_failure(exit.detail)};
+    }
+    if (gate_.stop_requested()) {
+      kicker_->disarm();
+      return {RunOutcome::Kind::kStopped, 0, "stopped by the user"};
+    }
+    service_devices();
+    deliver_interrupts();
+    arm_kicker();
+  }
+}
+
+void Machine::handle_io(IoExit& io) {
+  for (uint32_t i = 0; i < io.count; ++i) {
+    uint8_t* data = io.data + size_t(i) * io.size;
+    if (io.write) {
+      uint64_t value = 0;
+      std::memcpy(&value, data, io.size);
+      if (!ports_.write(io.port, io.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_PORT_WRITES);
+    } else {
+      uint64_t value = ~0ull;
+      if (!ports_.read(io.port, io.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_PORT_READS);
+      std::memcpy(data, &value, io.size);
+    }
+  }
+}
+
+void Machine::handle_mmio(MmioExit& mmio) {
+  if (mmio.write) {
+    uint64_t value = 0;
+    std::memcpy(&value, mmio.data, mmio.size);
+    if (!mmio_.write(mmio.gpa, mmio.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_MMIO);
+  } else {
+    uint64_t value = ~0ull;
+    if (!mmio_.read(mmio.gpa, mmio.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_MMIO);
+    std::memcpy(mmio.data, &value, mmio.size);
+  }
+}
+
+void Machine::handle_msr(Exit& exit, bool read) {
+  // The trapped MSRs derive from the virtual clock: the TSC ticks once per guest nanosecond.
+  uint64_t tsc = clock_.now_ns() + tsc_offset_;
+  switch (exit.msr.index) {
+  case kMsrTsc:
+    if (read)
+      *exit.msr.value = tsc;
+    else
+      tsc_offset_ = *exit.msr.value - clock_.now_ns();
+    return;
+  case kMsrTscAdjust:
+  case kMsrTscDeadline:
+    if (read) *exit.msr.value = 0;
+    return;
+  case kMsrMperf:
+  case kMsrAperf:
+    if (read) *exit.msr.value = tsc;
+    return;
+  default:
+    *exit.msr.fault = true; // paravirtual KVM MSRs: CPUID does not advertise them
+  }
+}
+
+void Machine::service_devices() {
+  uint8_t input[64];
+  if (size_t n = gate_.take_input(input)) platform_.serial().receive({input, n});
+  platform_.expire_timers();
+}
+
+void Machine::deliver_interrupts() {
+  if (!platform_.pic().interrupt_pending()) {
+    engine_->request_interrupt_window(false);
+    return;
+  }
+  if (engine_->can_inject()) {
+    engine_->inject_interrupt(platform_.pic().acknowledge());
+    stats_.add(VmStat::VCPU_EXTINT_COUNT);
+    halted_ = false;
+    engine_->request_interrupt_window(false);
+  } else {
+    engine_->request_interrupt_window(true);
+  }
+}
+
+bool Machine::wait_while_halted(RunOutcome& outcome) {
+  while (halted_) {
+    uint64_t deadline = platform_.next_deadline_ns();
+    if (deadline == TimerSource::kNever && !gate_.input_possible()) {
+      CpuState cpu = engine_->state();
+      bool interrupts_off = !(cpu.rflags & rflags::kIF);
+      outcome = {RunOutcome::Kind::kHung, 0,
+                 explain_failure(interrupts_off
+                                     ? "guest halted with interrupts disabled (HLT with IF=0): "
+                                       "nothing can wake it"
+                                     : "guest halted with no timer armed and no input possible: "
+                                       "nothing can wake it")};
+      return false;
+    }
+    uint64_t idle_start = host_monotonic_ns();
+    gate_.wait_idle(deadline);
+    stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
+    clock_.advance_to(gate_.sample_clock());
+    if (gate_.stop_requested()) {
+      outcome = {RunOutcome::Kind::kStopped, 0, "stopped by the user"};
+      return false;
+    }
+    service_devices();
+    deliver_interrupts();
+  }
+  arm_kicker();
+  return true;
+}
+
+void Machine::arm_kicker() {
+  uint64_t deadline = platform_.next_deadline_ns();
+  if (deadline == armed_deadline_) return;
+  armed_deadline_ = deadline;
+  uint64_t host = deadline == TimerSource::kNever ? 0 : gate_.host_deadline(deadline);
+  if (host == 0)
+    kicker_->disarm();
+  else
+    kicker_->arm_at(host);
+}
+
+const VmStats& Machine::final_stats() {
+  stats_.set(VmStat::VCPU_TOTAL_RUNTIME, thread_cpu_ns() - run_start_host_ns_);
+  stats_.set(VmStat::VMM_MEM_RESIDENT, memory_.resident_bytes());
+  stats_.set(VmStat::PIT_TIMER_INTERRUPTS, platform_.pit_interrupts());
+  stats_.set(VmStat::RTC_TIMER_INTERRUPTS, platform_.rtc_interrupts());
+  stats_.set(VmStat::HPET_TIMER_INTERRUPTS, platform_.hpet_interrupts());
+  return stats_;
+}
+
+std::string Machine::explain_failure(const std::string& what) {
+  CpuState cpu = engine_->state();
+  return what + "\n" + describe_instruction_at(memory_, cpu) + "\n" + register_dump(cpu);
+}
+
+} // namespace rrvm

@@ -1,0 +1,92 @@
+// The machine: guest memory, one vCPU engine, the PC platform's devices, the virtual clock and
+// the statistics, driven by the vCPU run loop. Everything nondeterministic comes through the Gate.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "vmm/boot/boot_image.h"
+#include "vmm/engine.h"
+#include "vmm/gate.h"
+#include "vmm/guest_memory.h"
+#include "vmm/io_bus.h"
+#include "vmm/pc_platform.h"
+#include "vmm/vcpu_kicker.h"
+#include "vmm/virtual_clock.h"
+#include "vmm/vm_stats.h"
+
+namespace rrvm {
+
+enum class EngineKind : uint8_t { kAuto, kKvm, kEmu };
+
+struct MachineConfig {
+  uint64_t memory_bytes = 64ull << 20;
+  EngineKind engine = EngineKind::kAuto;
+  // Wall-clock time the RTC starts at (Unix seconds): part of the configuration, so a replay
+  // shows the recorded time.
+  int64_t rtc_base_unix_seconds = 0;
+  std::function<void(uint8_t)> serial_output;
+};
+
+struct RunOutcome {
+  enum class Kind : uint8_t {
+    kGuestExit,   // the guest wrote to isa-debug-exit: `status` is the process status
+    kShutdown,    // triple fault
+    kHung,        // halted with nothing that can wake it
+    kEngineError, // the engine could not run the guest (KVM internal error, unsupported insn)
+    kStopped,     // the user stopped the run
+  };
+  Kind kind;
+  int status = 0;
+  std::string message; // one line for kShutdown/kHung/kEngineError, plus a register dump
+};
+
+class Machine {
+public:
+  Machine(const MachineConfig& config, Gate& gate);
+  ~Machine();
+
+  // Loads the kernel and puts the vCPU in its entry state.
+  const BootImage& boot(const BootOptions& options);
+
+  RunOutcome run();
+
+  Engine& engine() { return *engine_; }
+  GuestMemory& memory() { return memory_; }
+  const VmStats& stats() const { return stats_; }
+  // Finalises host-measured counters (runtime, resident memory) and returns the statistics.
+  const VmStats& final_stats();
+  // Which engine runs and why, e.g. "emu (no vmx/svm on this host: /dev/kvm is not hardware
+  // virtualization)".
+  const std::string& engine_choice() const { return engine_choice_; }
+
+private:
+  void handle_io(IoExit& io);
+  void handle_mmio(MmioExit& mmio);
+  void handle_msr(Exit& exit, bool read);
+  void service_devices();
+  void deliver_interrupts();
+  bool wait_while_halted(RunOutcome& outcome);
+  void arm_kicker();
+  std::string explain_failure(const std::string& what);
+
+  MachineConfig config_;
+  Gate& gate_;
+  GuestMemory memory_;
+  std::string engine_choice_; // before engine_: create_engine() fills it
+  std::unique_ptr<Engine> engine_;
+  VirtualClock clock_;
+  IoBus ports_;
+  IoBus mmio_;
+  PcPlatform platform_;
+  VmStats stats_;
+  BootImage image_;
+  bool halted_ = false;
+  uint64_t tsc_offset_ = 0;
+  uint64_t armed_deadline_ = TimerSource::kNever;
+  uint64_t run_start_host_ns_ = 0;
+  std::unique_ptr<VcpuKicker> kicker_;
+};
+
+} // namespace rrvm

@@ -1,0 +1,83 @@
+// The legacy PC platform: which devices exist, where they sit on the port and MMIO buses, and
+// how their interrupt lines are wired (kvmtool style: the wiring lives in one place).
+//
+//   port 0x20-0x21, 0xa0-0xa1, 0x4d0-0x4d1  8259A master/slave PIC, ELCR
+//   port 0x40-0x43, 0x61                    8254 PIT (IRQ0), system control port B
+//   port 0x70-0x71                          MC146818 RTC/CMOS (IRQ8)
+//   port 0x3f8-0x3ff                        16550A UART, COM1 (IRQ4)
+//   port 0xf4                               isa-debug-exit
+//   mmio 0xfed00000-0xfed003ff              HPET (legacy replacement: IRQ0/IRQ8)
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+
+#include "vmm/devices/debug_exit.h"
+#include "vmm/devices/hpet.h"
+#include "vmm/devices/pic_8259.h"
+#include "vmm/devices/pit_8254.h"
+#include "vmm/devices/port_61.h"
+#include "vmm/devices/rtc_cmos.h"
+#include "vmm/devices/serial_16550.h"
+#include "vmm/io_bus.h"
+
+namespace rrvm {
+
+class PcPlatform {
+public:
+  PcPlatform(const VirtualClock& clock, uint64_t ram_bytes, int64_t rtc_base_unix_seconds,
+             std::function<void(uint8_t)> serial_output);
+
+  void attach(IoBus& ports, IoBus& mmio);
+
+  DualPic& pic() { return pic_; }
+  Serial16550& serial() { return serial_; }
+  const DebugExit& debug_exit() const { return debug_exit_; }
+
+  // Earliest deadline of all timer devices (guest ns), or TimerSource::kNever.
+  uint64_t next_deadline_ns() const;
+  // Lets every timer whose deadline has come raise its interrupts.
+  void expire_timers();
+
+  // Interrupt edges each timer device has raised, for the statistics.
+  uint64_t pit_interrupts() const { return pit_irq_.edges(); }
+  uint64_t rtc_interrupts() const { return rtc_irq_.edges(); }
+  uint64_t hpet_interrupts() const { return hpet_irq_.edges(); }
+
+  void save(StateWriter& out) const;
+  void restore(StateReader& in);
+
+private:
+  // Counts rising edges on the way to the PIC.
+  class CountingIrqSink : public IrqSink {
+  public:
+    explicit CountingIrqSink(IrqSink& next) : next_(next) {}
+    void set_irq(unsigned irq, bool level) override {
+      if (level && !levels_[irq & 15]) ++edges_;
+      levels_[irq & 15] = level;
+      next_.set_irq(irq, level);
+    }
+    uint64_t edges() const { return edges_; }
+
+  private:
+    IrqSink& next_;
+    std::array<bool, 16> levels_{};
+    uint64_t edges_ = 0;
+  };
+
+  const VirtualClock& clock_;
+  DualPic pic_;
+  CountingIrqSink hpet_irq_;
+  Hpet hpet_; // before the PIT and RTC: they raise IRQ0/IRQ8 through its legacy filter
+  CountingIrqSink pit_irq_;
+  CountingIrqSink rtc_irq_;
+  Pit8254 pit_;
+  SystemControlPort port_61_;
+  RtcCmos rtc_;
+  Serial16550 serial_;
+  DebugExit debug_exit_;
+  std::array<TimerSource*, 3> timers_;
+};
+
+} // namespace rrvm
