@@ -94,6 +94,9 @@ public:
 
   virtual CpuState state() = 0;
   virtual void set_state(const CpuState& state) = 0;
+  // The instruction pointer at the last exit; engines override it when they can answer without
+  // assembling the whole state.
+  virtual uint64_t exit_rip() { return state().rip; }
 
   // Interrupt injection. can_inject() is true when RFLAGS.IF=1, no interrupt shadow is active and
   // no other event is pending; inject_interrupt() then delivers external interrupt `vector`

@@ -1,5 +1,6 @@
 #include "vmm/engine_factory.h"
 
+#include "vmm/emu/emu_engine.h"
 #include "vmm/kvm/kvm_engine.h"
 #include "vmm/machine.h"
 
@@ -11,17 +12,19 @@ std::unique_ptr<Engine> create_engine(EngineKind kind, GuestMemory& memory, std:
     choice = "kvm (--engine kvm)";
     return std::make_unique<KvmEngine>(memory);
   case EngineKind::kEmu:
-    throw Error(ExitCode::kUsage, "--engine emu: the interpreter engine is not available yet");
+    choice = "emu (--engine emu)";
+    return std::make_unique<EmuEngine>(memory);
   case EngineKind::kAuto:
     break;
   }
   KvmHostInfo host = probe_kvm_host();
-  if (!host.available)
-    throw Error(ExitCode::kNoHost, host.why_not + " (and the emu engine is not available yet)");
-  choice = host.hardware_virt ? "kvm (auto: host has hardware virtualization)"
-                              : "kvm (auto: /dev/kvm present; no vmx/svm, so ring-0 and 32-bit "
-                                "guest code is slow on this host)";
-  return std::make_unique<KvmEngine>(memory);
+  if (host.available && host.hardware_virt) {
+    choice = "kvm (auto: the host has hardware virtualization)";
+    return std::make_unique<KvmEngine>(memory);
+  }
+  choice = host.available ? "emu (auto: /dev/kvm is not hardware virtualization here: no vmx/svm)"
+                          : "emu (auto: " + host.why_not + ")";
+  return std::make_unique<EmuEngine>(memory);
 }
 
 } // namespace rrvm

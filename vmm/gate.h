@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+
+#include "vmm/engine.h"
 
 namespace rrvm {
 
@@ -32,6 +35,21 @@ public:
 
   // True when the user asked to end the run (e.g. Ctrl-A x on the console).
   virtual bool stop_requested() const { return false; }
+
+  // What the machine saw and did, in order. Recording logs these; replay checks each against the
+  // trace and throws Error(kDivergence) at the first difference. A live run ignores them.
+  // `icount` is the engine's retired-instruction count where it keeps one.
+  virtual void on_exit(ExitReason, uint64_t /*rip*/, std::optional<uint64_t> /*icount*/) {}
+  virtual void on_port_read(uint16_t /*port*/, uint8_t /*size*/, uint32_t /*value*/) {}
+  virtual void on_mmio_read(uint64_t /*gpa*/, uint8_t /*size*/, uint64_t /*value*/) {}
+  virtual void on_msr_read(uint32_t /*index*/, uint64_t /*value*/) {}
+  virtual void on_injection(uint8_t /*vector*/, uint64_t /*exit_index*/,
+                            std::optional<uint64_t> /*icount*/) {}
+  virtual void on_guest_exit(int /*status*/) {}
+
+  // Replay only: the retired-instruction count at which the recording's next asynchronous stop
+  // (a host-timer kick) happened, so an instruction-counting engine stops exactly there.
+  virtual std::optional<uint64_t> next_kick_icount() { return std::nullopt; }
 };
 
 } // namespace rrvm

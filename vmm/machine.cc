@@ -55,8 +55,10 @@ RunOutcome Machine::run() {
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
   for (;;) {
     if (halted_ && !wait_while_halted(outcome)) return outcome;
+    if (auto kick = gate_.next_kick_icount()) engine_->set_instruction_limit(kick);
     Exit& exit = engine_->run();
     stats_.add(VmStat::VMEXIT_COUNT);
+    gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
     clock_.advance_to(gate_.sample_clock());
     switch (exit.reason) {
     case ExitReason::kIo:
@@ -65,6 +67,7 @@ RunOutcome Machine::run() {
       handle_io(exit.io);
       if (auto status = platform_.debug_exit().exit_status()) {
         kicker_->disarm();
+        gate_.on_guest_exit(*status);
         return {RunOutcome::Kind::kGuestExit, *status, ""};
       }
       break;
@@ -90,7 +93,9 @@ RunOutcome Machine::run() {
       stats_.add(VmStat::VMEXIT_EXTINT);
       stats_.add(VmStat::RRVM_HOST_WAKEUPS);
       break;
-    case ExitReason::kInstructionLimit:
+    case ExitReason::kInstructionLimit: // a replayed kick: the recording was interrupted here
+      stats_.add(VmStat::VMEXIT_EXTINT);
+      break;
     case ExitReason::kDebug:
       break;
     case ExitReason::kShutdown:
@@ -123,6 +128,7 @@ void Machine::handle_io(IoExit& io) {
       uint64_t value = ~0ull;
       if (!ports_.read(io.port, io.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_PORT_READS);
       std::memcpy(data, &value, io.size);
+      gate_.on_port_read(io.port, io.size, static_cast<uint32_t>(value));
     }
   }
 }
@@ -136,30 +142,32 @@ void Machine::handle_mmio(MmioExit& mmio) {
     uint64_t value = ~0ull;
     if (!mmio_.read(mmio.gpa, mmio.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_MMIO);
     std::memcpy(mmio.data, &value, mmio.size);
+    gate_.on_mmio_read(mmio.gpa, mmio.size, value);
   }
 }
 
 void Machine::handle_msr(Exit& exit, bool read) {
   // The trapped MSRs derive from the virtual clock: the TSC ticks once per guest nanosecond.
   uint64_t tsc = clock_.now_ns() + tsc_offset_;
+  uint64_t& value = *exit.msr.value;
   switch (exit.msr.index) {
   case kMsrTsc:
-    if (read)
-      *exit.msr.value = tsc;
-    else
-      tsc_offset_ = *exit.msr.value - clock_.now_ns();
-    return;
+    if (read) value = tsc;
+    else tsc_offset_ = value - clock_.now_ns();
+    break;
   case kMsrTscAdjust:
   case kMsrTscDeadline:
-    if (read) *exit.msr.value = 0;
-    return;
+    if (read) value = 0;
+    break;
   case kMsrMperf:
   case kMsrAperf:
-    if (read) *exit.msr.value = tsc;
-    return;
+    if (read) value = tsc;
+    break;
   default:
     *exit.msr.fault = true; // paravirtual KVM MSRs: CPUID does not advertise them
+    return;
   }
+  if (read) gate_.on_msr_read(exit.msr.index, value);
 }
 
 void Machine::service_devices() {
@@ -174,7 +182,9 @@ void Machine::deliver_interrupts() {
     return;
   }
   if (engine_->can_inject()) {
-    engine_->inject_interrupt(platform_.pic().acknowledge());
+    uint8_t vector = platform_.pic().acknowledge();
+    gate_.on_injection(vector, stats_.get(VmStat::VMEXIT_COUNT), engine_->instruction_count());
+    engine_->inject_interrupt(vector);
     stats_.add(VmStat::VCPU_EXTINT_COUNT);
     halted_ = false;
     engine_->request_interrupt_window(false);

@@ -38,14 +38,8 @@ const GuestCase kGuests[] = {
     {"pit_multiboot", {}, "pit_multiboot.elf", "PIT in 32-bit protected mode: 20 ticks\n", 1, true},
 };
 
-class KvmGuestTest : public ::testing::TestWithParam<GuestCase> {};
-
-TEST_P(KvmGuestTest, RunsToItsExpectedExit) {
-  const GuestCase& c = GetParam();
-  if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
-  if (c.needs_hardware_virt && !host_has_hardware_virtualization())
-    GTEST_SKIP() << c.name << " needs a 32-bit IRET, which KVM without vmx/svm (PVM) cannot run";
-  std::vector<std::string> argv = {rrvm_binary(), "run", "--engine", "kvm"};
+void expect_guest_runs(const GuestCase& c, const std::string& engine) {
+  std::vector<std::string> argv = {rrvm_binary(), "run", "--engine", engine};
   argv.insert(argv.end(), c.args.begin(), c.args.end());
   std::string kernel = guest_path(c.kernel);
   argv.push_back(kernel);
@@ -59,8 +53,36 @@ TEST_P(KvmGuestTest, RunsToItsExpectedExit) {
   EXPECT_EQ(r.out, expected) << r.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Guests, KvmGuestTest, ::testing::ValuesIn(kGuests),
+class GuestTest : public ::testing::TestWithParam<GuestCase> {};
+
+TEST_P(GuestTest, RunsToItsExpectedExitOnKvm) {
+  const GuestCase& c = GetParam();
+  if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
+  if (c.needs_hardware_virt && !host_has_hardware_virtualization())
+    GTEST_SKIP() << c.name << " needs a 32-bit IRET, which KVM without vmx/svm (PVM) cannot run";
+  expect_guest_runs(c, "kvm");
+}
+
+TEST_P(GuestTest, RunsToItsExpectedExitOnEmu) { expect_guest_runs(GetParam(), "emu"); }
+
+INSTANTIATE_TEST_SUITE_P(Guests, GuestTest, ::testing::ValuesIn(kGuests),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(EmuRunTest, HaltWithInterruptsDisabledEndsTheRun) {
+  ProcessResult r = run_process({rrvm_binary(), "run", "--engine", "emu", "--flat", "0x7c00",
+                                 guest_path("hang_real.bin")});
+  EXPECT_EQ(r.status, 72) << r.err;
+  EXPECT_NE(r.err.find("HLT with IF=0"), std::string::npos) << r.err;
+}
+
+TEST(EmuRunTest, TripleFaultEndsTheRunWithARegisterDump) {
+  ProcessResult r = run_process({rrvm_binary(), "run", "--engine", "emu", "--flat", "0x7c00",
+                                 guest_path("triple_fault_real.bin")});
+  EXPECT_EQ(r.status, 70) << r.err;
+  EXPECT_NE(r.err.find("guest shut down (triple fault)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cs:rip 0008:7c1a"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rflags"), std::string::npos) << r.err;
+}
 
 TEST(KvmRunTest, HaltWithInterruptsDisabledEndsTheRun) {
   if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";

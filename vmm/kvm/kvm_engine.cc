@@ -89,6 +89,10 @@ KvmEngine::KvmEngine(GuestMemory& memory) {
   run_mapping_ = UniqueMapping(run, run_size);
   run_ = static_cast<kvm_run*>(run);
 
+  if (ioctl(vm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) {
+    run_->kvm_valid_regs = KVM_SYNC_X86_REGS;
+    sync_regs_ = true;
+  }
   cpuid_ = fixed_kvm_cpuid(kvm_.get());
   set_kvm_cpuid(vcpu_.get(), cpuid_);
   setup_msr_filter();
@@ -225,8 +229,11 @@ void KvmEngine::kick() {
     syscall(SYS_tgkill, getpid(), tid, VcpuKicker::signal_number());
 }
 
-CpuState KvmEngine::state() {
-  return read_kvm_state(vcpu_.get());
+CpuState KvmEngine::state() { return read_kvm_state(vcpu_.get()); }
+
+uint64_t KvmEngine::exit_rip() {
+  if (!sync_regs_) return state().rip;
+  return run_->s.regs.regs.rip;
 }
 
 void KvmEngine::set_state(const CpuState& state) {

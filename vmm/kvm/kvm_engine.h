@@ -30,6 +30,7 @@ public:
   void kick() override;
 
   CpuState state() override;
+  uint64_t exit_rip() override;
   void set_state(const CpuState& state) override;
 
   bool can_inject() override;
@@ -63,6 +64,7 @@ private:
   Exit exit_{};
   std::atomic<pid_t> vcpu_tid_{0};
   bool msr_filter_active_ = false;
+  bool sync_regs_ = false; // KVM copies the registers into kvm_run at every exit
   bool single_step_ = false;
   std::vector<HwBreakpoint> breakpoints_;
   uint64_t msr_value_ = 0;

@@ -1,0 +1,57 @@
+#include <memory>
+#include <openssl/evp.h>
+#include <zstd.h>
+
+#include "formats/trace_container.h"
+#include "formats/trace_header.h"
+#include "vmm/error.h"
+
+namespace rrvm {
+namespace {
+
+// Images are written once per recording and read on every replay: compress hard.
+constexpr int kImageCompressionLevel = 19;
+
+std::array<uint8_t, 32> digest_of(std::span<const uint8_t> bytes) {
+  std::array<uint8_t, 32> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 ||
+      length != digest.size())
+    throw Error(ExitCode::kInternal, "sha256 failed");
+  return digest;
+}
+
+} // namespace
+
+GuestImage GuestImage::from_bytes(std::string name, std::span<const uint8_t> bytes,
+                                  uint8_t mode_bits, std::vector<LoadedSegment> segments) {
+  GuestImage image;
+  image.name = std::move(name);
+  image.original_size = bytes.size();
+  image.sha256 = digest_of(bytes);
+  image.zstd.resize(ZSTD_compressBound(bytes.size()));
+  const size_t n = ZSTD_compress(image.zstd.data(), image.zstd.size(), bytes.data(), bytes.size(),
+                                 kImageCompressionLevel);
+  if (ZSTD_isError(n))
+    throw Error(ExitCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
+  image.zstd.resize(n);
+  image.mode_bits = mode_bits;
+  image.segments = std::move(segments);
+  return image;
+}
+
+std::vector<uint8_t> GuestImage::bytes() const {
+  const std::string what = "guest image '" + name + "'";
+  if (original_size > kMaxImageBytes) throw Error(ExitCode::kBadInput, what + " is too large");
+  if (ZSTD_getFrameContentSize(zstd.data(), zstd.size()) != original_size)
+    throw Error(ExitCode::kBadInput, what + ": compressed size field is wrong");
+  std::vector<uint8_t> out(original_size);
+  const size_t n = ZSTD_decompress(out.data(), out.size(), zstd.data(), zstd.size());
+  if (ZSTD_isError(n) || n != original_size)
+    throw Error(ExitCode::kBadInput, what + " does not decompress");
+  if (digest_of(out) != sha256)
+    throw Error(ExitCode::kBadInput, what + " does not match its sha256");
+  return out;
+}
+
+} // namespace rrvm

@@ -1,0 +1,33 @@
+#include "formats/trace_event.h"
+
+namespace rrvm {
+
+const char* event_kind_name(EventKind kind) {
+  switch (kind) {
+  case EventKind::kExit:
+    return "exit";
+  case EventKind::kClock:
+    return "clock";
+  case EventKind::kPortRead:
+    return "port-read";
+  case EventKind::kMmioRead:
+    return "mmio-read";
+  case EventKind::kMsrRead:
+    return "msr-read";
+  case EventKind::kInjection:
+    return "injection";
+  case EventKind::kSerialInput:
+    return "serial-input";
+  case EventKind::kStatsSample:
+    return "stats";
+  case EventKind::kCheckpoint:
+    return "checkpoint";
+  case EventKind::kRegisterHash:
+    return "register-hash";
+  case EventKind::kGuestExit:
+    return "guest-exit";
+  }
+  return "unknown";
+}
+
+} // namespace rrvm

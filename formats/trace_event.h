@@ -1,0 +1,114 @@
+// The events of a trace as record/ and replay/ see them, independent of the on-disk encoding.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <variant>
+#include <vector>
+
+namespace rrvm {
+
+// Where an injection happened. kAtExit and kAtIcount name the point by a count (`point`);
+// kAtKick names it by the state the vCPU was in (rip + hashes), see DESIGN.md "Engines".
+enum class InjectionKind : uint8_t { kAtExit, kAtKick, kAtIcount };
+
+struct ExitEvent {
+  uint8_t reason; // ExitReason
+  uint64_t rip;
+  bool operator==(const ExitEvent&) const = default;
+};
+
+struct ClockEvent {
+  uint64_t ns;
+  bool operator==(const ClockEvent&) const = default;
+};
+
+struct PortReadEvent {
+  uint16_t port;
+  uint8_t size;
+  uint32_t value;
+  bool operator==(const PortReadEvent&) const = default;
+};
+
+struct MmioReadEvent {
+  uint64_t gpa;
+  uint8_t size;
+  uint64_t value;
+  bool operator==(const MmioReadEvent&) const = default;
+};
+
+struct MsrReadEvent {
+  uint32_t index;
+  uint64_t value;
+  bool operator==(const MsrReadEvent&) const = default;
+};
+
+struct InjectionEvent {
+  uint8_t vector;
+  InjectionKind kind;
+  uint64_t point; // exit index (kAtExit) or retired-instruction count (kAtIcount)
+  uint64_t rip;
+  uint64_t state_hash;
+  uint64_t dirty_hash; // of the guest pages dirtied since a known-identical point
+  bool operator==(const InjectionEvent&) const = default;
+};
+
+struct SerialInputEvent {
+  std::vector<uint8_t> bytes;
+  bool operator==(const SerialInputEvent&) const = default;
+};
+
+// Host-time counters that replay cannot recompute, sampled during recording.
+struct StatsSampleEvent {
+  uint64_t host_ns;
+  uint64_t runtime_ns;
+  uint64_t ready_ns;
+  uint64_t idle_ns;
+  uint64_t exits;
+  bool operator==(const StatsSampleEvent&) const = default;
+};
+
+struct CheckpointEvent {
+  uint64_t id;
+  bool operator==(const CheckpointEvent&) const = default;
+};
+
+// Hash of the full register state, logged at every exit under --verify=full.
+struct RegisterHashEvent {
+  uint64_t hash;
+  bool operator==(const RegisterHashEvent&) const = default;
+};
+
+struct GuestExitEvent {
+  int32_t status;
+  bool operator==(const GuestExitEvent&) const = default;
+};
+
+// The alternatives' order is EventKind's order and the on-disk kind byte: append only.
+using Event = std::variant<ExitEvent, ClockEvent, PortReadEvent, MmioReadEvent, MsrReadEvent,
+                           InjectionEvent, SerialInputEvent, StatsSampleEvent, CheckpointEvent,
+                           RegisterHashEvent, GuestExitEvent>;
+
+enum class EventKind : uint8_t {
+  kExit,
+  kClock,
+  kPortRead,
+  kMmioRead,
+  kMsrRead,
+  kInjection,
+  kSerialInput,
+  kStatsSample,
+  kCheckpoint,
+  kRegisterHash,
+  kGuestExit,
+};
+constexpr size_t kEventKindCount = std::variant_size_v<Event>;
+static_assert(size_t(EventKind::kGuestExit) + 1 == kEventKindCount);
+
+inline EventKind kind_of(const Event& event) {
+  return EventKind(event.index());
+}
+
+const char* event_kind_name(EventKind kind);
+
+} // namespace rrvm

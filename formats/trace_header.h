@@ -1,0 +1,108 @@
+// The self-description at the start of a trace (machine, boot arguments, guest images) and the
+// summary at its end, as plain structs; trace_codec.h maps them to and from trace.fbs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "formats/trace_event.h"
+#include "vmm/cpuid_table.h"
+
+namespace rrvm {
+
+// Readers accept any trace with the same major version; minor versions only add fields.
+constexpr uint16_t kTraceFormatMajor = 1;
+constexpr uint16_t kTraceFormatMinor = 0;
+
+struct MachineConfig {
+  uint64_t memory_bytes = 0;
+  std::string engine;     // "kvm" or "emu"
+  std::string clock_mode; // "host" or "icount"
+  int64_t rtc_base_unix_s = 0;
+  std::string verify_mode;
+  uint64_t kick_bound_ns = 0;
+  std::vector<CpuidEntry> cpuid;
+};
+
+enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat };
+
+struct SerialConfig {
+  std::string backend; // "stdio", "none", "file:PATH", ...
+  uint16_t io_port = 0x3f8;
+  uint8_t irq = 4;
+};
+
+struct BootArgs {
+  KernelKind kernel_kind = KernelKind::kFlat;
+  uint64_t flat_load_address = 0;
+  std::string command_line;
+  SerialConfig serial;
+};
+
+// A piece of an image a loader copied into guest memory: `size` bytes from `file_offset`.
+struct LoadedSegment {
+  uint64_t gpa = 0;
+  uint64_t vaddr = 0; // where guest code addresses it (ELF p_vaddr; the gpa for flat images)
+  uint64_t file_offset = 0;
+  uint64_t size = 0;
+  bool operator==(const LoadedSegment&) const = default;
+};
+
+// A guest image stored in the trace, so a replay on another machine needs nothing else.
+struct GuestImage {
+  std::string name;
+  uint64_t original_size = 0;
+  std::array<uint8_t, 32> sha256{};
+  std::vector<uint8_t> zstd; // the whole file (an ELF stays an ELF), compressed
+  uint8_t mode_bits = 0;     // 16, 32 or 64: how the dump disassembles it
+  std::vector<LoadedSegment> segments;
+
+  // Compresses and hashes `bytes`. The loader says what it loaded through `segments`.
+  static GuestImage from_bytes(std::string name, std::span<const uint8_t> bytes, uint8_t mode_bits,
+                               std::vector<LoadedSegment> segments);
+  // The original file; throws Error(kBadInput) if it does not decompress to its size and hash.
+  std::vector<uint8_t> bytes() const;
+};
+
+struct TraceHeader {
+  // Stamped by TraceWriter: what wrote the trace, where and when.
+  uint16_t format_major = kTraceFormatMajor;
+  uint16_t format_minor = kTraceFormatMinor;
+  std::string rrvm_version;
+  int64_t created_unix_ns = 0;
+  std::string host_kernel; // uname: sysname release version machine
+  std::string host_cpu;    // /proc/cpuinfo "model name"
+
+  MachineConfig machine;
+  BootArgs boot;
+  std::vector<GuestImage> images;
+};
+
+// Where each chunk starts, so a reader can seek without scanning.
+struct ChunkIndexEntry {
+  uint64_t offset = 0;
+  uint64_t first_event = 0;
+  uint32_t event_count = 0;
+  bool operator==(const ChunkIndexEntry&) const = default;
+};
+
+// What the recorder knows only at the end.
+struct TraceSummary {
+  std::vector<std::pair<std::string, uint64_t>> stats; // final statistics, bhyve names
+  std::optional<int32_t> guest_exit_status;
+};
+
+struct TraceFooter {
+  std::vector<ChunkIndexEntry> chunks;
+  uint64_t total_events = 0;
+  std::array<uint64_t, kEventKindCount> kind_counts{};
+  TraceSummary summary;
+  int64_t finished_unix_ns = 0;
+};
+
+} // namespace rrvm

@@ -1,0 +1,237 @@
+#include "formats/trace_writer.h"
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <sys/utsname.h>
+#include <zstd.h>
+
+#include "formats/batch_codec.h"
+#include "formats/crc32c.h"
+#include "formats/trace_codec.h"
+#include "formats/trace_container.h"
+#include "vmm/error.h"
+
+namespace rrvm {
+namespace {
+
+constexpr size_t kMaxBatchSerialBytes = 1 << 20;
+
+int64_t now_unix_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string host_kernel() {
+  utsname u{};
+  if (uname(&u) != 0) return "unknown";
+  return std::string(u.sysname) + " " + u.release + " " + u.version + " " + u.machine;
+}
+
+std::string host_cpu() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.starts_with("model name")) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+void write_frame(File& file, FrameTag tag, std::span<const uint8_t> payload) {
+  std::array<uint8_t, FrameHeader::kSize> frame;
+  encode_frame({.tag = tag,
+                .stored_size = payload.size(),
+                .raw_size = payload.size(),
+                .payload_crc = crc32c(payload)},
+               frame);
+  file.write_all(frame);
+  file.write_all(payload);
+}
+
+// Turns a batch into a chunk frame plus its zstd payload, reusing its buffers.
+class ChunkEncoder {
+public:
+  explicit ChunkEncoder(int level) : level_(level) {}
+
+  std::span<const uint8_t> encode(const EventColumns& batch, uint64_t first_event) {
+    const std::span<const uint8_t> raw = batch_encoder_.encode(batch, first_event);
+    if (raw.size() > kMaxChunkRawBytes)
+      throw Error(ExitCode::kInternal, "trace chunk exceeds the size readers accept");
+    out_.resize(FrameHeader::kSize + ZSTD_compressBound(raw.size()));
+    const size_t n =
+        ZSTD_compressCCtx(cctx_.get(), out_.data() + FrameHeader::kSize,
+                          out_.size() - FrameHeader::kSize, raw.data(), raw.size(), level_);
+    if (ZSTD_isError(n))
+      throw Error(ExitCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
+    const std::span<const uint8_t> payload(out_.data() + FrameHeader::kSize, n);
+    encode_frame({.tag = FrameTag::kChunk,
+                  .event_count = uint32_t(batch.size()),
+                  .first_event = first_event,
+                  .stored_size = n,
+                  .raw_size = raw.size(),
+                  .payload_crc = crc32c(payload)},
+                 std::span<uint8_t, FrameHeader::kSize>(out_.data(), FrameHeader::kSize));
+    return {out_.data(), FrameHeader::kSize + n};
+  }
+
+private:
+  int level_;
+  BatchEncoder batch_encoder_;
+  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx_{ZSTD_createCCtx(), ZSTD_freeCCtx};
+  std::vector<uint8_t> out_;
+};
+
+} // namespace
+
+TraceWriter::TraceWriter(const std::string& path, TraceHeader header, TraceWriterOptions options)
+    : options_(options), file_(File::create(path)), full_(options.queued_batches + 1),
+      free_(options.queued_batches + 1) {
+  options_.batch_events = std::clamp<uint32_t>(options_.batch_events, 1, kMaxBatchEvents);
+  header.format_major = kTraceFormatMajor;
+  header.format_minor = kTraceFormatMinor;
+  header.rrvm_version = RRVM_VERSION;
+  header.created_unix_ns = now_unix_ns();
+  header.host_kernel = host_kernel();
+  header.host_cpu = host_cpu();
+  const std::vector<uint8_t> encoded = encode_header(header);
+  if (encoded.size() > kMaxHeaderBytes)
+    throw Error(ExitCode::kBadInput, "guest images too large for a trace header");
+
+  std::array<uint8_t, TracePreamble::kSize> preamble;
+  encode_preamble({kTraceFormatMajor, kTraceFormatMinor}, preamble);
+  file_.write_all(preamble);
+  write_frame(file_, FrameTag::kHeader, encoded);
+  offset_ = preamble.size() + FrameHeader::kSize + encoded.size();
+
+  batch_ = std::make_unique<EventColumns>();
+  batch_->kinds.reserve(options_.batch_events);
+  for (size_t i = 0; i < options_.queued_batches; ++i) {
+    auto spare = std::make_unique<EventColumns>();
+    spare->kinds.reserve(options_.batch_events);
+    free_.push(std::move(spare));
+  }
+  worker_ = std::thread([this] { run_worker(); });
+}
+
+TraceWriter::~TraceWriter() {
+  if (finished_) return;
+  try {
+    stop_worker();
+  } catch (const Error&) {
+    // Nothing to report to from a destructor; the trace keeps every chunk written so far.
+  }
+}
+
+void TraceWriter::serial_input(std::span<const uint8_t> bytes) {
+  if (bytes.size() > kMaxSerialInputBytes)
+    throw Error(ExitCode::kInternal, "serial input event larger than the trace allows");
+  batch_->kinds.push_back(uint8_t(EventKind::kSerialInput));
+  batch_->serial_lengths.push_back(uint32_t(bytes.size()));
+  batch_->serial_bytes.insert(batch_->serial_bytes.end(), bytes.begin(), bytes.end());
+  if (batch_->serial_bytes.size() >= kMaxBatchSerialBytes)
+    flush();
+  else
+    appended();
+}
+
+void TraceWriter::append(const Event& event) {
+  std::visit(
+      [this](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, ExitEvent>)
+          exit(e.reason, e.rip);
+        else if constexpr (std::is_same_v<T, ClockEvent>)
+          clock(e.ns);
+        else if constexpr (std::is_same_v<T, PortReadEvent>)
+          port_read(e.port, e.size, e.value);
+        else if constexpr (std::is_same_v<T, MmioReadEvent>)
+          mmio_read(e.gpa, e.size, e.value);
+        else if constexpr (std::is_same_v<T, MsrReadEvent>)
+          msr_read(e.index, e.value);
+        else if constexpr (std::is_same_v<T, InjectionEvent>)
+          injection(e);
+        else if constexpr (std::is_same_v<T, SerialInputEvent>)
+          serial_input(e.bytes);
+        else if constexpr (std::is_same_v<T, StatsSampleEvent>)
+          stats_sample(e);
+        else if constexpr (std::is_same_v<T, CheckpointEvent>)
+          checkpoint(e.id);
+        else if constexpr (std::is_same_v<T, RegisterHashEvent>)
+          register_hash(e.hash);
+        else
+          guest_exit(e.status);
+      },
+      event);
+}
+
+void TraceWriter::flush() {
+  throw_if_failed();
+  first_event_ += batch_->size();
+  full_.push(std::move(batch_));
+  batch_ = *free_.pop();
+}
+
+void TraceWriter::stop_worker() {
+  if (!worker_.joinable()) return;
+  if (!batch_->empty()) {
+    first_event_ += batch_->size();
+    full_.push(std::move(batch_));
+    batch_ = std::make_unique<EventColumns>();
+  }
+  full_.close();
+  worker_.join();
+}
+
+void TraceWriter::run_worker() {
+  ChunkEncoder encoder(options_.compression_level);
+  uint64_t next_event = 0;
+  while (std::optional<std::unique_ptr<EventColumns>> batch = full_.pop()) {
+    EventColumns& columns = **batch;
+    if (!failed_.load(std::memory_order_relaxed)) {
+      try {
+        const std::span<const uint8_t> chunk = encoder.encode(columns, next_event);
+        file_.write_all(chunk);
+        index_.push_back({offset_, next_event, uint32_t(columns.size())});
+        offset_ += chunk.size();
+        for (size_t k = 0; k < kEventKindCount; ++k)
+          kind_counts_[k] += columns.count(EventKind(k));
+      } catch (const std::exception& e) {
+        failure_ = e.what();
+        failed_.store(true, std::memory_order_release);
+      }
+    }
+    // Keep recycling after a failure so the producer never waits forever for a free batch.
+    next_event += columns.size();
+    columns.clear();
+    free_.push(std::move(*batch));
+  }
+}
+
+void TraceWriter::throw_if_failed() const {
+  if (failed_.load(std::memory_order_acquire)) throw Error(ExitCode::kIo, failure_);
+}
+
+void TraceWriter::finish(const TraceSummary& summary) {
+  if (finished_) return;
+  finished_ = true;
+  stop_worker();
+  throw_if_failed();
+
+  TraceFooter footer;
+  footer.chunks = std::move(index_);
+  footer.total_events = first_event_;
+  footer.kind_counts = kind_counts_;
+  footer.summary = summary;
+  footer.finished_unix_ns = now_unix_ns();
+  const std::vector<uint8_t> encoded = encode_footer(footer);
+  write_frame(file_, FrameTag::kFooter, encoded);
+  std::array<uint8_t, TraceTrailer::kSize> trailer;
+  encode_trailer({offset_}, trailer);
+  file_.write_all(trailer);
+  file_.close();
+}
+
+} // namespace rrvm

@@ -1,0 +1,136 @@
+// Writes a trace. The vCPU thread only appends to an in-memory batch (a few stores per event);
+// full batches go through a bounded queue to a background thread that encodes, compresses and
+// writes them as chunks. A writer destroyed without finish() leaves a readable trace without a
+// footer, like a killed recording.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "formats/bounded_queue.h"
+#include "formats/event_columns.h"
+#include "formats/file.h"
+#include "formats/trace_header.h"
+
+namespace rrvm {
+
+struct TraceWriterOptions {
+  uint32_t batch_events = 64 * 1024; // events per chunk, at most kMaxBatchEvents
+  size_t queued_batches = 4;         // full batches that may wait for the background thread
+  int compression_level = 3;
+};
+
+class TraceWriter {
+public:
+  // Creates `path` and writes the header, stamped with the format and rrvm versions, the time
+  // and the host. Throws Error(kIo).
+  TraceWriter(const std::string& path, TraceHeader header, TraceWriterOptions options = {});
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+  ~TraceWriter();
+
+  // Appending throws Error(kIo) if the background thread failed to write an earlier chunk.
+  void exit(uint8_t reason, uint64_t rip) {
+    batch_->kinds.push_back(uint8_t(EventKind::kExit));
+    batch_->exit_reasons.push_back(reason);
+    batch_->exit_rips.push_back(rip);
+    appended();
+  }
+  void clock(uint64_t ns) {
+    batch_->kinds.push_back(uint8_t(EventKind::kClock));
+    batch_->clock_ns.push_back(ns);
+    appended();
+  }
+  void port_read(uint16_t port, uint8_t size, uint32_t value) {
+    batch_->kinds.push_back(uint8_t(EventKind::kPortRead));
+    batch_->port_ports.push_back(port);
+    batch_->port_sizes.push_back(size);
+    batch_->port_values.push_back(value);
+    appended();
+  }
+  void mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
+    batch_->kinds.push_back(uint8_t(EventKind::kMmioRead));
+    batch_->mmio_gpas.push_back(gpa);
+    batch_->mmio_sizes.push_back(size);
+    batch_->mmio_values.push_back(value);
+    appended();
+  }
+  void msr_read(uint32_t index, uint64_t value) {
+    batch_->kinds.push_back(uint8_t(EventKind::kMsrRead));
+    batch_->msr_indexes.push_back(index);
+    batch_->msr_values.push_back(value);
+    appended();
+  }
+  void injection(const InjectionEvent& injection) {
+    batch_->kinds.push_back(uint8_t(EventKind::kInjection));
+    batch_->injections.push_back(injection);
+    appended();
+  }
+  // At most kMaxSerialInputBytes per event (more is a caller bug: Error(kInternal)).
+  void serial_input(std::span<const uint8_t> bytes);
+  void stats_sample(const StatsSampleEvent& sample) {
+    batch_->kinds.push_back(uint8_t(EventKind::kStatsSample));
+    batch_->stats.push_back(sample);
+    appended();
+  }
+  void checkpoint(uint64_t id) {
+    batch_->kinds.push_back(uint8_t(EventKind::kCheckpoint));
+    batch_->checkpoints.push_back(id);
+    appended();
+  }
+  void register_hash(uint64_t hash) {
+    batch_->kinds.push_back(uint8_t(EventKind::kRegisterHash));
+    batch_->register_hashes.push_back(hash);
+    appended();
+  }
+  void guest_exit(int32_t status) {
+    batch_->kinds.push_back(uint8_t(EventKind::kGuestExit));
+    batch_->guest_exits.push_back(status);
+    appended();
+  }
+  void append(const Event& event);
+
+  // Events appended so far; the next event's index.
+  uint64_t event_count() const { return first_event_ + batch_->size(); }
+
+  // Writes the remaining events, the footer and the trailer. Throws Error(kIo).
+  void finish(const TraceSummary& summary = {});
+
+  static constexpr size_t kMaxSerialInputBytes = 64 * 1024;
+  // Keeps every chunk below the size readers accept (kMaxChunkRawBytes), whatever its events.
+  static constexpr uint32_t kMaxBatchEvents = 256 * 1024;
+
+private:
+  void appended() {
+    if (batch_->size() >= options_.batch_events) [[unlikely]]
+      flush();
+  }
+  void flush();
+  void stop_worker();
+  void run_worker();
+  void write_chunk(const EventColumns& batch, uint64_t first_event);
+  void throw_if_failed() const;
+
+  TraceWriterOptions options_;
+  File file_;
+  uint64_t offset_ = 0; // owned by the worker while it runs
+  std::unique_ptr<EventColumns> batch_;
+  uint64_t first_event_ = 0;
+  BoundedQueue<std::unique_ptr<EventColumns>> full_;
+  BoundedQueue<std::unique_ptr<EventColumns>> free_;
+  std::thread worker_;
+  std::atomic<bool> failed_{false};
+  std::string failure_; // written by the worker before it sets failed_
+  // Owned by the worker while it runs.
+  std::vector<ChunkIndexEntry> index_;
+  std::array<uint64_t, kEventKindCount> kind_counts_{};
+  bool finished_ = false;
+};
+
+} // namespace rrvm

@@ -1,0 +1,267 @@
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include "formats/trace_reader.h"
+#include "formats/trace_writer.h"
+#include "tests/formats/trace_test_util.h"
+
+namespace rrvm {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "rrvm_formats_" + std::to_string(getpid()) + "_" + name;
+}
+
+std::vector<Event> read_all(TraceReader& reader) {
+  std::vector<Event> events;
+  Event e;
+  while (reader.next(e))
+    events.push_back(e);
+  return events;
+}
+
+TEST(TraceRoundTrip, EveryEventKindAcrossChunkSizes) {
+  const std::vector<Event> events = test::sample_events(1000);
+  for (uint32_t batch : {1u, 7u, 13u, 64u, 1000u, 65536u}) {
+    const std::string path = temp_path("kinds");
+    test::write_sample_trace(path, events, batch);
+    TraceReader reader(path);
+    EXPECT_EQ(read_all(reader), events) << "batch " << batch;
+    EXPECT_TRUE(reader.status().complete()) << reader.status().reason;
+    EXPECT_EQ(reader.status().events, events.size());
+    ASSERT_TRUE(reader.footer());
+    EXPECT_EQ(reader.footer()->chunks.size(), (events.size() + batch - 1) / batch);
+    unlink(path.c_str());
+  }
+}
+
+TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
+  const std::string path = temp_path("typed");
+  {
+    TraceWriter w(path, test::sample_header(), {.batch_events = 4});
+    w.exit(1, 0x1000);
+    w.clock(5);
+    w.port_read(0x60, 1, 0xfa);
+    w.mmio_read(0xfed00000, 8, 1);
+    w.msr_read(0x10, 99);
+    w.injection({8, InjectionKind::kAtKick, 0, 0x2000, 1, 2});
+    const uint8_t input[] = {'h', 'i'};
+    w.serial_input(input);
+    w.stats_sample({1, 2, 3, 4, 5});
+    w.checkpoint(9);
+    w.register_hash(0x77);
+    w.guest_exit(1);
+    EXPECT_EQ(w.event_count(), 11u);
+    w.finish();
+  }
+  TraceReader reader(path);
+  const std::vector<Event> expected = {
+      ExitEvent{1, 0x1000},
+      ClockEvent{5},
+      PortReadEvent{0x60, 1, 0xfa},
+      MmioReadEvent{0xfed00000, 8, 1},
+      MsrReadEvent{0x10, 99},
+      InjectionEvent{8, InjectionKind::kAtKick, 0, 0x2000, 1, 2},
+      SerialInputEvent{{'h', 'i'}},
+      StatsSampleEvent{1, 2, 3, 4, 5},
+      CheckpointEvent{9},
+      RegisterHashEvent{0x77},
+      GuestExitEvent{1},
+  };
+  EXPECT_EQ(read_all(reader), expected);
+  const TraceFooter& footer = *reader.footer();
+  for (size_t k = 0; k < kEventKindCount; ++k)
+    EXPECT_EQ(footer.kind_counts[k], 1u) << k;
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, HeaderAndFooter) {
+  const std::string path = temp_path("header");
+  test::write_sample_trace(path, test::sample_events(30), 8);
+  TraceReader reader(path);
+  const TraceHeader& h = reader.header();
+  const TraceHeader expected = test::sample_header();
+  EXPECT_EQ(h.format_major, kTraceFormatMajor);
+  EXPECT_EQ(h.format_minor, kTraceFormatMinor);
+  EXPECT_EQ(h.rrvm_version, RRVM_VERSION);
+  EXPECT_GT(h.created_unix_ns, 0);
+  EXPECT_FALSE(h.host_kernel.empty());
+  EXPECT_FALSE(h.host_cpu.empty());
+  EXPECT_EQ(h.machine.memory_bytes, expected.machine.memory_bytes);
+  EXPECT_EQ(h.machine.engine, "emu");
+  EXPECT_EQ(h.machine.clock_mode, "host");
+  EXPECT_EQ(h.machine.rtc_base_unix_s, expected.machine.rtc_base_unix_s);
+  EXPECT_EQ(h.machine.verify_mode, "full");
+  EXPECT_EQ(h.machine.kick_bound_ns, expected.machine.kick_bound_ns);
+  ASSERT_EQ(h.machine.cpuid.size(), 2u);
+  EXPECT_EQ(h.machine.cpuid[1].function, 7u);
+  EXPECT_TRUE(h.machine.cpuid[1].indexed);
+  EXPECT_EQ(h.machine.cpuid[0].ebx, 0x756e6547u);
+  EXPECT_EQ(h.boot.kernel_kind, KernelKind::kFlat);
+  EXPECT_EQ(h.boot.flat_load_address, 0x1000u);
+  EXPECT_EQ(h.boot.command_line, expected.boot.command_line);
+  EXPECT_EQ(h.boot.serial.backend, "stdio");
+  EXPECT_EQ(h.boot.serial.io_port, 0x3f8);
+  EXPECT_EQ(h.boot.serial.irq, 4);
+  ASSERT_EQ(h.images.size(), 1u);
+  EXPECT_EQ(h.images[0].name, "guest.bin");
+  EXPECT_EQ(h.images[0].mode_bits, 64);
+  EXPECT_EQ(h.images[0].segments, expected.images[0].segments);
+  EXPECT_EQ(h.images[0].sha256, expected.images[0].sha256);
+  EXPECT_EQ(h.images[0].bytes(), expected.images[0].bytes());
+
+  ASSERT_TRUE(reader.footer());
+  const TraceFooter& f = *reader.footer();
+  EXPECT_EQ(f.total_events, 30u);
+  EXPECT_EQ(f.chunks.size(), 4u);
+  EXPECT_EQ(f.summary.guest_exit_status, 3);
+  ASSERT_EQ(f.summary.stats.size(), 2u);
+  EXPECT_EQ(f.summary.stats[0].first, "total number of vm exits");
+  EXPECT_EQ(f.summary.stats[0].second, 42u);
+  uint64_t counted = 0;
+  for (uint64_t c : f.kind_counts)
+    counted += c;
+  EXPECT_EQ(counted, 30u);
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, DamagedImageIsRefused) {
+  GuestImage image = test::sample_header().images[0];
+  image.sha256[0] ^= 1;
+  try {
+    image.bytes();
+    FAIL() << "a damaged image decompressed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kBadInput);
+    EXPECT_NE(std::string(e.what()).find("sha256"), std::string::npos);
+  }
+}
+
+TEST(TraceRoundTrip, SeeksToEveryEvent) {
+  const std::vector<Event> events = test::sample_events(200);
+  for (bool finish : {true, false}) {
+    const std::string path = temp_path("seek");
+    test::write_sample_trace(path, events, 16, finish);
+    TraceReader reader(path);
+    EXPECT_EQ(reader.footer().has_value(), finish);
+    for (uint64_t i = events.size() + 1; i-- > 0;) { // backwards, the hard direction
+      ASSERT_TRUE(reader.seek(i)) << i;
+      EXPECT_EQ(reader.position(), i);
+      Event e;
+      if (i == events.size()) {
+        EXPECT_FALSE(reader.next(e));
+      } else {
+        ASSERT_TRUE(reader.next(e)) << i;
+        EXPECT_EQ(e, events[i]) << i;
+      }
+    }
+    EXPECT_FALSE(reader.seek(events.size() + 1));
+    ASSERT_TRUE(reader.seek(37));
+    std::vector<Event> rest = read_all(reader);
+    EXPECT_EQ(rest, std::vector<Event>(events.begin() + 37, events.end()));
+    unlink(path.c_str());
+  }
+}
+
+TEST(TraceRoundTrip, WriterDestroyedWithoutFinishLeavesReadableTrace) {
+  const std::vector<Event> events = test::sample_events(100);
+  const std::string path = temp_path("killed");
+  test::write_sample_trace(path, events, 16, /*finish=*/false);
+  TraceReader reader(path);
+  EXPECT_FALSE(reader.footer());
+  EXPECT_EQ(read_all(reader), events);
+  EXPECT_FALSE(reader.status().complete());
+  EXPECT_EQ(reader.status().events, events.size());
+  EXPECT_NE(reader.status().reason.find("no footer"), std::string::npos) << reader.status().reason;
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, EmptyTrace) {
+  const std::string path = temp_path("empty");
+  test::write_sample_trace(path, {}, 16);
+  TraceReader reader(path);
+  Event e;
+  EXPECT_FALSE(reader.next(e));
+  EXPECT_TRUE(reader.status().complete());
+  EXPECT_TRUE(reader.seek(0));
+  EXPECT_FALSE(reader.seek(1));
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, ProducerOutrunningTheWriterThreadLosesNothing) {
+  const std::string path = temp_path("volume");
+  constexpr uint64_t kEvents = 2'000'000;
+  {
+    TraceWriter w(path, test::sample_header(), {.batch_events = 4096, .queued_batches = 1});
+    for (uint64_t i = 0; i < kEvents; ++i) {
+      if (i % 2)
+        w.clock(i * 1000);
+      else
+        w.exit(uint8_t(i % 3), 0x1000 + (i % 64));
+    }
+    w.finish();
+  }
+  TraceReader reader(path);
+  Event e;
+  uint64_t i = 0;
+  bool all_equal = true;
+  for (; reader.next(e); ++i) {
+    const Event expected =
+        i % 2 ? Event(ClockEvent{i * 1000}) : Event(ExitEvent{uint8_t(i % 3), 0x1000 + (i % 64)});
+    all_equal &= e == expected;
+  }
+  EXPECT_TRUE(all_equal);
+  EXPECT_EQ(i, kEvents);
+  EXPECT_TRUE(reader.status().complete());
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, LargestChunksStayWithinTheReadersLimits) {
+  const std::string path = temp_path("largest");
+  const std::vector<uint8_t> input(TraceWriter::kMaxSerialInputBytes, 'x');
+  {
+    TraceWriter w(path, test::sample_header(), {.batch_events = UINT32_MAX});
+    for (int i = 0; i < 20; ++i)
+      w.serial_input(input);
+    for (uint64_t i = 0; i < 600'000; ++i)
+      w.stats_sample({i, i, i, i, i});
+    w.finish();
+  }
+  TraceReader reader(path);
+  Event e;
+  uint64_t n = 0;
+  while (reader.next(e))
+    ++n;
+  EXPECT_EQ(n, 600'020u);
+  EXPECT_TRUE(reader.status().complete()) << reader.status().reason;
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, OversizedSerialInputIsACallerBug) {
+  const std::string path = temp_path("serial");
+  TraceWriter w(path, test::sample_header());
+  const std::vector<uint8_t> big(TraceWriter::kMaxSerialInputBytes + 1);
+  EXPECT_THROW(w.serial_input(big), Error);
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, UnwritableFileIsAnIoError) {
+  try {
+    TraceWriter w("/nonexistent-dir/trace", test::sample_header());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kIo);
+  }
+  if (access("/dev/full", W_OK) == 0) {
+    try {
+      TraceWriter w("/dev/full", test::sample_header());
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kIo);
+    }
+  }
+}
+
+} // namespace
+} // namespace rrvm

@@ -1,0 +1,201 @@
+#include "vmm/emu/code_cache.h"
+
+#include "vmm/emu/cpu.h"
+#include "vmm/emu/handlers.h"
+
+namespace rrvm::emu {
+
+namespace {
+
+constexpr size_t kMaxBlockInsns = 64;
+
+unsigned mode_index(unsigned bits) { return bits == 16 ? 0 : bits == 32 ? 1 : 2; }
+
+int gpr_number(ZydisRegister r, bool* high) {
+  *high = false;
+  switch (ZydisRegisterGetClass(r)) {
+  case ZYDIS_REGCLASS_GPR8:
+    if (r >= ZYDIS_REGISTER_AH && r <= ZYDIS_REGISTER_BH) {
+      *high = true;
+      return r - ZYDIS_REGISTER_AH;
+    }
+    if (r <= ZYDIS_REGISTER_BL) return r - ZYDIS_REGISTER_AL;
+    if (r <= ZYDIS_REGISTER_DIL) return r - ZYDIS_REGISTER_SPL + 4;
+    return r - ZYDIS_REGISTER_R8B + 8;
+  case ZYDIS_REGCLASS_GPR16: return r - ZYDIS_REGISTER_AX;
+  case ZYDIS_REGCLASS_GPR32: return r - ZYDIS_REGISTER_EAX;
+  case ZYDIS_REGCLASS_GPR64: return r - ZYDIS_REGISTER_RAX;
+  default: return -1;
+  }
+}
+
+// False when the operand is of a kind the engine does not model (x87, SIMD, mask registers…).
+bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
+  o.size = uint8_t(zo.size / 8);
+  switch (zo.type) {
+  case ZYDIS_OPERAND_TYPE_REGISTER: {
+    const ZydisRegister r = zo.reg.value;
+    bool high;
+    int n = gpr_number(r, &high);
+    if (n >= 0) {
+      o.kind = OpKind::kReg;
+      o.reg = uint8_t(n);
+      o.high = high;
+      return true;
+    }
+    switch (ZydisRegisterGetClass(r)) {
+    case ZYDIS_REGCLASS_SEGMENT: o.kind = OpKind::kSreg; o.reg = uint8_t(r - ZYDIS_REGISTER_ES); return true;
+    case ZYDIS_REGCLASS_CONTROL: o.kind = OpKind::kCr; o.reg = uint8_t(r - ZYDIS_REGISTER_CR0); return true;
+    case ZYDIS_REGCLASS_DEBUG: o.kind = OpKind::kDr; o.reg = uint8_t(r - ZYDIS_REGISTER_DR0); return true;
+    default: return false;
+    }
+  }
+  case ZYDIS_OPERAND_TYPE_MEMORY: {
+    if (zo.mem.type != ZYDIS_MEMOP_TYPE_MEM && zo.mem.type != ZYDIS_MEMOP_TYPE_AGEN) return false;
+    o.kind = OpKind::kMem;
+    o.seg = zo.mem.segment >= ZYDIS_REGISTER_ES && zo.mem.segment <= ZYDIS_REGISTER_GS
+                ? uint8_t(zo.mem.segment - ZYDIS_REGISTER_ES)
+                : uint8_t(kDS);
+    bool high;
+    if (zo.mem.base == ZYDIS_REGISTER_RIP || zo.mem.base == ZYDIS_REGISTER_EIP) {
+      o.base = kRipBase;
+    } else if (zo.mem.base != ZYDIS_REGISTER_NONE) {
+      int n = gpr_number(zo.mem.base, &high);
+      if (n < 0) return false;
+      o.base = int8_t(n);
+    }
+    if (zo.mem.index != ZYDIS_REGISTER_NONE) {
+      int n = gpr_number(zo.mem.index, &high);
+      if (n < 0) return false;
+      o.index = int8_t(n);
+      o.scale = uint8_t(zo.mem.scale == 8 ? 3 : zo.mem.scale == 4 ? 2 : zo.mem.scale == 2 ? 1 : 0);
+    }
+    o.disp = zo.mem.disp.value;
+    return true;
+  }
+  case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+    o.kind = OpKind::kImm;
+    o.disp = zo.imm.is_signed ? zo.imm.value.s : int64_t(zo.imm.value.u);
+    return true;
+  case ZYDIS_OPERAND_TYPE_POINTER:
+    o.kind = OpKind::kImm;
+    o.disp = zo.ptr.offset;
+    in.extra = zo.ptr.segment;
+    return true;
+  default: return false;
+  }
+}
+
+} // namespace
+
+CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
+    : cpu_(cpu), code_pages_((ram_size + kPageSize - 1) / kPageSize + 1, 0) {
+  const ZydisMachineMode modes[3] = {ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_MACHINE_MODE_LEGACY_32,
+                                     ZYDIS_MACHINE_MODE_LONG_64};
+  const ZydisStackWidth widths[3] = {ZYDIS_STACK_WIDTH_16, ZYDIS_STACK_WIDTH_32,
+                                     ZYDIS_STACK_WIDTH_64};
+  for (int i = 0; i < 3; ++i) {
+    ZydisDecoderInit(&decoders_[i], modes[i], widths[i]);
+    // The emulated CPUID has no LZCNT/TZCNT, so F3 0F BC/BD are BSF/BSR as on such CPUs.
+    ZydisDecoderEnableMode(&decoders_[i], ZYDIS_DECODER_MODE_LZCNT, ZYAN_FALSE);
+    ZydisDecoderEnableMode(&decoders_[i], ZYDIS_DECODER_MODE_TZCNT, ZYAN_FALSE);
+  }
+}
+
+bool CodeCache::decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& in) {
+  ZydisDecodedInstruction zi;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  ZyanStatus st = ZydisDecoderDecodeFull(&decoders_[mode_index(bits)], bytes, n, &zi, ops);
+  in = Insn{};
+  if (st == ZYDIS_STATUS_NO_MORE_DATA) return false;
+  if (!ZYAN_SUCCESS(st)) {
+    // Fifteen bytes are always enough; anything else is an invalid encoding.
+    if (n < 15) return false;
+    in.len = 1;
+    in.fn = invalid_opcode;
+    in.ends_block = true;
+    return true;
+  }
+  in.len = zi.length;
+  in.mnemonic = uint16_t(zi.mnemonic);
+  in.osize = uint8_t(zi.operand_width / 8);
+  in.asize = uint8_t(zi.address_width / 8);
+  bool ok = zi.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY && zi.operand_count_visible <= 3;
+  for (unsigned i = 0; ok && i < zi.operand_count_visible; ++i) ok = convert(ops[i], in.op[i], in);
+  Handler h = nullptr;
+  if (ok) {
+    h = select_alu(zi, in);
+    if (!h) h = select_data(zi, in);
+    if (!h) h = select_string(zi, in);
+    if (!h) h = select_control(zi, in);
+    if (!h) h = select_system(zi, in);
+  }
+  if (!h) {
+    h = not_implemented;
+    in.ends_block = true;
+  }
+  in.fn = h;
+  return true;
+}
+
+Block* CodeCache::block(uint64_t phys, const uint8_t* host, unsigned bits) {
+  const uint64_t key = phys | uint64_t(mode_index(bits)) << 62;
+  Block*& fast = fast_[slot(key)];
+  if (fast && fast->key == key) return fast;
+  if (auto it = blocks_.find(key); it != blocks_.end()) {
+    fast = it->second.get();
+    return fast;
+  }
+  auto b = std::make_unique<Block>();
+  b->key = key;
+  size_t off = 0, avail = kPageSize - (phys & (kPageSize - 1));
+  while (off < avail && b->insns.size() < kMaxBlockInsns) {
+    Insn in;
+    if (!decode(host + off, avail - off, bits, in)) break;
+    b->insns.push_back(in);
+    off += in.len;
+    if (in.ends_block) break;
+  }
+  if (b->insns.empty()) return nullptr;
+  const uint64_t page = phys & ~(kPageSize - 1);
+  if (!code_pages_[page >> 12]) {
+    code_pages_[page >> 12] = 1;
+    cpu_.protect_code_page(page >> 12);
+  }
+  page_blocks_[page].push_back(key);
+  fast = b.get();
+  blocks_.emplace(key, std::move(b));
+  return fast;
+}
+
+void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
+  if (length == 0) return;
+  const uint64_t first = gpa & ~(kPageSize - 1);
+  for (uint64_t page = first; page < gpa + length && (page >> 12) < code_pages_.size();
+       page += kPageSize) {
+    if (!code_pages_[page >> 12]) continue;
+    code_pages_[page >> 12] = 0;
+    auto it = page_blocks_.find(page);
+    if (it == page_blocks_.end()) continue;
+    for (uint64_t key : it->second) {
+      auto b = blocks_.find(key);
+      if (b == blocks_.end()) continue;
+      if (fast_[slot(key)] == b->second.get()) fast_[slot(key)] = nullptr;
+      retired_.push_back(std::move(b->second));
+      blocks_.erase(b);
+    }
+    page_blocks_.erase(it);
+    // The running block may be one of them: stop after the current instruction.
+    cpu_.stop = true;
+  }
+}
+
+void CodeCache::clear() {
+  for (auto& [key, b] : blocks_) retired_.push_back(std::move(b));
+  blocks_.clear();
+  page_blocks_.clear();
+  fast_.fill(nullptr);
+  std::fill(code_pages_.begin(), code_pages_.end(), 0);
+}
+
+} // namespace rrvm::emu

@@ -1,0 +1,58 @@
+// Decoded-code cache: blocks of decoded instructions keyed by the guest-physical address of their
+// first byte and the code size, never spanning a page, dropped when the guest (or anyone through
+// invalidate()) writes a page they were decoded from.
+#pragma once
+
+#include <Zydis/Zydis.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "vmm/emu/insn.h"
+
+namespace rrvm::emu {
+
+class Cpu;
+
+struct Block {
+  uint64_t key;
+  std::vector<Insn> insns;
+};
+
+class CodeCache {
+public:
+  CodeCache(Cpu& cpu, uint64_t ram_size);
+
+  // The block starting at guest-physical `phys`, whose page is readable at `host` up to its end;
+  // decodes it on first use. nullptr when the first instruction crosses into the next page (the
+  // caller decodes that one uncached, since the next page's mapping is not part of the key).
+  Block* block(uint64_t phys, const uint8_t* host, unsigned bits);
+
+  bool is_code(uint64_t page) const { return code_pages_[page >> 12]; }
+  void on_write(uint64_t gpa, unsigned size) {
+    if (code_pages_[gpa >> 12] | code_pages_[(gpa + size - 1) >> 12]) invalidate(gpa, size);
+  }
+  void invalidate(uint64_t gpa, uint64_t length);
+  void clear();
+  // Frees blocks invalidated while they may have been executing.
+  void release_retired() { retired_.clear(); }
+
+  // Decodes one instruction; false when `n` bytes are not enough.
+  bool decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& out);
+
+private:
+  static size_t slot(uint64_t key) { return (key ^ (key >> 12)) & (kFastSize - 1); }
+  static constexpr size_t kFastSize = 4096;
+  Cpu& cpu_;
+  ZydisDecoder decoders_[3];
+  std::vector<uint8_t> code_pages_;
+  std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;
+  std::vector<std::unique_ptr<Block>> retired_;
+  std::array<Block*, kFastSize> fast_{};
+};
+
+} // namespace rrvm::emu

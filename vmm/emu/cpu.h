@@ -1,0 +1,330 @@
+// The interpreter's CPU core: architectural state kept in the form the instruction handlers use
+// fastest (lazy arithmetic flags, a software TLB, cached mode bits), plus the inline register,
+// flag and memory accessors every handler calls. EmuEngine (emu_engine.h) drives it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vmm/cpu_state.h"
+#include "vmm/cpuid_table.h"
+#include "vmm/emu/insn.h"
+#include "vmm/engine.h"
+#include "vmm/guest_memory.h"
+
+namespace rrvm::emu {
+
+// A guest exception raised by an instruction; it unwinds out of the handler before anything of the
+// faulting instruction is committed (handlers read and check everything before writing).
+struct GuestFault {
+  uint8_t vector;
+  uint32_t error = 0;
+};
+
+// Stops the run without retiring the current instruction; `Cpu::exit_` says why. Used for port and
+// MMIO reads (the instruction is executed again with the value the machine supplied) and for
+// instructions the engine cannot run.
+struct StopRun {};
+
+namespace vec {
+constexpr uint8_t kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6, kNM = 7, kDF = 8,
+                  kTS = 10, kNP = 11, kSS = 12, kGP = 13, kPF = 14, kMF = 16, kAC = 17;
+}
+
+// Segment register numbers as the ModRM sreg field encodes them.
+enum SegReg : uint8_t { kES, kCS, kSS, kDS, kFS, kGS };
+
+// Flag bits that the lazy flags machinery computes.
+constexpr uint64_t kArithFlags = rflags::kCF | rflags::kPF | rflags::kAF | rflags::kZF |
+                                 rflags::kSF | rflags::kOF;
+
+// How the arithmetic flags derive from the last result. Operands and result are zero-extended to
+// 64 bits; `bits` is the operation width.
+enum class FlagOp : uint8_t { kNone, kAdd, kSub, kLogic, kInc, kDec };
+
+struct LazyFlags {
+  uint64_t a = 0, b = 0, r = 0;
+  FlagOp op = FlagOp::kNone;
+  uint8_t bits = 32;
+};
+
+// TLB permission bits; an entry grants only what the guest's page tables allow, and "fast write"
+// is withheld from pages holding cached code so those writes take the slow path that invalidates.
+namespace perm {
+constexpr uint8_t kReadS = 1, kWriteS = 2, kExecS = 4, kReadU = 8, kWriteU = 16, kExecU = 32;
+}
+
+struct TlbEntry {
+  uint64_t vpn = ~0ull; // linear page number
+  uint8_t* host = nullptr;
+  uint64_t ppn = 0;
+  uint8_t perm = 0;
+};
+
+struct PendingInput { // value the machine supplied for the read that stopped the last run
+  bool valid = false;
+  bool io = false;
+  uint64_t address = 0; // gpa or port
+  uint8_t size = 0;
+  uint64_t value = 0;
+};
+
+class CodeCache;
+
+class Cpu {
+public:
+  Cpu(GuestMemory& memory, CpuidTable cpuid);
+  ~Cpu();
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+
+  // ---- architectural state ----
+  uint64_t gpr[16] = {};
+  uint64_t rip = 0xfff0;
+  uint64_t next_rip = 0; // where the current instruction continues; branches overwrite it
+  Segment seg[6];
+  Segment ldtr, tr;
+  DescriptorTable gdt, idt;
+  uint64_t cr0 = cr0::kET, cr2 = 0, cr3 = 0, cr4 = 0, cr8 = 0, efer = 0;
+  uint64_t dr[4] = {};
+  uint64_t dr6 = 0xffff0ff0, dr7 = 0x400;
+  MsrState msr;
+  bool interrupt_shadow = false;
+  bool halted = false;
+  uint64_t icount = 0;
+
+  // ---- cached mode ----
+  unsigned cpl = 0;
+  bool mode64 = false;     // 64-bit code segment in long mode
+  unsigned code_bits = 16; // 16, 32, 64
+  uint64_t seg_base[6] = {}; // effective bases (0 for ES/CS/SS/DS in 64-bit mode)
+  uint64_t lin_mask = 0xffffffff;
+  uint8_t acc_read = perm::kReadS, acc_write = perm::kWriteS, acc_exec = perm::kExecS;
+  void refresh_mode();
+
+  // ---- run control, shared with EmuEngine ----
+  Exit exit;
+  bool stop = false;      // leave the block loop after the current instruction
+  bool exit_pending = false; // `exit` holds an exit to report once the instruction retires
+  uint64_t limit = ~0ull; // stop when icount reaches this
+  std::atomic<bool> kicked{false};
+  PendingInput input;
+  uint8_t io_buffer[8] = {};
+  uint8_t mmio_buffer[8] = {};
+  std::vector<HwBreakpoint> watchpoints; // read/write/access kinds only
+  std::optional<DebugEvent> watch_hit;
+
+  // ---- flags ----
+  uint64_t flags_raw = rflags::kFixed1; // non-arithmetic bits always; arithmetic when lazy is kNone
+  LazyFlags lazy;
+
+  uint64_t rflags() const { return lazy.op == FlagOp::kNone ? flags_raw : materialize(); }
+  void set_rflags(uint64_t v) {
+    flags_raw = v | rflags::kFixed1;
+    lazy.op = FlagOp::kNone;
+  }
+  void commit_flags() {
+    if (lazy.op != FlagOp::kNone) set_rflags(materialize());
+  }
+  // Replaces the arithmetic flags selected by `mask` with `bits`.
+  void set_arith(uint64_t mask, uint64_t bits) {
+    if (mask != kArithFlags) commit_flags();
+    flags_raw = (flags_raw & ~mask) | (bits & mask);
+    lazy.op = FlagOp::kNone;
+  }
+  template <typename T> void lazy_set(FlagOp op, uint64_t a, uint64_t b, T r) {
+    lazy.a = a;
+    lazy.b = b;
+    lazy.r = r;
+    lazy.op = op;
+    lazy.bits = sizeof(T) * 8;
+  }
+  // INC/DEC keep CF; it is frozen into flags_raw before the lazy record replaces it.
+  template <typename T> void lazy_incdec(FlagOp op, uint64_t a, T r) {
+    bool c = cf();
+    flags_raw = (flags_raw & ~rflags::kCF) | (c ? rflags::kCF : 0);
+    lazy_set<T>(op, a, 1, r);
+  }
+  bool cf() const;
+  bool zf() const { return lazy.op == FlagOp::kNone ? (flags_raw & rflags::kZF) : lazy.r == 0; }
+  bool sf() const {
+    return lazy.op == FlagOp::kNone ? (flags_raw & rflags::kSF) : (lazy.r >> (lazy.bits - 1)) & 1;
+  }
+  bool of() const;
+  bool pf() const;
+  bool df() const { return flags_raw & rflags::kDF; }
+  bool cond(unsigned cc) const;
+  uint64_t materialize() const;
+
+  // ---- registers ----
+  template <typename T> T reg(unsigned r, bool high = false) const {
+    if constexpr (sizeof(T) == 1)
+      return high ? T(gpr[r] >> 8) : T(gpr[r]);
+    else
+      return T(gpr[r]);
+  }
+  template <typename T> void set_reg(unsigned r, T v, bool high = false) {
+    if constexpr (sizeof(T) == 1) {
+      if (high)
+        gpr[r] = (gpr[r] & ~0xff00ull) | (uint64_t(v) << 8);
+      else
+        gpr[r] = (gpr[r] & ~0xffull) | v;
+    } else if constexpr (sizeof(T) == 2) {
+      gpr[r] = (gpr[r] & ~0xffffull) | v;
+    } else {
+      gpr[r] = uint64_t(v); // 32-bit writes zero-extend
+    }
+  }
+  template <typename T> T reg(const Operand& o) const { return reg<T>(o.reg, o.high); }
+  template <typename T> void set_reg(const Operand& o, T v) { set_reg<T>(o.reg, v, o.high); }
+  // Writes `v` of `bytes` size to a register with the x86 merge/zero-extend rules.
+  void set_reg_sized(unsigned r, unsigned bytes, uint64_t v);
+
+  // ---- addresses ----
+  static uint64_t amask(unsigned asize) {
+    return asize == 8 ? ~0ull : asize == 4 ? 0xffffffffull : 0xffffull;
+  }
+  uint64_t offset(const Operand& o, const Insn& in) const {
+    uint64_t a = uint64_t(o.disp);
+    if (o.base >= 0) a += o.base == kRipBase ? next_rip : gpr[o.base];
+    if (o.index >= 0) a += gpr[o.index] << o.scale;
+    return a & amask(in.asize);
+  }
+  uint64_t linear(unsigned s, uint64_t off) const { return (seg_base[s] + off) & lin_mask; }
+  uint64_t linear(const Operand& o, const Insn& in) const { return linear(o.seg, offset(o, in)); }
+
+  // ---- memory ----
+  template <typename T> T read(uint64_t la) { return read_as<T>(la, acc_read); }
+  template <typename T> void write(uint64_t la, T v) { write_as<T>(la, v, acc_write); }
+  // Supervisor accesses made by the CPU itself (descriptor tables, TSS, interrupt frames).
+  template <typename T> T read_sys(uint64_t la) { return read_as<T>(la, perm::kReadS); }
+  template <typename T> void write_sys(uint64_t la, T v) { write_as<T>(la, v, perm::kWriteS); }
+
+  template <typename T> T read_as(uint64_t la, uint8_t need) {
+    const TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+    if (e.vpn == (la >> 12) && (e.perm & need) && (la & 0xfff) <= 0x1000 - sizeof(T)) [[likely]] {
+      T v;
+      std::memcpy(&v, e.host + (la & 0xfff), sizeof(T));
+      return v;
+    }
+    T v;
+    access_slow(la, sizeof(T), need, &v);
+    return v;
+  }
+  template <typename T> void write_as(uint64_t la, T v, uint8_t need) {
+    const TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+    if (e.vpn == (la >> 12) && (e.perm & need) && (la & 0xfff) <= 0x1000 - sizeof(T)) [[likely]] {
+      std::memcpy(e.host + (la & 0xfff), &v, sizeof(T));
+      return;
+    }
+    access_slow(la, sizeof(T), need, &v);
+  }
+  uint64_t read_sized(uint64_t la, unsigned bytes);
+  void write_sized(uint64_t la, unsigned bytes, uint64_t v);
+
+  // Operand access by runtime kind.
+  template <typename T> T get(const Operand& o, const Insn& in) {
+    switch (o.kind) {
+    case OpKind::kReg: return reg<T>(o);
+    case OpKind::kMem: return read<T>(linear(o, in));
+    default: return T(o.disp);
+    }
+  }
+  template <typename T> void put(const Operand& o, const Insn& in, T v) {
+    if (o.kind == OpKind::kReg)
+      set_reg<T>(o, v);
+    else
+      write<T>(linear(o, in), v);
+  }
+
+  // ---- stack ----
+  uint64_t sp_mask() const {
+    return mode64 ? ~0ull : seg[kSS].db ? 0xffffffffull : 0xffffull;
+  }
+  template <typename T> void push(T v) {
+    uint64_t m = sp_mask();
+    uint64_t sp = (gpr[kRsp] - sizeof(T)) & m;
+    write<T>(linear(kSS, sp), v);
+    gpr[kRsp] = (gpr[kRsp] & ~m) | sp;
+  }
+  template <typename T> T pop() {
+    uint64_t m = sp_mask();
+    T v = read<T>(linear(kSS, gpr[kRsp] & m));
+    gpr[kRsp] = (gpr[kRsp] & ~m) | ((gpr[kRsp] + sizeof(T)) & m);
+    return v;
+  }
+  // Reads the stack slot `index` entries of `bytes` above the top without popping.
+  uint64_t stack_peek(unsigned bytes, unsigned index) {
+    return read_sized(linear(kSS, (gpr[kRsp] + uint64_t(bytes) * index) & sp_mask()), bytes);
+  }
+  void push_sized(unsigned bytes, uint64_t v);
+  uint64_t pop_sized(unsigned bytes);
+
+  // ---- translation (mmu.cc) ----
+  // Linear to guest-physical for an access needing `need`; raises #PF. Fills no TLB entry.
+  uint64_t translate(uint64_t la, uint8_t need);
+  void flush_tlb();
+  void flush_tlb_page(uint64_t la);
+  // Withdraws fast writes to a physical page that now holds cached code.
+  void protect_code_page(uint64_t ppn);
+  // Host pointer for the instruction fetch at linear `la`, with the page's physical address;
+  // nullptr when the code is not in RAM.
+  const uint8_t* fetch_page(uint64_t la, uint64_t* phys);
+  bool watch_active() const { return !watchpoints.empty(); }
+
+  // ---- events (interrupts.cc) ----
+  enum class EventKind : uint8_t { kException, kExternal, kSoftware, kSoftwareException };
+  // Delivers an event through the IVT/IDT; `return_rip` is the RIP the handler returns to.
+  void deliver(uint8_t vector, EventKind kind, std::optional<uint32_t> error, uint64_t return_rip);
+  // Replaces RFLAGS from POPF/IRET: which bits may change depends on CPL and IOPL.
+  void load_flags(uint64_t value, unsigned osize, bool iret);
+  // Delivers an exception raised by an instruction, escalating to #DF and to shutdown as the SDM
+  // prescribes; returns false after a triple fault.
+  bool raise(const GuestFault& f);
+
+  // ---- segments (segments.cc) ----
+  // Loads a data or stack segment register with protected-mode checks (or real-mode semantics).
+  void load_segment(unsigned s, uint16_t selector);
+  // Reads the 8-byte descriptor for `selector` from the GDT/LDT; raises #GP(selector) out of limits.
+  uint64_t read_descriptor(uint16_t selector, uint8_t vector_on_fail = vec::kGP);
+  void write_descriptor_accessed(uint16_t selector, uint64_t desc);
+  static Segment unpack_descriptor(uint16_t selector, uint64_t desc);
+  // Loads CS for a far transfer to a code segment after privilege checks done by the caller.
+  void set_cs(const Segment& s, unsigned new_cpl);
+  void set_real_segment(unsigned s, uint16_t selector);
+
+  // ---- misc ----
+  [[noreturn]] void unsupported(const Insn& in, const char* why = nullptr);
+  [[noreturn]] static void fault(uint8_t vector, uint32_t error = 0) {
+    throw GuestFault{vector, error};
+  }
+  std::string describe(const Insn& in);
+  void check_io_permission(uint16_t port, unsigned size);
+  CpuState get_state();
+  void put_state(const CpuState& s);
+  uint64_t read_msr(uint32_t index);
+  void write_msr(uint32_t index, uint64_t value);
+  void write_cr(unsigned n, uint64_t value);
+  void set_efer(uint64_t value);
+
+  GuestMemory& mem;
+  const CpuidTable cpuid;
+  std::unique_ptr<CodeCache> code;
+
+private:
+  static constexpr size_t kTlbSize = 256;
+  void access_slow(uint64_t la, unsigned size, uint8_t need, void* data);
+  void access_phys(uint64_t gpa, unsigned size, bool write, void* data);
+  void fill_tlb(uint64_t la, uint64_t gpa, uint8_t perms);
+  uint64_t walk(uint64_t la, uint8_t need, uint8_t* perms);
+  void check_watch(uint64_t la, unsigned size, bool write);
+  TlbEntry tlb_[kTlbSize];
+};
+
+} // namespace rrvm::emu

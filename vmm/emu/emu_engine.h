@@ -1,0 +1,71 @@
+// The interpreter engine (`--engine emu`): runs the guest on rrvm's own x86 interpreter with an
+// exact retired-instruction count, behind the same Engine interface as KVM.
+//
+// Counting: every retired instruction counts one, and so does every iteration of a REP-prefixed
+// string instruction (a REP with a zero count counts once). Faulting instructions, interrupt and
+// exception delivery count nothing. RDTSC and MSR 0x10 read the count.
+//
+// Memory written behind the engine's back (loaders, the debugger, DMA) must be reported through
+// invalidate_code() if it may hold code the guest already ran; set_state() drops all cached code.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "vmm/cpuid_table.h"
+#include "vmm/engine.h"
+#include "vmm/guest_memory.h"
+
+namespace rrvm {
+
+namespace emu {
+class Cpu;
+}
+
+class EmuEngine : public Engine {
+public:
+  explicit EmuEngine(GuestMemory& memory, CpuidTable cpuid = CpuidTable::emulated());
+  ~EmuEngine() override;
+  EmuEngine(const EmuEngine&) = delete;
+  EmuEngine& operator=(const EmuEngine&) = delete;
+
+  const char* name() const override { return "emu"; }
+  Exit& run() override;
+  void kick() override;
+  CpuState state() override;
+  void set_state(const CpuState& state) override;
+  bool can_inject() override;
+  void inject_interrupt(uint8_t vector) override;
+  void request_interrupt_window(bool enable) override;
+  void set_single_step(bool enable) override;
+  // Execute breakpoints match the linear address of the next instruction (CS base + RIP).
+  void set_hw_breakpoints(std::span<const HwBreakpoint> points) override;
+  size_t max_hw_breakpoints() const override { return 64; }
+  std::optional<uint64_t> instruction_count() const override;
+  void set_instruction_limit(std::optional<uint64_t> count) override;
+
+  // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
+  void invalidate_code(uint64_t gpa, uint64_t length);
+
+private:
+  Exit& finish(ExitReason reason);
+  Exit& finish_debug(DebugCause cause, uint64_t address);
+  // Executes instructions until something needs the run loop; returns false when the run must
+  // return `cpu_->exit` at once.
+  bool execute(bool one);
+  bool execute_cross_page();
+  bool deliver_pending_trap(bool tf);
+
+  std::unique_ptr<emu::Cpu> cpu_;
+  std::optional<uint8_t> pending_irq_;
+  bool window_ = false;
+  bool single_step_ = false;
+  bool step_exit_pending_ = false;
+  bool read_exit_pending_ = false; // the last exit asked the machine for data
+  std::vector<uint64_t> exec_breakpoints_;
+  std::optional<uint64_t> breakpoint_resume_; // reported breakpoint not to report again at once
+  uint64_t user_limit_ = ~0ull;
+};
+
+} // namespace rrvm

@@ -1,0 +1,288 @@
+// Address translation: the page walks of every paging mode, the software TLB, accesses that
+// cross pages or leave RAM (MMIO exits), and watchpoints.
+#include "vmm/emu/code_cache.h"
+#include "vmm/emu/cpu.h"
+
+namespace rrvm::emu {
+
+namespace {
+
+constexpr uint64_t kAddrMask = 0x000ffffffffff000ull;
+constexpr uint64_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80;
+constexpr uint64_t kNX = 1ull << 63;
+
+constexpr uint8_t kWriteAny = perm::kWriteS | perm::kWriteU;
+constexpr uint8_t kUserAny = perm::kReadU | perm::kWriteU | perm::kExecU;
+constexpr uint8_t kExecAny = perm::kExecS | perm::kExecU;
+
+bool canonical(uint64_t la) { return uint64_t(int64_t(la << 16) >> 16) == la; }
+
+} // namespace
+
+uint64_t Cpu::walk(uint64_t la, uint8_t need, uint8_t* perms) {
+  if (!(cr0 & cr0::kPG)) {
+    *perms = 0xff;
+    return la;
+  }
+  const bool write = need & kWriteAny, user = need & kUserAny, exec = need & kExecAny;
+  const bool nxe = efer & efer::kNXE;
+  auto pf = [&](bool present) -> uint64_t {
+    cr2 = la;
+    uint32_t err = (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0) | (exec && nxe ? 16 : 0);
+    fault(vec::kPF, err);
+  };
+  // Page-table entries live in RAM; a table outside it reads as not present.
+  auto load = [&](uint64_t gpa, bool wide) -> uint64_t {
+    if (!mem.contains(gpa, wide ? 8 : 4)) return 0;
+    return wide ? mem.load<uint64_t>(gpa) : mem.load<uint32_t>(gpa);
+  };
+  auto touch = [&](uint64_t gpa, bool wide, uint64_t e, uint64_t bits) {
+    if ((e & bits) == bits) return;
+    if (wide)
+      mem.store<uint64_t>(gpa, e | bits);
+    else
+      mem.store<uint32_t>(gpa, uint32_t(e | bits));
+  };
+
+  bool rw = true, us = true, nx = false;
+  uint64_t gpa;
+  // Each level: entry address, whether entries are 8 bytes.
+  auto step = [&](uint64_t ea, bool wide, uint64_t& e) {
+    e = load(ea, wide);
+    if (!(e & kP)) pf(false);
+    rw = rw && (e & kRW);
+    us = us && (e & kUS);
+    if (wide && nxe) nx = nx || (e & kNX);
+  };
+  uint64_t e, ea;
+  if (!(cr4 & cr4::kPAE)) {
+    ea = (cr3 & 0xfffff000) + ((la >> 22) & 0x3ff) * 4;
+    step(ea, false, e);
+    if ((e & kPS) && (cr4 & cr4::kPSE)) {
+      gpa = (e & 0xffc00000) | ((e & 0x1fe000) << 19) | (la & 0x3fffff);
+    } else {
+      touch(ea, false, e, kA);
+      ea = (e & 0xfffff000) + ((la >> 12) & 0x3ff) * 4;
+      step(ea, false, e);
+      gpa = (e & 0xfffff000) | (la & 0xfff);
+    }
+  } else {
+    int level;
+    if (efer & efer::kLMA) {
+      ea = (cr3 & kAddrMask) + ((la >> 39) & 0x1ff) * 8;
+      step(ea, true, e);
+      touch(ea, true, e, kA);
+      ea = (e & kAddrMask) + ((la >> 30) & 0x1ff) * 8;
+      step(ea, true, e);
+      level = 3;
+    } else {
+      // PAE PDPTEs carry no access rights.
+      ea = (cr3 & 0xffffffe0) + ((la >> 30) & 3) * 8;
+      e = load(ea, true);
+      if (!(e & kP)) pf(false);
+      level = 2;
+      ea = (e & kAddrMask) + ((la >> 21) & 0x1ff) * 8;
+      step(ea, true, e);
+    }
+    for (;; --level) {
+      if (level == 1 || (e & kPS)) break;
+      touch(ea, true, e, kA);
+      ea = (e & kAddrMask) + ((la >> (12 + 9 * (level - 2))) & 0x1ff) * 8;
+      step(ea, true, e);
+    }
+    uint64_t page_mask = (1ull << (12 + 9 * (level - 1))) - 1;
+    gpa = ((e & kAddrMask) & ~page_mask) | (la & page_mask);
+  }
+  const bool wide = cr4 & cr4::kPAE;
+  if (user && !us) pf(true);
+  if (write && !rw && (user || (cr0 & cr0::kWP))) pf(true);
+  if (exec && nx) pf(true);
+  touch(ea, wide, e, write ? (kA | kD) : kA);
+  const bool dirty = write || (e & kD);
+  uint8_t p = perm::kReadS;
+  if (!nx) p |= perm::kExecS;
+  if (dirty && (rw || !(cr0 & cr0::kWP))) p |= perm::kWriteS;
+  if (us) {
+    p |= perm::kReadU;
+    if (!nx) p |= perm::kExecU;
+    if (dirty && rw) p |= perm::kWriteU;
+  }
+  *perms = p;
+  return gpa;
+}
+
+uint64_t Cpu::translate(uint64_t la, uint8_t need) {
+  uint8_t p;
+  return walk(la, need, &p);
+}
+
+void Cpu::flush_tlb() {
+  for (auto& e : tlb_) e.vpn = ~0ull;
+}
+
+void Cpu::flush_tlb_page(uint64_t la) {
+  // Large pages may be cached under any of their 4K linear pages; flushing one entry is not
+  // enough for them, and INVLPG is rare enough to flush everything.
+  (void)la;
+  flush_tlb();
+}
+
+void Cpu::protect_code_page(uint64_t ppn) {
+  for (auto& e : tlb_)
+    if (e.ppn == ppn) e.perm &= ~kWriteAny;
+}
+
+void Cpu::fill_tlb(uint64_t la, uint64_t gpa, uint8_t perms) {
+  uint64_t page = gpa & ~0xfffull;
+  if (!mem.contains(page, kPageSize)) return;
+  for (const auto& w : watchpoints)
+    if (((w.address ^ la) & ~0xfffull) == 0 || (((w.address + w.length - 1) ^ la) & ~0xfffull) == 0)
+      return;
+  if (code->is_code(page)) perms &= ~kWriteAny;
+  TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+  e.vpn = la >> 12;
+  e.host = mem.host() + page;
+  e.ppn = page >> 12;
+  e.perm = perms;
+}
+
+void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
+  if (mem.contains(gpa, size)) {
+    if (is_write) {
+      code->on_write(gpa, size);
+      std::memcpy(mem.host() + gpa, data, size);
+    } else {
+      std::memcpy(data, mem.host() + gpa, size);
+    }
+    return;
+  }
+  if (!is_write) {
+    if (input.valid && !input.io && input.address == gpa && input.size == size) {
+      std::memcpy(data, &input.value, size);
+      input.valid = false;
+      return;
+    }
+    exit = Exit{};
+    exit.reason = ExitReason::kMmio;
+    exit.mmio = MmioExit{gpa, uint8_t(size), false, mmio_buffer};
+    std::memset(mmio_buffer, 0, sizeof mmio_buffer);
+    throw StopRun{};
+  }
+  if (exit_pending) {
+    exit = Exit{};
+    exit.reason = ExitReason::kUnsupported;
+    exit.detail = "instruction at rip " + std::to_string(rip) + " makes two MMIO writes";
+    throw StopRun{};
+  }
+  exit = Exit{};
+  exit.reason = ExitReason::kMmio;
+  std::memcpy(mmio_buffer, data, size);
+  exit.mmio = MmioExit{gpa, uint8_t(size), true, mmio_buffer};
+  exit_pending = true;
+  stop = true;
+}
+
+void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
+  if ((efer & efer::kLMA) && !canonical(la)) fault(vec::kGP, 0);
+  const bool is_write = need & kWriteAny;
+  auto* bytes = static_cast<uint8_t*>(data);
+  unsigned first = unsigned(std::min<uint64_t>(size, 0x1000 - (la & 0xfff)));
+  uint8_t p1, p2 = 0;
+  uint64_t gpa1 = walk(la, need, &p1);
+  if (first == size) {
+    fill_tlb(la, gpa1, p1);
+    access_phys(gpa1, size, is_write, data);
+  } else {
+    uint64_t la2 = (la + first) & lin_mask;
+    if ((efer & efer::kLMA) && !canonical(la2)) fault(vec::kGP, 0);
+    uint64_t gpa2 = walk(la2, need, &p2); // both halves are checked before either is accessed
+    bool ram1 = mem.contains(gpa1, first), ram2 = mem.contains(gpa2, size - first);
+    if (ram1 && ram2) {
+      access_phys(gpa1, first, is_write, bytes);
+      access_phys(gpa2, size - first, is_write, bytes + first);
+    } else if (!ram1 && !ram2 && gpa2 == gpa1 + first) {
+      access_phys(gpa1, size, is_write, data); // one MMIO access spanning linear pages
+    } else {
+      exit = Exit{};
+      exit.reason = ExitReason::kUnsupported;
+      exit.detail = "access crossing from RAM to MMIO at linear " + std::to_string(la);
+      throw StopRun{};
+    }
+  }
+  if (watch_active()) check_watch(la, size, is_write);
+}
+
+void Cpu::check_watch(uint64_t la, unsigned size, bool is_write) {
+  for (const auto& w : watchpoints) {
+    if (la + size <= w.address || w.address + w.length <= la) continue;
+    if (w.kind == WatchKind::kWrite && !is_write) continue;
+    if (w.kind == WatchKind::kRead && is_write) continue;
+    if (watch_hit) return;
+    DebugCause cause = w.kind == WatchKind::kWrite  ? DebugCause::kWatchWrite
+                       : w.kind == WatchKind::kRead ? DebugCause::kWatchRead
+                                                    : DebugCause::kWatchAccess;
+    watch_hit = DebugEvent{cause, w.address};
+    stop = true;
+    return;
+  }
+}
+
+const uint8_t* Cpu::fetch_page(uint64_t la, uint64_t* phys) {
+  const TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+  if (e.vpn == (la >> 12) && (e.perm & acc_exec)) {
+    *phys = (e.ppn << 12) | (la & 0xfff);
+    return e.host + (la & 0xfff);
+  }
+  if ((efer & efer::kLMA) && !canonical(la)) fault(vec::kGP, 0);
+  uint8_t p;
+  uint64_t gpa = walk(la, acc_exec, &p);
+  *phys = gpa;
+  if (!mem.contains(gpa, 1)) return nullptr;
+  fill_tlb(la, gpa, p);
+  return mem.host() + gpa;
+}
+
+uint64_t Cpu::read_sized(uint64_t la, unsigned bytes) {
+  switch (bytes) {
+  case 1: return read<uint8_t>(la);
+  case 2: return read<uint16_t>(la);
+  case 4: return read<uint32_t>(la);
+  default: return read<uint64_t>(la);
+  }
+}
+
+void Cpu::write_sized(uint64_t la, unsigned bytes, uint64_t v) {
+  switch (bytes) {
+  case 1: write<uint8_t>(la, uint8_t(v)); break;
+  case 2: write<uint16_t>(la, uint16_t(v)); break;
+  case 4: write<uint32_t>(la, uint32_t(v)); break;
+  default: write<uint64_t>(la, v); break;
+  }
+}
+
+void Cpu::push_sized(unsigned bytes, uint64_t v) {
+  switch (bytes) {
+  case 2: push<uint16_t>(uint16_t(v)); break;
+  case 4: push<uint32_t>(uint32_t(v)); break;
+  default: push<uint64_t>(v); break;
+  }
+}
+
+uint64_t Cpu::pop_sized(unsigned bytes) {
+  switch (bytes) {
+  case 2: return pop<uint16_t>();
+  case 4: return pop<uint32_t>();
+  default: return pop<uint64_t>();
+  }
+}
+
+void Cpu::set_reg_sized(unsigned r, unsigned bytes, uint64_t v) {
+  switch (bytes) {
+  case 1: set_reg<uint8_t>(r, uint8_t(v)); break;
+  case 2: set_reg<uint16_t>(r, uint16_t(v)); break;
+  case 4: set_reg<uint32_t>(r, uint32_t(v)); break;
+  default: set_reg<uint64_t>(r, v); break;
+  }
+}
+
+} // namespace rrvm::emu
