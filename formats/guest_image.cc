@@ -24,7 +24,7 @@ std::array<uint8_t, 32> digest_of(std::span<const uint8_t> bytes) {
 } // namespace
 
 GuestImage GuestImage::from_bytes(std::string name, std::span<const uint8_t> bytes,
-                                  uint8_t mode_bits, std::vector<LoadedSegment> segments) {
+                                  uint8_t mode_bits, std::vector<ImageSegment> segments) {
   GuestImage image;
   image.name = std::move(name);
   image.original_size = bytes.size();

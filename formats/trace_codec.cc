@@ -20,7 +20,7 @@ template <typename T> bool verified(std::span<const uint8_t> buffer) {
 flatbuffers::Offset<fb::GuestImage> build_image(flatbuffers::FlatBufferBuilder& b,
                                                 const GuestImage& image) {
   std::vector<fb::LoadedSegment> segments;
-  for (const LoadedSegment& s : image.segments)
+  for (const ImageSegment& s : image.segments)
     segments.emplace_back(s.gpa, s.vaddr, s.file_offset, s.size);
   const auto name = b.CreateString(image.name);
   const auto sha = b.CreateVector(image.sha256.data(), image.sha256.size());

@@ -55,17 +55,6 @@ std::string quoted(std::span<const uint8_t> bytes) {
   return s + "\"";
 }
 
-const char* kernel_kind_name(KernelKind kind) {
-  switch (kind) {
-  case KernelKind::kMultiboot:
-    return "multiboot";
-  case KernelKind::kElf64:
-    return "elf64";
-  case KernelKind::kFlat:
-    return "flat";
-  }
-  return "unknown";
-}
 
 std::string exit_reason_text(uint8_t reason) {
   if (reason > uint8_t(ExitReason::kUnsupported)) return "reason-" + std::to_string(reason);
@@ -87,7 +76,7 @@ public:
   // The instruction's text, or nothing if no image holds `rip`.
   std::optional<std::string> at(uint64_t rip) {
     for (size_t i = 0; i < images_.size(); ++i) {
-      for (const LoadedSegment& s : images_[i].segments) {
+      for (const ImageSegment& s : images_[i].segments) {
         if (rip < s.vaddr || rip - s.vaddr >= s.size) continue;
         const std::vector<uint8_t>* bytes = image(i);
         const uint64_t offset = s.file_offset + (rip - s.vaddr);
@@ -157,7 +146,7 @@ void print_header(const std::string& path, const TraceReader& reader, std::ostre
   out << "trace " << path << ": format " << h.format_major << "." << h.format_minor << ", rrvm "
       << h.rrvm_version << ", created " << utc(h.created_unix_ns) << "\n";
   out << "host: " << h.host_kernel << "; cpu: " << h.host_cpu << "\n";
-  const MachineConfig& m = h.machine;
+  const TraceMachine& m = h.machine;
   out << "machine: memory " << m.memory_bytes << " bytes, engine " << m.engine << ", clock "
       << m.clock_mode << ", rtc base " << m.rtc_base_unix_s << ", verify " << m.verify_mode
       << ", kick bound " << m.kick_bound_ns << " ns, " << m.cpuid.size() << " cpuid entries\n";
@@ -175,7 +164,7 @@ void print_header(const std::string& path, const TraceReader& reader, std::ostre
     out << "image " << i << ": " << image.name << ", " << image.original_size << " bytes ("
         << image.zstd.size() << " compressed), " << int(image.mode_bits) << "-bit, sha256 " << sha
         << "\n";
-    for (const LoadedSegment& s : image.segments)
+    for (const ImageSegment& s : image.segments)
       out << "  segment gpa " << hex(s.gpa) << " vaddr " << hex(s.vaddr) << " file offset "
           << hex(s.file_offset) << " size " << hex(s.size) << "\n";
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "formats/trace_event.h"
+#include "vmm/boot/boot_image.h"
 #include "vmm/cpuid_table.h"
 
 namespace rrvm {
@@ -19,7 +20,7 @@ namespace rrvm {
 constexpr uint16_t kTraceFormatMajor = 1;
 constexpr uint16_t kTraceFormatMinor = 0;
 
-struct MachineConfig {
+struct TraceMachine {
   uint64_t memory_bytes = 0;
   std::string engine;     // "kvm" or "emu"
   std::string clock_mode; // "host" or "icount"
@@ -29,7 +30,6 @@ struct MachineConfig {
   std::vector<CpuidEntry> cpuid;
 };
 
-enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat };
 
 struct SerialConfig {
   std::string backend; // "stdio", "none", "file:PATH", ...
@@ -45,12 +45,12 @@ struct BootArgs {
 };
 
 // A piece of an image a loader copied into guest memory: `size` bytes from `file_offset`.
-struct LoadedSegment {
+struct ImageSegment {
   uint64_t gpa = 0;
   uint64_t vaddr = 0; // where guest code addresses it (ELF p_vaddr; the gpa for flat images)
   uint64_t file_offset = 0;
   uint64_t size = 0;
-  bool operator==(const LoadedSegment&) const = default;
+  bool operator==(const ImageSegment&) const = default;
 };
 
 // A guest image stored in the trace, so a replay on another machine needs nothing else.
@@ -60,11 +60,11 @@ struct GuestImage {
   std::array<uint8_t, 32> sha256{};
   std::vector<uint8_t> zstd; // the whole file (an ELF stays an ELF), compressed
   uint8_t mode_bits = 0;     // 16, 32 or 64: how the dump disassembles it
-  std::vector<LoadedSegment> segments;
+  std::vector<ImageSegment> segments;
 
   // Compresses and hashes `bytes`. The loader says what it loaded through `segments`.
   static GuestImage from_bytes(std::string name, std::span<const uint8_t> bytes, uint8_t mode_bits,
-                               std::vector<LoadedSegment> segments);
+                               std::vector<ImageSegment> segments);
   // The original file; throws Error(kBadInput) if it does not decompress to its size and hash.
   std::vector<uint8_t> bytes() const;
 };
@@ -78,7 +78,7 @@ struct TraceHeader {
   std::string host_kernel; // uname: sysname release version machine
   std::string host_cpu;    // /proc/cpuinfo "model name"
 
-  MachineConfig machine;
+  TraceMachine machine;
   BootArgs boot;
   std::vector<GuestImage> images;
 };

@@ -46,10 +46,6 @@ public:
   virtual void on_injection(uint8_t /*vector*/, uint64_t /*exit_index*/,
                             std::optional<uint64_t> /*icount*/) {}
   virtual void on_guest_exit(int /*status*/) {}
-
-  // Replay only: the retired-instruction count at which the recording's next asynchronous stop
-  // (a host-timer kick) happened, so an instruction-counting engine stops exactly there.
-  virtual std::optional<uint64_t> next_kick_icount() { return std::nullopt; }
 };
 
 } // namespace rrvm

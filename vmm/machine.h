@@ -4,7 +4,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "vmm/boot/boot_image.h"
 #include "vmm/engine.h"
@@ -47,8 +49,10 @@ public:
   Machine(const MachineConfig& config, Gate& gate);
   ~Machine();
 
-  // Loads the kernel and puts the vCPU in its entry state.
-  const BootImage& boot(const BootOptions& options);
+  // Loads the kernel (read from options.kernel_path, or given as `file`, e.g. from a trace) and
+  // puts the vCPU in its entry state.
+  const BootImage& boot(const BootOptions& options,
+                        std::optional<std::vector<uint8_t>> file = std::nullopt);
 
   RunOutcome run();
 

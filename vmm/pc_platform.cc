@@ -8,7 +8,7 @@ constexpr unsigned kSerialIrq = 4;
 
 PcPlatform::PcPlatform(const VirtualClock& clock, uint64_t ram_bytes, int64_t rtc_base_unix_seconds,
                        std::function<void(uint8_t)> serial_output)
-    : clock_(clock), hpet_irq_(pic_), hpet_(clock, hpet_irq_), pit_irq_(hpet_.legacy_irq_filter()),
+    : clock_(clock), hpet_(clock, pic_), pit_irq_(hpet_.legacy_irq_filter()),
       rtc_irq_(hpet_.legacy_irq_filter()), pit_(clock, pit_irq_), port_61_(pit_),
       rtc_(clock, rtc_irq_, rtc_base_unix_seconds, ram_bytes),
       serial_(pic_, kSerialIrq, std::move(serial_output)), timers_{&pit_, &rtc_, &hpet_} {}

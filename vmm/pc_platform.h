@@ -43,7 +43,6 @@ public:
   // Interrupt edges each timer device has raised, for the statistics.
   uint64_t pit_interrupts() const { return pit_irq_.edges(); }
   uint64_t rtc_interrupts() const { return rtc_irq_.edges(); }
-  uint64_t hpet_interrupts() const { return hpet_irq_.edges(); }
 
   void save(StateWriter& out) const;
   void restore(StateReader& in);
@@ -68,7 +67,6 @@ private:
 
   const VirtualClock& clock_;
   DualPic pic_;
-  CountingIrqSink hpet_irq_;
   Hpet hpet_; // before the PIT and RTC: they raise IRQ0/IRQ8 through its legacy filter
   CountingIrqSink pit_irq_;
   CountingIrqSink rtc_irq_;

@@ -55,14 +55,14 @@ CpuState ring3_state(GuestMemory& mem) {
   return s;
 }
 
-const char* kRegs64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8",
-                         "r9",  "r10", "r11", "r12", "r13", "r14"};
-const char* kRegs32[] = {"eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "r8d",
-                         "r9d", "r10d", "r11d", "r12d", "r13d", "r14d"};
-const char* kRegs16[] = {"ax", "bx", "cx", "dx", "si", "di", "bp", "r8w",
-                         "r9w", "r10w", "r11w", "r12w", "r13w", "r14w"};
-const char* kRegs8[] = {"al", "bl", "cl", "dl", "sil", "dil", "bpl", "r8b",
-                        "r9b", "r10b", "r11b", "r12b", "r13b", "r14b"};
+const char* kRegs64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
+                         "r8",  "r9",  "r10", "r11", "r12", "r13", "r14"};
+const char* kRegs32[] = {"eax", "ebx", "ecx",  "edx",  "esi",  "edi",  "ebp",
+                         "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d"};
+const char* kRegs16[] = {"ax",  "bx",  "cx",   "dx",   "si",   "di",   "bp",
+                         "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w"};
+const char* kRegs8[] = {"al",  "bl",  "cl",   "dl",   "sil",  "dil",  "bpl",
+                        "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b"};
 
 class Generator {
 public:
@@ -72,7 +72,8 @@ public:
   std::string sequence(unsigned n, uint64_t* undefined) {
     out_.str("");
     undef_ = 0;
-    for (unsigned i = 0; i < n; ++i) one();
+    for (unsigned i = 0; i < n; ++i)
+      one();
     out_ << "out 0x80, al\n";
     *undefined = undef_;
     return out_.str();
@@ -98,7 +99,10 @@ private:
     if (sz == 1) v &= 0xff;
     if (sz == 2) v &= 0xffff;
     if (sz >= 4) v = uint64_t(int64_t(int32_t(v))); // imm32 sign-extended
-    if (sz >= 4) m << int64_t(v); else m << v;
+    if (sz >= 4)
+      m << int64_t(v);
+    else
+      m << v;
     return m.str();
   }
   // Records an instruction's flag effects; inserts a defining instruction if it reads a flag
@@ -128,9 +132,12 @@ private:
       std::string b;
       bool amem = a[0] != 'r' && a.find('[') != std::string::npos;
       unsigned k = pick(3);
-      if (k == 0 && !amem) b = mem(sz);
-      else if (k == 1 || op == 8) b = rreg(sz);
-      else b = imm(sz);
+      if (k == 0 && !amem)
+        b = mem(sz);
+      else if (k == 1 || op == 8)
+        b = rreg(sz);
+      else
+        b = imm(sz);
       if (op == 8 && b[0] >= '0' && b[0] <= '9' && sz == 8) b = rreg(sz);
       t << kAlu[op] << " " << a << ", " << b;
       bool logic = op == 1 || op == 4 || op == 6 || op == 8;
@@ -150,8 +157,10 @@ private:
       unsigned op = pick(7);
       bool cl = pick(2);
       unsigned count = pick(sz == 8 ? 64 : 32);
-      if (cl) t << kShift[op] << " " << rm(sz) << ", cl";
-      else t << kShift[op] << " " << rm(sz) << ", " << count;
+      if (cl)
+        t << kShift[op] << " " << rm(sz) << ", cl";
+      else
+        t << kShift[op] << " " << rm(sz) << ", " << count;
       uint64_t reads = (op == 2 || op == 3) ? kCF : 0;
       bool rotate = op < 4;
       if (cl) {
@@ -173,8 +182,10 @@ private:
       unsigned s2 = 2u << pick(3);
       unsigned count = s2 == 2 ? pick(17) : pick(s2 == 8 ? 64 : 32);
       t << (pick(2) ? "shld " : "shrd ") << rm(s2) << ", " << rreg(s2) << ", " << count;
-      if (count == 0) emit(t.str(), 0, 0, 0);
-      else emit(t.str(), 0, kAll & ~kAF & ~(count == 1 ? 0 : kOF), kAF | (count == 1 ? 0 : kOF));
+      if (count == 0)
+        emit(t.str(), 0, 0, 0);
+      else
+        emit(t.str(), 0, kAll & ~kAF & ~(count == 1 ? 0 : kOF), kAF | (count == 1 ? 0 : kOF));
       return;
     }
     case 7: { // BT family
@@ -184,7 +195,8 @@ private:
       if (pick(2)) {
         t << k[pick(4)] << " " << rm(s2) << ", " << pick(s2 * 8);
       } else {
-        t << "and " << reg(4, 0) << ", 0x3ff\n" << k[pick(4)] << " " << rm(s2) << ", " << reg(s2, 0);
+        t << "and " << reg(4, 0) << ", 0x3ff\n"
+          << k[pick(4)] << " " << rm(s2) << ", " << reg(s2, 0);
         emit(t.str(), 0, kCF, kOF | kSF | kAF | kPF);
         undef_ |= kAF; // the AND leaves AF undefined
         return;
@@ -200,16 +212,21 @@ private:
     }
     case 9: { // MUL/IMUL
       unsigned f = pick(3);
-      if (f == 0) t << (pick(2) ? "mul " : "imul ") << rm(sz);
-      else if (f == 1 && sz > 1) t << "imul " << rreg(sz) << ", " << rm(sz);
-      else if (sz > 1) t << "imul " << rreg(sz) << ", " << rm(sz) << ", " << (int(pick(256)) - 128);
-      else t << "mul " << rm(sz);
+      if (f == 0)
+        t << (pick(2) ? "mul " : "imul ") << rm(sz);
+      else if (f == 1 && sz > 1)
+        t << "imul " << rreg(sz) << ", " << rm(sz);
+      else if (sz > 1)
+        t << "imul " << rreg(sz) << ", " << rm(sz) << ", " << (int(pick(256)) - 128);
+      else
+        t << "mul " << rm(sz);
       emit(t.str(), 0, kCF | kOF, kSF | kZF | kAF | kPF);
       return;
     }
-    case 10: { // DIV/IDIV without #DE
+    case 10: {                   // DIV/IDIV without #DE
       unsigned r = 1 + pick(13); // not rax
-      while (r == 3) r = 1 + pick(13); // nor rdx
+      while (r == 3)
+        r = 1 + pick(13); // nor rdx
       bool sign = pick(2);
       std::string d = reg(sz, r);
       if (sz == 1) {
@@ -217,8 +234,10 @@ private:
       } else {
         const char* ext = sz == 2 ? "cwd" : sz == 4 ? "cdq" : "cqo";
         t << "or " << d << ", 2\n";
-        if (sign) t << ext << "\nidiv " << d;
-        else t << "xor edx, edx\ndiv " << d;
+        if (sign)
+          t << ext << "\nidiv " << d;
+        else
+          t << "xor edx, edx\ndiv " << d;
       }
       emit(t.str(), 0, 0, kAll);
       return;
@@ -232,9 +251,16 @@ private:
     }
     case 12: { // BSWAP, MOVZX/MOVSX/MOVSXD, LEA
       switch (pick(4)) {
-      case 0: t << "bswap " << rreg(pick(2) ? 8 : 4); break;
-      case 1: t << (pick(2) ? "movzx " : "movsx ") << rreg(pick(2) ? 8 : 4) << ", " << rm(pick(2) ? 1 : 2); break;
-      case 2: t << "movsxd " << rreg(8) << ", " << rm(4); break;
+      case 0:
+        t << "bswap " << rreg(pick(2) ? 8 : 4);
+        break;
+      case 1:
+        t << (pick(2) ? "movzx " : "movsx ") << rreg(pick(2) ? 8 : 4) << ", "
+          << rm(pick(2) ? 1 : 2);
+        break;
+      case 2:
+        t << "movsxd " << rreg(8) << ", " << rm(4);
+        break;
       default:
         t << "lea " << rreg(sz < 2 ? 8 : sz) << ", [" << rreg(8) << " + " << rreg(8) << "*"
           << (1u << pick(4)) << " + " << int(pick(2000)) - 1000 << "]";
@@ -243,8 +269,10 @@ private:
       return;
     }
     case 13: { // SETcc / CMOVcc
-      if (pick(2)) t << "set" << kCc[pick(16)] << " " << rm(1);
-      else t << "cmov" << kCc[pick(16)] << " " << rreg(sz < 2 ? 4 : sz) << ", " << rm(sz < 2 ? 4 : sz);
+      if (pick(2))
+        t << "set" << kCc[pick(16)] << " " << rm(1);
+      else
+        t << "cmov" << kCc[pick(16)] << " " << rreg(sz < 2 ? 4 : sz) << ", " << rm(sz < 2 ? 4 : sz);
       emit(t.str(), kAll, 0, 0);
       return;
     }
@@ -333,16 +361,19 @@ TEST(EmuDifferential, RandomSequencesMatchTheRealCpu) {
   unsigned failures = 0;
   for (unsigned i = 0; i < kSequences && failures < 10; ++i) {
     CpuState s = ring3_state(mem);
-    for (unsigned r = 0; r < 16; ++r) s.gpr[r] = rng();
+    for (unsigned r = 0; r < 16; ++r)
+      s.gpr[r] = rng();
     // Some small and boundary values make carries, zero results and shifts interesting.
     for (unsigned r = 0; r < 16; ++r)
-      if (rng() % 4 == 0) s.gpr[r] = std::array<uint64_t, 6>{0, 1, ~0ull, 0x80000000ull,
-                                                              0x7fffffffffffffffull, 0xff}[rng() % 6];
+      if (rng() % 4 == 0)
+        s.gpr[r] = std::array<uint64_t, 6>{
+            0, 1, ~0ull, 0x80000000ull, 0x7fffffffffffffffull, 0xff}[rng() % 6];
     s.gpr[kRsp] = kStackTop;
     s.gpr[kR15] = kDiffData;
     s.rflags = 0x3002 | (rng() & kAll);
     s.rip = kDiffCode + uint64_t(i) * kSlot;
-    for (auto& b : data) b = uint8_t(rng());
+    for (auto& b : data)
+      b = uint8_t(rng());
 
     std::memcpy(mem.host() + kDiffData, data.data(), data.size());
     std::memcpy(mem.host() + kDiffCode, code.data(), code.size());
@@ -365,8 +396,8 @@ TEST(EmuDifferential, RandomSequencesMatchTheRealCpu) {
     if (hw->rip != sw.rip) diff << "rip: cpu " << std::hex << hw->rip << " emu " << sw.rip << "\n";
     const uint64_t mask = (kAll | rflags::kDF) & ~undefined[i];
     if ((hw->rflags & mask) != (sw.rflags & mask))
-      diff << "rflags (mask " << std::hex << mask << "): cpu " << hw->rflags << " emu "
-           << sw.rflags << "\n";
+      diff << "rflags (mask " << std::hex << mask << "): cpu " << hw->rflags << " emu " << sw.rflags
+           << "\n";
     if (std::memcmp(kvm.memory() + kDiffData, mem.host() + kDiffData, kDiffDataSize) != 0)
       diff << "data buffer differs\n";
     if (!diff.str().empty()) {

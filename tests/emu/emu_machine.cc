@@ -23,12 +23,13 @@ std::vector<uint8_t> assemble(const std::string& source, unsigned bits, uint64_t
     std::ofstream f(asm_path);
     f << "bits " << bits << "\norg " << org << "\n" << source << "\n";
   }
-  const std::string cmd = std::string(RRVM_NASM) + " -f bin -o " + bin_path + " " + asm_path +
-                          " 2>" + dir + "/err";
+  const std::string cmd =
+      std::string(RRVM_NASM) + " -f bin -o " + bin_path + " " + asm_path + " 2>" + dir + "/err";
   int rc = std::system(cmd.c_str());
   std::vector<uint8_t> out;
   std::string err;
-  if (rc == 0) out = read_file(bin_path);
+  if (rc == 0)
+    out = read_file(bin_path);
   else {
     auto e = read_file(std::string(dir) + "/err");
     err.assign(e.begin(), e.end());
@@ -72,7 +73,8 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
                           0x00af9b000000ffffull,
                           0x00cff3000000ffffull,
                           0x00affb000000ffffull};
-  for (unsigned i = 0; i < std::size(gdt); ++i) memory.store<uint64_t>(0x500 + 8 * i, gdt[i]);
+  for (unsigned i = 0; i < std::size(gdt); ++i)
+    memory.store<uint64_t>(0x500 + 8 * i, gdt[i]);
   s.gdt = {0x500, uint16_t(sizeof gdt - 1)};
   s.idt = {0, 0};
   switch (mode) {
@@ -103,7 +105,8 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
   case Mode::kLong64:
     memory.store<uint64_t>(0x1000, 0x2000 | 7);
     memory.store<uint64_t>(0x2000, 0x3000 | 7);
-    for (uint64_t i = 0; i < 512; ++i) memory.store<uint64_t>(0x3000 + 8 * i, (i << 21) | 0x87);
+    for (uint64_t i = 0; i < 512; ++i)
+      memory.store<uint64_t>(0x3000 + 8 * i, (i << 21) | 0x87);
     memory.store<uint64_t>(0x2000 + 8 * 3, 0xc0000000 | 0x87); // 1 GiB page: the MMIO hole
     s.cr3 = 0x1000;
     s.cr0 = cr0::kPE | cr0::kET | cr0::kPG | cr0::kWP;

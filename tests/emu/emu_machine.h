@@ -19,10 +19,10 @@ std::vector<uint8_t> read_file(const std::string& path);
 
 enum class Mode { kReal, kProtected32, kLong64 };
 
-constexpr uint64_t kCodeAddr = 0x10000;  // snippets are loaded here
-constexpr uint64_t kStackTop = 0x80000;  // initial stack pointer
-constexpr uint64_t kDataAddr = 0x20000;  // scratch data snippets may use
-constexpr uint64_t kFlagsMask = 0x8d5;   // OF SF ZF AF PF CF
+constexpr uint64_t kCodeAddr = 0x10000; // snippets are loaded here
+constexpr uint64_t kStackTop = 0x80000; // initial stack pointer
+constexpr uint64_t kDataAddr = 0x20000; // scratch data snippets may use
+constexpr uint64_t kFlagsMask = 0x8d5;  // OF SF ZF AF PF CF
 
 struct EmuMachine {
   explicit EmuMachine(Mode mode, uint64_t ram = 16 << 20);

@@ -45,8 +45,7 @@ CpuState real_mode_boot(uint64_t ip) {
   return s;
 }
 
-void load_guest(GuestMemory& memory, EmuEngine& engine, const std::string& name,
-                uint64_t address) {
+void load_guest(GuestMemory& memory, EmuEngine& engine, const std::string& name, uint64_t address) {
   std::vector<uint8_t> image = read_file(std::string(RRVM_EMU_GUEST_DIR) + "/" + name + ".bin");
   memory.write(address, image);
   engine.set_state(real_mode_boot(address));

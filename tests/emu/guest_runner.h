@@ -14,7 +14,7 @@ struct GuestRun {
   std::string serial;
   int exit_code = -1; // value written to port 0xf4, -1 when the guest did not exit that way
   std::vector<std::pair<ExitReason, uint64_t>> exits; // every exit with the count at that point
-  std::string error;  // the exit that ended the run otherwise
+  std::string error;                                  // the exit that ended the run otherwise
 };
 
 // Runs until the guest writes port 0xf4 or something unexpected happens.

@@ -35,31 +35,51 @@ kvm_segment to_kvm(const Segment& s) {
 KvmRunner::KvmRunner(uint64_t ram_size) : mem_size_(ram_size) {
   auto fail = [&](const char* what) { error_ = std::string(what) + ": " + std::strerror(errno); };
   kvm_fd_ = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (kvm_fd_ < 0) { fail("open /dev/kvm"); return; }
+  if (kvm_fd_ < 0) {
+    fail("open /dev/kvm");
+    return;
+  }
   vm_fd_ = ioctl(kvm_fd_, KVM_CREATE_VM, 0);
-  if (vm_fd_ < 0) { fail("KVM_CREATE_VM"); return; }
+  if (vm_fd_ < 0) {
+    fail("KVM_CREATE_VM");
+    return;
+  }
   void* m = mmap(nullptr, mem_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) { fail("mmap guest memory"); return; }
+  if (m == MAP_FAILED) {
+    fail("mmap guest memory");
+    return;
+  }
   mem_ = static_cast<uint8_t*>(m);
   kvm_userspace_memory_region region{};
   region.slot = 0;
   region.guest_phys_addr = 0;
   region.memory_size = mem_size_;
   region.userspace_addr = reinterpret_cast<uint64_t>(mem_);
-  if (ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-    { fail("KVM_SET_USER_MEMORY_REGION"); return; }
+  if (ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    fail("KVM_SET_USER_MEMORY_REGION");
+    return;
+  }
   int vcpu = ioctl(vm_fd_, KVM_CREATE_VCPU, 0);
-  if (vcpu < 0) { fail("KVM_CREATE_VCPU"); return; }
+  if (vcpu < 0) {
+    fail("KVM_CREATE_VCPU");
+    return;
+  }
   int size = ioctl(kvm_fd_, KVM_GET_VCPU_MMAP_SIZE, 0);
   if (size <= 0) {
     close(vcpu);
-    { fail("KVM_GET_VCPU_MMAP_SIZE"); return; }
+    {
+      fail("KVM_GET_VCPU_MMAP_SIZE");
+      return;
+    }
   }
   run_size_ = size_t(size);
   void* r = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
   if (r == MAP_FAILED) {
     close(vcpu);
-    { fail("mmap kvm_run"); return; }
+    {
+      fail("mmap kvm_run");
+      return;
+    }
   }
   run_ = r;
   vcpu_fd_ = vcpu;

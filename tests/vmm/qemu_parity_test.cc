@@ -14,10 +14,10 @@ TEST(QemuParityTest, MultibootHelloPrintsTheSameBytes) {
     GTEST_SKIP() << "qemu-system-i386 is not installed (tools/install-deps.sh installs it)";
   const std::string kernel = guest_path("hello_multiboot.elf");
   const std::string append = "console=ttyS0 parity";
-  ProcessResult qemu = run_process({"qemu-system-i386", "-nodefaults", "-display", "none",
-                                    "-serial", "stdio", "-monitor", "none", "-no-reboot",
-                                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                                    "-kernel", kernel, "-append", append});
+  ProcessResult qemu =
+      run_process({"qemu-system-i386", "-nodefaults", "-display", "none", "-serial", "stdio",
+                   "-monitor", "none", "-no-reboot", "-device",
+                   "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", kernel, "-append", append});
   ProcessResult rrvm =
       run_process({rrvm_binary(), "run", "--engine", "kvm", "--append", append, kernel});
   ASSERT_FALSE(qemu.timed_out);

@@ -63,14 +63,16 @@ TEST_P(GuestTest, RunsToItsExpectedExitOnKvm) {
   expect_guest_runs(c, "kvm");
 }
 
-TEST_P(GuestTest, RunsToItsExpectedExitOnEmu) { expect_guest_runs(GetParam(), "emu"); }
+TEST_P(GuestTest, RunsToItsExpectedExitOnEmu) {
+  expect_guest_runs(GetParam(), "emu");
+}
 
 INSTANTIATE_TEST_SUITE_P(Guests, GuestTest, ::testing::ValuesIn(kGuests),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(EmuRunTest, HaltWithInterruptsDisabledEndsTheRun) {
-  ProcessResult r = run_process({rrvm_binary(), "run", "--engine", "emu", "--flat", "0x7c00",
-                                 guest_path("hang_real.bin")});
+  ProcessResult r = run_process(
+      {rrvm_binary(), "run", "--engine", "emu", "--flat", "0x7c00", guest_path("hang_real.bin")});
   EXPECT_EQ(r.status, 72) << r.err;
   EXPECT_NE(r.err.find("HLT with IF=0"), std::string::npos) << r.err;
 }

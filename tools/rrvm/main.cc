@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
     if (command == "run") return rrvm::run_command(args);
+    if (command == "record") return rrvm::record_command(args);
+    if (command == "replay") return rrvm::replay_command(args);
+    if (command == "dump") return rrvm::dump_command(args);
     if (command == "help" || command == "--help" || command == "-h") {
       print_help();
       return 0;

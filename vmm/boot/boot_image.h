@@ -12,7 +12,17 @@
 namespace rrvm {
 
 enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat };
-const char* kernel_kind_name(KernelKind kind);
+inline const char* kernel_kind_name(KernelKind kind) {
+  switch (kind) {
+  case KernelKind::kMultiboot:
+    return "multiboot";
+  case KernelKind::kElf64:
+    return "elf64";
+  case KernelKind::kFlat:
+    return "flat";
+  }
+  return "unknown";
+}
 
 struct LoadedSegment {
   uint64_t gpa;         // where it was loaded

@@ -10,18 +10,6 @@
 
 namespace rrvm {
 
-const char* kernel_kind_name(KernelKind kind) {
-  switch (kind) {
-  case KernelKind::kMultiboot:
-    return "multiboot";
-  case KernelKind::kElf64:
-    return "elf64";
-  case KernelKind::kFlat:
-    return "flat";
-  }
-  return "unknown";
-}
-
 namespace {
 
 std::vector<uint8_t> read_kernel_file(const std::string& path) {
@@ -46,7 +34,12 @@ std::string multiboot_cmdline(const BootOptions& options) {
 } // namespace
 
 BootResult load_kernel(GuestMemory& memory, const BootOptions& options) {
-  std::vector<uint8_t> file = read_kernel_file(options.kernel_path);
+  return load_kernel(memory, options, read_kernel_file(options.kernel_path));
+}
+
+BootResult load_kernel(GuestMemory& memory, const BootOptions& options, std::vector<uint8_t> file) {
+  if (file.empty())
+    throw Error(ExitCode::kBadInput, "kernel " + options.kernel_path + ": file is empty");
   if (options.flat) return load_flat(memory, options, std::move(file));
   if (!looks_like_elf(file))
     throw Error(ExitCode::kBadInput,

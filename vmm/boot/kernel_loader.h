@@ -13,6 +13,8 @@ namespace rrvm {
 // Throws Error(kBadInput) for a missing/unreadable file, a non-ELF file without --flat, an ELF32
 // file without a multiboot header, or segments that do not fit guest memory.
 BootResult load_kernel(GuestMemory& memory, const BootOptions& options);
+// The same for a kernel file already in memory; options.kernel_path names it in messages.
+BootResult load_kernel(GuestMemory& memory, const BootOptions& options, std::vector<uint8_t> file);
 
 // The individual loaders, given the file's bytes.
 BootResult load_multiboot(GuestMemory& memory, const BootOptions& options,

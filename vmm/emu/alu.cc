@@ -13,7 +13,9 @@ namespace {
 using rflags::kAF, rflags::kCF, rflags::kOF, rflags::kPF, rflags::kSF, rflags::kZF;
 
 template <typename T> constexpr unsigned kBits = sizeof(T) * 8;
-template <typename T> bool msb(T v) { return (v >> (kBits<T> - 1)) & 1; }
+template <typename T> bool msb(T v) {
+  return (v >> (kBits<T> - 1)) & 1;
+}
 template <typename T> using Signed = std::make_signed_t<T>;
 
 // SF, ZF and PF of a result.
@@ -102,14 +104,17 @@ template <Alu Op, typename T> Handler pick_forms(OpKind d, OpKind s) {
 
 template <Alu Op> Handler pick_alu(const Insn& in) {
   switch (in.op[0].size) {
-  case 1: return pick_forms<Op, uint8_t>(in.op[0].kind, in.op[1].kind);
-  case 2: return pick_forms<Op, uint16_t>(in.op[0].kind, in.op[1].kind);
-  case 4: return pick_forms<Op, uint32_t>(in.op[0].kind, in.op[1].kind);
-  case 8: return pick_forms<Op, uint64_t>(in.op[0].kind, in.op[1].kind);
+  case 1:
+    return pick_forms<Op, uint8_t>(in.op[0].kind, in.op[1].kind);
+  case 2:
+    return pick_forms<Op, uint16_t>(in.op[0].kind, in.op[1].kind);
+  case 4:
+    return pick_forms<Op, uint32_t>(in.op[0].kind, in.op[1].kind);
+  case 8:
+    return pick_forms<Op, uint64_t>(in.op[0].kind, in.op[1].kind);
   }
   return nullptr;
 }
-
 
 // Read-modify-write helper: applies `f` to operand 0, writing back when f returns a value.
 template <typename T, typename F> void rmw(Cpu& c, const Insn& in, F f) {
@@ -498,54 +503,93 @@ template <bool Left> Handler pick_shd(unsigned size) {
 Handler select_alu(const ZydisDecodedInstruction& zi, Insn& in) {
   const unsigned s = in.op[0].size;
   switch (zi.mnemonic) {
-  case ZYDIS_MNEMONIC_ADD: return pick_alu<Alu::kAdd>(in);
-  case ZYDIS_MNEMONIC_OR: return pick_alu<Alu::kOr>(in);
-  case ZYDIS_MNEMONIC_ADC: return pick_alu<Alu::kAdc>(in);
-  case ZYDIS_MNEMONIC_SBB: return pick_alu<Alu::kSbb>(in);
-  case ZYDIS_MNEMONIC_AND: return pick_alu<Alu::kAnd>(in);
-  case ZYDIS_MNEMONIC_SUB: return pick_alu<Alu::kSub>(in);
-  case ZYDIS_MNEMONIC_XOR: return pick_alu<Alu::kXor>(in);
-  case ZYDIS_MNEMONIC_CMP: return pick_alu<Alu::kCmp>(in);
-  case ZYDIS_MNEMONIC_TEST: return pick_alu<Alu::kTest>(in);
+  case ZYDIS_MNEMONIC_ADD:
+    return pick_alu<Alu::kAdd>(in);
+  case ZYDIS_MNEMONIC_OR:
+    return pick_alu<Alu::kOr>(in);
+  case ZYDIS_MNEMONIC_ADC:
+    return pick_alu<Alu::kAdc>(in);
+  case ZYDIS_MNEMONIC_SBB:
+    return pick_alu<Alu::kSbb>(in);
+  case ZYDIS_MNEMONIC_AND:
+    return pick_alu<Alu::kAnd>(in);
+  case ZYDIS_MNEMONIC_SUB:
+    return pick_alu<Alu::kSub>(in);
+  case ZYDIS_MNEMONIC_XOR:
+    return pick_alu<Alu::kXor>(in);
+  case ZYDIS_MNEMONIC_CMP:
+    return pick_alu<Alu::kCmp>(in);
+  case ZYDIS_MNEMONIC_TEST:
+    return pick_alu<Alu::kTest>(in);
   case ZYDIS_MNEMONIC_MOV:
     if (in.op[0].kind == OpKind::kReg || in.op[0].kind == OpKind::kMem)
       if (in.op[1].kind == OpKind::kReg || in.op[1].kind == OpKind::kImm ||
           in.op[1].kind == OpKind::kMem)
         return pick_alu<Alu::kMov>(in);
     return nullptr;
-  case ZYDIS_MNEMONIC_INC: return RRVM_EMU_BY_SIZE(op_inc, s);
-  case ZYDIS_MNEMONIC_DEC: return RRVM_EMU_BY_SIZE(op_dec, s);
-  case ZYDIS_MNEMONIC_NEG: return RRVM_EMU_BY_SIZE(op_neg, s);
-  case ZYDIS_MNEMONIC_NOT: return RRVM_EMU_BY_SIZE(op_not, s);
-  case ZYDIS_MNEMONIC_ROL: return pick_shift<Sh::kRol>(s);
-  case ZYDIS_MNEMONIC_ROR: return pick_shift<Sh::kRor>(s);
-  case ZYDIS_MNEMONIC_RCL: return pick_shift<Sh::kRcl>(s);
-  case ZYDIS_MNEMONIC_RCR: return pick_shift<Sh::kRcr>(s);
-  case ZYDIS_MNEMONIC_SHL: return pick_shift<Sh::kShl>(s);
-  case ZYDIS_MNEMONIC_SHR: return pick_shift<Sh::kShr>(s);
-  case ZYDIS_MNEMONIC_SAR: return pick_shift<Sh::kSar>(s);
-  case ZYDIS_MNEMONIC_SHLD: return pick_shd<true>(s);
-  case ZYDIS_MNEMONIC_SHRD: return pick_shd<false>(s);
-  case ZYDIS_MNEMONIC_MUL: return RRVM_EMU_BY_SIZE(op_mul, s);
+  case ZYDIS_MNEMONIC_INC:
+    return RRVM_EMU_BY_SIZE(op_inc, s);
+  case ZYDIS_MNEMONIC_DEC:
+    return RRVM_EMU_BY_SIZE(op_dec, s);
+  case ZYDIS_MNEMONIC_NEG:
+    return RRVM_EMU_BY_SIZE(op_neg, s);
+  case ZYDIS_MNEMONIC_NOT:
+    return RRVM_EMU_BY_SIZE(op_not, s);
+  case ZYDIS_MNEMONIC_ROL:
+    return pick_shift<Sh::kRol>(s);
+  case ZYDIS_MNEMONIC_ROR:
+    return pick_shift<Sh::kRor>(s);
+  case ZYDIS_MNEMONIC_RCL:
+    return pick_shift<Sh::kRcl>(s);
+  case ZYDIS_MNEMONIC_RCR:
+    return pick_shift<Sh::kRcr>(s);
+  case ZYDIS_MNEMONIC_SHL:
+    return pick_shift<Sh::kShl>(s);
+  case ZYDIS_MNEMONIC_SHR:
+    return pick_shift<Sh::kShr>(s);
+  case ZYDIS_MNEMONIC_SAR:
+    return pick_shift<Sh::kSar>(s);
+  case ZYDIS_MNEMONIC_SHLD:
+    return pick_shd<true>(s);
+  case ZYDIS_MNEMONIC_SHRD:
+    return pick_shd<false>(s);
+  case ZYDIS_MNEMONIC_MUL:
+    return RRVM_EMU_BY_SIZE(op_mul, s);
   case ZYDIS_MNEMONIC_IMUL:
     if (in.op[1].kind == OpKind::kNone) return RRVM_EMU_BY_SIZE(op_imul1, s);
     return RRVM_EMU_BY_SIZE(op_imul2, s);
-  case ZYDIS_MNEMONIC_DIV: return RRVM_EMU_BY_SIZE(op_div, s);
-  case ZYDIS_MNEMONIC_IDIV: return RRVM_EMU_BY_SIZE(op_idiv, s);
-  case ZYDIS_MNEMONIC_BT: return pick_bt<Bt::kTest>(s);
-  case ZYDIS_MNEMONIC_BTS: return pick_bt<Bt::kSet>(s);
-  case ZYDIS_MNEMONIC_BTR: return pick_bt<Bt::kReset>(s);
-  case ZYDIS_MNEMONIC_BTC: return pick_bt<Bt::kComplement>(s);
-  case ZYDIS_MNEMONIC_BSF: return pick_scan<false>(s);
-  case ZYDIS_MNEMONIC_BSR: return pick_scan<true>(s);
-  case ZYDIS_MNEMONIC_POPCNT: return RRVM_EMU_BY_SIZE(op_popcnt, s);
-  case ZYDIS_MNEMONIC_DAA: return op_daa;
-  case ZYDIS_MNEMONIC_DAS: return op_das;
-  case ZYDIS_MNEMONIC_AAA: return op_aaa<true>;
-  case ZYDIS_MNEMONIC_AAS: return op_aaa<false>;
-  case ZYDIS_MNEMONIC_AAM: return op_aam;
-  case ZYDIS_MNEMONIC_AAD: return op_aad;
-  default: return nullptr;
+  case ZYDIS_MNEMONIC_DIV:
+    return RRVM_EMU_BY_SIZE(op_div, s);
+  case ZYDIS_MNEMONIC_IDIV:
+    return RRVM_EMU_BY_SIZE(op_idiv, s);
+  case ZYDIS_MNEMONIC_BT:
+    return pick_bt<Bt::kTest>(s);
+  case ZYDIS_MNEMONIC_BTS:
+    return pick_bt<Bt::kSet>(s);
+  case ZYDIS_MNEMONIC_BTR:
+    return pick_bt<Bt::kReset>(s);
+  case ZYDIS_MNEMONIC_BTC:
+    return pick_bt<Bt::kComplement>(s);
+  case ZYDIS_MNEMONIC_BSF:
+    return pick_scan<false>(s);
+  case ZYDIS_MNEMONIC_BSR:
+    return pick_scan<true>(s);
+  case ZYDIS_MNEMONIC_POPCNT:
+    return RRVM_EMU_BY_SIZE(op_popcnt, s);
+  case ZYDIS_MNEMONIC_DAA:
+    return op_daa;
+  case ZYDIS_MNEMONIC_DAS:
+    return op_das;
+  case ZYDIS_MNEMONIC_AAA:
+    return op_aaa<true>;
+  case ZYDIS_MNEMONIC_AAS:
+    return op_aaa<false>;
+  case ZYDIS_MNEMONIC_AAM:
+    return op_aam;
+  case ZYDIS_MNEMONIC_AAD:
+    return op_aad;
+  default:
+    return nullptr;
   }
 }
 

@@ -9,7 +9,9 @@ namespace {
 
 constexpr size_t kMaxBlockInsns = 64;
 
-unsigned mode_index(unsigned bits) { return bits == 16 ? 0 : bits == 32 ? 1 : 2; }
+unsigned mode_index(unsigned bits) {
+  return bits == 16 ? 0 : bits == 32 ? 1 : 2;
+}
 
 int gpr_number(ZydisRegister r, bool* high) {
   *high = false;
@@ -22,10 +24,14 @@ int gpr_number(ZydisRegister r, bool* high) {
     if (r <= ZYDIS_REGISTER_BL) return r - ZYDIS_REGISTER_AL;
     if (r <= ZYDIS_REGISTER_DIL) return r - ZYDIS_REGISTER_SPL + 4;
     return r - ZYDIS_REGISTER_R8B + 8;
-  case ZYDIS_REGCLASS_GPR16: return r - ZYDIS_REGISTER_AX;
-  case ZYDIS_REGCLASS_GPR32: return r - ZYDIS_REGISTER_EAX;
-  case ZYDIS_REGCLASS_GPR64: return r - ZYDIS_REGISTER_RAX;
-  default: return -1;
+  case ZYDIS_REGCLASS_GPR16:
+    return r - ZYDIS_REGISTER_AX;
+  case ZYDIS_REGCLASS_GPR32:
+    return r - ZYDIS_REGISTER_EAX;
+  case ZYDIS_REGCLASS_GPR64:
+    return r - ZYDIS_REGISTER_RAX;
+  default:
+    return -1;
   }
 }
 
@@ -44,10 +50,20 @@ bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
       return true;
     }
     switch (ZydisRegisterGetClass(r)) {
-    case ZYDIS_REGCLASS_SEGMENT: o.kind = OpKind::kSreg; o.reg = uint8_t(r - ZYDIS_REGISTER_ES); return true;
-    case ZYDIS_REGCLASS_CONTROL: o.kind = OpKind::kCr; o.reg = uint8_t(r - ZYDIS_REGISTER_CR0); return true;
-    case ZYDIS_REGCLASS_DEBUG: o.kind = OpKind::kDr; o.reg = uint8_t(r - ZYDIS_REGISTER_DR0); return true;
-    default: return false;
+    case ZYDIS_REGCLASS_SEGMENT:
+      o.kind = OpKind::kSreg;
+      o.reg = uint8_t(r - ZYDIS_REGISTER_ES);
+      return true;
+    case ZYDIS_REGCLASS_CONTROL:
+      o.kind = OpKind::kCr;
+      o.reg = uint8_t(r - ZYDIS_REGISTER_CR0);
+      return true;
+    case ZYDIS_REGCLASS_DEBUG:
+      o.kind = OpKind::kDr;
+      o.reg = uint8_t(r - ZYDIS_REGISTER_DR0);
+      return true;
+    default:
+      return false;
     }
   }
   case ZYDIS_OPERAND_TYPE_MEMORY: {
@@ -82,7 +98,8 @@ bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
     o.disp = zo.ptr.offset;
     in.extra = zo.ptr.segment;
     return true;
-  default: return false;
+  default:
+    return false;
   }
 }
 
@@ -121,7 +138,8 @@ bool CodeCache::decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& in) 
   in.osize = uint8_t(zi.operand_width / 8);
   in.asize = uint8_t(zi.address_width / 8);
   bool ok = zi.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY && zi.operand_count_visible <= 3;
-  for (unsigned i = 0; ok && i < zi.operand_count_visible; ++i) ok = convert(ops[i], in.op[i], in);
+  for (unsigned i = 0; ok && i < zi.operand_count_visible; ++i)
+    ok = convert(ops[i], in.op[i], in);
   Handler h = nullptr;
   if (ok) {
     h = select_alu(zi, in);
@@ -191,7 +209,8 @@ void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
 }
 
 void CodeCache::clear() {
-  for (auto& [key, b] : blocks_) retired_.push_back(std::move(b));
+  for (auto& [key, b] : blocks_)
+    retired_.push_back(std::move(b));
   blocks_.clear();
   page_blocks_.clear();
   fast_.fill(nullptr);

@@ -10,7 +10,9 @@ namespace rrvm::emu {
 
 namespace {
 
-uint64_t ip_mask(unsigned osize) { return Cpu::amask(osize); }
+uint64_t ip_mask(unsigned osize) {
+  return Cpu::amask(osize);
+}
 
 uint64_t rel_target(Cpu& c, const Insn& in) {
   return (c.next_rip + uint64_t(in.op[0].disp)) & ip_mask(in.osize);
@@ -20,18 +22,25 @@ template <unsigned CC> void op_jcc(Cpu& c, const Insn& in) {
   if (c.cond(CC)) c.next_rip = rel_target(c, in);
 }
 
-void op_jmp_rel(Cpu& c, const Insn& in) { c.next_rip = rel_target(c, in); }
+void op_jmp_rel(Cpu& c, const Insn& in) {
+  c.next_rip = rel_target(c, in);
+}
 
 uint64_t near_target(Cpu& c, const Insn& in) {
   const Operand& o = in.op[0];
   switch (in.osize) {
-  case 2: return c.get<uint16_t>(o, in);
-  case 4: return c.get<uint32_t>(o, in);
-  default: return c.get<uint64_t>(o, in);
+  case 2:
+    return c.get<uint16_t>(o, in);
+  case 4:
+    return c.get<uint32_t>(o, in);
+  default:
+    return c.get<uint64_t>(o, in);
   }
 }
 
-void op_jmp_ind(Cpu& c, const Insn& in) { c.next_rip = near_target(c, in); }
+void op_jmp_ind(Cpu& c, const Insn& in) {
+  c.next_rip = near_target(c, in);
+}
 
 void op_call_rel(Cpu& c, const Insn& in) {
   uint64_t t = rel_target(c, in);
@@ -99,7 +108,9 @@ Segment far_code_target(Cpu& c, const Insn& in, uint16_t sel, uint64_t* desc) {
   return s;
 }
 
-bool real_like(const Cpu& c) { return !(c.cr0 & cr0::kPE) || (c.flags_raw & rflags::kVM); }
+bool real_like(const Cpu& c) {
+  return !(c.cr0 & cr0::kPE) || (c.flags_raw & rflags::kVM);
+}
 
 void op_jmp_far(Cpu& c, const Insn& in) {
   FarPtr p = far_operand(c, in);
@@ -198,7 +209,9 @@ void far_return(Cpu& c, const ReturnFrame& f, bool stack_popped, uint64_t after_
     const unsigned old_cpl = c.cpl;
     c.seg[kSS] = ss;
     c.set_cs(cs, rpl);
-    c.gpr[kRsp] = to64 ? f.rsp : ss.db ? (f.rsp & 0xffffffff) : ((c.gpr[kRsp] & ~0xffffull) | (f.rsp & 0xffff));
+    c.gpr[kRsp] = to64    ? f.rsp
+                  : ss.db ? (f.rsp & 0xffffffff)
+                          : ((c.gpr[kRsp] & ~0xffffull) | (f.rsp & 0xffff));
     if (rpl > old_cpl) null_inaccessible_segments(c);
   } else {
     c.write_descriptor_accessed(f.cs, d);
@@ -300,7 +313,8 @@ Segment flat(uint16_t sel, bool code, bool l, bool db, unsigned dpl) {
 }
 
 void op_syscall(Cpu& c, const Insn& in) {
-  if (!(c.efer & efer::kSCE) || !(c.efer & efer::kLMA)) c.unsupported(in, "SYSCALL outside long mode or with EFER.SCE clear");
+  if (!(c.efer & efer::kSCE) || !(c.efer & efer::kLMA))
+    c.unsupported(in, "SYSCALL outside long mode or with EFER.SCE clear");
   const uint16_t base = uint16_t(c.msr.star >> 32) & 0xfffc;
   const uint64_t fl = c.rflags();
   c.gpr[kRcx] = c.next_rip;
@@ -374,25 +388,44 @@ Handler select_control(const ZydisDecodedInstruction& zi, Insn& in) {
   case ZYDIS_MNEMONIC_CALL:
     if (zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) return op_call_far;
     return in.op[0].kind == OpKind::kImm ? op_call_rel : op_call_ind;
-  case ZYDIS_MNEMONIC_RET: return zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ? op_ret_far : op_ret;
-  case ZYDIS_MNEMONIC_LOOP: in.cc = 0; return op_loop;
-  case ZYDIS_MNEMONIC_LOOPE: in.cc = 1; return op_loop;
-  case ZYDIS_MNEMONIC_LOOPNE: in.cc = 2; return op_loop;
+  case ZYDIS_MNEMONIC_RET:
+    return zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ? op_ret_far : op_ret;
+  case ZYDIS_MNEMONIC_LOOP:
+    in.cc = 0;
+    return op_loop;
+  case ZYDIS_MNEMONIC_LOOPE:
+    in.cc = 1;
+    return op_loop;
+  case ZYDIS_MNEMONIC_LOOPNE:
+    in.cc = 2;
+    return op_loop;
   case ZYDIS_MNEMONIC_JCXZ:
   case ZYDIS_MNEMONIC_JECXZ:
-  case ZYDIS_MNEMONIC_JRCXZ: in.cc = 3; return op_loop;
+  case ZYDIS_MNEMONIC_JRCXZ:
+    in.cc = 3;
+    return op_loop;
   case ZYDIS_MNEMONIC_IRET:
   case ZYDIS_MNEMONIC_IRETD:
-  case ZYDIS_MNEMONIC_IRETQ: return op_iret;
-  case ZYDIS_MNEMONIC_INT: return op_int;
-  case ZYDIS_MNEMONIC_INT3: return op_int3;
-  case ZYDIS_MNEMONIC_INTO: return op_into;
-  case ZYDIS_MNEMONIC_INT1: return op_int1;
-  case ZYDIS_MNEMONIC_SYSCALL: return op_syscall;
-  case ZYDIS_MNEMONIC_SYSRET: return op_sysret;
-  case ZYDIS_MNEMONIC_SYSENTER: return op_sysenter;
-  case ZYDIS_MNEMONIC_SYSEXIT: return op_sysexit;
-  default: break;
+  case ZYDIS_MNEMONIC_IRETQ:
+    return op_iret;
+  case ZYDIS_MNEMONIC_INT:
+    return op_int;
+  case ZYDIS_MNEMONIC_INT3:
+    return op_int3;
+  case ZYDIS_MNEMONIC_INTO:
+    return op_into;
+  case ZYDIS_MNEMONIC_INT1:
+    return op_int1;
+  case ZYDIS_MNEMONIC_SYSCALL:
+    return op_syscall;
+  case ZYDIS_MNEMONIC_SYSRET:
+    return op_sysret;
+  case ZYDIS_MNEMONIC_SYSENTER:
+    return op_sysenter;
+  case ZYDIS_MNEMONIC_SYSEXIT:
+    return op_sysexit;
+  default:
+    break;
   }
   if (zi.meta.category == ZYDIS_CATEGORY_COND_BR && in.op[0].kind == OpKind::kImm) {
     in.cc = zi.opcode & 0xf;

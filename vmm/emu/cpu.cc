@@ -45,12 +45,17 @@ void Cpu::unsupported(const Insn& in, const char* why) {
   throw StopRun{};
 }
 
-void not_implemented(Cpu& c, const Insn& in) { c.unsupported(in); }
-void invalid_opcode(Cpu&, const Insn&) { Cpu::fault(vec::kUD); }
+void not_implemented(Cpu& c, const Insn& in) {
+  c.unsupported(in);
+}
+void invalid_opcode(Cpu&, const Insn&) {
+  Cpu::fault(vec::kUD);
+}
 
 CpuState Cpu::get_state() {
   CpuState s;
-  for (unsigned i = 0; i < 16; ++i) s.gpr[i] = gpr[i];
+  for (unsigned i = 0; i < 16; ++i)
+    s.gpr[i] = gpr[i];
   s.rip = rip;
   s.rflags = rflags();
   s.es = seg[kES];
@@ -69,7 +74,8 @@ CpuState Cpu::get_state() {
   s.cr4 = cr4;
   s.cr8 = cr8;
   s.efer = efer;
-  for (unsigned i = 0; i < 4; ++i) s.dr[i] = dr[i];
+  for (unsigned i = 0; i < 4; ++i)
+    s.dr[i] = dr[i];
   s.dr6 = dr6;
   s.dr7 = dr7;
   s.msr = msr;
@@ -79,7 +85,8 @@ CpuState Cpu::get_state() {
 }
 
 void Cpu::put_state(const CpuState& s) {
-  for (unsigned i = 0; i < 16; ++i) gpr[i] = s.gpr[i];
+  for (unsigned i = 0; i < 16; ++i)
+    gpr[i] = s.gpr[i];
   rip = next_rip = s.rip;
   set_rflags(s.rflags);
   seg[kES] = s.es;
@@ -98,7 +105,8 @@ void Cpu::put_state(const CpuState& s) {
   cr4 = s.cr4;
   cr8 = s.cr8;
   efer = s.efer;
-  for (unsigned i = 0; i < 4; ++i) dr[i] = s.dr[i];
+  for (unsigned i = 0; i < 4; ++i)
+    dr[i] = s.dr[i];
   dr6 = s.dr6;
   dr7 = s.dr7;
   msr = s.msr;

@@ -41,8 +41,8 @@ constexpr uint8_t kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6
 enum SegReg : uint8_t { kES, kCS, kSS, kDS, kFS, kGS };
 
 // Flag bits that the lazy flags machinery computes.
-constexpr uint64_t kArithFlags = rflags::kCF | rflags::kPF | rflags::kAF | rflags::kZF |
-                                 rflags::kSF | rflags::kOF;
+constexpr uint64_t kArithFlags =
+    rflags::kCF | rflags::kPF | rflags::kAF | rflags::kZF | rflags::kSF | rflags::kOF;
 
 // How the arithmetic flags derive from the last result. Operands and result are zero-extended to
 // 64 bits; `bits` is the operation width.
@@ -101,8 +101,8 @@ public:
 
   // ---- cached mode ----
   unsigned cpl = 0;
-  bool mode64 = false;     // 64-bit code segment in long mode
-  unsigned code_bits = 16; // 16, 32, 64
+  bool mode64 = false;       // 64-bit code segment in long mode
+  unsigned code_bits = 16;   // 16, 32, 64
   uint64_t seg_base[6] = {}; // effective bases (0 for ES/CS/SS/DS in 64-bit mode)
   uint64_t lin_mask = 0xffffffff;
   uint8_t acc_read = perm::kReadS, acc_write = perm::kWriteS, acc_exec = perm::kExecS;
@@ -110,9 +110,9 @@ public:
 
   // ---- run control, shared with EmuEngine ----
   Exit exit;
-  bool stop = false;      // leave the block loop after the current instruction
+  bool stop = false;         // leave the block loop after the current instruction
   bool exit_pending = false; // `exit` holds an exit to report once the instruction retires
-  uint64_t limit = ~0ull; // stop when icount reaches this
+  uint64_t limit = ~0ull;    // stop when icount reaches this
   std::atomic<bool> kicked{false};
   PendingInput input;
   uint8_t io_buffer[8] = {};
@@ -231,9 +231,12 @@ public:
   // Operand access by runtime kind.
   template <typename T> T get(const Operand& o, const Insn& in) {
     switch (o.kind) {
-    case OpKind::kReg: return reg<T>(o);
-    case OpKind::kMem: return read<T>(linear(o, in));
-    default: return T(o.disp);
+    case OpKind::kReg:
+      return reg<T>(o);
+    case OpKind::kMem:
+      return read<T>(linear(o, in));
+    default:
+      return T(o.disp);
     }
   }
   template <typename T> void put(const Operand& o, const Insn& in, T v) {
@@ -244,9 +247,7 @@ public:
   }
 
   // ---- stack ----
-  uint64_t sp_mask() const {
-    return mode64 ? ~0ull : seg[kSS].db ? 0xffffffffull : 0xffffull;
-  }
+  uint64_t sp_mask() const { return mode64 ? ~0ull : seg[kSS].db ? 0xffffffffull : 0xffffull; }
   template <typename T> void push(T v) {
     uint64_t m = sp_mask();
     uint64_t sp = (gpr[kRsp] - sizeof(T)) & m;
@@ -267,10 +268,9 @@ public:
   uint64_t pop_sized(unsigned bytes);
 
   // ---- translation (mmu.cc) ----
-  // Linear to guest-physical for an access needing `need`; raises #PF. Fills no TLB entry.
-  uint64_t translate(uint64_t la, uint8_t need);
+  // INVLPG flushes everything too: a large page may be cached under any of its 4K linear pages,
+  // and INVLPG is rare enough not to track them.
   void flush_tlb();
-  void flush_tlb_page(uint64_t la);
   // Withdraws fast writes to a physical page that now holds cached code.
   void protect_code_page(uint64_t ppn);
   // Host pointer for the instruction fetch at linear `la`, with the page's physical address;
@@ -291,7 +291,8 @@ public:
   // ---- segments (segments.cc) ----
   // Loads a data or stack segment register with protected-mode checks (or real-mode semantics).
   void load_segment(unsigned s, uint16_t selector);
-  // Reads the 8-byte descriptor for `selector` from the GDT/LDT; raises #GP(selector) out of limits.
+  // Reads the 8-byte descriptor for `selector` from the GDT/LDT; raises #GP(selector) out of
+  // limits.
   uint64_t read_descriptor(uint16_t selector, uint8_t vector_on_fail = vec::kGP);
   void write_descriptor_accessed(uint16_t selector, uint64_t desc);
   static Segment unpack_descriptor(uint16_t selector, uint64_t desc);

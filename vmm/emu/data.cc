@@ -11,19 +11,27 @@ template <typename T> using Signed = std::make_signed_t<T>;
 
 uint64_t get_sized(Cpu& c, const Operand& o, const Insn& in) {
   switch (o.size) {
-  case 1: return c.get<uint8_t>(o, in);
-  case 2: return c.get<uint16_t>(o, in);
-  case 4: return c.get<uint32_t>(o, in);
-  default: return c.get<uint64_t>(o, in);
+  case 1:
+    return c.get<uint8_t>(o, in);
+  case 2:
+    return c.get<uint16_t>(o, in);
+  case 4:
+    return c.get<uint32_t>(o, in);
+  default:
+    return c.get<uint64_t>(o, in);
   }
 }
 
 int64_t sext(uint64_t v, unsigned bytes) {
   switch (bytes) {
-  case 1: return int8_t(v);
-  case 2: return int16_t(v);
-  case 4: return int32_t(v);
-  default: return int64_t(v);
+  case 1:
+    return int8_t(v);
+  case 2:
+    return int16_t(v);
+  case 4:
+    return int32_t(v);
+  default:
+    return int64_t(v);
   }
 }
 
@@ -121,13 +129,21 @@ template <bool Wide> void op_cmpxchg_n(Cpu& c, const Insn& in) {
 void op_bswap(Cpu& c, const Insn& in) {
   const Operand& o = in.op[0];
   switch (o.size) {
-  case 2: c.set_reg<uint16_t>(o, 0); break;
-  case 4: c.set_reg<uint32_t>(o, __builtin_bswap32(c.reg<uint32_t>(o))); break;
-  default: c.set_reg<uint64_t>(o, __builtin_bswap64(c.reg<uint64_t>(o))); break;
+  case 2:
+    c.set_reg<uint16_t>(o, 0);
+    break;
+  case 4:
+    c.set_reg<uint32_t>(o, __builtin_bswap32(c.reg<uint32_t>(o)));
+    break;
+  default:
+    c.set_reg<uint64_t>(o, __builtin_bswap64(c.reg<uint64_t>(o)));
+    break;
   }
 }
 
-void op_setcc(Cpu& c, const Insn& in) { c.put<uint8_t>(in.op[0], in, c.cond(in.cc) ? 1 : 0); }
+void op_setcc(Cpu& c, const Insn& in) {
+  c.put<uint8_t>(in.op[0], in, c.cond(in.cc) ? 1 : 0);
+}
 
 template <typename T> void op_cmovcc(Cpu& c, const Insn& in) {
   T v = c.get<T>(in.op[1], in); // the source is read (and may fault) whatever the condition
@@ -139,27 +155,51 @@ template <typename T> void op_cmovcc(Cpu& c, const Insn& in) {
 
 void op_cbw(Cpu& c, const Insn& in) {
   switch (in.osize) {
-  case 2: c.set_reg<uint16_t>(kRax, uint16_t(int8_t(c.gpr[kRax]))); break;
-  case 4: c.set_reg<uint32_t>(kRax, uint32_t(int16_t(c.gpr[kRax]))); break;
-  default: c.gpr[kRax] = uint64_t(int64_t(int32_t(c.gpr[kRax]))); break;
+  case 2:
+    c.set_reg<uint16_t>(kRax, uint16_t(int8_t(c.gpr[kRax])));
+    break;
+  case 4:
+    c.set_reg<uint32_t>(kRax, uint32_t(int16_t(c.gpr[kRax])));
+    break;
+  default:
+    c.gpr[kRax] = uint64_t(int64_t(int32_t(c.gpr[kRax])));
+    break;
   }
 }
 void op_cwd(Cpu& c, const Insn& in) {
   switch (in.osize) {
-  case 2: c.set_reg<uint16_t>(kRdx, int16_t(c.gpr[kRax]) < 0 ? 0xffff : 0); break;
-  case 4: c.set_reg<uint32_t>(kRdx, int32_t(c.gpr[kRax]) < 0 ? 0xffffffff : 0); break;
-  default: c.gpr[kRdx] = int64_t(c.gpr[kRax]) < 0 ? ~0ull : 0; break;
+  case 2:
+    c.set_reg<uint16_t>(kRdx, int16_t(c.gpr[kRax]) < 0 ? 0xffff : 0);
+    break;
+  case 4:
+    c.set_reg<uint32_t>(kRdx, int32_t(c.gpr[kRax]) < 0 ? 0xffffffff : 0);
+    break;
+  default:
+    c.gpr[kRdx] = int64_t(c.gpr[kRax]) < 0 ? ~0ull : 0;
+    break;
   }
 }
 
 void op_nop(Cpu&, const Insn&) {}
 
-void op_clc(Cpu& c, const Insn&) { c.set_arith(rflags::kCF, 0); }
-void op_stc(Cpu& c, const Insn&) { c.set_arith(rflags::kCF, rflags::kCF); }
-void op_cmc(Cpu& c, const Insn&) { c.set_arith(rflags::kCF, c.cf() ? 0 : rflags::kCF); }
-void op_cld(Cpu& c, const Insn&) { c.flags_raw &= ~rflags::kDF; }
-void op_std(Cpu& c, const Insn&) { c.flags_raw |= rflags::kDF; }
-void op_lahf(Cpu& c, const Insn&) { c.set_reg<uint8_t>(kRax, uint8_t(c.rflags()), true); }
+void op_clc(Cpu& c, const Insn&) {
+  c.set_arith(rflags::kCF, 0);
+}
+void op_stc(Cpu& c, const Insn&) {
+  c.set_arith(rflags::kCF, rflags::kCF);
+}
+void op_cmc(Cpu& c, const Insn&) {
+  c.set_arith(rflags::kCF, c.cf() ? 0 : rflags::kCF);
+}
+void op_cld(Cpu& c, const Insn&) {
+  c.flags_raw &= ~rflags::kDF;
+}
+void op_std(Cpu& c, const Insn&) {
+  c.flags_raw |= rflags::kDF;
+}
+void op_lahf(Cpu& c, const Insn&) {
+  c.set_reg<uint8_t>(kRax, uint8_t(c.rflags()), true);
+}
 void op_sahf(Cpu& c, const Insn&) {
   constexpr uint64_t m = rflags::kSF | rflags::kZF | rflags::kAF | rflags::kPF | rflags::kCF;
   c.set_arith(m, c.reg<uint8_t>(kRax, true));
@@ -178,7 +218,9 @@ void op_push(Cpu& c, const Insn& in) {
   c.push_sized(in.osize, v);
 }
 
-void op_push_reg64(Cpu& c, const Insn& in) { c.push<uint64_t>(c.gpr[in.op[0].reg]); }
+void op_push_reg64(Cpu& c, const Insn& in) {
+  c.push<uint64_t>(c.gpr[in.op[0].reg]);
+}
 
 void op_pop(Cpu& c, const Insn& in) {
   const Operand& o = in.op[0];
@@ -217,7 +259,8 @@ void op_pusha(Cpu& c, const Insn& in) {
 void op_popa(Cpu& c, const Insn& in) {
   unsigned n = in.osize;
   uint64_t vals[8];
-  for (unsigned i = 0; i < 8; ++i) vals[7 - i] = c.stack_peek(n, i);
+  for (unsigned i = 0; i < 8; ++i)
+    vals[7 - i] = c.stack_peek(n, i);
   for (unsigned i = 0; i < 8; ++i)
     if (i != kRsp) c.set_reg_sized(i, n, vals[i]);
   uint64_t m = c.sp_mask();
@@ -264,22 +307,33 @@ void op_leave(Cpu& c, const Insn& in) {
 Handler select_data(const ZydisDecodedInstruction& zi, Insn& in) {
   const unsigned s = in.op[0].size;
   switch (zi.mnemonic) {
-  case ZYDIS_MNEMONIC_MOVZX: return op_movzx;
+  case ZYDIS_MNEMONIC_MOVZX:
+    return op_movzx;
   case ZYDIS_MNEMONIC_MOVSX:
-  case ZYDIS_MNEMONIC_MOVSXD: return op_movsx;
-  case ZYDIS_MNEMONIC_LEA: return in.op[1].kind == OpKind::kMem ? op_lea : nullptr;
-  case ZYDIS_MNEMONIC_XCHG: return RRVM_EMU_BY_SIZE(op_xchg, s);
-  case ZYDIS_MNEMONIC_CMPXCHG: return RRVM_EMU_BY_SIZE(op_cmpxchg, s);
-  case ZYDIS_MNEMONIC_XADD: return RRVM_EMU_BY_SIZE(op_xadd, s);
-  case ZYDIS_MNEMONIC_CMPXCHG8B: return op_cmpxchg_n<false>;
-  case ZYDIS_MNEMONIC_CMPXCHG16B: return op_cmpxchg_n<true>;
-  case ZYDIS_MNEMONIC_BSWAP: return op_bswap;
+  case ZYDIS_MNEMONIC_MOVSXD:
+    return op_movsx;
+  case ZYDIS_MNEMONIC_LEA:
+    return in.op[1].kind == OpKind::kMem ? op_lea : nullptr;
+  case ZYDIS_MNEMONIC_XCHG:
+    return RRVM_EMU_BY_SIZE(op_xchg, s);
+  case ZYDIS_MNEMONIC_CMPXCHG:
+    return RRVM_EMU_BY_SIZE(op_cmpxchg, s);
+  case ZYDIS_MNEMONIC_XADD:
+    return RRVM_EMU_BY_SIZE(op_xadd, s);
+  case ZYDIS_MNEMONIC_CMPXCHG8B:
+    return op_cmpxchg_n<false>;
+  case ZYDIS_MNEMONIC_CMPXCHG16B:
+    return op_cmpxchg_n<true>;
+  case ZYDIS_MNEMONIC_BSWAP:
+    return op_bswap;
   case ZYDIS_MNEMONIC_CBW:
   case ZYDIS_MNEMONIC_CWDE:
-  case ZYDIS_MNEMONIC_CDQE: return op_cbw;
+  case ZYDIS_MNEMONIC_CDQE:
+    return op_cbw;
   case ZYDIS_MNEMONIC_CWD:
   case ZYDIS_MNEMONIC_CDQ:
-  case ZYDIS_MNEMONIC_CQO: return op_cwd;
+  case ZYDIS_MNEMONIC_CQO:
+    return op_cwd;
   case ZYDIS_MNEMONIC_NOP:
   case ZYDIS_MNEMONIC_PAUSE:
   case ZYDIS_MNEMONIC_LFENCE:
@@ -291,15 +345,24 @@ Handler select_data(const ZydisDecodedInstruction& zi, Insn& in) {
   case ZYDIS_MNEMONIC_PREFETCHT2:
   case ZYDIS_MNEMONIC_PREFETCHW:
   case ZYDIS_MNEMONIC_ENDBR32:
-  case ZYDIS_MNEMONIC_ENDBR64: return op_nop;
-  case ZYDIS_MNEMONIC_CLC: return op_clc;
-  case ZYDIS_MNEMONIC_STC: return op_stc;
-  case ZYDIS_MNEMONIC_CMC: return op_cmc;
-  case ZYDIS_MNEMONIC_CLD: return op_cld;
-  case ZYDIS_MNEMONIC_STD: return op_std;
-  case ZYDIS_MNEMONIC_LAHF: return op_lahf;
-  case ZYDIS_MNEMONIC_SAHF: return op_sahf;
-  case ZYDIS_MNEMONIC_XLAT: return op_xlat;
+  case ZYDIS_MNEMONIC_ENDBR64:
+    return op_nop;
+  case ZYDIS_MNEMONIC_CLC:
+    return op_clc;
+  case ZYDIS_MNEMONIC_STC:
+    return op_stc;
+  case ZYDIS_MNEMONIC_CMC:
+    return op_cmc;
+  case ZYDIS_MNEMONIC_CLD:
+    return op_cld;
+  case ZYDIS_MNEMONIC_STD:
+    return op_std;
+  case ZYDIS_MNEMONIC_LAHF:
+    return op_lahf;
+  case ZYDIS_MNEMONIC_SAHF:
+    return op_sahf;
+  case ZYDIS_MNEMONIC_XLAT:
+    return op_xlat;
   case ZYDIS_MNEMONIC_PUSH:
     if (in.op[0].kind == OpKind::kSreg) return nullptr;
     if (in.op[0].kind == OpKind::kReg && in.osize == 8) return op_push_reg64;
@@ -309,12 +372,17 @@ Handler select_data(const ZydisDecodedInstruction& zi, Insn& in) {
     if (in.op[0].kind == OpKind::kReg && in.osize == 8) return op_pop_reg64;
     return op_pop;
   case ZYDIS_MNEMONIC_PUSHA:
-  case ZYDIS_MNEMONIC_PUSHAD: return op_pusha;
+  case ZYDIS_MNEMONIC_PUSHAD:
+    return op_pusha;
   case ZYDIS_MNEMONIC_POPA:
-  case ZYDIS_MNEMONIC_POPAD: return op_popa;
-  case ZYDIS_MNEMONIC_ENTER: return op_enter;
-  case ZYDIS_MNEMONIC_LEAVE: return op_leave;
-  default: break;
+  case ZYDIS_MNEMONIC_POPAD:
+    return op_popa;
+  case ZYDIS_MNEMONIC_ENTER:
+    return op_enter;
+  case ZYDIS_MNEMONIC_LEAVE:
+    return op_leave;
+  default:
+    break;
   }
   if (zi.opcode_map == ZYDIS_OPCODE_MAP_0F && (zi.opcode & 0xf0) == 0x90) {
     in.cc = zi.opcode & 0xf;

@@ -130,7 +130,7 @@ bool EmuEngine::execute(bool one) {
     read_exit_pending_ = c.exit.reason == ExitReason::kIo || c.exit.reason == ExitReason::kMmio;
     return false;
   }
-  if (tf && !c.exit_pending) return deliver_pending_trap(tf);
+  if (tf && !c.exit_pending) return deliver_single_step_trap();
   return true;
 }
 
@@ -156,9 +156,8 @@ bool EmuEngine::execute_cross_page() {
 }
 
 // RFLAGS.TF traps after the instruction it was set for.
-bool EmuEngine::deliver_pending_trap(bool tf) {
+bool EmuEngine::deliver_single_step_trap() {
   Cpu& c = *cpu_;
-  if (!tf) return true;
   c.dr6 |= 0x4000;
   try {
     c.deliver(emu::vec::kDB, Cpu::EventKind::kException, std::nullopt, c.rip);
@@ -173,9 +172,13 @@ bool EmuEngine::deliver_pending_trap(bool tf) {
   return true;
 }
 
-void EmuEngine::kick() { cpu_->kicked.store(true, std::memory_order_relaxed); }
+void EmuEngine::kick() {
+  cpu_->kicked.store(true, std::memory_order_relaxed);
+}
 
-CpuState EmuEngine::state() { return cpu_->get_state(); }
+CpuState EmuEngine::state() {
+  return cpu_->get_state();
+}
 
 void EmuEngine::set_state(const CpuState& state) {
   cpu_->put_state(state);
@@ -190,11 +193,17 @@ bool EmuEngine::can_inject() {
   return (c.flags_raw & rflags::kIF) && !c.interrupt_shadow && !pending_irq_;
 }
 
-void EmuEngine::inject_interrupt(uint8_t vector) { pending_irq_ = vector; }
+void EmuEngine::inject_interrupt(uint8_t vector) {
+  pending_irq_ = vector;
+}
 
-void EmuEngine::request_interrupt_window(bool enable) { window_ = enable; }
+void EmuEngine::request_interrupt_window(bool enable) {
+  window_ = enable;
+}
 
-void EmuEngine::set_single_step(bool enable) { single_step_ = enable; }
+void EmuEngine::set_single_step(bool enable) {
+  single_step_ = enable;
+}
 
 void EmuEngine::set_hw_breakpoints(std::span<const HwBreakpoint> points) {
   exec_breakpoints_.clear();
@@ -209,7 +218,9 @@ void EmuEngine::set_hw_breakpoints(std::span<const HwBreakpoint> points) {
   cpu_->flush_tlb(); // pages with watchpoints must take the slow path
 }
 
-std::optional<uint64_t> EmuEngine::instruction_count() const { return cpu_->icount; }
+std::optional<uint64_t> EmuEngine::instruction_count() const {
+  return cpu_->icount;
+}
 
 void EmuEngine::set_instruction_limit(std::optional<uint64_t> count) {
   user_limit_ = count.value_or(~0ull);

@@ -55,7 +55,7 @@ private:
   // return `cpu_->exit` at once.
   bool execute(bool one);
   bool execute_cross_page();
-  bool deliver_pending_trap(bool tf);
+  bool deliver_single_step_trap();
 
   std::unique_ptr<emu::Cpu> cpu_;
   std::optional<uint8_t> pending_irq_;

@@ -5,25 +5,35 @@ namespace rrvm::emu {
 
 namespace {
 
-bool parity(uint64_t r) { return !__builtin_parity(uint8_t(r)); }
+bool parity(uint64_t r) {
+  return !__builtin_parity(uint8_t(r));
+}
 
-bool msb(uint64_t v, unsigned bits) { return (v >> (bits - 1)) & 1; }
+bool msb(uint64_t v, unsigned bits) {
+  return (v >> (bits - 1)) & 1;
+}
 
 bool carry_of(const LazyFlags& f) {
   switch (f.op) {
-  case FlagOp::kAdd: return msb((f.a & f.b) | ((f.a | f.b) & ~f.r), f.bits);
-  case FlagOp::kSub: return msb((~f.a & f.b) | ((~f.a | f.b) & f.r), f.bits);
-  default: return false;
+  case FlagOp::kAdd:
+    return msb((f.a & f.b) | ((f.a | f.b) & ~f.r), f.bits);
+  case FlagOp::kSub:
+    return msb((~f.a & f.b) | ((~f.a | f.b) & f.r), f.bits);
+  default:
+    return false;
   }
 }
 
 bool overflow_of(const LazyFlags& f) {
   switch (f.op) {
   case FlagOp::kAdd:
-  case FlagOp::kInc: return msb((f.a ^ f.r) & (f.b ^ f.r), f.bits);
+  case FlagOp::kInc:
+    return msb((f.a ^ f.r) & (f.b ^ f.r), f.bits);
   case FlagOp::kSub:
-  case FlagOp::kDec: return msb((f.a ^ f.b) & (f.a ^ f.r), f.bits);
-  default: return false;
+  case FlagOp::kDec:
+    return msb((f.a ^ f.b) & (f.a ^ f.r), f.bits);
+  default:
+    return false;
   }
 }
 
@@ -32,9 +42,12 @@ bool overflow_of(const LazyFlags& f) {
 bool Cpu::cf() const {
   switch (lazy.op) {
   case FlagOp::kAdd:
-  case FlagOp::kSub: return carry_of(lazy);
-  case FlagOp::kLogic: return false;
-  default: return flags_raw & rflags::kCF; // kNone, and INC/DEC which froze CF
+  case FlagOp::kSub:
+    return carry_of(lazy);
+  case FlagOp::kLogic:
+    return false;
+  default:
+    return flags_raw & rflags::kCF; // kNone, and INC/DEC which froze CF
   }
 }
 
@@ -42,7 +55,9 @@ bool Cpu::of() const {
   return lazy.op == FlagOp::kNone ? (flags_raw & rflags::kOF) : overflow_of(lazy);
 }
 
-bool Cpu::pf() const { return lazy.op == FlagOp::kNone ? (flags_raw & rflags::kPF) : parity(lazy.r); }
+bool Cpu::pf() const {
+  return lazy.op == FlagOp::kNone ? (flags_raw & rflags::kPF) : parity(lazy.r);
+}
 
 uint64_t Cpu::materialize() const {
   uint64_t f = flags_raw & ~kArithFlags;
@@ -59,14 +74,30 @@ uint64_t Cpu::materialize() const {
 bool Cpu::cond(unsigned cc) const {
   bool r;
   switch (cc >> 1) {
-  case 0: r = of(); break;
-  case 1: r = cf(); break;
-  case 2: r = zf(); break;
-  case 3: r = cf() || zf(); break;
-  case 4: r = sf(); break;
-  case 5: r = pf(); break;
-  case 6: r = sf() != of(); break;
-  default: r = zf() || (sf() != of()); break;
+  case 0:
+    r = of();
+    break;
+  case 1:
+    r = cf();
+    break;
+  case 2:
+    r = zf();
+    break;
+  case 3:
+    r = cf() || zf();
+    break;
+  case 4:
+    r = sf();
+    break;
+  case 5:
+    r = pf();
+    break;
+  case 6:
+    r = sf() != of();
+    break;
+  default:
+    r = zf() || (sf() != of());
+    break;
   }
   return r ^ (cc & 1);
 }

@@ -19,10 +19,14 @@ Handler select_system(const ZydisDecodedInstruction& zi, Insn& in);
 #define RRVM_EMU_BY_SIZE(F, size)                                                                  \
   [&]() -> Handler {                                                                               \
     switch (size) {                                                                                \
-    case 1: return F<uint8_t>;                                                                     \
-    case 2: return F<uint16_t>;                                                                    \
-    case 4: return F<uint32_t>;                                                                    \
-    case 8: return F<uint64_t>;                                                                    \
+    case 1:                                                                                        \
+      return F<uint8_t>;                                                                           \
+    case 2:                                                                                        \
+      return F<uint16_t>;                                                                          \
+    case 4:                                                                                        \
+      return F<uint32_t>;                                                                          \
+    case 8:                                                                                        \
+      return F<uint64_t>;                                                                          \
     }                                                                                              \
     return nullptr;                                                                                \
   }()

@@ -16,8 +16,8 @@ constexpr int8_t kRipBase = 16;
 
 struct Operand {
   OpKind kind = OpKind::kNone;
-  uint8_t size = 0; // bytes
-  uint8_t reg = 0;  // GPR number, or segment/control/debug register number
+  uint8_t size = 0;  // bytes
+  uint8_t reg = 0;   // GPR number, or segment/control/debug register number
   bool high = false; // AH/CH/DH/BH
   uint8_t seg = 0;   // memory: segment register
   int8_t base = -1;  // memory: GPR number, kRipBase, or -1
@@ -36,7 +36,7 @@ struct Insn {
   uint8_t osize = 4; // operand size in bytes
   uint8_t asize = 4; // address size in bytes
   uint8_t rep = rep::kNone;
-  uint8_t cc = 0;    // condition code (Jcc/SETcc/CMOVcc) or other small selector
+  uint8_t cc = 0; // condition code (Jcc/SETcc/CMOVcc) or other small selector
   bool ends_block = false;
   uint16_t mnemonic = 0; // ZydisMnemonic, for messages
   Operand op[3];

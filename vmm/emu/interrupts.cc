@@ -103,7 +103,8 @@ void Cpu::deliver(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
     frame[n++] = flags;
     frame[n++] = gpr[kRsp];
     frame[n++] = seg[kSS].selector;
-    for (unsigned i = 0; i < n; ++i) write_sys<uint64_t>(sp - 8 * (n - i), frame[i]);
+    for (unsigned i = 0; i < n; ++i)
+      write_sys<uint64_t>(sp - 8 * (n - i), frame[i]);
     write_descriptor_accessed(sel, d);
     if (inner) {
       Segment ss;
@@ -135,8 +136,7 @@ void Cpu::deliver(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
       if ((ss_sel & 0xfffc) == 0) fault(vec::kTS, ext);
       const uint64_t sd = read_descriptor(ss_sel, vec::kTS);
       ss = unpack_descriptor(ss_sel, sd);
-      if ((ss_sel & 3) != new_cpl || ss.dpl != new_cpl || !ss.s || (ss.type & 8) ||
-          !(ss.type & 2))
+      if ((ss_sel & 3) != new_cpl || ss.dpl != new_cpl || !ss.s || (ss.type & 8) || !(ss.type & 2))
         fault(vec::kTS, (ss_sel & 0xfffc) + ext);
       if (!ss.present) fault(vec::kSS, (ss_sel & 0xfffc) + ext);
       write_descriptor_accessed(ss_sel, sd);

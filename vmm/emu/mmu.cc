@@ -15,7 +15,9 @@ constexpr uint8_t kWriteAny = perm::kWriteS | perm::kWriteU;
 constexpr uint8_t kUserAny = perm::kReadU | perm::kWriteU | perm::kExecU;
 constexpr uint8_t kExecAny = perm::kExecS | perm::kExecU;
 
-bool canonical(uint64_t la) { return uint64_t(int64_t(la << 16) >> 16) == la; }
+bool canonical(uint64_t la) {
+  return uint64_t(int64_t(la << 16) >> 16) == la;
+}
 
 } // namespace
 
@@ -111,20 +113,9 @@ uint64_t Cpu::walk(uint64_t la, uint8_t need, uint8_t* perms) {
   return gpa;
 }
 
-uint64_t Cpu::translate(uint64_t la, uint8_t need) {
-  uint8_t p;
-  return walk(la, need, &p);
-}
-
 void Cpu::flush_tlb() {
-  for (auto& e : tlb_) e.vpn = ~0ull;
-}
-
-void Cpu::flush_tlb_page(uint64_t la) {
-  // Large pages may be cached under any of their 4K linear pages; flushing one entry is not
-  // enough for them, and INVLPG is rare enough to flush everything.
-  (void)la;
-  flush_tlb();
+  for (auto& e : tlb_)
+    e.vpn = ~0ull;
 }
 
 void Cpu::protect_code_page(uint64_t ppn) {
@@ -244,44 +235,73 @@ const uint8_t* Cpu::fetch_page(uint64_t la, uint64_t* phys) {
 
 uint64_t Cpu::read_sized(uint64_t la, unsigned bytes) {
   switch (bytes) {
-  case 1: return read<uint8_t>(la);
-  case 2: return read<uint16_t>(la);
-  case 4: return read<uint32_t>(la);
-  default: return read<uint64_t>(la);
+  case 1:
+    return read<uint8_t>(la);
+  case 2:
+    return read<uint16_t>(la);
+  case 4:
+    return read<uint32_t>(la);
+  default:
+    return read<uint64_t>(la);
   }
 }
 
 void Cpu::write_sized(uint64_t la, unsigned bytes, uint64_t v) {
   switch (bytes) {
-  case 1: write<uint8_t>(la, uint8_t(v)); break;
-  case 2: write<uint16_t>(la, uint16_t(v)); break;
-  case 4: write<uint32_t>(la, uint32_t(v)); break;
-  default: write<uint64_t>(la, v); break;
+  case 1:
+    write<uint8_t>(la, uint8_t(v));
+    break;
+  case 2:
+    write<uint16_t>(la, uint16_t(v));
+    break;
+  case 4:
+    write<uint32_t>(la, uint32_t(v));
+    break;
+  default:
+    write<uint64_t>(la, v);
+    break;
   }
 }
 
 void Cpu::push_sized(unsigned bytes, uint64_t v) {
   switch (bytes) {
-  case 2: push<uint16_t>(uint16_t(v)); break;
-  case 4: push<uint32_t>(uint32_t(v)); break;
-  default: push<uint64_t>(v); break;
+  case 2:
+    push<uint16_t>(uint16_t(v));
+    break;
+  case 4:
+    push<uint32_t>(uint32_t(v));
+    break;
+  default:
+    push<uint64_t>(v);
+    break;
   }
 }
 
 uint64_t Cpu::pop_sized(unsigned bytes) {
   switch (bytes) {
-  case 2: return pop<uint16_t>();
-  case 4: return pop<uint32_t>();
-  default: return pop<uint64_t>();
+  case 2:
+    return pop<uint16_t>();
+  case 4:
+    return pop<uint32_t>();
+  default:
+    return pop<uint64_t>();
   }
 }
 
 void Cpu::set_reg_sized(unsigned r, unsigned bytes, uint64_t v) {
   switch (bytes) {
-  case 1: set_reg<uint8_t>(r, uint8_t(v)); break;
-  case 2: set_reg<uint16_t>(r, uint16_t(v)); break;
-  case 4: set_reg<uint32_t>(r, uint32_t(v)); break;
-  default: set_reg<uint64_t>(r, v); break;
+  case 1:
+    set_reg<uint8_t>(r, uint8_t(v));
+    break;
+  case 2:
+    set_reg<uint16_t>(r, uint16_t(v));
+    break;
+  case 4:
+    set_reg<uint32_t>(r, uint32_t(v));
+    break;
+  default:
+    set_reg<uint64_t>(r, v);
+    break;
   }
 }
 

@@ -169,36 +169,68 @@ Handler select_string(const ZydisDecodedInstruction& zi, Insn& in) {
   // MOVSD/CMPSD share mnemonics with SSE instructions; only the one-byte-map forms are strings.
   if (zi.opcode_map != ZYDIS_OPCODE_MAP_DEFAULT) return nullptr;
   in.cc = source_segment(zi);
-  in.rep = (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE) ? rep::kRepne
+  in.rep = (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE)                           ? rep::kRepne
            : (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE)) ? rep::kRepe
-                                                                               : rep::kNone;
+                                                                              : rep::kNone;
   switch (zi.mnemonic) {
-  case ZYDIS_MNEMONIC_MOVSB: return op_movs<uint8_t>;
-  case ZYDIS_MNEMONIC_MOVSW: return op_movs<uint16_t>;
-  case ZYDIS_MNEMONIC_MOVSD: return op_movs<uint32_t>;
-  case ZYDIS_MNEMONIC_MOVSQ: return op_movs<uint64_t>;
-  case ZYDIS_MNEMONIC_STOSB: return op_stos<uint8_t>;
-  case ZYDIS_MNEMONIC_STOSW: return op_stos<uint16_t>;
-  case ZYDIS_MNEMONIC_STOSD: return op_stos<uint32_t>;
-  case ZYDIS_MNEMONIC_STOSQ: return op_stos<uint64_t>;
-  case ZYDIS_MNEMONIC_LODSB: return op_lods<uint8_t>;
-  case ZYDIS_MNEMONIC_LODSW: return op_lods<uint16_t>;
-  case ZYDIS_MNEMONIC_LODSD: return op_lods<uint32_t>;
-  case ZYDIS_MNEMONIC_LODSQ: return op_lods<uint64_t>;
-  case ZYDIS_MNEMONIC_CMPSB: return op_cmps<uint8_t>;
-  case ZYDIS_MNEMONIC_CMPSW: return op_cmps<uint16_t>;
-  case ZYDIS_MNEMONIC_CMPSD: return op_cmps<uint32_t>;
-  case ZYDIS_MNEMONIC_CMPSQ: return op_cmps<uint64_t>;
-  case ZYDIS_MNEMONIC_SCASB: return op_scas<uint8_t>;
-  case ZYDIS_MNEMONIC_SCASW: return op_scas<uint16_t>;
-  case ZYDIS_MNEMONIC_SCASD: return op_scas<uint32_t>;
-  case ZYDIS_MNEMONIC_SCASQ: return op_scas<uint64_t>;
-  case ZYDIS_MNEMONIC_INSB: in.ends_block = true; return op_ins<uint8_t>;
-  case ZYDIS_MNEMONIC_INSW: in.ends_block = true; return op_ins<uint16_t>;
-  case ZYDIS_MNEMONIC_INSD: in.ends_block = true; return op_ins<uint32_t>;
-  case ZYDIS_MNEMONIC_OUTSB: in.ends_block = true; return op_outs<uint8_t>;
-  case ZYDIS_MNEMONIC_OUTSW: in.ends_block = true; return op_outs<uint16_t>;
-  case ZYDIS_MNEMONIC_OUTSD: in.ends_block = true; return op_outs<uint32_t>;
+  case ZYDIS_MNEMONIC_MOVSB:
+    return op_movs<uint8_t>;
+  case ZYDIS_MNEMONIC_MOVSW:
+    return op_movs<uint16_t>;
+  case ZYDIS_MNEMONIC_MOVSD:
+    return op_movs<uint32_t>;
+  case ZYDIS_MNEMONIC_MOVSQ:
+    return op_movs<uint64_t>;
+  case ZYDIS_MNEMONIC_STOSB:
+    return op_stos<uint8_t>;
+  case ZYDIS_MNEMONIC_STOSW:
+    return op_stos<uint16_t>;
+  case ZYDIS_MNEMONIC_STOSD:
+    return op_stos<uint32_t>;
+  case ZYDIS_MNEMONIC_STOSQ:
+    return op_stos<uint64_t>;
+  case ZYDIS_MNEMONIC_LODSB:
+    return op_lods<uint8_t>;
+  case ZYDIS_MNEMONIC_LODSW:
+    return op_lods<uint16_t>;
+  case ZYDIS_MNEMONIC_LODSD:
+    return op_lods<uint32_t>;
+  case ZYDIS_MNEMONIC_LODSQ:
+    return op_lods<uint64_t>;
+  case ZYDIS_MNEMONIC_CMPSB:
+    return op_cmps<uint8_t>;
+  case ZYDIS_MNEMONIC_CMPSW:
+    return op_cmps<uint16_t>;
+  case ZYDIS_MNEMONIC_CMPSD:
+    return op_cmps<uint32_t>;
+  case ZYDIS_MNEMONIC_CMPSQ:
+    return op_cmps<uint64_t>;
+  case ZYDIS_MNEMONIC_SCASB:
+    return op_scas<uint8_t>;
+  case ZYDIS_MNEMONIC_SCASW:
+    return op_scas<uint16_t>;
+  case ZYDIS_MNEMONIC_SCASD:
+    return op_scas<uint32_t>;
+  case ZYDIS_MNEMONIC_SCASQ:
+    return op_scas<uint64_t>;
+  case ZYDIS_MNEMONIC_INSB:
+    in.ends_block = true;
+    return op_ins<uint8_t>;
+  case ZYDIS_MNEMONIC_INSW:
+    in.ends_block = true;
+    return op_ins<uint16_t>;
+  case ZYDIS_MNEMONIC_INSD:
+    in.ends_block = true;
+    return op_ins<uint32_t>;
+  case ZYDIS_MNEMONIC_OUTSB:
+    in.ends_block = true;
+    return op_outs<uint8_t>;
+  case ZYDIS_MNEMONIC_OUTSW:
+    in.ends_block = true;
+    return op_outs<uint16_t>;
+  case ZYDIS_MNEMONIC_OUTSD:
+    in.ends_block = true;
+    return op_outs<uint32_t>;
   default:
     in.rep = rep::kNone;
     in.cc = 0;

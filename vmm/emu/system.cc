@@ -12,7 +12,9 @@ void require_cpl0(Cpu& c) {
   if ((c.cr0 & cr0::kPE) && c.cpl != 0) Cpu::fault(vec::kGP, 0);
 }
 
-unsigned iopl(Cpu& c) { return (c.flags_raw >> 12) & 3; }
+unsigned iopl(Cpu& c) {
+  return (c.flags_raw >> 12) & 3;
+}
 
 void op_mov_to_sreg(Cpu& c, const Insn& in) {
   if (in.op[0].reg == kCS) Cpu::fault(vec::kUD);
@@ -62,8 +64,8 @@ void op_lgdt_lidt(Cpu& c, const Insn& in) {
   require_cpl0(c);
   uint64_t la = c.linear(in.op[0], in);
   uint16_t limit = c.read<uint16_t>(la);
-  uint64_t base = c.mode64 ? c.read<uint64_t>((la + 2) & c.lin_mask)
-                           : c.read<uint32_t>((la + 2) & c.lin_mask);
+  uint64_t base =
+      c.mode64 ? c.read<uint64_t>((la + 2) & c.lin_mask) : c.read<uint32_t>((la + 2) & c.lin_mask);
   if (in.osize == 2 && !c.mode64) base &= 0xffffff;
   DescriptorTable& t = in.cc ? c.idt : c.gdt;
   t.limit = limit;
@@ -133,8 +135,12 @@ void op_ltr(Cpu& c, const Insn& in) {
   c.tr = s;
 }
 
-void op_sldt(Cpu& c, const Insn& in) { store_selector(c, in, c.ldtr.selector); }
-void op_str(Cpu& c, const Insn& in) { store_selector(c, in, c.tr.selector); }
+void op_sldt(Cpu& c, const Insn& in) {
+  store_selector(c, in, c.ldtr.selector);
+}
+void op_str(Cpu& c, const Insn& in) {
+  store_selector(c, in, c.tr.selector);
+}
 void op_smsw(Cpu& c, const Insn& in) {
   if (in.op[0].kind == OpKind::kMem)
     c.write<uint16_t>(c.linear(in.op[0], in), uint16_t(c.cr0));
@@ -158,12 +164,23 @@ void op_mov_cr(Cpu& c, const Insn& in) {
   }
   uint64_t v;
   switch (in.op[1].reg) {
-  case 0: v = c.cr0; break;
-  case 2: v = c.cr2; break;
-  case 3: v = c.cr3; break;
-  case 4: v = c.cr4; break;
-  case 8: v = c.cr8; break;
-  default: Cpu::fault(vec::kUD);
+  case 0:
+    v = c.cr0;
+    break;
+  case 2:
+    v = c.cr2;
+    break;
+  case 3:
+    v = c.cr3;
+    break;
+  case 4:
+    v = c.cr4;
+    break;
+  case 8:
+    v = c.cr8;
+    break;
+  default:
+    Cpu::fault(vec::kUD);
   }
   c.set_reg_sized(in.op[0].reg, mask_bytes, v);
 }
@@ -193,12 +210,14 @@ void op_clts(Cpu& c, const Insn&) {
   c.cr0 &= ~cr0::kTS;
 }
 
-void op_invlpg(Cpu& c, const Insn& in) {
+void op_invlpg(Cpu& c, const Insn&) {
   require_cpl0(c);
-  c.flush_tlb_page(c.linear(in.op[0], in));
+  c.flush_tlb();
 }
 
-void op_wbinvd(Cpu& c, const Insn&) { require_cpl0(c); }
+void op_wbinvd(Cpu& c, const Insn&) {
+  require_cpl0(c);
+}
 
 void op_rdmsr(Cpu& c, const Insn&) {
   require_cpl0(c);
@@ -334,7 +353,9 @@ void op_verr_verw(Cpu& c, const Insn& in) {
   c.set_arith(rflags::kZF, ok ? rflags::kZF : 0);
 }
 
-void op_ud(Cpu&, const Insn&) { Cpu::fault(vec::kUD); }
+void op_ud(Cpu&, const Insn&) {
+  Cpu::fault(vec::kUD);
+}
 
 // FNINIT/FWAIT/FNCLEX: the engine carries no x87 state, so they only honour CR0.EM/TS.
 void op_x87_trivial(Cpu& c, const Insn&) {
@@ -373,14 +394,21 @@ void Cpu::write_cr(unsigned n, uint64_t v) {
     cr0 = v | cr0::kET;
     break;
   }
-  case 2: cr2 = v; return;
-  case 3: cr3 = v; break;
+  case 2:
+    cr2 = v;
+    return;
+  case 3:
+    cr3 = v;
+    break;
   case 4:
     if ((efer & efer::kLMA) && !(v & cr4::kPAE)) fault(vec::kGP, 0);
     cr4 = v;
     break;
-  case 8: cr8 = v & 0xf; return;
-  default: fault(vec::kUD);
+  case 8:
+    cr8 = v & 0xf;
+    return;
+  default:
+    fault(vec::kUD);
   }
   flush_tlb();
   refresh_mode();
@@ -397,24 +425,42 @@ void Cpu::set_efer(uint64_t v) {
 
 uint64_t Cpu::read_msr(uint32_t index) {
   switch (index) {
-  case 0x10: return icount;
-  case 0x1b: return 0xfee00900;
-  case 0xfe: return 0;  // MTRRCAP: no MTRRs
-  case 0x2ff: return 0; // MTRR default type
-  case 0x174: return msr.sysenter_cs;
-  case 0x175: return msr.sysenter_esp;
-  case 0x176: return msr.sysenter_eip;
-  case 0x277: return msr.pat;
-  case 0xc0000080: return efer;
-  case 0xc0000081: return msr.star;
-  case 0xc0000082: return msr.lstar;
-  case 0xc0000083: return msr.cstar;
-  case 0xc0000084: return msr.sfmask;
-  case 0xc0000100: return seg[kFS].base;
-  case 0xc0000101: return seg[kGS].base;
-  case 0xc0000102: return msr.kernel_gs_base;
-  case 0xc0000103: return msr.tsc_aux;
-  default: fault(vec::kGP, 0);
+  case 0x10:
+    return icount;
+  case 0x1b:
+    return 0xfee00900;
+  case 0xfe:
+    return 0; // MTRRCAP: no MTRRs
+  case 0x2ff:
+    return 0; // MTRR default type
+  case 0x174:
+    return msr.sysenter_cs;
+  case 0x175:
+    return msr.sysenter_esp;
+  case 0x176:
+    return msr.sysenter_eip;
+  case 0x277:
+    return msr.pat;
+  case 0xc0000080:
+    return efer;
+  case 0xc0000081:
+    return msr.star;
+  case 0xc0000082:
+    return msr.lstar;
+  case 0xc0000083:
+    return msr.cstar;
+  case 0xc0000084:
+    return msr.sfmask;
+  case 0xc0000100:
+    return seg[kFS].base;
+  case 0xc0000101:
+    return seg[kGS].base;
+  case 0xc0000102:
+    return msr.kernel_gs_base;
+  case 0xc0000103:
+    return msr.tsc_aux;
+  default:
+    fault(vec::kGP, 0);
   }
 }
 
@@ -425,20 +471,56 @@ void Cpu::write_msr(uint32_t index, uint64_t v) {
   case 0x1b:  // APIC base is fixed
   case 0x2ff: // no MTRRs
     return;
-  case 0x174: msr.sysenter_cs = v & 0xffff; return;
-  case 0x175: if (!canonical) fault(vec::kGP, 0); msr.sysenter_esp = v; return;
-  case 0x176: if (!canonical) fault(vec::kGP, 0); msr.sysenter_eip = v; return;
-  case 0x277: msr.pat = v; return;
-  case 0xc0000080: set_efer(v); return;
-  case 0xc0000081: msr.star = v; return;
-  case 0xc0000082: if (!canonical) fault(vec::kGP, 0); msr.lstar = v; return;
-  case 0xc0000083: if (!canonical) fault(vec::kGP, 0); msr.cstar = v; return;
-  case 0xc0000084: msr.sfmask = v & 0xffffffff; return;
-  case 0xc0000100: if (!canonical) fault(vec::kGP, 0); seg[kFS].base = v; refresh_mode(); return;
-  case 0xc0000101: if (!canonical) fault(vec::kGP, 0); seg[kGS].base = v; refresh_mode(); return;
-  case 0xc0000102: if (!canonical) fault(vec::kGP, 0); msr.kernel_gs_base = v; return;
-  case 0xc0000103: msr.tsc_aux = v & 0xffffffff; return;
-  default: fault(vec::kGP, 0);
+  case 0x174:
+    msr.sysenter_cs = v & 0xffff;
+    return;
+  case 0x175:
+    if (!canonical) fault(vec::kGP, 0);
+    msr.sysenter_esp = v;
+    return;
+  case 0x176:
+    if (!canonical) fault(vec::kGP, 0);
+    msr.sysenter_eip = v;
+    return;
+  case 0x277:
+    msr.pat = v;
+    return;
+  case 0xc0000080:
+    set_efer(v);
+    return;
+  case 0xc0000081:
+    msr.star = v;
+    return;
+  case 0xc0000082:
+    if (!canonical) fault(vec::kGP, 0);
+    msr.lstar = v;
+    return;
+  case 0xc0000083:
+    if (!canonical) fault(vec::kGP, 0);
+    msr.cstar = v;
+    return;
+  case 0xc0000084:
+    msr.sfmask = v & 0xffffffff;
+    return;
+  case 0xc0000100:
+    if (!canonical) fault(vec::kGP, 0);
+    seg[kFS].base = v;
+    refresh_mode();
+    return;
+  case 0xc0000101:
+    if (!canonical) fault(vec::kGP, 0);
+    seg[kGS].base = v;
+    refresh_mode();
+    return;
+  case 0xc0000102:
+    if (!canonical) fault(vec::kGP, 0);
+    msr.kernel_gs_base = v;
+    return;
+  case 0xc0000103:
+    msr.tsc_aux = v & 0xffffffff;
+    return;
+  default:
+    fault(vec::kGP, 0);
   }
 }
 
@@ -458,52 +540,104 @@ Handler select_system(const ZydisDecodedInstruction& zi, Insn& in) {
   case ZYDIS_MNEMONIC_POP:
     if (k0 == OpKind::kSreg) return op_pop_sreg;
     break;
-  case ZYDIS_MNEMONIC_LDS: in.cc = kDS; return op_load_far;
-  case ZYDIS_MNEMONIC_LES: in.cc = kES; return op_load_far;
-  case ZYDIS_MNEMONIC_LFS: in.cc = kFS; return op_load_far;
-  case ZYDIS_MNEMONIC_LGS: in.cc = kGS; return op_load_far;
-  case ZYDIS_MNEMONIC_LSS: in.cc = kSS; return op_load_far;
-  case ZYDIS_MNEMONIC_LGDT: in.cc = 0; return op_lgdt_lidt;
-  case ZYDIS_MNEMONIC_LIDT: in.cc = 1; return op_lgdt_lidt;
-  case ZYDIS_MNEMONIC_SGDT: in.cc = 0; return op_sgdt_sidt;
-  case ZYDIS_MNEMONIC_SIDT: in.cc = 1; return op_sgdt_sidt;
-  case ZYDIS_MNEMONIC_LLDT: return op_lldt;
-  case ZYDIS_MNEMONIC_LTR: return op_ltr;
-  case ZYDIS_MNEMONIC_SLDT: return op_sldt;
-  case ZYDIS_MNEMONIC_STR: return op_str;
-  case ZYDIS_MNEMONIC_SMSW: return op_smsw;
-  case ZYDIS_MNEMONIC_LMSW: return op_lmsw;
-  case ZYDIS_MNEMONIC_CLTS: return op_clts;
-  case ZYDIS_MNEMONIC_INVLPG: return op_invlpg;
+  case ZYDIS_MNEMONIC_LDS:
+    in.cc = kDS;
+    return op_load_far;
+  case ZYDIS_MNEMONIC_LES:
+    in.cc = kES;
+    return op_load_far;
+  case ZYDIS_MNEMONIC_LFS:
+    in.cc = kFS;
+    return op_load_far;
+  case ZYDIS_MNEMONIC_LGS:
+    in.cc = kGS;
+    return op_load_far;
+  case ZYDIS_MNEMONIC_LSS:
+    in.cc = kSS;
+    return op_load_far;
+  case ZYDIS_MNEMONIC_LGDT:
+    in.cc = 0;
+    return op_lgdt_lidt;
+  case ZYDIS_MNEMONIC_LIDT:
+    in.cc = 1;
+    return op_lgdt_lidt;
+  case ZYDIS_MNEMONIC_SGDT:
+    in.cc = 0;
+    return op_sgdt_sidt;
+  case ZYDIS_MNEMONIC_SIDT:
+    in.cc = 1;
+    return op_sgdt_sidt;
+  case ZYDIS_MNEMONIC_LLDT:
+    return op_lldt;
+  case ZYDIS_MNEMONIC_LTR:
+    return op_ltr;
+  case ZYDIS_MNEMONIC_SLDT:
+    return op_sldt;
+  case ZYDIS_MNEMONIC_STR:
+    return op_str;
+  case ZYDIS_MNEMONIC_SMSW:
+    return op_smsw;
+  case ZYDIS_MNEMONIC_LMSW:
+    return op_lmsw;
+  case ZYDIS_MNEMONIC_CLTS:
+    return op_clts;
+  case ZYDIS_MNEMONIC_INVLPG:
+    return op_invlpg;
   case ZYDIS_MNEMONIC_WBINVD:
-  case ZYDIS_MNEMONIC_INVD: return op_wbinvd;
-  case ZYDIS_MNEMONIC_RDMSR: return op_rdmsr;
-  case ZYDIS_MNEMONIC_WRMSR: return op_wrmsr;
-  case ZYDIS_MNEMONIC_CPUID: return op_cpuid;
-  case ZYDIS_MNEMONIC_RDTSC: return op_rdtsc;
-  case ZYDIS_MNEMONIC_HLT: return op_hlt;
-  case ZYDIS_MNEMONIC_CLI: return op_cli;
-  case ZYDIS_MNEMONIC_STI: return op_sti;
+  case ZYDIS_MNEMONIC_INVD:
+    return op_wbinvd;
+  case ZYDIS_MNEMONIC_RDMSR:
+    return op_rdmsr;
+  case ZYDIS_MNEMONIC_WRMSR:
+    return op_wrmsr;
+  case ZYDIS_MNEMONIC_CPUID:
+    return op_cpuid;
+  case ZYDIS_MNEMONIC_RDTSC:
+    return op_rdtsc;
+  case ZYDIS_MNEMONIC_HLT:
+    return op_hlt;
+  case ZYDIS_MNEMONIC_CLI:
+    return op_cli;
+  case ZYDIS_MNEMONIC_STI:
+    return op_sti;
   case ZYDIS_MNEMONIC_PUSHF:
   case ZYDIS_MNEMONIC_PUSHFD:
-  case ZYDIS_MNEMONIC_PUSHFQ: in.ends_block = false; return op_pushf;
+  case ZYDIS_MNEMONIC_PUSHFQ:
+    in.ends_block = false;
+    return op_pushf;
   case ZYDIS_MNEMONIC_POPF:
   case ZYDIS_MNEMONIC_POPFD:
-  case ZYDIS_MNEMONIC_POPFQ: return op_popf;
-  case ZYDIS_MNEMONIC_SWAPGS: return op_swapgs;
-  case ZYDIS_MNEMONIC_IN: return op_io<false>;
-  case ZYDIS_MNEMONIC_OUT: return op_io<true>;
-  case ZYDIS_MNEMONIC_LAR: in.cc = 0; return op_lar_lsl;
-  case ZYDIS_MNEMONIC_LSL: in.cc = 1; return op_lar_lsl;
-  case ZYDIS_MNEMONIC_VERR: in.cc = 0; return op_verr_verw;
-  case ZYDIS_MNEMONIC_VERW: in.cc = 1; return op_verr_verw;
+  case ZYDIS_MNEMONIC_POPFQ:
+    return op_popf;
+  case ZYDIS_MNEMONIC_SWAPGS:
+    return op_swapgs;
+  case ZYDIS_MNEMONIC_IN:
+    return op_io<false>;
+  case ZYDIS_MNEMONIC_OUT:
+    return op_io<true>;
+  case ZYDIS_MNEMONIC_LAR:
+    in.cc = 0;
+    return op_lar_lsl;
+  case ZYDIS_MNEMONIC_LSL:
+    in.cc = 1;
+    return op_lar_lsl;
+  case ZYDIS_MNEMONIC_VERR:
+    in.cc = 0;
+    return op_verr_verw;
+  case ZYDIS_MNEMONIC_VERW:
+    in.cc = 1;
+    return op_verr_verw;
   case ZYDIS_MNEMONIC_UD0:
   case ZYDIS_MNEMONIC_UD1:
-  case ZYDIS_MNEMONIC_UD2: return op_ud;
+  case ZYDIS_MNEMONIC_UD2:
+    return op_ud;
   case ZYDIS_MNEMONIC_FNINIT:
   case ZYDIS_MNEMONIC_FWAIT:
-  case ZYDIS_MNEMONIC_FNCLEX: in.ends_block = false; return op_x87_trivial;
-  default: break;
+  case ZYDIS_MNEMONIC_FNCLEX:
+    in.ends_block = false;
+    return op_x87_trivial;
+  default:
+    break;
   }
   in.ends_block = false;
   return nullptr;

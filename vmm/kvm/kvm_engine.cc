@@ -229,7 +229,9 @@ void KvmEngine::kick() {
     syscall(SYS_tgkill, getpid(), tid, VcpuKicker::signal_number());
 }
 
-CpuState KvmEngine::state() { return read_kvm_state(vcpu_.get()); }
+CpuState KvmEngine::state() {
+  return read_kvm_state(vcpu_.get());
+}
 
 uint64_t KvmEngine::exit_rip() {
   if (!sync_regs_) return state().rip;

@@ -1,0 +1,50 @@
+// The gate in record mode: answers come from the host (through a LiveGate) and every answer, and
+// everything the machine did with it, is appended to the trace.
+#pragma once
+
+#include "formats/trace_writer.h"
+#include "vmm/live_gate.h"
+
+namespace rrvm {
+
+class RecordGate : public Gate {
+public:
+  explicit RecordGate(LiveGate& host) : host_(host) {}
+  // The trace to log to. Set before the machine runs (the header needs the loaded kernel, so the
+  // writer is created after the machine, which needs its gate).
+  void start(TraceWriter& writer) { writer_ = &writer; }
+
+  uint64_t sample_clock() override {
+    uint64_t ns = host_.sample_clock();
+    writer_->clock(ns);
+    return ns;
+  }
+  void wait_idle(uint64_t deadline_ns) override { host_.wait_idle(deadline_ns); }
+  size_t take_input(std::span<uint8_t> out) override {
+    size_t n = host_.take_input(out);
+    if (n) writer_->serial_input(out.first(n));
+    return n;
+  }
+  bool input_possible() const override { return host_.input_possible(); }
+  uint64_t host_deadline(uint64_t guest_ns) const override { return host_.host_deadline(guest_ns); }
+  bool stop_requested() const override { return host_.stop_requested(); }
+
+  void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t>) override {
+    writer_->exit(static_cast<uint8_t>(reason), rip);
+  }
+  void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
+    writer_->port_read(port, size, value);
+  }
+  void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override {
+    writer_->mmio_read(gpa, size, value);
+  }
+  void on_msr_read(uint32_t index, uint64_t value) override { writer_->msr_read(index, value); }
+  void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
+  void on_guest_exit(int status) override { writer_->guest_exit(status); }
+
+private:
+  LiveGate& host_;
+  TraceWriter* writer_ = nullptr;
+};
+
+} // namespace rrvm

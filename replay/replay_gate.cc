@@ -1,0 +1,157 @@
+#include "replay/replay_gate.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "vmm/error.h"
+
+namespace rrvm {
+
+namespace {
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string describe(const Event& e) {
+  return std::visit(
+      [](const auto& ev) -> std::string {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, ExitEvent>)
+          return std::string("exit ") + exit_reason_name(ExitReason(ev.reason)) + " at rip " +
+                 hex(ev.rip);
+        else if constexpr (std::is_same_v<T, ClockEvent>)
+          return "clock sample " + std::to_string(ev.ns) + " ns";
+        else if constexpr (std::is_same_v<T, PortReadEvent>)
+          return "port read " + hex(ev.port) + "/" + std::to_string(ev.size) + " = " +
+                 hex(ev.value);
+        else if constexpr (std::is_same_v<T, MmioReadEvent>)
+          return "mmio read " + hex(ev.gpa) + "/" + std::to_string(ev.size) + " = " + hex(ev.value);
+        else if constexpr (std::is_same_v<T, MsrReadEvent>)
+          return "rdmsr " + hex(ev.index) + " = " + hex(ev.value);
+        else if constexpr (std::is_same_v<T, InjectionEvent>)
+          return "interrupt vector " + hex(ev.vector) + " injected at " +
+                 (ev.kind == InjectionKind::kAtIcount ? "instruction " : "exit ") +
+                 std::to_string(ev.point);
+        else if constexpr (std::is_same_v<T, SerialInputEvent>)
+          return std::to_string(ev.bytes.size()) + " bytes of serial input";
+        else if constexpr (std::is_same_v<T, GuestExitEvent>)
+          return "guest exit with status " + std::to_string(ev.status);
+        else
+          return event_kind_name(kind_of(Event(ev)));
+      },
+      e);
+}
+
+} // namespace
+
+const Event* ReplayGate::peek() {
+  // Statistics samples and checkpoint markers describe the recording; replay does not act on them.
+  while (!lookahead_) {
+    Event e;
+    if (!reader_.next(e)) return nullptr;
+    EventKind k = kind_of(e);
+    if (k == EventKind::kStatsSample || k == EventKind::kCheckpoint) {
+      ++consumed_;
+      continue;
+    }
+    lookahead_ = std::move(e);
+  }
+  return &*lookahead_;
+}
+
+void ReplayGate::diverge(const std::string& recorded, const std::string& replayed) {
+  throw Error(ExitCode::kDivergence, "replay diverged at event " + std::to_string(consumed_) +
+                                         ": the recording has " + recorded + ", the replay " +
+                                         replayed);
+}
+
+const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
+  const Event* next = peek();
+  if (!next) {
+    const TraceStatus& status = reader_.status();
+    if (!status.complete())
+      throw Error(ExitCode::kBadInput, "trace ends early at event " + std::to_string(consumed_) +
+                                           " (" + status.reason + "); replayed up to there");
+    diverge("no more events", what);
+  }
+  if (kind_of(*next) != kind) diverge(describe(*next), what);
+  current_ = std::move(*lookahead_);
+  lookahead_.reset();
+  ++consumed_;
+  return current_;
+}
+
+uint64_t ReplayGate::sample_clock() {
+  return std::get<ClockEvent>(expect(EventKind::kClock, "asked for the time")).ns;
+}
+
+size_t ReplayGate::take_input(std::span<uint8_t> out) {
+  const Event* next = peek();
+  if (!next || kind_of(*next) != EventKind::kSerialInput) return 0;
+  const auto& bytes = std::get<SerialInputEvent>(*next).bytes;
+  if (bytes.size() > out.size())
+    diverge(describe(*next), "took at most " + std::to_string(out.size()) + " bytes");
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  size_t n = bytes.size();
+  lookahead_.reset();
+  ++consumed_;
+  return n;
+}
+
+void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) {
+  ExitEvent replayed{static_cast<uint8_t>(reason), rip};
+  const Event* next = peek();
+  if (next && kind_of(*next) == EventKind::kExit) {
+    const auto& recorded = std::get<ExitEvent>(*next);
+    if (ExitReason(recorded.reason) == ExitReason::kKicked && !icount)
+      throw Error(ExitCode::kDivergence,
+                  "event " + std::to_string(consumed_) +
+                      ": the recording was interrupted by a host-timer kick at rip " +
+                      hex(recorded.rip) +
+                      "; replaying kicks on kvm (breakpoint + state match) is not implemented yet");
+  }
+  const auto& recorded = std::get<ExitEvent>(expect(EventKind::kExit, describe(replayed)));
+  if (recorded != replayed) diverge(describe(recorded), describe(replayed));
+}
+
+void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
+  PortReadEvent replayed{port, size, value};
+  const auto& recorded = std::get<PortReadEvent>(expect(EventKind::kPortRead, describe(replayed)));
+  if (recorded != replayed) diverge(describe(recorded), describe(replayed));
+}
+
+void ReplayGate::on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
+  MmioReadEvent replayed{gpa, size, value};
+  const auto& recorded = std::get<MmioReadEvent>(expect(EventKind::kMmioRead, describe(replayed)));
+  if (recorded != replayed) diverge(describe(recorded), describe(replayed));
+}
+
+void ReplayGate::on_msr_read(uint32_t index, uint64_t value) {
+  MsrReadEvent replayed{index, value};
+  const auto& recorded = std::get<MsrReadEvent>(expect(EventKind::kMsrRead, describe(replayed)));
+  if (recorded != replayed) diverge(describe(recorded), describe(replayed));
+}
+
+void ReplayGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) {
+  InjectionEvent replayed{};
+  replayed.vector = vector;
+  replayed.kind = icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
+  replayed.point = icount ? *icount : exit_index;
+  const auto& recorded =
+      std::get<InjectionEvent>(expect(EventKind::kInjection, describe(replayed)));
+  if (recorded.vector != replayed.vector || recorded.kind != replayed.kind ||
+      recorded.point != replayed.point)
+    diverge(describe(recorded), describe(replayed));
+}
+
+void ReplayGate::on_guest_exit(int status) {
+  GuestExitEvent replayed{status};
+  const auto& recorded =
+      std::get<GuestExitEvent>(expect(EventKind::kGuestExit, describe(replayed)));
+  if (recorded != replayed) diverge(describe(recorded), describe(replayed));
+}
+
+} // namespace rrvm

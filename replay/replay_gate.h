@@ -1,0 +1,45 @@
+// The gate in replay mode: every answer comes from the trace, and everything the machine does is
+// checked against what the recording did. The first difference throws Error(kDivergence) with
+// the event index and both sides.
+#pragma once
+
+#include <optional>
+
+#include "formats/trace_reader.h"
+#include "vmm/gate.h"
+
+namespace rrvm {
+
+class ReplayGate : public Gate {
+public:
+  explicit ReplayGate(TraceReader& reader) : reader_(reader) {}
+
+  uint64_t sample_clock() override;
+  void wait_idle(uint64_t) override {} // idle fast-forward: the next clock sample is the wake-up
+  size_t take_input(std::span<uint8_t> out) override;
+  bool input_possible() const override { return true; }
+  uint64_t host_deadline(uint64_t) const override { return 0; }
+
+  void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) override;
+  void on_port_read(uint16_t port, uint8_t size, uint32_t value) override;
+  void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override;
+  void on_msr_read(uint32_t index, uint64_t value) override;
+  void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
+  void on_guest_exit(int status) override;
+
+  // Events consumed so far, and the total the trace holds (when its footer says).
+  uint64_t position() const { return consumed_; }
+
+private:
+  // The next event, which must be of kind `kind`; `what` describes what the machine did.
+  const Event& expect(EventKind kind, const std::string& what);
+  const Event* peek();
+  [[noreturn]] void diverge(const std::string& recorded, const std::string& replayed);
+
+  TraceReader& reader_;
+  std::optional<Event> lookahead_;
+  Event current_;
+  uint64_t consumed_ = 0;
+};
+
+} // namespace rrvm
