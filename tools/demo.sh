@@ -10,3 +10,7 @@ echo "== rrvm run: a multiboot kernel (the file qemu-system-i386 -kernel boots)"
 ./build/tools/rrvm run --append "from the demo" "$guests/hello_multiboot.elf" || test $? -eq 1
 echo "== rrvm run --stats: a 64-bit kernel taking PIT interrupts"
 ./build/tools/rrvm run --stats "$guests/pit_long.elf" || test $? -eq 1
+echo "== rrvm record, then rrvm replay: the replay reproduces the run from the trace alone"
+./build/tools/rrvm record -o build/demo.trace --engine emu "$guests/pit_multiboot.elf" || test $? -eq 1
+./build/tools/rrvm replay build/demo.trace || test $? -eq 1
+./build/tools/rrvm dump --count 8 build/demo.trace | tail -8
