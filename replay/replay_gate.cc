@@ -84,6 +84,14 @@ const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
   return current_;
 }
 
+void ReplayGate::seek(uint64_t index) {
+  if (!reader_.seek(index))
+    throw Error(ExitCode::kBadInput, "cannot return to trace event " + std::to_string(index) +
+                                         ": " + reader_.status().reason);
+  lookahead_.reset();
+  consumed_ = index;
+}
+
 uint64_t ReplayGate::sample_clock() {
   return std::get<ClockEvent>(expect(EventKind::kClock, "asked for the time")).ns;
 }
@@ -106,12 +114,14 @@ void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t
   const Event* next = peek();
   if (next && kind_of(*next) == EventKind::kExit) {
     const auto& recorded = std::get<ExitEvent>(*next);
-    if (ExitReason(recorded.reason) == ExitReason::kKicked && !icount)
+    if (ExitReason(recorded.reason) == ExitReason::kKicked)
       throw Error(ExitCode::kDivergence,
                   "event " + std::to_string(consumed_) +
                       ": the recording was interrupted by a host-timer kick at rip " +
                       hex(recorded.rip) +
-                      "; replaying kicks on kvm (breakpoint + state match) is not implemented yet");
+                      (icount ? "; a kvm recording with kicks cannot replay on emu"
+                              : "; replaying kicks on kvm (breakpoint + state match) is not "
+                                "implemented yet"));
   }
   const auto& recorded = std::get<ExitEvent>(expect(EventKind::kExit, describe(replayed)));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
@@ -136,10 +146,15 @@ void ReplayGate::on_msr_read(uint32_t index, uint64_t value) {
 }
 
 void ReplayGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) {
+  const Event* next = peek();
+  // The recording names the point the way its engine could: by exit index (kvm) or by
+  // instruction count (emu). An emu replay of a kvm recording matches the exit index.
+  bool by_icount = next && kind_of(*next) == EventKind::kInjection &&
+                   std::get<InjectionEvent>(*next).kind == InjectionKind::kAtIcount;
   InjectionEvent replayed{};
   replayed.vector = vector;
-  replayed.kind = icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
-  replayed.point = icount ? *icount : exit_index;
+  replayed.kind = by_icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
+  replayed.point = by_icount ? icount.value_or(0) : exit_index;
   const auto& recorded =
       std::get<InjectionEvent>(expect(EventKind::kInjection, describe(replayed)));
   if (recorded.vector != replayed.vector || recorded.kind != replayed.kind ||

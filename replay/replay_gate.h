@@ -27,8 +27,11 @@ public:
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override;
 
-  // Events consumed so far, and the total the trace holds (when its footer says).
+  // Events consumed so far.
   uint64_t position() const { return consumed_; }
+  // Continue from event `index` (a checkpoint's position). Throws Error(kBadInput) when the trace
+  // cannot be read there.
+  void seek(uint64_t index);
 
 private:
   // The next event, which must be of kind `kind`; `what` describes what the machine did.

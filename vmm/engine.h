@@ -91,6 +91,9 @@ public:
   // run returns kKicked at the next point the engine can stop. A kick while not running makes the
   // next run() return kKicked at once.
   virtual void kick() = 0;
+  // Forgets a kick that has not interrupted a run yet (one that became moot while the machine
+  // was not running the vCPU, e.g. a timer that fired while the guest was halted).
+  virtual void cancel_kick() {}
 
   virtual CpuState state() = 0;
   virtual void set_state(const CpuState& state) = 0;

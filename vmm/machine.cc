@@ -61,12 +61,23 @@ RunOutcome Machine::run() {
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
   for (;;) {
     if (halted_ && !wait_while_halted(outcome)) return outcome;
-    // An instruction-counting engine stops every kEmuQuantum instructions to look at the clock
-    // and the timers, instead of being kicked by a host timer at a nondeterministic point: its
-    // asynchronous events then need no logged position at all.
-    if (auto count = engine_->instruction_count())
-      engine_->set_instruction_limit(*count + kEmuQuantum);
+    // An instruction-counting engine stops at every multiple of kEmuQuantum instructions to look
+    // at the clock and the timers, instead of being kicked by a host timer at a nondeterministic
+    // point: its asynchronous events then need no logged position at all. A debugger's stop
+    // position may come first; it is invisible to the gate.
+    const std::optional<uint64_t> count = engine_->instruction_count();
+    if (count) {
+      if (stop_at_ && *stop_at_ == *count) return {RunOutcome::Kind::kPositionReached, 0, ""};
+      std::optional<uint64_t> limit;
+      if (config_.instruction_quanta) limit = (*count / kEmuQuantum + 1) * kEmuQuantum;
+      if (stop_at_ && *stop_at_ > *count) limit = std::min(limit.value_or(UINT64_MAX), *stop_at_);
+      engine_->set_instruction_limit(limit);
+    }
     Exit& exit = engine_->run();
+    if (exit.reason == ExitReason::kDebug) return debug_stop(exit.debug);
+    if (exit.reason == ExitReason::kInstructionLimit &&
+        !(config_.instruction_quanta && *engine_->instruction_count() % kEmuQuantum == 0))
+      return {RunOutcome::Kind::kPositionReached, 0, ""};
     stats_.add(VmStat::VMEXIT_COUNT);
     gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
     clock_.advance_to(gate_.sample_clock());
@@ -106,7 +117,7 @@ RunOutcome Machine::run() {
     case ExitReason::kInstructionLimit:
       stats_.add(VmStat::VMEXIT_EXTINT);
       break;
-    case ExitReason::kDebug:
+    case ExitReason::kDebug: // returned above
       break;
     case ExitReason::kShutdown:
       kicker_->disarm();
@@ -125,6 +136,38 @@ RunOutcome Machine::run() {
     deliver_interrupts();
     arm_kicker();
   }
+}
+
+RunOutcome Machine::debug_stop(const DebugEvent& event) {
+  RunOutcome outcome{RunOutcome::Kind::kDebugStop, 0, ""};
+  outcome.debug = event;
+  return outcome;
+}
+
+MachineSnapshot Machine::snapshot() const {
+  MachineSnapshot s;
+  s.cpu = engine_->state();
+  s.memory.assign(memory_.host(), memory_.host() + memory_.size());
+  StateWriter devices;
+  platform_.save(devices);
+  s.devices = devices.take();
+  s.clock_ns = clock_.now_ns();
+  s.tsc_offset = tsc_offset_;
+  s.halted = halted_;
+  s.stats = stats_;
+  return s;
+}
+
+void Machine::restore(const MachineSnapshot& s) {
+  std::memcpy(memory_.host(), s.memory.data(), memory_.size());
+  engine_->set_state(s.cpu); // also drops decoded code: memory changed under the engine
+  StateReader devices(s.devices);
+  platform_.restore(devices);
+  clock_.reset(s.clock_ns);
+  tsc_offset_ = s.tsc_offset;
+  halted_ = s.halted;
+  stats_ = s.stats;
+  armed_deadline_ = TimerSource::kNever;
 }
 
 void Machine::handle_io(IoExit& io) {
@@ -219,8 +262,13 @@ bool Machine::wait_while_halted(RunOutcome& outcome) {
                                        "nothing can wake it")};
       return false;
     }
+    // The wait serves the deadline itself; a kick armed for it would only interrupt the guest
+    // needlessly (and, when recording on kvm, at a point replay must then search for).
+    if (kicker_) kicker_->disarm();
+    armed_deadline_ = TimerSource::kNever;
     uint64_t idle_start = host_monotonic_ns();
     gate_.wait_idle(deadline);
+    engine_->cancel_kick();
     stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
     clock_.advance_to(gate_.sample_clock());
     if (gate_.stop_requested()) {

@@ -29,19 +29,37 @@ struct MachineConfig {
   // shows the recorded time.
   int64_t rtc_base_unix_seconds = 0;
   std::function<void(uint8_t)> serial_output;
+  // Instruction-counting engines stop every 100 000 instructions to look at the clock. Off only
+  // to replay a kvm recording on emu, whose clock was looked at only at the kvm exits.
+  bool instruction_quanta = true;
 };
 
 struct RunOutcome {
   enum class Kind : uint8_t {
-    kGuestExit,   // the guest wrote to isa-debug-exit: `status` is the process status
-    kShutdown,    // triple fault
-    kHung,        // halted with nothing that can wake it
-    kEngineError, // the engine could not run the guest (KVM internal error, unsupported insn)
-    kStopped,     // the user stopped the run
+    kGuestExit,       // the guest wrote to isa-debug-exit: `status` is the process status
+    kShutdown,        // triple fault
+    kHung,            // halted with nothing that can wake it
+    kEngineError,     // the engine could not run the guest (KVM internal error, unsupported insn)
+    kStopped,         // the user stopped the run
+    kDebugStop,       // single-step done or breakpoint/watchpoint hit; `debug` says which
+    kPositionReached, // the instruction count set with stop_at() was reached
   };
   Kind kind;
   int status = 0;
   std::string message; // one line for kShutdown/kHung/kEngineError, plus a register dump
+  DebugEvent debug{};
+};
+
+// Everything needed to put a machine back exactly where it was (checkpoints, reverse execution).
+// The gate's position is its owner's business.
+struct MachineSnapshot {
+  CpuState cpu;
+  std::vector<uint8_t> memory;
+  std::vector<uint8_t> devices;
+  uint64_t clock_ns = 0;
+  uint64_t tsc_offset = 0;
+  bool halted = false;
+  VmStats stats;
 };
 
 class Machine {
@@ -54,7 +72,16 @@ public:
   const BootImage& boot(const BootOptions& options,
                         std::optional<std::vector<uint8_t>> file = std::nullopt);
 
+  // Runs until the guest exits or fails, or (for a debugger) a debug event or the stop_at()
+  // position; calling run() again continues from there.
   RunOutcome run();
+
+  // Instruction-counting engines only: return kPositionReached when the retired-instruction
+  // count reaches `count` (nullopt: no such stop).
+  void stop_at(std::optional<uint64_t> count) { stop_at_ = count; }
+
+  MachineSnapshot snapshot() const;
+  void restore(const MachineSnapshot& snapshot);
 
   Engine& engine() { return *engine_; }
   GuestMemory& memory() { return memory_; }
@@ -66,6 +93,7 @@ public:
   const std::string& engine_choice() const { return engine_choice_; }
 
 private:
+  RunOutcome debug_stop(const DebugEvent& event);
   void handle_io(IoExit& io);
   void handle_mmio(MmioExit& mmio);
   void handle_msr(Exit& exit, bool read);
@@ -87,6 +115,7 @@ private:
   VmStats stats_;
   BootImage image_;
   bool halted_ = false;
+  std::optional<uint64_t> stop_at_;
   uint64_t tsc_offset_ = 0;
   uint64_t armed_deadline_ = TimerSource::kNever;
   uint64_t run_start_host_ns_ = 0;

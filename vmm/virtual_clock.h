@@ -18,6 +18,9 @@ public:
     if (ns > now_ns_) now_ns_ = ns;
   }
 
+  // Puts the clock back to a checkpoint's time (the only way it moves backwards).
+  void reset(uint64_t ns) { now_ns_ = ns; }
+
 private:
   uint64_t now_ns_ = 0;
 };

@@ -1,7 +1,6 @@
 #include <iostream>
 
-#include "formats/trace_reader.h"
-#include "replay/replay_gate.h"
+#include "replay/replay_session.h"
 #include "tools/rrvm/command_line.h"
 #include "tools/rrvm/commands.h"
 #include "tools/rrvm/serial_output.h"
@@ -12,47 +11,21 @@ namespace rrvm {
 int replay_command(const std::vector<std::string>& args) {
   CommandLine line(args, {"--serial", "--engine"}, {"--stats"});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "replay needs one TRACE");
-  TraceReader reader(line.positional()[0]);
-  const TraceHeader& header = reader.header();
-  if (header.images.size() != 1)
-    throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(header.images.size()) +
-                                         " guest images; rrvm replays traces with one kernel");
   SerialOutput serial(line.value("--serial").value_or("stdio"));
-  MachineConfig config;
-  config.memory_bytes = header.machine.memory_bytes;
-  config.rtc_base_unix_seconds = header.machine.rtc_base_unix_s;
-  config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
-  std::string engine = line.value("--engine").value_or(header.machine.engine);
-  if (engine == "kvm")
-    config.engine = EngineKind::kKvm;
-  else if (engine == "emu")
-    config.engine = EngineKind::kEmu;
-  else
-    throw Error(ExitCode::kUsage, "bad --engine '" + engine + "': expected kvm or emu");
-  if (engine != header.machine.engine)
-    throw Error(ExitCode::kUsage, "trace was recorded on " + header.machine.engine +
-                                      "; cross-engine replay is not implemented yet");
-
-  BootOptions boot;
-  const GuestImage& image = header.images[0];
-  boot.kernel_path = image.name;
-  boot.cmdline = header.boot.command_line;
-  boot.flat = header.boot.kernel_kind == KernelKind::kFlat;
-  boot.flat_address = header.boot.flat_load_address;
-
-  ReplayGate gate(reader);
-  Machine machine(config, gate);
-  machine.boot(boot, image.bytes());
+  ReplaySession session(line.positional()[0], {line.value("--engine").value_or(""),
+                                               [&serial](uint8_t byte) { serial.put(byte); }});
+  Machine& machine = session.machine();
   RunOutcome outcome;
   try {
-    outcome = machine.run();
+    outcome = session.run();
   } catch (const Error& e) {
     serial.flush();
     if (e.code() != ExitCode::kDivergence) throw;
+    CpuState cpu = machine.engine().state();
     std::cerr << "rrvm: " << e.what() << "\n"
               << "replay state:\n"
-              << describe_instruction_at(machine.memory(), machine.engine().state()) << "\n"
-              << register_dump(machine.engine().state()) << "\n";
+              << describe_instruction_at(machine.memory(), cpu) << "\n"
+              << register_dump(cpu) << "\n";
     return static_cast<int>(ExitCode::kDivergence);
   }
   serial.flush();

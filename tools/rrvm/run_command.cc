@@ -39,6 +39,9 @@ int report_outcome(const RunOutcome& outcome) {
   case RunOutcome::Kind::kHung:
     std::cerr << "rrvm: " << outcome.message << "\n";
     return static_cast<int>(ExitCode::kGuestHung);
+  case RunOutcome::Kind::kDebugStop:
+  case RunOutcome::Kind::kPositionReached:
+    break; // only a debugger asks for these stops
   }
   return static_cast<int>(ExitCode::kInternal);
 }

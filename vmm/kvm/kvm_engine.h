@@ -28,6 +28,7 @@ public:
   const char* name() const override { return "kvm"; }
   Exit& run() override;
   void kick() override;
+  void cancel_kick() override { run_->immediate_exit = 0; }
 
   CpuState state() override;
   uint64_t exit_rip() override;

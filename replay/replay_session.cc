@@ -1,0 +1,54 @@
+#include "replay/replay_session.h"
+
+namespace rrvm {
+
+namespace {
+
+EngineKind engine_kind(const std::string& name) {
+  if (name == "kvm") return EngineKind::kKvm;
+  if (name == "emu") return EngineKind::kEmu;
+  throw Error(ExitCode::kUsage, "bad --engine '" + name + "': expected kvm or emu");
+}
+
+} // namespace
+
+ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions options)
+    : reader_(trace_path), gate_(reader_) {
+  const TraceHeader& h = reader_.header();
+  if (h.images.size() != 1)
+    throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
+                                         " guest images; rrvm replays traces with one kernel");
+  const std::string recorded = h.machine.engine;
+  const std::string engine = options.engine.empty() ? recorded : options.engine;
+  if (recorded == "emu" && engine != "emu")
+    throw Error(ExitCode::kUsage, "this trace was recorded on emu, whose interrupts are placed by "
+                                  "instruction count; it replays only with --engine emu");
+  MachineConfig config;
+  config.memory_bytes = h.machine.memory_bytes;
+  config.rtc_base_unix_seconds = h.machine.rtc_base_unix_s;
+  config.engine = engine_kind(engine);
+  config.serial_output = std::move(options.serial_output);
+  // A kvm recording looked at the clock only at its exits; emu must not add looks of its own.
+  config.instruction_quanta = recorded == "emu";
+  machine_ = std::make_unique<Machine>(config, gate_);
+
+  const GuestImage& image = h.images[0];
+  BootOptions boot;
+  boot.kernel_path = image.name;
+  boot.cmdline = h.boot.command_line;
+  boot.flat = h.boot.kernel_kind == KernelKind::kFlat;
+  boot.flat_address = h.boot.flat_load_address;
+  machine_->boot(boot, image.bytes());
+}
+
+std::optional<uint64_t> ReplaySession::total_events() const {
+  if (!reader_.footer()) return std::nullopt;
+  return reader_.footer()->total_events;
+}
+
+void ReplaySession::restore(const ReplayCheckpoint& checkpoint) {
+  machine_->restore(checkpoint.machine);
+  gate_.seek(checkpoint.gate_position);
+}
+
+} // namespace rrvm

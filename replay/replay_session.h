@@ -1,0 +1,53 @@
+// A replaying machine built from a trace alone: the header's machine configuration and embedded
+// kernel, the trace's answers behind a ReplayGate. `rrvm replay` runs it to the end; the gdb
+// server steps it, checkpoints it and moves it backwards.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "formats/trace_reader.h"
+#include "replay/replay_gate.h"
+#include "vmm/machine.h"
+
+namespace rrvm {
+
+struct ReplayOptions {
+  std::string engine;                         // "kvm" or "emu"; empty: the recording's engine
+  std::function<void(uint8_t)> serial_output; // the guest's COM1 output during the replay
+};
+
+// A replay position that can be returned to: the machine's state and the gate's place in the
+// trace.
+struct ReplayCheckpoint {
+  MachineSnapshot machine;
+  uint64_t gate_position;
+};
+
+class ReplaySession {
+public:
+  // Throws Error(kBadInput) for an unusable trace, Error(kUsage) for an impossible engine choice
+  // (an emu recording places its events by instruction count and replays only on emu).
+  ReplaySession(const std::string& trace_path, ReplayOptions options);
+
+  const TraceHeader& header() const { return reader_.header(); }
+  Machine& machine() { return *machine_; }
+  ReplayGate& gate() { return gate_; }
+  // Events the trace holds, when its footer says.
+  std::optional<uint64_t> total_events() const;
+
+  // Runs until the guest ends, the replay diverges (Error(kDivergence)) or a debugger stop.
+  RunOutcome run() { return machine_->run(); }
+
+  ReplayCheckpoint checkpoint() const { return {machine_->snapshot(), gate_.position()}; }
+  void restore(const ReplayCheckpoint& checkpoint);
+
+private:
+  TraceReader reader_;
+  ReplayGate gate_;
+  std::unique_ptr<Machine> machine_;
+};
+
+} // namespace rrvm
