@@ -95,11 +95,18 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
   const auto checkpoints = column(b, c.checkpoints);
   const auto register_hashes = column(b, c.register_hashes);
   const auto guest_exits = column(b, c.guest_exits);
+  flatbuffers::Offset<flatbuffers::Vector<const fb::Kick*>> kicks;
+  if (!c.kicks.empty()) {
+    fb::Kick* out;
+    kicks = b.CreateUninitializedVectorOfStructs(c.kicks.size(), &out);
+    for (const KickEvent& k : c.kicks)
+      *out++ = fb::Kick(k.rip, k.icount, k.state_hash, k.dirty_hash);
+  }
 
-  b.Finish(fb::CreateEventBatch(b, first_event, kinds, exit_reasons, exit_rips, clock_ns,
-                                port_ports, port_sizes, port_values, mmio_gpas, mmio_sizes,
-                                mmio_values, msr_indexes, msr_values, injections, serial_lengths,
-                                serial_bytes, stats, checkpoints, register_hashes, guest_exits));
+  b.Finish(fb::CreateEventBatch(
+      b, first_event, kinds, exit_reasons, exit_rips, clock_ns, port_ports, port_sizes, port_values,
+      mmio_gpas, mmio_sizes, mmio_values, msr_indexes, msr_values, injections, serial_lengths,
+      serial_bytes, stats, checkpoints, register_hashes, guest_exits, kicks));
   return {b.GetBufferPointer(), b.GetSize()};
 }
 
@@ -175,6 +182,15 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
   if (stats) {
     for (const fb::StatsSample* s : *stats)
       out.stats.push_back({s->host_ns(), s->runtime_ns(), s->ready_ns(), s->idle_ns(), s->exits()});
+  }
+  // A 1.0 batch has no kicks field, which reads as an empty column: still consistent.
+  const auto* kicks = batch->kicks();
+  if ((kicks ? kicks->size() : 0) != n(EventKind::kKick) || !elements_aligned<fb::Kick>(kicks))
+    return "event batch columns disagree with its event kinds";
+  out.kicks.clear();
+  if (kicks) {
+    for (const fb::Kick* k : *kicks)
+      out.kicks.push_back({k->rip(), k->icount(), k->state_hash(), k->dirty_hash()});
   }
   return std::nullopt;
 }

@@ -26,6 +26,8 @@ size_t EventColumns::count(EventKind kind) const {
     return register_hashes.size();
   case EventKind::kGuestExit:
     return guest_exits.size();
+  case EventKind::kKick:
+    return kicks.size();
   }
   return 0;
 }

@@ -30,6 +30,7 @@ struct EventColumns {
   std::vector<uint64_t> checkpoints;
   std::vector<uint64_t> register_hashes;
   std::vector<int32_t> guest_exits;
+  std::vector<KickEvent> kicks;
 
   size_t size() const { return kinds.size(); }
   bool empty() const { return kinds.empty(); }
@@ -55,6 +56,7 @@ struct EventColumns {
     checkpoints.clear();
     register_hashes.clear();
     guest_exits.clear();
+    kicks.clear();
   }
 
   // How many events of `kind` the columns hold (its column's length).

@@ -55,7 +55,6 @@ std::string quoted(std::span<const uint8_t> bytes) {
   return s + "\"";
 }
 
-
 std::string exit_reason_text(uint8_t reason) {
   if (reason > uint8_t(ExitReason::kUnsupported)) return "reason-" + std::to_string(reason);
   return exit_reason_name(ExitReason(reason));
@@ -227,8 +226,13 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
           return "checkpoint " + dec(e.id);
         } else if constexpr (std::is_same_v<T, RegisterHashEvent>) {
           return "register-hash " + hash(e.hash);
-        } else {
+        } else if constexpr (std::is_same_v<T, GuestExitEvent>) {
           return "guest-exit status=" + std::to_string(e.status);
+        } else {
+          std::string line = "kick rip=" + hex(e.rip) + " icount=" + dec(e.icount) +
+                             " state=" + hash(e.state_hash) + " dirty=" + hash(e.dirty_hash);
+          if (auto insn = disassembler.at(e.rip)) line += "  " + *insn;
+          return line;
         }
       },
       event);

@@ -26,6 +26,8 @@ const char* event_kind_name(EventKind kind) {
     return "register-hash";
   case EventKind::kGuestExit:
     return "guest-exit";
+  case EventKind::kKick:
+    return "kick";
   }
   return "unknown";
 }

@@ -84,10 +84,21 @@ struct GuestExitEvent {
   bool operator==(const GuestExitEvent&) const = default;
 };
 
+// Where a host-timer kick interrupted the vCPU. On KVM a kick lands at a nondeterministic point,
+// so replay finds it again with a breakpoint at `rip` and accepts the first hit whose state and
+// dirty-page hashes match (DESIGN.md, "Engines").
+struct KickEvent {
+  uint64_t rip;
+  uint64_t icount;     // retired-instruction count there (0 when the engine keeps none)
+  uint64_t state_hash; // of the register state there
+  uint64_t dirty_hash; // of the guest pages dirtied since the previous kick
+  bool operator==(const KickEvent&) const = default;
+};
+
 // The alternatives' order is EventKind's order and the on-disk kind byte: append only.
 using Event = std::variant<ExitEvent, ClockEvent, PortReadEvent, MmioReadEvent, MsrReadEvent,
                            InjectionEvent, SerialInputEvent, StatsSampleEvent, CheckpointEvent,
-                           RegisterHashEvent, GuestExitEvent>;
+                           RegisterHashEvent, GuestExitEvent, KickEvent>;
 
 enum class EventKind : uint8_t {
   kExit,
@@ -101,9 +112,10 @@ enum class EventKind : uint8_t {
   kCheckpoint,
   kRegisterHash,
   kGuestExit,
+  kKick, // since format 1.1
 };
 constexpr size_t kEventKindCount = std::variant_size_v<Event>;
-static_assert(size_t(EventKind::kGuestExit) + 1 == kEventKindCount);
+static_assert(size_t(EventKind::kKick) + 1 == kEventKindCount);
 
 inline EventKind kind_of(const Event& event) {
   return EventKind(event.index());

@@ -17,8 +17,9 @@
 namespace rrvm {
 
 // Readers accept any trace with the same major version; minor versions only add fields.
+// 1.1 added KickEvent (EventBatch.kicks).
 constexpr uint16_t kTraceFormatMajor = 1;
-constexpr uint16_t kTraceFormatMinor = 0;
+constexpr uint16_t kTraceFormatMinor = 1;
 
 struct TraceMachine {
   uint64_t memory_bytes = 0;
@@ -29,7 +30,6 @@ struct TraceMachine {
   uint64_t kick_bound_ns = 0;
   std::vector<CpuidEntry> cpuid;
 };
-
 
 struct SerialConfig {
   std::string backend; // "stdio", "none", "file:PATH", ...

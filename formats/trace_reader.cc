@@ -256,6 +256,9 @@ bool TraceReader::next(Event& out) {
   case EventKind::kGuestExit:
     out = GuestExitEvent{columns_.guest_exits[i]};
     break;
+  case EventKind::kKick:
+    out = columns_.kicks[i];
+    break;
   }
   return true;
 }

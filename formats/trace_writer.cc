@@ -161,8 +161,10 @@ void TraceWriter::append(const Event& event) {
           checkpoint(e.id);
         else if constexpr (std::is_same_v<T, RegisterHashEvent>)
           register_hash(e.hash);
-        else
+        else if constexpr (std::is_same_v<T, GuestExitEvent>)
           guest_exit(e.status);
+        else
+          kick(e);
       },
       event);
 }

@@ -94,6 +94,11 @@ public:
     batch_->guest_exits.push_back(status);
     appended();
   }
+  void kick(const KickEvent& kick) {
+    batch_->kinds.push_back(uint8_t(EventKind::kKick));
+    batch_->kicks.push_back(kick);
+    appended();
+  }
   void append(const Event& event);
 
   // Events appended so far; the next event's index.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "formats/trace_writer.h"
+#include "vmm/host_sampler.h"
 #include "vmm/live_gate.h"
 
 namespace rrvm {
@@ -41,6 +42,15 @@ public:
   void on_msr_read(uint32_t index, uint64_t value) override { writer_->msr_read(index, value); }
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override { writer_->guest_exit(status); }
+  bool tracks_kicks() const override { return true; }
+  void on_kick(const KickPoint& kick) override {
+    writer_->kick({kick.rip, 0, kick.state_hash, kick.dirty_hash});
+  }
+
+  // The host-time counters replay cannot recompute (Machine::set_sample_sink).
+  void stats_sample(const HostSample& s) {
+    writer_->stats_sample({s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits});
+  }
 
 private:
   LiveGate& host_;

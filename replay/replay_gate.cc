@@ -37,6 +37,8 @@ std::string describe(const Event& e) {
                  std::to_string(ev.point);
         else if constexpr (std::is_same_v<T, SerialInputEvent>)
           return std::to_string(ev.bytes.size()) + " bytes of serial input";
+        else if constexpr (std::is_same_v<T, KickEvent>)
+          return "a host-timer kick at rip " + hex(ev.rip);
         else if constexpr (std::is_same_v<T, GuestExitEvent>)
           return "guest exit with status " + std::to_string(ev.status);
         else
@@ -109,20 +111,8 @@ size_t ReplayGate::take_input(std::span<uint8_t> out) {
   return n;
 }
 
-void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) {
+void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t>) {
   ExitEvent replayed{static_cast<uint8_t>(reason), rip};
-  const Event* next = peek();
-  if (next && kind_of(*next) == EventKind::kExit) {
-    const auto& recorded = std::get<ExitEvent>(*next);
-    if (ExitReason(recorded.reason) == ExitReason::kKicked)
-      throw Error(ExitCode::kDivergence,
-                  "event " + std::to_string(consumed_) +
-                      ": the recording was interrupted by a host-timer kick at rip " +
-                      hex(recorded.rip) +
-                      (icount ? "; a kvm recording with kicks cannot replay on emu"
-                              : "; replaying kicks on kvm (breakpoint + state match) is not "
-                                "implemented yet"));
-  }
   const auto& recorded = std::get<ExitEvent>(expect(EventKind::kExit, describe(replayed)));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
@@ -160,6 +150,20 @@ void ReplayGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional
   if (recorded.vector != replayed.vector || recorded.kind != replayed.kind ||
       recorded.point != replayed.point)
     diverge(describe(recorded), describe(replayed));
+}
+
+std::optional<KickPoint> ReplayGate::next_kick() {
+  const Event* next = peek();
+  if (!next || kind_of(*next) != EventKind::kKick) return std::nullopt;
+  const auto& kick = std::get<KickEvent>(*next);
+  return KickPoint{kick.rip, kick.state_hash, kick.dirty_hash};
+}
+
+void ReplayGate::on_kick(const KickPoint& kick) {
+  const std::string replayed = "a kick at rip " + hex(kick.rip);
+  const auto& recorded = std::get<KickEvent>(expect(EventKind::kKick, replayed));
+  if (KickPoint{recorded.rip, recorded.state_hash, recorded.dirty_hash} != kick)
+    diverge("a kick at rip " + hex(recorded.rip) + " with other state", replayed);
 }
 
 void ReplayGate::on_guest_exit(int status) {

@@ -3,6 +3,7 @@
 // the event index and both sides.
 #pragma once
 
+#include <atomic>
 #include <optional>
 
 #include "formats/trace_reader.h"
@@ -26,9 +27,12 @@ public:
   void on_msr_read(uint32_t index, uint64_t value) override;
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override;
+  bool tracks_kicks() const override { return true; }
+  void on_kick(const KickPoint& kick) override;
+  std::optional<KickPoint> next_kick() override;
 
   // Events consumed so far.
-  uint64_t position() const { return consumed_; }
+  uint64_t position() const { return consumed_.load(std::memory_order_relaxed); }
   // Continue from event `index` (a checkpoint's position). Throws Error(kBadInput) when the trace
   // cannot be read there.
   void seek(uint64_t index);
@@ -42,7 +46,8 @@ private:
   TraceReader& reader_;
   std::optional<Event> lookahead_;
   Event current_;
-  uint64_t consumed_ = 0;
+  // Read by the progress display's thread; written only by the vCPU thread.
+  std::atomic<uint64_t> consumed_ = 0;
 };
 
 } // namespace rrvm

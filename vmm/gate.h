@@ -11,6 +11,16 @@
 
 namespace rrvm {
 
+// Where a host-timer kick interrupted a kvm vCPU: an instruction pointer is not enough (the
+// guest may pass there many times), so the register state and the contents of the pages written
+// since the previous kick identify the moment.
+struct KickPoint {
+  uint64_t rip;
+  uint64_t state_hash;
+  uint64_t dirty_hash;
+  bool operator==(const KickPoint&) const = default;
+};
+
 class Gate {
 public:
   virtual ~Gate() = default;
@@ -46,6 +56,14 @@ public:
   virtual void on_injection(uint8_t /*vector*/, uint64_t /*exit_index*/,
                             std::optional<uint64_t> /*icount*/) {}
   virtual void on_guest_exit(int /*status*/) {}
+
+  // Kicks on an engine without an instruction count (kvm). When tracks_kicks(), the machine
+  // fingerprints every kick and reports it through on_kick() just before its on_exit(); in
+  // replay, next_kick() says where the recording's next kick is (nullopt: the next exit is not a
+  // kick), so the machine can stop there with a breakpoint.
+  virtual bool tracks_kicks() const { return false; }
+  virtual void on_kick(const KickPoint&) {}
+  virtual std::optional<KickPoint> next_kick() { return std::nullopt; }
 };
 
 } // namespace rrvm

@@ -1,15 +1,19 @@
 #include "vmm/machine.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <sched.h>
 
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/disassembler.h"
 #include "vmm/engine_factory.h"
+#include "vmm/kvm/kvm_engine.h"
 #include "vmm/live_gate.h"
 #include "vmm/page_walker.h"
 #include "vmm/register_dump.h"
+#include "vmm/state_hash.h"
 
 namespace rrvm {
 
@@ -58,6 +62,14 @@ RunOutcome Machine::run() {
   if (!kicker_) kicker_ = std::make_unique<VcpuKicker>();
   VcpuKicker::attach(engine_.get());
   run_start_host_ns_ = thread_cpu_ns();
+  if (gate_.tracks_kicks() && !kvm_kicks_) {
+    if (auto* kvm = dynamic_cast<KvmEngine*>(engine_.get())) {
+      kvm->enable_dirty_log();
+      kvm_ = kvm;
+      kvm_kicks_ = true;
+    }
+  }
+  if (!sampler_) sampler_.emplace();
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
   for (;;) {
     if (halted_ && !wait_while_halted(outcome)) return outcome;
@@ -73,14 +85,23 @@ RunOutcome Machine::run() {
       if (stop_at_ && *stop_at_ > *count) limit = std::min(limit.value_or(UINT64_MAX), *stop_at_);
       engine_->set_instruction_limit(limit);
     }
+    std::optional<KickPoint> sought = seek_kick();
     Exit& exit = engine_->run();
-    if (exit.reason == ExitReason::kDebug) return debug_stop(exit.debug);
+    if (exit.reason == ExitReason::kDebug) {
+      if (!sought) return debug_stop(exit.debug);
+      if (!kick_found(*sought)) continue; // stepped past a hit whose state does not match
+      exit.reason = ExitReason::kKicked;
+    }
     if (exit.reason == ExitReason::kInstructionLimit &&
         !(config_.instruction_quanta && *engine_->instruction_count() % kEmuQuantum == 0))
       return {RunOutcome::Kind::kPositionReached, 0, ""};
     stats_.add(VmStat::VMEXIT_COUNT);
+    if (exit.reason == ExitReason::kKicked && kvm_kicks_) report_kick();
     gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
     clock_.advance_to(gate_.sample_clock());
+    count_host_cpu();
+    if (clock_.now_ns() >= next_sample_ns_) [[unlikely]]
+      take_sample();
     switch (exit.reason) {
     case ExitReason::kIo:
       stats_.add(VmStat::VMEXIT_INOUT);
@@ -133,9 +154,78 @@ RunOutcome Machine::run() {
       return {RunOutcome::Kind::kStopped, 0, "stopped by the user"};
     }
     service_devices();
-    deliver_interrupts();
+    deliver_interrupts(exit.reason == ExitReason::kKicked);
     arm_kicker();
   }
+}
+
+std::optional<KickPoint> Machine::seek_kick() {
+  if (!kvm_kicks_) {
+    // emu replaying a kvm recording stops only where kvm exited; a kick in between has no
+    // instruction count to stop at, so such a recording replays only on kvm.
+    if (!config_.instruction_quanta && gate_.tracks_kicks()) {
+      if (auto kick = gate_.next_kick()) {
+        char rip[24];
+        std::snprintf(rip, sizeof rip, "0x%llx", static_cast<unsigned long long>(kick->rip));
+        throw Error(ExitCode::kDivergence,
+                    std::string("the recording was interrupted by a host-timer kick at rip ") +
+                        rip +
+                        "; a kvm recording with kicks cannot replay on emu (replay it on kvm)");
+      }
+    }
+    return std::nullopt;
+  }
+  std::optional<KickPoint> next = gate_.next_kick();
+  if (!next && kick_breakpoint_set_) {
+    engine_->set_hw_breakpoints({});
+    kick_breakpoint_set_ = false;
+  }
+  if (next && !kick_breakpoint_set_ && !stepping_over_kick_) {
+    HwBreakpoint at_rip{next->rip, WatchKind::kExecute, 1};
+    engine_->set_hw_breakpoints({&at_rip, 1});
+    kick_breakpoint_set_ = true;
+  }
+  return next;
+}
+
+bool Machine::kick_found(const KickPoint& sought) {
+  if (stepping_over_kick_) { // the single step past a non-matching hit is done
+    stepping_over_kick_ = false;
+    engine_->set_single_step(false);
+    return false;
+  }
+  stats_.add(VmStat::RRVM_REPLAY_BREAKPOINT_HITS);
+  engine_->set_hw_breakpoints({});
+  kick_breakpoint_set_ = false;
+  KickPoint here = current_kick_point();
+  if (here == sought) {
+    matched_kick_ = here;
+    return true;
+  }
+  // Not the moment of the kick (same rip, different state): execute this instruction with the
+  // breakpoint off, then look again.
+  engine_->set_single_step(true);
+  stepping_over_kick_ = true;
+  return false;
+}
+
+KickPoint Machine::current_kick_point() {
+  kvm_->collect_dirty_pages(dirty_since_kick_);
+  uint64_t dirty_hash = 0;
+  for (size_t word = 0; word < dirty_since_kick_.size(); ++word) {
+    for (uint64_t bits = dirty_since_kick_[word]; bits; bits &= bits - 1) {
+      uint64_t page = word * 64 + static_cast<uint64_t>(__builtin_ctzll(bits));
+      dirty_hash =
+          hash_bytes({memory_.at(page * kPageSize, kPageSize), kPageSize}, dirty_hash ^ page);
+    }
+  }
+  return {engine_->exit_rip(), hash_cpu_state(engine_->state()), dirty_hash};
+}
+
+void Machine::report_kick() {
+  gate_.on_kick(matched_kick_ ? *matched_kick_ : current_kick_point());
+  matched_kick_.reset();
+  std::fill(dirty_since_kick_.begin(), dirty_since_kick_.end(), 0);
 }
 
 RunOutcome Machine::debug_stop(const DebugEvent& event) {
@@ -231,7 +321,33 @@ void Machine::service_devices() {
   platform_.expire_timers();
 }
 
-void Machine::deliver_interrupts() {
+void Machine::count_host_cpu() {
+  // sched_getcpu() is a vDSO call (rseq/getcpu), cheap enough for every exit.
+  const int cpu = sched_getcpu();
+  if (cpu != host_cpu_) {
+    if (host_cpu_ >= 0) stats_.add(VmStat::VCPU_MIGRATIONS);
+    host_cpu_ = cpu;
+  }
+}
+
+void Machine::set_sample_sink(uint64_t interval_ns, std::function<void(const HostSample&)> sink) {
+  sample_interval_ns_ = interval_ns;
+  sample_sink_ = std::move(sink);
+  next_sample_ns_ = sample_sink_ ? clock_.now_ns() + interval_ns : TimerSource::kNever;
+}
+
+void Machine::take_sample() {
+  sample_sink_(host_sample());
+  next_sample_ns_ = clock_.now_ns() + sample_interval_ns_;
+}
+
+HostSample Machine::host_sample() const {
+  const HostSampler::SchedTimes times = sampler_->sched_times();
+  return {sampler_->elapsed_ns(), times.run_ns, times.wait_ns, stats_.get(VmStat::VCPU_IDLE_TICKS),
+          stats_.get(VmStat::VMEXIT_COUNT)};
+}
+
+void Machine::deliver_interrupts(bool at_kick) {
   if (!platform_.pic().interrupt_pending()) {
     engine_->request_interrupt_window(false);
     return;
@@ -241,6 +357,7 @@ void Machine::deliver_interrupts() {
     gate_.on_injection(vector, stats_.get(VmStat::VMEXIT_COUNT), engine_->instruction_count());
     engine_->inject_interrupt(vector);
     stats_.add(VmStat::VCPU_EXTINT_COUNT);
+    stats_.add(at_kick ? VmStat::RRVM_INJECT_AT_KICK : VmStat::RRVM_INJECT_AT_EXIT);
     halted_ = false;
     engine_->request_interrupt_window(false);
   } else {
@@ -271,12 +388,13 @@ bool Machine::wait_while_halted(RunOutcome& outcome) {
     engine_->cancel_kick();
     stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
     clock_.advance_to(gate_.sample_clock());
+    if (clock_.now_ns() >= next_sample_ns_) take_sample();
     if (gate_.stop_requested()) {
       outcome = {RunOutcome::Kind::kStopped, 0, "stopped by the user"};
       return false;
     }
     service_devices();
-    deliver_interrupts();
+    deliver_interrupts(false); // the wake-up of a HLT exit
   }
   arm_kicker();
   return true;
@@ -299,6 +417,17 @@ const VmStats& Machine::final_stats() {
   stats_.set(VmStat::VMM_MEM_RESIDENT, memory_.resident_bytes());
   stats_.set(VmStat::PIT_TIMER_INTERRUPTS, platform_.pit_interrupts());
   stats_.set(VmStat::RTC_TIMER_INTERRUPTS, platform_.rtc_interrupts());
+  stats_.set(VmStat::HPET_TIMER_INTERRUPTS, platform_.hpet_interrupts());
+  if (sampler_) {
+    const HostSample sample = host_sample();
+    stats_.set(VmStat::RRVM_CPU_READY_NS, sample.ready_ns);
+    stats_.set(VmStat::RRVM_CPU_READY_PCT100,
+               std::llround(ready_percent(sample.ready_ns, sample.host_ns) * 100));
+    if (sample_sink_) {
+      sample_sink_(sample);
+      set_sample_sink(0, nullptr);
+    }
+  }
   return stats_;
 }
 

@@ -12,6 +12,7 @@
 #include "vmm/engine.h"
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
+#include "vmm/host_sampler.h"
 #include "vmm/io_bus.h"
 #include "vmm/pc_platform.h"
 #include "vmm/vcpu_kicker.h"
@@ -19,6 +20,8 @@
 #include "vmm/vm_stats.h"
 
 namespace rrvm {
+
+class KvmEngine;
 
 enum class EngineKind : uint8_t { kAuto, kKvm, kEmu };
 
@@ -86,19 +89,33 @@ public:
   Engine& engine() { return *engine_; }
   GuestMemory& memory() { return memory_; }
   const VmStats& stats() const { return stats_; }
-  // Finalises host-measured counters (runtime, resident memory) and returns the statistics.
+  // Finalises host-measured counters (runtime, ready time, resident memory) and returns the
+  // statistics.
   const VmStats& final_stats();
+  // Recording: passes the host-time counters to `sink` at the first exit or wake-up after every
+  // `interval_ns` of guest time (which follows host time while recording), and a last time in
+  // final_stats(), which closes the last interval.
+  void set_sample_sink(uint64_t interval_ns, std::function<void(const HostSample&)> sink);
   // Which engine runs and why, e.g. "emu (no vmx/svm on this host: /dev/kvm is not hardware
   // virtualization)".
   const std::string& engine_choice() const { return engine_choice_; }
 
 private:
   RunOutcome debug_stop(const DebugEvent& event);
+  // Kicks on kvm (DESIGN.md, "Engines"): fingerprinted when recording, found again in replay by
+  // a breakpoint at the recorded rip and the first hit whose fingerprint matches.
+  std::optional<KickPoint> seek_kick();
+  bool kick_found(const KickPoint& sought);
+  KickPoint current_kick_point();
+  void report_kick();
   void handle_io(IoExit& io);
   void handle_mmio(MmioExit& mmio);
   void handle_msr(Exit& exit, bool read);
   void service_devices();
-  void deliver_interrupts();
+  void deliver_interrupts(bool at_kick);
+  void count_host_cpu();
+  void take_sample();
+  HostSample host_sample() const;
   bool wait_while_halted(RunOutcome& outcome);
   void arm_kicker();
   std::string explain_failure(const std::string& what);
@@ -116,10 +133,21 @@ private:
   BootImage image_;
   bool halted_ = false;
   std::optional<uint64_t> stop_at_;
+  KvmEngine* kvm_ = nullptr; // set when kicks are tracked
+  bool kvm_kicks_ = false;
+  bool kick_breakpoint_set_ = false;
+  bool stepping_over_kick_ = false;
+  std::vector<uint64_t> dirty_since_kick_; // one bit per guest page written since the last kick
+  std::optional<KickPoint> matched_kick_;
   uint64_t tsc_offset_ = 0;
   uint64_t armed_deadline_ = TimerSource::kNever;
   uint64_t run_start_host_ns_ = 0;
   std::unique_ptr<VcpuKicker> kicker_;
+  std::optional<HostSampler> sampler_; // created on the vCPU thread, at the first run()
+  int host_cpu_ = -1;
+  uint64_t next_sample_ns_ = TimerSource::kNever;
+  uint64_t sample_interval_ns_ = 0;
+  std::function<void(const HostSample&)> sample_sink_;
 };
 
 } // namespace rrvm

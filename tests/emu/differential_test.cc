@@ -15,11 +15,15 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <string>
 
-#include "tests/emu/emu_machine.h"
-#include "tests/emu/kvm_runner.h"
+#include "vmm/emu/testing/emu_machine.h"
+#include "vmm/error.h"
+#include "vmm/kvm/kvm_engine.h"
 
 namespace rrvm::test {
 namespace {
@@ -36,15 +40,6 @@ constexpr uint64_t kRam = 16 << 20;
 // The user-mode state both runs start from (GDT, TSS and page tables as in initial_state()).
 CpuState ring3_state(GuestMemory& mem) {
   CpuState s = initial_state(Mode::kLong64, mem);
-  mem.store<uint64_t>(0x530, 0x0000890006000067ull); // 64-bit TSS at 0x600
-  mem.store<uint64_t>(0x538, 0);
-  s.gdt.limit = 0x3f;
-  s.tr.selector = 0x30;
-  s.tr.base = 0x600;
-  s.tr.limit = 0x67;
-  s.tr.type = 0xb;
-  s.tr.s = 0;
-  s.tr.present = 1;
   s.cs.selector = 0x2b;
   s.cs.dpl = 3;
   for (Segment* g : {&s.ss, &s.ds, &s.es, &s.fs, &s.gs}) {
@@ -331,16 +326,28 @@ private:
   uint64_t undef_ = 0;
 };
 
+// Runs one sequence from `start` to its final OUT; nullopt with `why` set on any other exit.
+std::optional<CpuState> run_sequence(Engine& engine, const CpuState& start, std::string* why) {
+  engine.set_state(start);
+  Exit& e = run_past_kicks(engine);
+  if (e.reason == ExitReason::kIo) return engine.state();
+  *why = std::string(exit_reason_name(e.reason)) + " " + e.detail;
+  return std::nullopt;
+}
+
 bool ci() {
   const char* v = std::getenv("CI");
   return v && std::string(v) == "true";
 }
 
 TEST(EmuDifferential, RandomSequencesMatchTheRealCpu) {
-  KvmRunner kvm(kRam);
-  if (!kvm.available()) {
-    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << kvm.error();
-    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << kvm.error();
+  GuestMemory kvm_mem(kRam);
+  std::unique_ptr<KvmEngine> kvm;
+  try {
+    kvm = std::make_unique<KvmEngine>(kvm_mem);
+  } catch (const Error& e) {
+    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << e.what();
+    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << e.what();
   }
   constexpr unsigned kSequences = 2000;
   Generator gen(20240601);
@@ -377,28 +384,27 @@ TEST(EmuDifferential, RandomSequencesMatchTheRealCpu) {
 
     std::memcpy(mem.host() + kDiffData, data.data(), data.size());
     std::memcpy(mem.host() + kDiffCode, code.data(), code.size());
-    std::memcpy(kvm.memory(), mem.host(), kRam);
+    std::memcpy(kvm_mem.host(), mem.host(), kRam);
 
-    std::optional<CpuState> hw = kvm.run(s);
-    ASSERT_TRUE(hw) << kvm.error() << "\n" << seqs[i];
-    emu.set_state(s);
-    Exit& e = emu.run();
-    ASSERT_EQ(e.reason, ExitReason::kIo) << exit_reason_name(e.reason) << " " << e.detail << "\n"
-                                         << seqs[i];
-    CpuState sw = emu.state();
+    std::string why;
+    std::optional<CpuState> hw = run_sequence(*kvm, s, &why);
+    ASSERT_TRUE(hw) << "kvm: " << why << "\n" << seqs[i];
+    std::optional<CpuState> sw = run_sequence(emu, s, &why);
+    ASSERT_TRUE(sw) << "emu: " << why << "\n" << seqs[i];
 
     std::ostringstream diff;
     static const char* kNames[] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
                                    "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
     for (unsigned r = 0; r < 16; ++r)
-      if (hw->gpr[r] != sw.gpr[r])
-        diff << kNames[r] << ": cpu " << std::hex << hw->gpr[r] << " emu " << sw.gpr[r] << "\n";
-    if (hw->rip != sw.rip) diff << "rip: cpu " << std::hex << hw->rip << " emu " << sw.rip << "\n";
+      if (hw->gpr[r] != sw->gpr[r])
+        diff << kNames[r] << ": cpu " << std::hex << hw->gpr[r] << " emu " << sw->gpr[r] << "\n";
+    if (hw->rip != sw->rip)
+      diff << "rip: cpu " << std::hex << hw->rip << " emu " << sw->rip << "\n";
     const uint64_t mask = (kAll | rflags::kDF) & ~undefined[i];
-    if ((hw->rflags & mask) != (sw.rflags & mask))
-      diff << "rflags (mask " << std::hex << mask << "): cpu " << hw->rflags << " emu " << sw.rflags
-           << "\n";
-    if (std::memcmp(kvm.memory() + kDiffData, mem.host() + kDiffData, kDiffDataSize) != 0)
+    if ((hw->rflags & mask) != (sw->rflags & mask))
+      diff << "rflags (mask " << std::hex << mask << "): cpu " << hw->rflags << " emu "
+           << sw->rflags << "\n";
+    if (std::memcmp(kvm_mem.host() + kDiffData, mem.host() + kDiffData, kDiffDataSize) != 0)
       diff << "data buffer differs\n";
     if (!diff.str().empty()) {
       ++failures;

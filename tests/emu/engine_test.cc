@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "tests/emu/emu_machine.h"
+#include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "tests/emu/emu_machine.h"
+#include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
 
@@ -29,9 +29,14 @@ GuestRun run_guest(EmuEngine& engine, size_t max_exits) {
   return r;
 }
 
-CpuState real_mode_boot(uint64_t ip) {
+namespace {
+
+constexpr uint64_t kRam = 64 << 20;
+constexpr uint64_t kLoadAddress = 0x7c00;
+
+CpuState real_mode_boot() {
   CpuState s;
-  s.rip = ip;
+  s.rip = kLoadAddress;
   s.rflags = 2;
   Segment r;
   r.selector = 0;
@@ -45,10 +50,11 @@ CpuState real_mode_boot(uint64_t ip) {
   return s;
 }
 
-void load_guest(GuestMemory& memory, EmuEngine& engine, const std::string& name, uint64_t address) {
-  std::vector<uint8_t> image = read_file(std::string(RRVM_EMU_GUEST_DIR) + "/" + name + ".bin");
-  memory.write(address, image);
-  engine.set_state(real_mode_boot(address));
+} // namespace
+
+LoadedGuest::LoadedGuest(const std::string& name) : memory(kRam), engine(memory) {
+  memory.write(kLoadAddress, read_file(std::string(RRVM_EMU_GUEST_DIR) + "/" + name + ".bin"));
+  engine.set_state(real_mode_boot());
 }
 
 } // namespace rrvm::test

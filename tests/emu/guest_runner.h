@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vmm/emu/emu_engine.h"
+#include "vmm/guest_memory.h"
 
 namespace rrvm::test {
 
@@ -20,11 +21,12 @@ struct GuestRun {
 // Runs until the guest writes port 0xf4 or something unexpected happens.
 GuestRun run_guest(EmuEngine& engine, size_t max_exits = 1000000);
 
-// The state of a flat binary loaded at `ip` and entered in real mode with CS=0.
-CpuState real_mode_boot(uint64_t ip);
-
-// Loads a guest binary built by CMake (RRVM_EMU_GUEST_DIR) at `address`.
-void load_guest(GuestMemory& memory, EmuEngine& engine, const std::string& name,
-                uint64_t address = 0x7c00);
+// A guest binary built by CMake (RRVM_EMU_GUEST_DIR) in fresh RAM at 0x7c00, entered there in
+// real mode with CS=0.
+struct LoadedGuest {
+  explicit LoadedGuest(const std::string& name);
+  GuestMemory memory;
+  EmuEngine engine;
+};
 
 } // namespace rrvm::test

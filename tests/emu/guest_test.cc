@@ -6,32 +6,31 @@
 namespace rrvm::test {
 namespace {
 
-constexpr uint64_t kRam = 64 << 20;
+// Runs guest `name` to its exit and expects it to pass: `serial` printed, exit status 0.
+void expect_guest_passes(const char* name, const std::string& serial) {
+  SCOPED_TRACE(name);
+  LoadedGuest g(name);
+  GuestRun r = run_guest(g.engine);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.serial, serial);
+  EXPECT_EQ(r.exit_code, 0);
+}
 
 TEST(EmuGuests, RealToProtectedToPagingToLongMode) {
-  GuestMemory mem(kRam);
-  EmuEngine emu(mem);
-  load_guest(mem, emu, "modes");
-  GuestRun r = run_guest(emu);
-  EXPECT_EQ(r.error, "");
-  EXPECT_EQ(r.serial, "RPGALCB\n");
-  EXPECT_EQ(r.exit_code, 0);
+  expect_guest_passes("modes", "RPGALCB\n");
 }
 
 TEST(EmuGuests, ExceptionsAndPrivilegeLevels32) {
-  GuestMemory mem(kRam);
-  EmuEngine emu(mem);
-  load_guest(mem, emu, "exceptions32");
-  GuestRun r = run_guest(emu);
-  EXPECT_EQ(r.error, "");
-  EXPECT_EQ(r.serial, "DUBGNWSXK\n");
-  EXPECT_EQ(r.exit_code, 0);
+  expect_guest_passes("exceptions32", "DUBGNWSXK\n");
+}
+
+TEST(EmuGuests, LongModeInterruptsFromRing3ThroughRsp0AndIst) {
+  expect_guest_passes("long_privilege", "LRKUIV\n");
 }
 
 TEST(EmuGuests, InterruptDuringRepMovsResumes) {
-  GuestMemory mem(kRam);
-  EmuEngine emu(mem);
-  load_guest(mem, emu, "rep_interrupt");
+  LoadedGuest g("rep_interrupt");
+  EmuEngine& emu = g.engine;
   const HwBreakpoint bp{0x7e00, WatchKind::kExecute, 1};
   emu.set_hw_breakpoints({&bp, 1});
   Exit& b = emu.run();
@@ -46,7 +45,7 @@ TEST(EmuGuests, InterruptDuringRepMovsResumes) {
   CpuState s = emu.state();
   EXPECT_EQ(s.gpr[kRcx], 0x10000u - 1000u);
   const uint64_t rep_rip = s.rip;
-  EXPECT_EQ(mem.load<uint8_t>(rep_rip), 0xf3); // stopped at the REP instruction itself
+  EXPECT_EQ(g.memory.load<uint8_t>(rep_rip), 0xf3); // stopped at the REP instruction itself
   ASSERT_TRUE(emu.can_inject());
   emu.inject_interrupt(0x20);
   emu.set_instruction_limit(std::nullopt);
@@ -56,13 +55,11 @@ TEST(EmuGuests, InterruptDuringRepMovsResumes) {
 }
 
 TEST(EmuGuests, InstructionCountsAreDeterministic) {
-  for (const char* name : {"modes", "exceptions32", "rep_interrupt"}) {
+  for (const char* name : {"modes", "exceptions32", "rep_interrupt", "long_privilege"}) {
     std::vector<std::pair<ExitReason, uint64_t>> first;
     for (int round = 0; round < 2; ++round) {
-      GuestMemory mem(kRam);
-      EmuEngine emu(mem);
-      load_guest(mem, emu, name);
-      GuestRun r = run_guest(emu);
+      LoadedGuest g(name);
+      GuestRun r = run_guest(g.engine);
       ASSERT_EQ(r.error, "") << name;
       ASSERT_FALSE(r.exits.empty());
       if (round == 0)

@@ -52,7 +52,8 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
     w.checkpoint(9);
     w.register_hash(0x77);
     w.guest_exit(1);
-    EXPECT_EQ(w.event_count(), 11u);
+    w.kick({0x2000, 77, 3, 4});
+    EXPECT_EQ(w.event_count(), 12u);
     w.finish();
   }
   TraceReader reader(path);
@@ -68,6 +69,7 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
       CheckpointEvent{9},
       RegisterHashEvent{0x77},
       GuestExitEvent{1},
+      KickEvent{0x2000, 77, 3, 4},
   };
   EXPECT_EQ(read_all(reader), expected);
   const TraceFooter& footer = *reader.footer();
@@ -124,6 +126,18 @@ TEST(TraceRoundTrip, HeaderAndFooter) {
     counted += c;
   EXPECT_EQ(counted, 30u);
   unlink(path.c_str());
+}
+
+// Written by rrvm 0.1.0 before kicks existed: a 1.0 batch has no kicks field at all.
+TEST(TraceRoundTrip, FormatOneZeroTraceIsRead) {
+  TraceReader reader(RRVM_FORMATS_TEST_DATA "/format_1_0");
+  EXPECT_EQ(reader.header().format_major, 1);
+  EXPECT_EQ(reader.header().format_minor, 0);
+  EXPECT_EQ(read_all(reader), test::sample_events(13));
+  EXPECT_TRUE(reader.status().complete()) << reader.status().reason;
+  ASSERT_TRUE(reader.footer());
+  EXPECT_EQ(reader.footer()->kind_counts[size_t(EventKind::kGuestExit)], 1u);
+  EXPECT_EQ(reader.footer()->kind_counts[size_t(EventKind::kKick)], 0u);
 }
 
 TEST(TraceRoundTrip, DamagedImageIsRefused) {

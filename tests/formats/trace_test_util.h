@@ -52,13 +52,14 @@ inline TraceHeader sample_header() {
   return h;
 }
 
-// Every event kind, with awkward values: negative and huge deltas, empty and binary serial input.
+// Every event kind (from 14 events on), with awkward values: negative and huge deltas, empty and
+// binary serial input. The first 13 are what the format 1.0 fixture in data/ holds.
 inline std::vector<Event> sample_events(size_t n) {
   std::vector<Event> events;
   uint64_t rip = 0x1000;
   uint64_t ns = 1'000'000'000;
   for (size_t i = 0; i < n; ++i) {
-    switch (i % 13) {
+    switch (i % 14) {
     case 0:
       events.push_back(ExitEvent{0, rip});
       break;
@@ -102,6 +103,10 @@ inline std::vector<Event> sample_events(size_t n) {
       break;
     case 12:
       events.push_back(GuestExitEvent{-int32_t(i)});
+      break;
+    case 13: // an engine without an instruction count records 0
+      events.push_back(
+          KickEvent{rip, i % 4 == 1 ? 0 : i * 1000, 0x0123456789abcdef ^ i, ~uint64_t(i)});
       break;
     }
   }

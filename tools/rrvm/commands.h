@@ -12,6 +12,7 @@ int run_command(const std::vector<std::string>& args);
 int record_command(const std::vector<std::string>& args);
 int replay_command(const std::vector<std::string>& args);
 int dump_command(const std::vector<std::string>& args);
+int stats_command(const std::vector<std::string>& args);
 
 // Prints a failed run's one-line reason (and register dump) and maps the outcome to a status.
 int report_outcome(const RunOutcome& outcome);

@@ -14,6 +14,10 @@ void print_help() {
          "\n"
          "commands:\n"
          "  run [options] KERNEL     boot KERNEL (multiboot ELF32, ELF64, or --flat binary)\n"
+         "  stats [--json] [--plot FILE.svg] TRACE\n"
+         "                           the statistics a recording stored (bhyvectl --get-stats\n"
+         "                           form, samples of exits/s, ready %, idle %), without\n"
+         "                           re-executing it; --json for machines, --plot draws an SVG\n"
          "  help                     this text\n"
          "  version                  rrvm's version\n"
          "\n"
@@ -39,6 +43,7 @@ int main(int argc, char** argv) {
     if (command == "record") return rrvm::record_command(args);
     if (command == "replay") return rrvm::replay_command(args);
     if (command == "dump") return rrvm::dump_command(args);
+    if (command == "stats") return rrvm::stats_command(args);
     if (command == "help" || command == "--help" || command == "-h") {
       print_help();
       return 0;

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <iostream>
 
 #include "formats/trace_writer.h"
@@ -10,6 +11,10 @@
 namespace rrvm {
 
 namespace {
+
+// How often the host-time counters are sampled into the trace: fine enough for a timeline, a
+// negligible share of the trace.
+constexpr uint64_t kStatsSampleIntervalNs = 100'000'000;
 
 TraceHeader make_header(const MachineOptions& options, const BootImage& image, Engine& engine) {
   TraceHeader header;
@@ -42,16 +47,9 @@ TraceSummary make_summary(const VmStats& stats, const RunOutcome& outcome) {
   return summary;
 }
 
-} // namespace
-
-int record_command(const std::vector<std::string>& args) {
-  std::vector<std::string> value_options = kMachineValueOptions;
-  value_options.push_back("-o");
-  CommandLine line(args, value_options, kMachineFlagOptions);
-  auto output = line.value("-o");
-  if (!output) throw Error(ExitCode::kUsage, "record needs -o TRACE");
-  MachineOptions options = parse_machine_options(line);
-  SerialOutput serial(options.serial);
+// One recording of the guest into `path`; returns how the run ended.
+RunOutcome record_once(MachineOptions options, const std::string& path, SerialOutput& serial,
+                       bool announce_engine) {
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
   LiveGate host(options.serial == "stdio");
   RecordGate gate(host);
@@ -60,17 +58,56 @@ int record_command(const std::vector<std::string>& args) {
   // replay could not find.
   if (!machine.engine().instruction_count()) host.set_engine(&machine.engine());
   const BootImage& image = machine.boot(options.boot);
-  TraceWriter writer(*output, make_header(options, image, machine.engine()));
+  TraceWriter writer(path, make_header(options, image, machine.engine()));
   gate.start(writer);
-  if (options.config.engine == EngineKind::kAuto)
+  machine.set_sample_sink(kStatsSampleIntervalNs,
+                          [&gate](const HostSample& sample) { gate.stats_sample(sample); });
+  if (announce_engine && options.config.engine == EngineKind::kAuto)
     std::cerr << "rrvm: engine " << machine.engine_choice() << "\n";
   RunOutcome outcome = machine.run();
   host.set_engine(nullptr);
   serial.flush();
-  writer.finish(make_summary(machine.final_stats(), outcome));
-  std::cerr << "rrvm: recorded " << writer.event_count() << " events to " << *output << "\n";
-  if (options.stats) machine.final_stats().print(std::cerr, 0);
-  return report_outcome(outcome);
+  // Once: the host-time counters then print as the trace stores them.
+  const VmStats& stats = machine.final_stats();
+  writer.finish(make_summary(stats, outcome));
+  std::cerr << "rrvm: recorded " << writer.event_count() << " events to " << path << "\n";
+  if (options.stats) stats.print(std::cerr, 0);
+  return outcome;
+}
+
+// A guest run fails when it does not end through isa-debug-exit with value 0 (status 1): another
+// exit value, a triple fault, an engine error or a hang.
+bool run_failed(const RunOutcome& outcome) {
+  return !(outcome.kind == RunOutcome::Kind::kGuestExit && outcome.status == 1);
+}
+
+} // namespace
+
+int record_command(const std::vector<std::string>& args) {
+  std::vector<std::string> value_options = kMachineValueOptions;
+  value_options.push_back("-o");
+  value_options.push_back("--until-fail");
+  CommandLine line(args, value_options, kMachineFlagOptions);
+  auto output = line.value("-o");
+  if (!output) throw Error(ExitCode::kUsage, "record needs -o TRACE");
+  MachineOptions options = parse_machine_options(line);
+  SerialOutput serial(options.serial);
+  auto until_fail = line.value("--until-fail");
+  if (!until_fail) return report_outcome(record_once(options, *output, serial, true));
+
+  uint64_t attempts = parse_size(*until_fail, "--until-fail count");
+  if (attempts == 0) throw Error(ExitCode::kUsage, "--until-fail needs at least 1 attempt");
+  for (uint64_t attempt = 1; attempt <= attempts; ++attempt) {
+    std::cerr << "rrvm: attempt " << attempt << " of " << attempts << "\n";
+    RunOutcome outcome = record_once(options, *output, serial, attempt == 1);
+    if (run_failed(outcome)) {
+      std::cerr << "rrvm: attempt " << attempt << " failed; its trace is " << *output << "\n";
+      return report_outcome(outcome);
+    }
+  }
+  std::remove(output->c_str()); // only passing runs: nothing worth keeping
+  std::cerr << "rrvm: all " << attempts << " attempts passed; no trace kept\n";
+  return 0;
 }
 
 } // namespace rrvm

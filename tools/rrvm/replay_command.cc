@@ -3,7 +3,9 @@
 #include "replay/replay_session.h"
 #include "tools/rrvm/command_line.h"
 #include "tools/rrvm/commands.h"
+#include "tools/rrvm/replay_progress.h"
 #include "tools/rrvm/serial_output.h"
+#include "tools/rrvm/stats_compare.h"
 #include "vmm/register_dump.h"
 
 namespace rrvm {
@@ -17,6 +19,7 @@ int replay_command(const std::vector<std::string>& args) {
   Machine& machine = session.machine();
   RunOutcome outcome;
   try {
+    ReplayProgress progress(session.gate(), session.total_events());
     outcome = session.run();
   } catch (const Error& e) {
     serial.flush();
@@ -29,7 +32,9 @@ int replay_command(const std::vector<std::string>& args) {
     return static_cast<int>(ExitCode::kDivergence);
   }
   serial.flush();
-  if (line.flag("--stats")) machine.final_stats().print(std::cerr, 0);
+  if (line.flag("--stats") &&
+      print_stats_comparison(std::cerr, line.positional()[0], machine.final_stats()) != 0)
+    return static_cast<int>(ExitCode::kDivergence);
   return report_outcome(outcome);
 }
 

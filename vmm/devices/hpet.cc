@@ -218,7 +218,10 @@ void Hpet::fire(unsigned index) {
     return;
   }
   const int line = route(index);
-  if ((timer.config & kInterruptEnable) && line >= 0) pic_.pulse_irq(static_cast<unsigned>(line));
+  if ((timer.config & kInterruptEnable) && line >= 0) {
+    pic_.pulse_irq(static_cast<unsigned>(line));
+    ++interrupts_;
+  }
 }
 
 void Hpet::update_lines() {
@@ -229,7 +232,10 @@ void Hpet::update_lines() {
     const int line = asserted ? route(i) : -1;
     if (line == timer.asserted_line) continue;
     if (timer.asserted_line >= 0) pic_.set_irq(static_cast<unsigned>(timer.asserted_line), false);
-    if (line >= 0) pic_.set_irq(static_cast<unsigned>(line), true);
+    if (line >= 0) {
+      pic_.set_irq(static_cast<unsigned>(line), true);
+      ++interrupts_;
+    }
     timer.asserted_line = line;
   }
 }

@@ -55,6 +55,11 @@ public:
   uint64_t next_deadline_ns() const override;
   void expire() override;
 
+  // Interrupt edges the comparators have delivered to the PIC (pulses, and rising levels), for
+  // the statistics. Not device state: save() leaves it out, as the machine's counters are kept
+  // with the machine.
+  uint64_t interrupts() const { return interrupts_; }
+
 private:
   class LegacyIrqFilter : public IrqSink {
   public:
@@ -103,6 +108,7 @@ private:
   uint64_t enabled_tick_ = 0;    // virtual-time tick when last enabled
   uint64_t checked_counter_ = 0; // matches up to this counter value have been processed
   std::array<Timer, kTimers> timers_{};
+  uint64_t interrupts_ = 0;
 };
 
 } // namespace rrvm

@@ -34,7 +34,7 @@ template <typename T, OpKind K> T get(Cpu& c, const Operand& o, const Insn& in) 
   else if constexpr (K == OpKind::kImm)
     return T(o.disp);
   else
-    return c.read<T>(c.linear(o, in));
+    return c.read<T>(c.linear(o, in, sizeof(T), Cpu::Access::kRead));
 }
 
 enum class Alu { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp, kTest, kMov };
@@ -83,7 +83,9 @@ template <Alu Op, typename T, OpKind D, OpKind S> void alu2(Cpu& c, const Insn& 
     T r = compute<Op, T>(c, a, b);
     if constexpr (kWrites) c.set_reg<T>(in.op[0], r);
   } else {
-    uint64_t la = c.linear(in.op[0], in);
+    // CMP and TEST only read; every other form writes its destination.
+    uint64_t la =
+        c.linear(in.op[0], in, sizeof(T), kWrites ? Cpu::Access::kWrite : Cpu::Access::kRead);
     T a = Op == Alu::kMov ? T(0) : c.read<T>(la);
     T r = compute<Op, T>(c, a, b);
     if constexpr (kWrites) c.write<T>(la, r);
@@ -122,7 +124,7 @@ template <typename T, typename F> void rmw(Cpu& c, const Insn& in, F f) {
   if (o.kind == OpKind::kReg) {
     c.set_reg<T>(o, f(c.reg<T>(o)));
   } else {
-    uint64_t la = c.linear(o, in);
+    uint64_t la = c.linear(o, in, sizeof(T), Cpu::Access::kWrite);
     c.write<T>(la, f(c.read<T>(la)));
   }
 }
@@ -392,7 +394,8 @@ template <typename T, Bt Op> void bit_test(Cpu& c, const Insn& in) {
     off &= Cpu::amask(in.asize);
     bit = unsigned(uint64_t(s) & (B - 1));
   }
-  uint64_t la = c.linear(dst.seg, off);
+  uint64_t la =
+      c.linear(dst.seg, off, sizeof(T), Op == Bt::kTest ? Cpu::Access::kRead : Cpu::Access::kWrite);
   T r = apply(c.read<T>(la), bit);
   if constexpr (Op != Bt::kTest) c.write<T>(la, r);
 }

@@ -88,7 +88,7 @@ struct FarPtr {
 FarPtr far_operand(Cpu& c, const Insn& in) {
   const Operand& o = in.op[0];
   if (o.kind == OpKind::kImm) return {uint16_t(in.extra), uint64_t(o.disp) & ip_mask(in.osize)};
-  uint64_t la = c.linear(o, in);
+  uint64_t la = c.linear(o, in, in.osize + 2, Cpu::Access::kRead);
   uint64_t off = c.read_sized(la, in.osize);
   uint16_t sel = c.read<uint16_t>((la + in.osize) & c.lin_mask);
   return {sel, off};
@@ -132,8 +132,8 @@ void op_call_far(Cpu& c, const Insn& in) {
   const unsigned w = in.osize;
   uint64_t m = c.sp_mask(), sp = c.gpr[kRsp];
   auto push_both = [&] {
-    c.write_sized(c.linear(kSS, (sp - w) & m), w, c.seg[kCS].selector);
-    c.write_sized(c.linear(kSS, (sp - 2 * w) & m), w, c.next_rip);
+    c.write_sized(c.linear(kSS, (sp - w) & m, w, Cpu::Access::kWrite), w, c.seg[kCS].selector);
+    c.write_sized(c.linear(kSS, (sp - 2 * w) & m, w, Cpu::Access::kWrite), w, c.next_rip);
     c.gpr[kRsp] = (sp & ~m) | ((sp - 2 * w) & m);
   };
   if (real_like(c)) {
@@ -189,12 +189,7 @@ void far_return(Cpu& c, const ReturnFrame& f, bool stack_popped, uint64_t after_
     const bool to64 = lma && cs.l;
     if ((f.ss & 0xfffc) == 0) {
       if (!to64 || rpl == 3) Cpu::fault(vec::kGP, 0);
-      ss.selector = f.ss;
-      ss.base = 0;
-      ss.limit = 0;
-      ss.present = 0;
-      ss.unusable = 1;
-      ss.dpl = uint8_t(rpl);
+      ss = null_segment(f.ss, rpl);
     } else {
       sd = c.read_descriptor(f.ss);
       ss = Cpu::unpack_descriptor(f.ss, sd);
@@ -241,8 +236,8 @@ void op_ret_far(Cpu& c, const Insn& in) {
     // SS:RSP sit above the parameters the immediate releases.
     uint64_t base = c.gpr[kRsp] + 2 * w + imm;
     uint64_t m = c.sp_mask();
-    f.rsp = c.read_sized(c.linear(kSS, base & m), w) + imm;
-    f.ss = uint16_t(c.read_sized(c.linear(kSS, (base + w) & m), w));
+    f.rsp = c.read_sized(c.linear(kSS, base & m, w, Cpu::Access::kRead), w) + imm;
+    f.ss = uint16_t(c.read_sized(c.linear(kSS, (base + w) & m, w, Cpu::Access::kRead), w));
   }
   far_return(c, f, outer, c.gpr[kRsp] + 2 * w + imm);
 }
@@ -297,21 +292,6 @@ void op_int1(Cpu& c, const Insn&) {
 
 // ---- fast system calls ----
 
-Segment flat(uint16_t sel, bool code, bool l, bool db, unsigned dpl) {
-  Segment s;
-  s.selector = sel;
-  s.base = 0;
-  s.limit = 0xffffffff;
-  s.g = 1;
-  s.s = 1;
-  s.type = code ? 0xb : 0x3;
-  s.dpl = uint8_t(dpl);
-  s.present = 1;
-  s.l = l;
-  s.db = db;
-  return s;
-}
-
 void op_syscall(Cpu& c, const Insn& in) {
   if (!(c.efer & efer::kSCE) || !(c.efer & efer::kLMA))
     c.unsupported(in, "SYSCALL outside long mode or with EFER.SCE clear");
@@ -320,8 +300,8 @@ void op_syscall(Cpu& c, const Insn& in) {
   c.gpr[kRcx] = c.next_rip;
   c.gpr[kR11] = fl & ~rflags::kRF;
   const bool from64 = c.mode64;
-  c.seg[kSS] = flat(uint16_t(base + 8), false, false, true, 0);
-  c.set_cs(flat(base, true, true, false, 0), 0);
+  c.seg[kSS] = flat_segment(uint16_t(base + 8), false, false, true, 0);
+  c.set_cs(flat_segment(base, true, true, false, 0), 0);
   c.set_rflags(fl & ~(c.msr.sfmask | rflags::kRF));
   c.refresh_mode();
   c.next_rip = from64 ? c.msr.lstar : c.msr.cstar;
@@ -332,13 +312,13 @@ void op_sysret(Cpu& c, const Insn& in) {
   if (c.cpl != 0 || !c.mode64) Cpu::fault(vec::kGP, 0);
   const uint16_t base = uint16_t(c.msr.star >> 48);
   if (in.osize == 8) {
-    c.set_cs(flat(uint16_t((base + 16) | 3), true, true, false, 3), 3);
+    c.set_cs(flat_segment(uint16_t((base + 16) | 3), true, true, false, 3), 3);
     c.next_rip = c.gpr[kRcx];
   } else {
-    c.set_cs(flat(uint16_t(base | 3), true, false, true, 3), 3);
+    c.set_cs(flat_segment(uint16_t(base | 3), true, false, true, 3), 3);
     c.next_rip = c.gpr[kRcx] & 0xffffffff;
   }
-  Segment ss = flat(uint16_t((base + 8) | 3), false, false, true, 3);
+  Segment ss = flat_segment(uint16_t((base + 8) | 3), false, false, true, 3);
   c.seg[kSS] = ss;
   c.set_rflags((c.gpr[kR11] & 0x3c7fd7) | rflags::kFixed1);
   c.refresh_mode();
@@ -350,8 +330,8 @@ void op_sysenter(Cpu& c, const Insn&) {
   if (cs == 0) Cpu::fault(vec::kGP, 0);
   const bool lma = c.efer & efer::kLMA;
   c.set_rflags(c.rflags() & ~(rflags::kVM | rflags::kIF | rflags::kRF));
-  c.seg[kSS] = flat(uint16_t(cs + 8), false, false, true, 0);
-  c.set_cs(flat(cs, true, lma, !lma, 0), 0);
+  c.seg[kSS] = flat_segment(uint16_t(cs + 8), false, false, true, 0);
+  c.set_cs(flat_segment(cs, true, lma, !lma, 0), 0);
   c.gpr[kRsp] = lma ? c.msr.sysenter_esp : c.msr.sysenter_esp & 0xffffffff;
   c.next_rip = lma ? c.msr.sysenter_eip : c.msr.sysenter_eip & 0xffffffff;
 }
@@ -360,13 +340,13 @@ void op_sysexit(Cpu& c, const Insn& in) {
   const uint16_t cs = uint16_t(c.msr.sysenter_cs) & 0xfffc;
   if (!(c.cr0 & cr0::kPE) || c.cpl != 0 || cs == 0) Cpu::fault(vec::kGP, 0);
   if (in.osize == 8) {
-    c.seg[kSS] = flat(uint16_t((cs + 40) | 3), false, false, true, 3);
-    c.set_cs(flat(uint16_t((cs + 32) | 3), true, true, false, 3), 3);
+    c.seg[kSS] = flat_segment(uint16_t((cs + 40) | 3), false, false, true, 3);
+    c.set_cs(flat_segment(uint16_t((cs + 32) | 3), true, true, false, 3), 3);
     c.gpr[kRsp] = c.gpr[kRcx];
     c.next_rip = c.gpr[kRdx];
   } else {
-    c.seg[kSS] = flat(uint16_t((cs + 24) | 3), false, false, true, 3);
-    c.set_cs(flat(uint16_t((cs + 16) | 3), true, false, true, 3), 3);
+    c.seg[kSS] = flat_segment(uint16_t((cs + 24) | 3), false, false, true, 3);
+    c.set_cs(flat_segment(uint16_t((cs + 16) | 3), true, false, true, 3), 3);
     c.gpr[kRsp] = c.gpr[kRcx] & 0xffffffff;
     c.next_rip = c.gpr[kRdx] & 0xffffffff;
   }

@@ -77,6 +77,11 @@ struct PendingInput { // value the machine supplied for the read that stopped th
 
 class CodeCache;
 
+// A flat 4 GiB code or data segment, the shape SYSCALL/SYSRET/SYSENTER/SYSEXIT load.
+Segment flat_segment(uint16_t selector, bool code, bool l, bool db, unsigned dpl);
+// The unusable segment a null selector leaves in a segment register.
+Segment null_segment(uint16_t selector, unsigned dpl);
+
 class Cpu {
 public:
   Cpu(GuestMemory& memory, CpuidTable cpuid);
@@ -106,6 +111,11 @@ public:
   uint64_t seg_base[6] = {}; // effective bases (0 for ES/CS/SS/DS in 64-bit mode)
   uint64_t lin_mask = 0xffffffff;
   uint8_t acc_read = perm::kReadS, acc_write = perm::kWriteS, acc_exec = perm::kExecS;
+  // Bit s: data accesses through segment s need the protected-mode limit and type checks. Clear
+  // in real and 64-bit mode and for flat writable data segments, which no access can violate, so
+  // the common case costs one test.
+  uint8_t seg_checked = 0;
+  bool align_checked = false; // CR0.AM at CPL 3: EFLAGS.AC decides whether alignment is checked
   void refresh_mode();
 
   // ---- run control, shared with EmuEngine ----
@@ -196,8 +206,21 @@ public:
     if (o.index >= 0) a += gpr[o.index] << o.scale;
     return a & amask(in.asize);
   }
+  // The linear address of segment `s` offset `off`, unchecked: instruction fetch and addresses
+  // that are computed but not accessed (INVLPG, breakpoints).
   uint64_t linear(unsigned s, uint64_t off) const { return (seg_base[s] + off) & lin_mask; }
-  uint64_t linear(const Operand& o, const Insn& in) const { return linear(o.seg, offset(o, in)); }
+  // The linear address of a data access of `size` bytes at `off` in segment `s`, after the
+  // segment's limit and type checks (#GP(0), or #SS(0) through SS) and the alignment check (#AC).
+  enum class Access : uint8_t { kRead, kWrite }; // a read-modify-write is a write
+  uint64_t linear(unsigned s, uint64_t off, unsigned size, Access a) {
+    if (((seg_checked >> s) & 1) | align_checked) [[unlikely]]
+      check_access(s, off, size, a);
+    return linear(s, off);
+  }
+  uint64_t linear(const Operand& o, const Insn& in, unsigned size, Access a) {
+    return linear(o.seg, offset(o, in), size, a);
+  }
+  void check_access(unsigned s, uint64_t off, unsigned size, Access a);
 
   // ---- memory ----
   template <typename T> T read(uint64_t la) { return read_as<T>(la, acc_read); }
@@ -234,7 +257,7 @@ public:
     case OpKind::kReg:
       return reg<T>(o);
     case OpKind::kMem:
-      return read<T>(linear(o, in));
+      return read<T>(linear(o, in, sizeof(T), Access::kRead));
     default:
       return T(o.disp);
     }
@@ -243,7 +266,7 @@ public:
     if (o.kind == OpKind::kReg)
       set_reg<T>(o, v);
     else
-      write<T>(linear(o, in), v);
+      write<T>(linear(o, in, sizeof(T), Access::kWrite), v);
   }
 
   // ---- stack ----
@@ -251,18 +274,20 @@ public:
   template <typename T> void push(T v) {
     uint64_t m = sp_mask();
     uint64_t sp = (gpr[kRsp] - sizeof(T)) & m;
-    write<T>(linear(kSS, sp), v);
+    write<T>(linear(kSS, sp, sizeof(T), Access::kWrite), v);
     gpr[kRsp] = (gpr[kRsp] & ~m) | sp;
   }
   template <typename T> T pop() {
     uint64_t m = sp_mask();
-    T v = read<T>(linear(kSS, gpr[kRsp] & m));
+    T v = read<T>(linear(kSS, gpr[kRsp] & m, sizeof(T), Access::kRead));
     gpr[kRsp] = (gpr[kRsp] & ~m) | ((gpr[kRsp] + sizeof(T)) & m);
     return v;
   }
   // Reads the stack slot `index` entries of `bytes` above the top without popping.
   uint64_t stack_peek(unsigned bytes, unsigned index) {
-    return read_sized(linear(kSS, (gpr[kRsp] + uint64_t(bytes) * index) & sp_mask()), bytes);
+    return read_sized(
+        linear(kSS, (gpr[kRsp] + uint64_t(bytes) * index) & sp_mask(), bytes, Access::kRead),
+        bytes);
   }
   void push_sized(unsigned bytes, uint64_t v);
   uint64_t pop_sized(unsigned bytes);

@@ -52,7 +52,7 @@ template <typename T> void op_xchg(Cpu& c, const Insn& in) {
   if (a.kind == OpKind::kMem || b.kind == OpKind::kMem) {
     const Operand& m = a.kind == OpKind::kMem ? a : b;
     const Operand& r = a.kind == OpKind::kMem ? b : a;
-    uint64_t la = c.linear(m, in);
+    uint64_t la = c.linear(m, in, sizeof(T), Cpu::Access::kWrite);
     T old = c.read<T>(la);
     c.write<T>(la, c.reg<T>(r));
     c.set_reg<T>(r, old);
@@ -67,7 +67,7 @@ template <typename T> void op_cmpxchg(Cpu& c, const Insn& in) {
   const Operand& d = in.op[0];
   T acc = c.reg<T>(kRax);
   T src = c.reg<T>(in.op[1]);
-  uint64_t la = d.kind == OpKind::kMem ? c.linear(d, in) : 0;
+  uint64_t la = d.kind == OpKind::kMem ? c.linear(d, in, sizeof(T), Cpu::Access::kWrite) : 0;
   T cur = d.kind == OpKind::kMem ? c.read<T>(la) : c.reg<T>(d);
   c.lazy_set<T>(FlagOp::kSub, acc, cur, T(acc - cur));
   if (acc == cur) {
@@ -85,7 +85,7 @@ template <typename T> void op_cmpxchg(Cpu& c, const Insn& in) {
 template <typename T> void op_xadd(Cpu& c, const Insn& in) {
   const Operand& d = in.op[0];
   T src = c.reg<T>(in.op[1]);
-  uint64_t la = d.kind == OpKind::kMem ? c.linear(d, in) : 0;
+  uint64_t la = d.kind == OpKind::kMem ? c.linear(d, in, sizeof(T), Cpu::Access::kWrite) : 0;
   T cur = d.kind == OpKind::kMem ? c.read<T>(la) : c.reg<T>(d);
   T sum = T(cur + src);
   if (d.kind == OpKind::kMem) c.write<T>(la, sum);
@@ -95,7 +95,7 @@ template <typename T> void op_xadd(Cpu& c, const Insn& in) {
 }
 
 template <bool Wide> void op_cmpxchg_n(Cpu& c, const Insn& in) {
-  uint64_t la = c.linear(in.op[0], in);
+  uint64_t la = c.linear(in.op[0], in, Wide ? 16 : 8, Cpu::Access::kWrite);
   if constexpr (Wide) {
     if (la & 15) Cpu::fault(vec::kGP, 0);
     uint64_t lo = c.read<uint64_t>(la), hi = c.read<uint64_t>(la + 8);
@@ -207,7 +207,7 @@ void op_sahf(Cpu& c, const Insn&) {
 
 void op_xlat(Cpu& c, const Insn& in) {
   uint64_t off = (c.gpr[kRbx] + c.reg<uint8_t>(kRax)) & Cpu::amask(in.asize);
-  c.set_reg<uint8_t>(kRax, c.read<uint8_t>(c.linear(in.op[0].seg, off)));
+  c.set_reg<uint8_t>(kRax, c.read<uint8_t>(c.linear(in.op[0].seg, off, 1, Cpu::Access::kRead)));
 }
 
 // ---- stack ----
@@ -233,7 +233,7 @@ void op_pop(Cpu& c, const Insn& in) {
   uint64_t saved = c.gpr[kRsp];
   uint64_t v = c.pop_sized(in.osize);
   try {
-    c.write_sized(c.linear(o, in), in.osize, v);
+    c.write_sized(c.linear(o, in, in.osize, Cpu::Access::kWrite), in.osize, v);
   } catch (const GuestFault&) {
     c.gpr[kRsp] = saved;
     throw;
@@ -251,7 +251,7 @@ void op_pusha(Cpu& c, const Insn& in) {
   uint64_t m = c.sp_mask(), sp = c.gpr[kRsp];
   for (unsigned i = 0; i < 8; ++i) {
     uint64_t v = c.gpr[i] & Cpu::amask(n);
-    c.write_sized(c.linear(kSS, (sp - (i + 1) * n) & m), n, v);
+    c.write_sized(c.linear(kSS, (sp - (i + 1) * n) & m, n, Cpu::Access::kWrite), n, v);
   }
   c.gpr[kRsp] = (sp & ~m) | ((sp - 8 * n) & m);
 }
@@ -276,20 +276,20 @@ void op_enter(Cpu& c, const Insn& in) {
   uint64_t sp = c.gpr[kRsp];
   uint64_t bp = c.gpr[kRbp];
   sp = (sp - n) & m;
-  c.write_sized(c.linear(kSS, sp), n, bp);
+  c.write_sized(c.linear(kSS, sp, n, Cpu::Access::kWrite), n, bp);
   uint64_t frame = sp;
   for (unsigned i = 1; i < level; ++i) {
     bp = (bp - n) & bp_mask;
-    uint64_t v = c.read_sized(c.linear(kSS, bp), n);
+    uint64_t v = c.read_sized(c.linear(kSS, bp, n, Cpu::Access::kRead), n);
     sp = (sp - n) & m;
-    c.write_sized(c.linear(kSS, sp), n, v);
+    c.write_sized(c.linear(kSS, sp, n, Cpu::Access::kWrite), n, v);
   }
   if (level > 0) {
     sp = (sp - n) & m;
-    c.write_sized(c.linear(kSS, sp), n, frame);
+    c.write_sized(c.linear(kSS, sp, n, Cpu::Access::kWrite), n, frame);
   }
   sp = (sp - size) & m;
-  c.read<uint8_t>(c.linear(kSS, sp)); // the new stack top must be accessible
+  c.read<uint8_t>(c.linear(kSS, sp, 1, Cpu::Access::kRead)); // the new stack top must be accessible
   c.set_reg_sized(kRbp, n, frame);
   c.gpr[kRsp] = (c.gpr[kRsp] & ~m) | sp;
 }
@@ -297,7 +297,7 @@ void op_enter(Cpu& c, const Insn& in) {
 void op_leave(Cpu& c, const Insn& in) {
   uint64_t m = c.sp_mask();
   uint64_t bp = c.gpr[kRbp] & m;
-  uint64_t v = c.read_sized(c.linear(kSS, bp), in.osize);
+  uint64_t v = c.read_sized(c.linear(kSS, bp, in.osize, Cpu::Access::kRead), in.osize);
   c.gpr[kRsp] = (c.gpr[kRsp] & ~m) | ((bp + in.osize) & m);
   c.set_reg_sized(kRbp, in.osize, v);
 }

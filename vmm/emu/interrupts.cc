@@ -106,16 +106,7 @@ void Cpu::deliver(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
     for (unsigned i = 0; i < n; ++i)
       write_sys<uint64_t>(sp - 8 * (n - i), frame[i]);
     write_descriptor_accessed(sel, d);
-    if (inner) {
-      Segment ss;
-      ss.selector = uint16_t(new_cpl);
-      ss.base = 0;
-      ss.limit = 0;
-      ss.present = 0;
-      ss.unusable = 1;
-      ss.dpl = uint8_t(new_cpl);
-      seg[kSS] = ss;
-    }
+    if (inner) seg[kSS] = null_segment(uint16_t(new_cpl), new_cpl);
     gpr[kRsp] = sp - 8 * n;
     cs.type |= 1;
     set_cs(cs, new_cpl);

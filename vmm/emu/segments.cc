@@ -2,6 +2,8 @@
 // and the cached mode bits derived from CS, SS, CR0 and EFER.
 #include "vmm/emu/cpu.h"
 
+#include <bit>
+
 namespace rrvm::emu {
 
 void Cpu::refresh_mode() {
@@ -14,10 +16,66 @@ void Cpu::refresh_mode() {
   lin_mask = mode64 ? ~0ull : 0xffffffffull;
   for (unsigned i = 0; i < 6; ++i)
     seg_base[i] = mode64 ? (i >= kFS ? seg[i].base : 0) : (seg[i].base & 0xffffffff);
+  seg_checked = 0;
+  if ((cr0 & cr0::kPE) && !(flags_raw & rflags::kVM) && !mode64)
+    for (unsigned i = 0; i < 6; ++i) {
+      const Segment& g = seg[i];
+      const bool flat_writable_data = !g.unusable && (g.type & 0xe) == 0x2 && g.limit == 0xffffffff;
+      if (!flat_writable_data) seg_checked |= uint8_t(1u << i);
+    }
+  align_checked = (cr0 & cr0::kAM) && cpl == 3;
   const bool user = cpl == 3;
   acc_read = user ? perm::kReadU : perm::kReadS;
   acc_write = user ? perm::kWriteU : perm::kWriteS;
   acc_exec = user ? perm::kExecU : perm::kExecS;
+}
+
+Segment flat_segment(uint16_t selector, bool code, bool l, bool db, unsigned dpl) {
+  Segment s;
+  s.selector = selector;
+  s.base = 0;
+  s.limit = 0xffffffff;
+  s.g = 1;
+  s.s = 1;
+  s.type = code ? 0xb : 0x3;
+  s.dpl = uint8_t(dpl);
+  s.present = 1;
+  s.l = l;
+  s.db = db;
+  return s;
+}
+
+Segment null_segment(uint16_t selector, unsigned dpl) {
+  Segment s;
+  s.selector = selector;
+  s.base = 0;
+  s.limit = 0;
+  s.present = 0;
+  s.unusable = 1;
+  s.dpl = uint8_t(dpl);
+  return s;
+}
+
+void Cpu::check_access(unsigned s, uint64_t off, unsigned size, Access a) {
+  if ((seg_checked >> s) & 1) {
+    const Segment& g = seg[s];
+    const uint8_t vector = s == kSS ? vec::kSS : vec::kGP;
+    if (g.unusable) fault(vector, 0);
+    const bool code = g.type & 8, writable = !code && (g.type & 2);
+    const bool readable = !code || (g.type & 2);
+    if (a == Access::kWrite ? !writable : !readable) fault(vec::kGP, 0);
+    const uint64_t last = off + size - 1;
+    if (!code && (g.type & 4)) {
+      // Expand-down: the valid offsets lie above the limit, up to 64 KiB or 4 GiB by the B bit.
+      if (off <= g.limit || last > (g.db ? 0xffffffffull : 0xffffull)) fault(vector, 0);
+    } else if (last > g.limit) {
+      fault(vector, 0);
+    }
+  }
+  // Operands of odd sizes (far pointers, descriptor-table registers) are not alignment-checked.
+  if (align_checked && (flags_raw & rflags::kAC) && std::has_single_bit(size) &&
+      (linear(s, off) & (size - 1)))
+    fault(vec::kAC, 0);
 }
 
 Segment Cpu::unpack_descriptor(uint16_t selector, uint64_t d) {
@@ -81,15 +139,8 @@ void Cpu::load_segment(unsigned s, uint16_t selector) {
   const unsigned rpl = selector & 3;
   if ((selector & 0xfffc) == 0) {
     if (s == kSS && !(mode64 && cpl != 3)) fault(vec::kGP, 0);
-    Segment null;
-    null.selector = selector;
-    null.base = 0;
-    null.limit = 0;
-    null.present = 0;
-    null.unusable = 1;
-    null.dpl = s == kSS ? uint8_t(cpl) : 0;
-    null.db = s == kSS ? 1 : 0;
-    seg[s] = null;
+    seg[s] = null_segment(selector, s == kSS ? cpl : 0);
+    seg[s].db = s == kSS ? 1 : 0;
     refresh_mode();
     if (s == kSS) interrupt_shadow = true;
     return;

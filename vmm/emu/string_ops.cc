@@ -51,8 +51,8 @@ template <typename T> void op_movs(Cpu& c, const Insn& in) {
   repeat(
       c, in,
       [&] {
-        T v = c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am));
-        c.write<T>(c.linear(kES, c.gpr[kRdi] & x.am), v);
+        T v = c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am, sizeof(T), Cpu::Access::kRead));
+        c.write<T>(c.linear(kES, c.gpr[kRdi] & x.am, sizeof(T), Cpu::Access::kWrite), v);
         advance(c, kRsi, x);
         advance(c, kRdi, x);
       },
@@ -65,7 +65,7 @@ template <typename T> void op_stos(Cpu& c, const Insn& in) {
   repeat(
       c, in,
       [&] {
-        c.write<T>(c.linear(kES, c.gpr[kRdi] & x.am), v);
+        c.write<T>(c.linear(kES, c.gpr[kRdi] & x.am, sizeof(T), Cpu::Access::kWrite), v);
         advance(c, kRdi, x);
       },
       kNever);
@@ -76,7 +76,8 @@ template <typename T> void op_lods(Cpu& c, const Insn& in) {
   repeat(
       c, in,
       [&] {
-        c.set_reg<T>(kRax, c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am)));
+        c.set_reg<T>(kRax, c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am, sizeof(T),
+                                              Cpu::Access::kRead)));
         advance(c, kRsi, x);
       },
       kNever);
@@ -87,8 +88,8 @@ template <typename T> void op_cmps(Cpu& c, const Insn& in) {
   repeat(
       c, in,
       [&] {
-        T a = c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am));
-        T b = c.read<T>(c.linear(kES, c.gpr[kRdi] & x.am));
+        T a = c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am, sizeof(T), Cpu::Access::kRead));
+        T b = c.read<T>(c.linear(kES, c.gpr[kRdi] & x.am, sizeof(T), Cpu::Access::kRead));
         c.lazy_set<T>(FlagOp::kSub, a, b, T(a - b));
         advance(c, kRsi, x);
         advance(c, kRdi, x);
@@ -102,7 +103,7 @@ template <typename T> void op_scas(Cpu& c, const Insn& in) {
   repeat(
       c, in,
       [&] {
-        T b = c.read<T>(c.linear(kES, c.gpr[kRdi] & x.am));
+        T b = c.read<T>(c.linear(kES, c.gpr[kRdi] & x.am, sizeof(T), Cpu::Access::kRead));
         c.lazy_set<T>(FlagOp::kSub, a, b, T(a - b));
         advance(c, kRdi, x);
       },
@@ -122,7 +123,7 @@ template <typename T> void op_ins(Cpu& c, const Insn& in) {
   if (in.rep != rep::kNone && (c.gpr[kRcx] & Cpu::amask(in.asize)) == 0) return;
   uint16_t port = uint16_t(c.gpr[kRdx]);
   c.check_io_permission(port, sizeof(T));
-  uint64_t la = c.linear(kES, c.gpr[kRdi] & x.am);
+  uint64_t la = c.linear(kES, c.gpr[kRdi] & x.am, sizeof(T), Cpu::Access::kWrite);
   if (!(c.input.valid && c.input.io && c.input.address == port && c.input.size == sizeof(T))) {
     c.read<T>(la); // fault on the destination before asking the device
     c.exit = Exit{};
@@ -142,7 +143,7 @@ template <typename T> void op_outs(Cpu& c, const Insn& in) {
   if (in.rep != rep::kNone && (c.gpr[kRcx] & Cpu::amask(in.asize)) == 0) return;
   uint16_t port = uint16_t(c.gpr[kRdx]);
   c.check_io_permission(port, sizeof(T));
-  T v = c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am));
+  T v = c.read<T>(c.linear(x.src_seg, c.gpr[kRsi] & x.am, sizeof(T), Cpu::Access::kRead));
   advance(c, kRsi, x);
   finish_io_element(c, in);
   c.exit = Exit{};

@@ -24,7 +24,7 @@ void op_mov_to_sreg(Cpu& c, const Insn& in) {
 void op_mov_from_sreg(Cpu& c, const Insn& in) {
   uint16_t v = c.seg[in.op[1].reg].selector;
   if (in.op[0].kind == OpKind::kMem)
-    c.write<uint16_t>(c.linear(in.op[0], in), v);
+    c.write<uint16_t>(c.linear(in.op[0], in, 2, Cpu::Access::kWrite), v);
   else
     c.set_reg_sized(in.op[0].reg, in.op[0].size == 2 ? 2 : 4, v); // 32-bit forms zero-extend
 }
@@ -52,8 +52,8 @@ void op_pop_sreg(Cpu& c, const Insn& in) {
 
 // LDS/LES/LFS/LGS/LSS: `cc` holds the segment register.
 void op_load_far(Cpu& c, const Insn& in) {
-  uint64_t la = c.linear(in.op[1], in);
   unsigned w = in.osize;
+  uint64_t la = c.linear(in.op[1], in, w + 2, Cpu::Access::kRead);
   uint64_t off = c.read_sized(la, w);
   uint16_t sel = c.read<uint16_t>((la + w) & c.lin_mask);
   c.load_segment(in.cc, sel);
@@ -62,7 +62,7 @@ void op_load_far(Cpu& c, const Insn& in) {
 
 void op_lgdt_lidt(Cpu& c, const Insn& in) {
   require_cpl0(c);
-  uint64_t la = c.linear(in.op[0], in);
+  uint64_t la = c.linear(in.op[0], in, c.mode64 ? 10 : 6, Cpu::Access::kRead);
   uint16_t limit = c.read<uint16_t>(la);
   uint64_t base =
       c.mode64 ? c.read<uint64_t>((la + 2) & c.lin_mask) : c.read<uint32_t>((la + 2) & c.lin_mask);
@@ -73,7 +73,7 @@ void op_lgdt_lidt(Cpu& c, const Insn& in) {
 }
 
 void op_sgdt_sidt(Cpu& c, const Insn& in) {
-  uint64_t la = c.linear(in.op[0], in);
+  uint64_t la = c.linear(in.op[0], in, c.mode64 ? 10 : 6, Cpu::Access::kWrite);
   const DescriptorTable& t = in.cc ? c.idt : c.gdt;
   c.write<uint16_t>(la, t.limit);
   if (c.mode64)
@@ -84,7 +84,7 @@ void op_sgdt_sidt(Cpu& c, const Insn& in) {
 
 void store_selector(Cpu& c, const Insn& in, uint16_t v) {
   if (in.op[0].kind == OpKind::kMem)
-    c.write<uint16_t>(c.linear(in.op[0], in), v);
+    c.write<uint16_t>(c.linear(in.op[0], in, 2, Cpu::Access::kWrite), v);
   else
     c.set_reg_sized(in.op[0].reg, in.op[0].size, v);
 }
@@ -143,7 +143,7 @@ void op_str(Cpu& c, const Insn& in) {
 }
 void op_smsw(Cpu& c, const Insn& in) {
   if (in.op[0].kind == OpKind::kMem)
-    c.write<uint16_t>(c.linear(in.op[0], in), uint16_t(c.cr0));
+    c.write<uint16_t>(c.linear(in.op[0], in, 2, Cpu::Access::kWrite), uint16_t(c.cr0));
   else
     c.set_reg_sized(in.op[0].reg, in.op[0].size, c.cr0);
 }

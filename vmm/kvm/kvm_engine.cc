@@ -50,7 +50,7 @@ void KvmEngine::fail(const char* what, int err) {
   throw Error(ExitCode::kNoHost, errno_message(std::string("kvm: ") + what, err));
 }
 
-KvmEngine::KvmEngine(GuestMemory& memory) {
+KvmEngine::KvmEngine(GuestMemory& memory) : memory_(memory) {
   kvm_ = UniqueFd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
   if (!kvm_) {
     int err = errno;
@@ -125,6 +125,28 @@ void KvmEngine::setup_msr_filter() {
     ++i;
   }
   msr_filter_active_ = ioctl(vm_.get(), KVM_X86_SET_MSR_FILTER, &filter) == 0;
+}
+
+void KvmEngine::enable_dirty_log() {
+  kvm_userspace_memory_region region{};
+  region.slot = 0;
+  region.flags = KVM_MEM_LOG_DIRTY_PAGES;
+  region.guest_phys_addr = 0;
+  region.memory_size = memory_.size();
+  region.userspace_addr = reinterpret_cast<uint64_t>(memory_.host());
+  if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0)
+    fail("KVM_SET_USER_MEMORY_REGION (dirty logging)", errno);
+}
+
+void KvmEngine::collect_dirty_pages(std::vector<uint64_t>& bitmap) {
+  std::vector<uint64_t> fresh((memory_.size() / kPageSize + 63) / 64);
+  kvm_dirty_log log{};
+  log.slot = 0;
+  log.dirty_bitmap = fresh.data();
+  if (ioctl(vm_.get(), KVM_GET_DIRTY_LOG, &log) < 0) fail("KVM_GET_DIRTY_LOG", errno);
+  bitmap.resize(fresh.size());
+  for (size_t i = 0; i < fresh.size(); ++i)
+    bitmap[i] |= fresh[i];
 }
 
 Exit& KvmEngine::run() {

@@ -47,6 +47,12 @@ public:
 
   // The fixed CPUID table the guest sees (host-supported features minus the hidden ones).
   const CpuidTable& cpuid() const { return cpuid_; }
+  // Dirty-page logging, for recording and replaying kicks: enable once before running, then
+  // collect_dirty_pages() ORs the pages written since its last call into `bitmap` (one bit per
+  // 4 KiB page of guest memory).
+  void enable_dirty_log();
+  void collect_dirty_pages(std::vector<uint64_t>& bitmap);
+
   // True when nondeterministic MSRs (TSC, APERF/MPERF, TSC deadline) exit to userspace.
   bool msr_filter_active() const { return msr_filter_active_; }
 
@@ -56,6 +62,7 @@ private:
   void apply_guest_debug();
   [[noreturn]] void fail(const char* what, int err);
 
+  GuestMemory& memory_;
   UniqueFd kvm_;
   UniqueFd vm_;
   UniqueFd vcpu_;

@@ -15,21 +15,6 @@
 %define KSTACK 0x90000
 %define USTACK 0x80000
 
-bits 16
-org 0x7c00
-start:
-  cli
-  xor ax, ax
-  mov ds, ax
-  mov ss, ax
-  mov sp, 0x7000
-  lgdt [gdt_desc]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp 0x08:pm32
-
-bits 32
 ; Builds IDT entry %1 -> handler %2 with gate type/DPL byte %3.
 %macro gate 3
   mov eax, %2
@@ -46,14 +31,8 @@ bits 32
   jne fail
 %endmacro
 
-pm32:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov fs, ax
-  mov gs, ax
-  mov esp, KSTACK
+boot_real
+boot_protected KSTACK
   cld
   mov edi, IDT
   mov ecx, 256 * 2

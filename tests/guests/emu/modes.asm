@@ -4,30 +4,24 @@
 %include "emu.inc"
 %define MAGIC 0xcafef00d
 
-bits 16
-org 0x7c00
-start:
-  cli
-  xor ax, ax
-  mov ds, ax
-  mov ss, ax
-  mov sp, 0x7000
-  putc 'R'
-  lgdt [gdt_desc]
+; Turns paging on with the CR4 bits %1 and the tables at %2, and checks that linear 0x400000 maps
+; to the page holding MAGIC.
+%macro paging_on 2
+  mov eax, cr4
+  or eax, %1
+  mov cr4, eax
+  mov eax, %2
+  mov cr3, eax
   mov eax, cr0
-  or al, 1
+  or eax, 0x80000000
   mov cr0, eax
-  jmp 0x08:pm32
+  cmp dword [0x400000], MAGIC
+  jne fail
+%endmacro
 
-bits 32
-pm32:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov fs, ax
-  mov gs, ax
-  mov esp, 0x90000
+boot_real
+  putc 'R'
+boot_protected 0x90000
   putc 'P'
   ; Tables live at 0x100000..0x106000; zero them.
   mov edi, 0x100000
@@ -40,16 +34,7 @@ pm32:
   mov dword [0x100000], 0x83
   mov dword [0x100004], 0x101003
   mov dword [0x101000], 0x200003
-  mov eax, cr4
-  or eax, 0x10
-  mov cr4, eax
-  mov eax, 0x100000
-  mov cr3, eax
-  mov eax, cr0
-  or eax, 0x80000000
-  mov cr0, eax
-  cmp dword [0x400000], MAGIC
-  jne fail
+  paging_on 0x10, 0x100000
   putc 'G'
   mov eax, cr0
   and eax, 0x7fffffff
@@ -58,16 +43,7 @@ pm32:
   mov dword [0x102000], 0x103001
   mov dword [0x103000], 0x83
   mov dword [0x103010], 0x200083
-  mov eax, cr4
-  or eax, 0x20
-  mov cr4, eax
-  mov eax, 0x102000
-  mov cr3, eax
-  mov eax, cr0
-  or eax, 0x80000000
-  mov cr0, eax
-  cmp dword [0x400000], MAGIC
-  jne fail
+  paging_on 0x20, 0x102000
   putc 'A'
   mov eax, cr0
   and eax, 0x7fffffff
@@ -75,15 +51,7 @@ pm32:
   ; Long mode: PML4 0x104000 -> PDPT 0x105000 -> the PAE page directory.
   mov dword [0x104000], 0x105003
   mov dword [0x105000], 0x103003
-  mov eax, 0x104000
-  mov cr3, eax
-  mov ecx, 0xc0000080
-  rdmsr
-  or eax, 0x100
-  wrmsr
-  mov eax, cr0
-  or eax, 0x80000000
-  mov cr0, eax
+  long_mode_on 0x104000
   jmp 0x18:lm64
 
 fail:

@@ -9,27 +9,8 @@
 %define DST 0x200000
 %define LEN 0x10000
 
-bits 16
-org 0x7c00
-start:
-  cli
-  xor ax, ax
-  mov ds, ax
-  mov ss, ax
-  mov sp, 0x7000
-  lgdt [gdt_desc]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp 0x08:pm32
-
-bits 32
-pm32:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov esp, 0x90000
+boot_real
+boot_protected 0x90000
   mov eax, tick
   mov word [IDT + 0x20 * 8], ax
   mov word [IDT + 0x20 * 8 + 2], 0x08

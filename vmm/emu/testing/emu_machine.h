@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vmm/emu/emu_engine.h"
+#include "vmm/engine.h"
 #include "vmm/guest_memory.h"
 
 namespace rrvm::test {
@@ -39,7 +40,12 @@ struct EmuMachine {
 
 // The state a mode starts in: flat segments, identity paging in long mode of the first GiB
 // (2 MiB pages, tables at 0x1000-0x3fff) and of the fourth (one 1 GiB page, the MMIO hole),
-// GDT at 0x500, all GPRs zero, RFLAGS=2.
+// GDT at 0x500, all GPRs zero, RFLAGS=2. Long mode also gets a 64-bit TSS at 0x600 (selector
+// 0x30), which KVM requires there, so the kvm engine can start from the same state.
 CpuState initial_state(Mode mode, GuestMemory& memory);
+
+// Runs `engine` to its next exit. A kick is not one: a signal that interrupts KVM_RUN (a
+// profiler's, say) must not end a differential run or a timed loop early.
+Exit& run_past_kicks(Engine& engine);
 
 } // namespace rrvm::test

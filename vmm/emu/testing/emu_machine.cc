@@ -1,4 +1,4 @@
-#include "tests/emu/emu_machine.h"
+#include "vmm/emu/testing/emu_machine.h"
 
 #include <unistd.h>
 
@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+
+#include "vmm/emu/cpu.h"
 
 namespace rrvm::test {
 
@@ -45,18 +47,7 @@ std::vector<uint8_t> assemble(const std::string& source, unsigned bits, uint64_t
 namespace {
 
 Segment flat(uint16_t sel, bool code, unsigned bits, unsigned dpl) {
-  Segment s;
-  s.selector = sel;
-  s.base = 0;
-  s.limit = 0xffffffff;
-  s.g = 1;
-  s.s = 1;
-  s.type = code ? 0xb : 0x3;
-  s.dpl = uint8_t(dpl);
-  s.present = 1;
-  s.l = bits == 64;
-  s.db = bits == 32 || (!code && bits == 64);
-  return s;
+  return emu::flat_segment(sel, code, bits == 64, bits == 32 || (!code && bits == 64), dpl);
 }
 
 } // namespace
@@ -66,13 +57,16 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
   s.rflags = 2;
   s.rip = kCodeAddr;
   s.gpr[kRsp] = kStackTop;
-  // GDT: null, 0x08 code32, 0x10 data, 0x18 code64, 0x20 user data (dpl3), 0x28 user code64.
+  // GDT: null, 0x08 code32, 0x10 data, 0x18 code64, 0x20 user data (dpl3), 0x28 user code64,
+  // 0x30 a 64-bit TSS at 0x600 (long mode loads TR with it).
   const uint64_t gdt[] = {0,
                           0x00cf9b000000ffffull,
                           0x00cf93000000ffffull,
                           0x00af9b000000ffffull,
                           0x00cff3000000ffffull,
-                          0x00affb000000ffffull};
+                          0x00affb000000ffffull,
+                          0x0000890006000067ull,
+                          0};
   for (unsigned i = 0; i < std::size(gdt); ++i)
     memory.store<uint64_t>(0x500 + 8 * i, gdt[i]);
   s.gdt = {0x500, uint16_t(sizeof gdt - 1)};
@@ -114,6 +108,8 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
     s.efer = efer::kLME | efer::kLMA | efer::kSCE | efer::kNXE;
     s.cs = flat(0x18, true, 64, 0);
     s.ds = s.es = s.fs = s.gs = s.ss = flat(0x10, false, 64, 0);
+    s.tr = emu::Cpu::unpack_descriptor(0x30, gdt[6]);
+    s.tr.type = 0xb; // as LTR leaves it: busy
     break;
   }
   return s;
@@ -121,6 +117,13 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
 
 EmuMachine::EmuMachine(Mode m, uint64_t ram) : mode(m), memory(ram), engine(memory) {
   engine.set_state(initial_state(mode, memory));
+}
+
+Exit& run_past_kicks(Engine& engine) {
+  for (;;) {
+    Exit& e = engine.run();
+    if (e.reason != ExitReason::kKicked) return e;
+  }
 }
 
 void EmuMachine::load(const std::string& source) {

@@ -1,0 +1,116 @@
+#include "tools/rrvm/stats_report.h"
+
+#include <cmath>
+
+#include "formats/trace_reader.h"
+#include "vmm/engine.h"
+#include "vmm/host_sampler.h"
+
+namespace rrvm {
+
+namespace {
+
+// The counter each exit reason adds to besides the total, for traces without a summary.
+std::optional<VmStat> counter_of(ExitReason reason) {
+  switch (reason) {
+  case ExitReason::kIo:
+    return VmStat::VMEXIT_INOUT;
+  case ExitReason::kMmio:
+    return VmStat::VMEXIT_NESTED_FAULT;
+  case ExitReason::kHlt:
+    return VmStat::VMEXIT_HLT;
+  case ExitReason::kInterruptWindow:
+    return VmStat::VMEXIT_INTR_WINDOW;
+  case ExitReason::kMsrRead:
+    return VmStat::VMEXIT_RDMSR;
+  case ExitReason::kMsrWrite:
+    return VmStat::VMEXIT_WRMSR;
+  case ExitReason::kKicked:
+  case ExitReason::kInstructionLimit:
+    return VmStat::VMEXIT_EXTINT;
+  case ExitReason::kInternalError:
+  case ExitReason::kUnsupported:
+    return VmStat::VMEXIT_UNKNOWN;
+  case ExitReason::kShutdown:
+  case ExitReason::kDebug:
+    break;
+  }
+  return std::nullopt;
+}
+
+double percent(uint64_t part_ns, uint64_t whole_ns) {
+  return whole_ns ? 100.0 * double(part_ns) / double(whole_ns) : 0;
+}
+
+} // namespace
+
+double StatsInterval::ready_percent() const {
+  return rrvm::ready_percent(ready_ns, length_ns());
+}
+
+double StatsInterval::idle_percent() const {
+  return percent(idle_ns, length_ns());
+}
+
+double StatsInterval::exits_per_second() const {
+  return length_ns() ? double(exits) * 1e9 / double(length_ns()) : 0;
+}
+
+StatsReport read_stats_report(const std::string& trace_path) {
+  TraceReader reader(trace_path);
+  StatsReport report;
+  if (const auto& footer = reader.footer()) {
+    report.has_summary = true;
+    report.guest_exit_status = footer->summary.guest_exit_status;
+    for (const auto& [description, value] : footer->summary.stats) {
+      if (auto stat = vm_stat_by_description(description))
+        report.counters.set(*stat, value);
+      else
+        report.unknown_counters.emplace_back(description, value);
+    }
+  }
+
+  // Every exit a sample counts is logged before the sample, so the exits between two samples in
+  // the event stream are exactly that interval's.
+  StatsSampleEvent previous{};
+  StatsInterval current;
+  VmStats rebuilt;
+  Event event;
+  while (reader.next(event)) {
+    if (const auto* exit = std::get_if<ExitEvent>(&event)) {
+      const auto reason = ExitReason(exit->reason);
+      ++current.exits_by_reason[exit_reason_name(reason)];
+      rebuilt.add(VmStat::VMEXIT_COUNT);
+      if (auto stat = counter_of(reason)) rebuilt.add(*stat);
+      if (reason == ExitReason::kIo || reason == ExitReason::kMmio ||
+          reason == ExitReason::kMsrRead || reason == ExitReason::kMsrWrite)
+        rebuilt.add(VmStat::VMEXIT_USERSPACE);
+    } else if (std::holds_alternative<InjectionEvent>(event)) {
+      rebuilt.add(VmStat::VCPU_EXTINT_COUNT);
+    } else if (const auto* guest_exit = std::get_if<GuestExitEvent>(&event)) {
+      if (!report.has_summary) report.guest_exit_status = guest_exit->status;
+    } else if (const auto* sample = std::get_if<StatsSampleEvent>(&event)) {
+      current.start_ns = previous.host_ns;
+      current.end_ns = sample->host_ns;
+      current.runtime_ns = sample->runtime_ns - previous.runtime_ns;
+      current.ready_ns = sample->ready_ns - previous.ready_ns;
+      current.idle_ns = sample->idle_ns - previous.idle_ns;
+      current.exits = sample->exits - previous.exits;
+      report.intervals.push_back(std::move(current));
+      current = {};
+      previous = *sample;
+    }
+  }
+  if (!reader.status().complete()) report.truncation = reader.status().reason;
+  if (!report.has_summary) {
+    rebuilt.set(VmStat::VCPU_TOTAL_RUNTIME, previous.runtime_ns);
+    rebuilt.set(VmStat::VCPU_IDLE_TICKS, previous.idle_ns);
+    rebuilt.set(VmStat::RRVM_CPU_READY_NS, previous.ready_ns);
+    rebuilt.set(VmStat::RRVM_CPU_READY_PCT100,
+                std::llround(ready_percent(previous.ready_ns, previous.host_ns) * 100));
+    report.counters = rebuilt;
+  }
+  return report;
+}
+
+} // namespace rrvm

@@ -1,0 +1,46 @@
+// Host-time measurements of the vCPU thread, which only a recording can take and a replay cannot
+// recompute: its time on a host CPU and its time runnable but waiting for one (VMware's "CPU
+// ready"), from the scheduler's per-task statistics in /proc/self/task/TID/schedstat.
+#pragma once
+
+#include <cstdint>
+
+#include "vmm/unique_fd.h"
+
+namespace rrvm {
+
+// The host-time counters at one moment, cumulative since the run started; a trace stores them as
+// StatsSampleEvents.
+struct HostSample {
+  uint64_t host_ns = 0;    // host CLOCK_MONOTONIC time since the run started
+  uint64_t runtime_ns = 0; // the vCPU thread on a host CPU
+  uint64_t ready_ns = 0;   // the vCPU thread runnable, waiting in a run queue
+  uint64_t idle_ns = 0;    // the guest halted, the thread waiting for its next event
+  uint64_t exits = 0;
+};
+
+class HostSampler {
+public:
+  // Measures the calling thread (the vCPU thread) from now on.
+  HostSampler();
+
+  struct SchedTimes {
+    uint64_t run_ns = 0;
+    uint64_t wait_ns = 0;
+  };
+  // Since construction; zeros when the kernel keeps no schedstat (CONFIG_SCHED_INFO off).
+  SchedTimes sched_times() const;
+  uint64_t elapsed_ns() const;
+
+private:
+  SchedTimes read() const;
+
+  UniqueFd fd_; // kept open: a sample is then one pread
+  SchedTimes base_;
+  uint64_t start_ns_;
+};
+
+// Ready % of an interval as VMware defines it: ready_ms / (interval_s × 1000) × 100.
+double ready_percent(uint64_t ready_ns, uint64_t interval_ns);
+
+} // namespace rrvm
