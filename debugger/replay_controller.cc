@@ -16,9 +16,10 @@ constexpr uint64_t kCheckpointInterval = 2'000'000;
 constexpr uint64_t kSlice = 500'000;
 constexpr uint64_t kCheckpointBudget = 512ull << 20;
 
-Stop failed(const std::string& message) {
+Stop failed(const std::string& message, ExitCode code = ExitCode::kGuestFault) {
   Stop s{Stop::Kind::kFailed};
   s.message = message;
+  s.failure = code;
   return s;
 }
 
@@ -77,12 +78,11 @@ void ReplayController::arm(bool exec, bool watch) {
   armed_ = std::move(points);
 }
 
-RunOutcome ReplayController::run(Stop& failure) {
+RunOutcome ReplayController::run() {
   try {
     return session_.run();
   } catch (const Error& e) {
-    failure = failed(e.what());
-    ended_ = failure;
+    ended_ = failed(e.what(), e.code());
     RunOutcome outcome{RunOutcome::Kind::kEngineError, 0, e.what()};
     return outcome;
   }
@@ -111,7 +111,9 @@ Stop ReplayController::translate(const RunOutcome& outcome) {
     return s;
   }
   default:
-    ended_ = failed(outcome.message);
+    ended_ = failed(outcome.message, outcome.kind == RunOutcome::Kind::kHung
+                                         ? ExitCode::kGuestHung
+                                         : ExitCode::kGuestFault);
     return *ended_;
   }
 }
@@ -126,8 +128,7 @@ Stop ReplayController::step() {
   arm(false, true);
   machine().stop_at(std::nullopt);
   engine().set_single_step(true);
-  Stop failure;
-  RunOutcome outcome = run(failure);
+  RunOutcome outcome = run();
   engine().set_single_step(false);
   note_progress();
   if (ended_) return *ended_;
@@ -144,8 +145,7 @@ Stop ReplayController::resume(const Interrupted& interrupted) {
       const uint64_t now = *position();
       machine().stop_at(std::min(now + kSlice, std::max(next_checkpoint_, now + 1)));
     }
-    Stop failure;
-    RunOutcome outcome = run(failure);
+    RunOutcome outcome = run();
     note_progress();
     if (ended_) return *ended_;
     if (outcome.kind == RunOutcome::Kind::kPositionReached) {
@@ -224,8 +224,7 @@ bool ReplayController::run_to(uint64_t target) {
   arm(false, false);
   if (*position() != target) {
     machine().stop_at(target);
-    Stop failure;
-    const RunOutcome outcome = run(failure);
+    const RunOutcome outcome = run();
     machine().stop_at(std::nullopt);
     if (outcome.kind != RunOutcome::Kind::kPositionReached) {
       if (!ended_) translate(outcome);
@@ -259,8 +258,7 @@ ReplayController::last_hit_before(uint64_t position, size_t checkpoint, uint64_t
   machine().stop_at(end);
   std::optional<Hit> last;
   for (uint64_t ordinal = 1;; ++ordinal) {
-    Stop failure;
-    RunOutcome outcome = run(failure);
+    RunOutcome outcome = run();
     if (outcome.kind != RunOutcome::Kind::kDebugStop) break;
     const uint64_t at = *this->position();
     Stop stop = translate(outcome);
@@ -291,8 +289,7 @@ Stop ReplayController::reverse_resume(const Interrupted& interrupted) {
       restore(*index);
       arm(true, true);
       for (uint64_t i = 0; i < hit->ordinal; ++i) {
-        Stop failure;
-        run(failure);
+        run();
       }
       note_progress();
       return hit->stop;
@@ -305,6 +302,11 @@ Stop ReplayController::reverse_resume(const Interrupted& interrupted) {
   }
   go_to(0);
   return {Stop::Kind::kReplayStart};
+}
+
+Stop ReplayController::run_detached() {
+  breakpoints_.clear();
+  return resume([] { return false; });
 }
 
 std::string ReplayController::describe_checkpoints() const {

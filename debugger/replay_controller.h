@@ -12,6 +12,7 @@
 
 #include "replay/checkpoint_store.h"
 #include "replay/replay_session.h"
+#include "vmm/error.h"
 
 namespace rrvm::gdb {
 
@@ -40,6 +41,7 @@ struct Stop {
   bool software = false;
   int status = 0;
   std::string message;
+  ExitCode failure = ExitCode::kGuestFault; // kFailed: the process status it maps to
 };
 
 class ReplayController {
@@ -68,6 +70,11 @@ public:
   // Moves to retired-instruction count `target` (either direction); false past the end.
   bool go_to(uint64_t target);
 
+  // After gdb detached: without breakpoints, to the end of the replay.
+  Stop run_detached();
+  // How the replay ended, when it did.
+  const std::optional<Stop>& final_stop() const { return ended_; }
+
   // Lines for `monitor checkpoints`.
   std::string describe_checkpoints() const;
 
@@ -80,8 +87,8 @@ private:
 
   Machine& machine() { return session_.machine(); }
   Engine& engine() { return session_.machine().engine(); }
-  // Runs the machine, turning a divergence into a kFailed stop.
-  RunOutcome run(Stop& failure);
+  // Runs the machine; a divergence ends the replay with a kFailed stop in `ended_`.
+  RunOutcome run();
   Stop translate(const RunOutcome& outcome);
   void arm(bool exec, bool watch);
   void note_progress();

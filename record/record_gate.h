@@ -10,7 +10,9 @@ namespace rrvm {
 
 class RecordGate : public Gate {
 public:
-  explicit RecordGate(LiveGate& host) : host_(host) {}
+  // `register_hashes`: --verify=full, log a hash of the registers at every exit.
+  RecordGate(LiveGate& host, bool register_hashes)
+      : host_(host), register_hashes_(register_hashes) {}
   // The trace to log to. Set before the machine runs (the header needs the loaded kernel, so the
   // writer is created after the machine, which needs its gate).
   void start(TraceWriter& writer) { writer_ = &writer; }
@@ -43,6 +45,8 @@ public:
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override { writer_->guest_exit(status); }
   bool tracks_kicks() const override { return true; }
+  bool wants_register_hashes() const override { return register_hashes_; }
+  void on_register_hash(uint64_t hash) override { writer_->register_hash(hash); }
   void on_kick(const KickPoint& kick) override {
     writer_->kick({kick.rip, 0, kick.state_hash, kick.dirty_hash});
   }
@@ -54,6 +58,7 @@ public:
 
 private:
   LiveGate& host_;
+  bool register_hashes_;
   TraceWriter* writer_ = nullptr;
 };
 

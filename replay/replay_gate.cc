@@ -117,6 +117,12 @@ void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
+void ReplayGate::on_register_hash(uint64_t hash) {
+  const std::string replayed = "registers hashing to " + hex(hash);
+  const auto& recorded = std::get<RegisterHashEvent>(expect(EventKind::kRegisterHash, replayed));
+  if (recorded.hash != hash) diverge("registers hashing to " + hex(recorded.hash), replayed);
+}
+
 void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
   PortReadEvent replayed{port, size, value};
   const auto& recorded = std::get<PortReadEvent>(expect(EventKind::kPortRead, describe(replayed)));

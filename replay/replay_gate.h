@@ -13,7 +13,8 @@ namespace rrvm {
 
 class ReplayGate : public Gate {
 public:
-  explicit ReplayGate(TraceReader& reader) : reader_(reader) {}
+  explicit ReplayGate(TraceReader& reader)
+      : reader_(reader), register_hashes_(reader.header().machine.verify_mode == "full") {}
 
   uint64_t sample_clock() override;
   void wait_idle(uint64_t) override {} // idle fast-forward: the next clock sample is the wake-up
@@ -28,6 +29,8 @@ public:
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override;
   bool tracks_kicks() const override { return true; }
+  bool wants_register_hashes() const override { return register_hashes_; }
+  void on_register_hash(uint64_t hash) override;
   void on_kick(const KickPoint& kick) override;
   std::optional<KickPoint> next_kick() override;
 
@@ -44,6 +47,7 @@ private:
   [[noreturn]] void diverge(const std::string& recorded, const std::string& replayed);
 
   TraceReader& reader_;
+  bool register_hashes_;
   std::optional<Event> lookahead_;
   Event current_;
   // Read by the progress display's thread; written only by the vCPU thread.

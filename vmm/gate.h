@@ -56,6 +56,9 @@ public:
   virtual void on_injection(uint8_t /*vector*/, uint64_t /*exit_index*/,
                             std::optional<uint64_t> /*icount*/) {}
   virtual void on_guest_exit(int /*status*/) {}
+  // --verify=full: a hash of the registers after every exit (costly on kvm, so opt-in).
+  virtual bool wants_register_hashes() const { return false; }
+  virtual void on_register_hash(uint64_t /*hash*/) {}
 
   // Kicks on an engine without an instruction count (kvm). When tracks_kicks(), the machine
   // fingerprints every kick and reports it through on_kick() just before its on_exit(); in

@@ -98,6 +98,7 @@ RunOutcome Machine::run() {
     stats_.add(VmStat::VMEXIT_COUNT);
     if (exit.reason == ExitReason::kKicked && kvm_kicks_) report_kick();
     gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
+    if (gate_.wants_register_hashes()) gate_.on_register_hash(hash_cpu_state(engine_->state()));
     clock_.advance_to(gate_.sample_clock());
     count_host_cpu();
     if (clock_.now_ns() >= next_sample_ns_) [[unlikely]]

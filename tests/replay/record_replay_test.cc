@@ -159,5 +159,31 @@ TEST(RecordReplayTest, UntilFailWithOnlyPassingRunsKeepsNoTrace) {
   EXPECT_FALSE(std::filesystem::exists(trace));
 }
 
+TEST(RecordReplayTest, RdtscOnKvmDivergesWithItsLikelyCause) {
+  if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
+  const std::string trace = trace_path("kvm_rdtsc");
+  ProcessResult recorded = run_process(
+      {rrvm_binary(), "record", "-o", trace, "--engine", "kvm", guest_path("rdtsc_long.elf")});
+  ASSERT_EQ(recorded.status, 1) << recorded.err;
+  ProcessResult replayed = run_process({rrvm_binary(), "replay", trace});
+  // 16 TSC bits decide the exits: a replay that matches by chance is a 1 in 65536 event.
+  EXPECT_EQ(replayed.status, 3) << replayed.err;
+  EXPECT_NE(replayed.err.find("replay diverged at event"), std::string::npos) << replayed.err;
+  EXPECT_NE(replayed.err.find("likely cause: the guest's code has RDTSC"), std::string::npos)
+      << replayed.err;
+  EXPECT_NE(replayed.err.find("rflags"), std::string::npos) << replayed.err;
+}
+
+TEST(RecordReplayTest, RdtscOnEmuIsDeterministicAndFullVerificationPasses) {
+  const std::string trace = trace_path("emu_rdtsc");
+  ProcessResult recorded = run_process({rrvm_binary(), "record", "--verify=full", "-o", trace,
+                                        "--engine", "emu", guest_path("rdtsc_long.elf")});
+  ASSERT_EQ(recorded.status, 1) << recorded.err;
+  ProcessResult dump = run_process({rrvm_binary(), "dump", trace});
+  EXPECT_NE(dump.out.find("register-hash"), std::string::npos);
+  ProcessResult replayed = run_process({rrvm_binary(), "replay", trace});
+  EXPECT_EQ(replayed.status, 1) << replayed.err;
+}
+
 } // namespace
 } // namespace rrvm::test

@@ -6,8 +6,8 @@
 
 namespace rrvm {
 
-const std::vector<std::string> kMachineValueOptions = {"--mem",    "--append", "--serial",
-                                                       "--engine", "--flat",   "--rtc-time"};
+const std::vector<std::string> kMachineValueOptions = {
+    "--mem", "--append", "--serial", "--engine", "--flat", "--rtc-time", "--verify"};
 const std::vector<std::string> kMachineFlagOptions = {"--stats"};
 
 const char* const kMachineOptionsHelp =
@@ -17,7 +17,9 @@ const char* const kMachineOptionsHelp =
     "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
     "  --engine KIND        auto (default), kvm or emu\n"
     "  --rtc-time SECONDS   wall-clock time the RTC starts at, Unix seconds (default: now)\n"
-    "  --stats              print bhyve-style statistics at the end (on stderr)\n";
+    "  --stats              print bhyve-style statistics at the end (on stderr)\n"
+    "  --verify WHAT        record: exits (default: every exit, read value and injection is\n"
+    "                       checked on replay) or full (also a hash of all registers per exit)\n";
 
 MachineOptions parse_machine_options(const CommandLine& line) {
   MachineOptions options;
@@ -62,6 +64,11 @@ MachineOptions parse_machine_options(const CommandLine& line) {
     }
   }
   options.stats = line.flag("--stats");
+  if (auto verify = line.value("--verify")) {
+    if (*verify != "exits" && *verify != "full")
+      throw Error(ExitCode::kUsage, "bad --verify '" + *verify + "': expected exits or full");
+    options.verify_full = *verify == "full";
+  }
   return options;
 }
 

@@ -16,6 +16,7 @@ struct MachineOptions {
   BootOptions boot;
   std::string serial = "stdio";
   bool stats = false;
+  bool verify_full = false; // record: --verify=full logs a register hash at every exit
 };
 
 // Option names, for CommandLine.

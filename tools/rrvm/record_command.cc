@@ -22,7 +22,7 @@ TraceHeader make_header(const MachineOptions& options, const BootImage& image, E
   header.machine.engine = engine.name();
   header.machine.clock_mode = "host";
   header.machine.rtc_base_unix_s = options.config.rtc_base_unix_seconds;
-  header.machine.verify_mode = "exits";
+  header.machine.verify_mode = options.verify_full ? "full" : "exits";
   auto* kvm = dynamic_cast<KvmEngine*>(&engine);
   header.machine.cpuid = (kvm ? kvm->cpuid() : CpuidTable::emulated()).entries();
   header.boot.kernel_kind = image.kind;
@@ -52,7 +52,7 @@ RunOutcome record_once(MachineOptions options, const std::string& path, SerialOu
                        bool announce_engine) {
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
   LiveGate host(options.serial == "stdio");
-  RecordGate gate(host);
+  RecordGate gate(host, options.verify_full);
   Machine machine(options.config, gate);
   // An instruction-counting engine picks input up at its quanta; a kick would land at a point the
   // replay could not find.

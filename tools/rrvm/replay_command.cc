@@ -1,5 +1,7 @@
 #include <iostream>
 
+#include "debugger/serve_gdb.h"
+#include "replay/divergence_hint.h"
 #include "replay/replay_session.h"
 #include "tools/rrvm/command_line.h"
 #include "tools/rrvm/commands.h"
@@ -11,9 +13,13 @@
 namespace rrvm {
 
 int replay_command(const std::vector<std::string>& args) {
-  CommandLine line(args, {"--serial", "--engine"}, {"--stats"});
+  CommandLine line(args, {"--serial", "--engine", "--gdb"}, {"--stats"});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "replay needs one TRACE");
   SerialOutput serial(line.value("--serial").value_or("stdio"));
+  if (auto address = line.value("--gdb"))
+    return serve_gdb(line.positional()[0],
+                     {line.value("--engine").value_or(""), [&serial](uint8_t b) { serial.put(b); }},
+                     *address);
   ReplaySession session(line.positional()[0], {line.value("--engine").value_or(""),
                                                [&serial](uint8_t byte) { serial.put(byte); }});
   Machine& machine = session.machine();
@@ -25,8 +31,10 @@ int replay_command(const std::vector<std::string>& args) {
     serial.flush();
     if (e.code() != ExitCode::kDivergence) throw;
     CpuState cpu = machine.engine().state();
-    std::cerr << "rrvm: " << e.what() << "\n"
-              << "replay state:\n"
+    std::cerr << "rrvm: " << e.what() << "\n";
+    if (auto hint = divergence_hint(session.header(), machine.engine().name()))
+      std::cerr << "rrvm: " << *hint << "\n";
+    std::cerr << "replay state:\n"
               << describe_instruction_at(machine.memory(), cpu) << "\n"
               << register_dump(cpu) << "\n";
     return static_cast<int>(ExitCode::kDivergence);

@@ -103,6 +103,12 @@ public:
         out_ << number(x(interval.end_ns / 1e9)) << "," << number(y(series[i].value(interval)))
              << " ";
       out_ << "\"/>\n";
+      // Markers too, so that a run with a single interval still shows its values.
+      out_ << "<g fill=\"" << color << "\">";
+      for (const StatsInterval& interval : report_.intervals)
+        out_ << "<circle cx=\"" << number(x(interval.end_ns / 1e9)) << "\" cy=\""
+             << number(y(series[i].value(interval))) << "\" r=\"2.5\"/>";
+      out_ << "</g>\n";
       const double legend_y = top + 10 + 18 * i;
       out_ << "<g class=\"legend\" data-series=\"" << name << "\"><rect x=\"" << kPlotRight + 20
            << "\" y=\"" << legend_y - 9 << "\" width=\"14\" height=\"10\" fill=\"" << color
