@@ -10,7 +10,8 @@
 
 namespace rrvm::gdb {
 
-Connection::Connection(UniqueFd client, int listener) : fd_(std::move(client)), listener_(listener) {}
+Connection::Connection(UniqueFd client, int listener)
+    : fd_(std::move(client)), listener_(listener) {}
 
 void Connection::refuse_newcomer() {
   UniqueFd other(::accept(listener_, nullptr, nullptr));

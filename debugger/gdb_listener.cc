@@ -23,8 +23,8 @@ Listener::Listener(const std::string& address) {
   sa.sin_family = AF_INET;
   if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
       port > 65535 || inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1)
-    throw Error(ExitCode::kUsage, "bad --gdb address '" + address +
-                                      "': expected [HOST:]PORT with an IPv4 HOST");
+    throw Error(ExitCode::kUsage,
+                "bad --gdb address '" + address + "': expected [HOST:]PORT with an IPv4 HOST");
   sa.sin_port = htons(static_cast<uint16_t>(port));
   fd_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd_) throw Error(ExitCode::kIo, errno_message("socket", errno));

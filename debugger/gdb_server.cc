@@ -34,9 +34,8 @@ std::optional<std::pair<uint64_t, uint64_t>> address_length(std::string_view arg
 
 } // namespace
 
-GdbServer::GdbServer(ReplaySession& session, ReplayController& controller)
-    : session_(session), controller_(controller),
-      registers_(session.header().boot.kernel_kind == KernelKind::kElf64),
+GdbServer::GdbServer(const TraceHeader& header, ReplayController& controller)
+    : controller_(controller), registers_(header.boot.kernel_kind == KernelKind::kElf64),
       target_xml_(target_description_xml(registers_)) {}
 
 GdbServer::End GdbServer::serve(Connection& connection) {
@@ -55,7 +54,7 @@ GdbServer::End GdbServer::serve(Connection& connection) {
 
 std::optional<std::string> GdbServer::handle(std::string_view p) {
   if (p.empty()) return "";
-  Engine& engine = session_.machine().engine();
+  Engine& engine = session().machine().engine();
   switch (p[0]) {
   case '?':
     return stop_reply(last_stop_);
@@ -168,7 +167,7 @@ std::string GdbServer::read_memory(std::string_view args) {
   if (!range) return kErrorArguments;
   const auto [address, length] = *range;
   std::vector<uint8_t> bytes(std::min<uint64_t>(length, kMaxPacketSize / 2));
-  Machine& machine = session_.machine();
+  Machine& machine = session().machine();
   // The guest's current paging mode decides what an address means; gdb addresses are linear.
   const size_t n = read_linear(machine.memory(), machine.engine().state(), address, bytes);
   if (n == 0 && length != 0) return kErrorMemory;
@@ -191,7 +190,7 @@ std::string GdbServer::write_memory(std::string_view args, bool binary) {
     data = std::move(*decoded);
   }
   if (data.size() != range->second) return kErrorArguments;
-  Machine& machine = session_.machine();
+  Machine& machine = session().machine();
   const CpuState cpu = machine.engine().state();
   // Check every page first, so a write is done whole or not at all.
   std::vector<std::pair<uint64_t, uint64_t>> pieces; // guest-physical address, length
@@ -227,7 +226,7 @@ std::string GdbServer::breakpoint(std::string_view args, bool insert) {
     const uint64_t length = range->second;
     if (length != 1 && length != 2 && length != 4 && length != 8) return kErrorArguments;
     b.point.length = static_cast<uint8_t>(length);
-    b.point.kind = type == '2' ? WatchKind::kWrite
+    b.point.kind = type == '2'   ? WatchKind::kWrite
                    : type == '3' ? WatchKind::kRead
                                  : WatchKind::kAccess;
   }
@@ -255,7 +254,7 @@ std::string GdbServer::resume(std::string_view packet) {
   if (!reverse && packet.size() > 1 && packet[0] != 'C' && packet[0] != 'S') {
     auto address = parse_hex_number(packet.substr(1));
     if (!address) return kErrorArguments;
-    Engine& engine = session_.machine().engine();
+    Engine& engine = session().machine().engine();
     CpuState cpu = engine.state();
     cpu.rip = *address;
     engine.set_state(cpu);
@@ -307,7 +306,7 @@ std::string GdbServer::monitor(const std::string& line) {
   auto position = [&] {
     out << "instruction " << controller_.position().value_or(0) << ", trace event "
         << controller_.event_position();
-    if (auto total = session_.total_events()) out << " of " << *total;
+    if (auto total = session().total_events()) out << " of " << *total;
     out << "\n";
   };
   if (command == "when") {
@@ -316,8 +315,10 @@ std::string GdbServer::monitor(const std::string& line) {
   } else if (command == "goto") {
     std::string what, number;
     words >> what;
-    if (what == "icount") words >> number;
-    else number = what;
+    if (what == "icount")
+      words >> number;
+    else
+      number = what;
     uint64_t target = 0;
     const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), target);
     if (number.empty() || error != std::errc() || end != number.data() + number.size()) {
@@ -333,10 +334,12 @@ std::string GdbServer::monitor(const std::string& line) {
       out << "gdb still shows the old state: run 'maintenance flush register-cache'\n";
     }
   } else if (command == "stats") {
-    session_.machine().stats().print(out, 0);
+    session().machine().stats().print(out, 0);
   } else if (command == "checkpoints") {
-    if (!controller_.reversible()) out << "no checkpoints: kvm replays go forward only\n";
-    else out << controller_.describe_checkpoints();
+    if (!controller_.reversible())
+      out << "no checkpoints: kvm replays go forward only\n";
+    else
+      out << controller_.describe_checkpoints();
   } else {
     out << "rrvm monitor commands:\n"
            "  when                 the replay position (instruction count, trace event)\n"

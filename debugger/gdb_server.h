@@ -15,7 +15,7 @@ namespace rrvm::gdb {
 
 class GdbServer {
 public:
-  GdbServer(ReplaySession& session, ReplayController& controller);
+  GdbServer(const TraceHeader& header, ReplayController& controller);
 
   enum class End : uint8_t { kDetached, kKilled, kDisconnected };
   // Serves one gdb until it detaches, kills the target or goes away.
@@ -34,7 +34,8 @@ private:
   std::string stop_reply(const Stop& stop);
   void warn_divergence(const char* what);
 
-  ReplaySession& session_;
+  ReplaySession& session() { return controller_.session(); }
+
   ReplayController& controller_;
   RegisterMap registers_;
   std::string target_xml_;

@@ -75,9 +75,7 @@ std::optional<uint64_t> value_of(const CpuState& cpu, const RegisterInfo& r) {
 void store(CpuState& cpu, const RegisterInfo& r, uint64_t v) {
   // A 32-bit target's registers hold the low halves; writing one keeps the high half as a
   // 32-bit write would not, but only long mode uses the high halves.
-  auto merge = [&](uint64_t old) {
-    return r.bits >= 64 ? v : (old & ~((1ull << r.bits) - 1)) | v;
-  };
+  auto merge = [&](uint64_t old) { return r.bits >= 64 ? v : (old & ~((1ull << r.bits) - 1)) | v; };
   switch (r.id) {
   case RegisterId::kGpr:
     cpu.gpr[r.gpr] = merge(cpu.gpr[r.gpr]);
@@ -158,7 +156,8 @@ RegisterMap::RegisterMap(bool x86_64) : x86_64_(x86_64) {
     gpr("esi", kRsi, "int32");
     gpr("edi", kRdi, "int32");
   }
-  registers_.push_back({x86_64 ? "rip" : "eip", word, "code_ptr", kCore, nullptr, RegisterId::kRip});
+  registers_.push_back(
+      {x86_64 ? "rip" : "eip", word, "code_ptr", kCore, nullptr, RegisterId::kRip});
   registers_.push_back({"eflags", 32, "i386_eflags", kCore, nullptr, RegisterId::kEflags});
   const std::pair<const char*, RegisterId> segments[] = {
       {"cs", RegisterId::kCs}, {"ss", RegisterId::kSs}, {"ds", RegisterId::kDs},
@@ -171,8 +170,11 @@ RegisterMap::RegisterMap(bool x86_64) : x86_64_(x86_64) {
   registers_.push_back({"fctrl", 32, "int", kCore, "float", RegisterId::kX87Control});
   for (const char* name : {"fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"})
     registers_.push_back({name, 32, "int", kCore, "float", RegisterId::kX87Other});
-  registers_.push_back({"fs_base", word, int_type, kSegments, nullptr, RegisterId::kFsBase});
-  registers_.push_back({"gs_base", word, int_type, kSegments, nullptr, RegisterId::kGsBase});
+  // gdb's i386 architecture (13.1) asserts on the segments feature outside its Linux ABI; the
+  // bases of a 32-bit guest go with the control registers instead.
+  const char* bases = x86_64 ? kSegments : kControl;
+  registers_.push_back({"fs_base", word, int_type, bases, nullptr, RegisterId::kFsBase});
+  registers_.push_back({"gs_base", word, int_type, bases, nullptr, RegisterId::kGsBase});
   const std::pair<const char*, RegisterId> control[] = {{"cr0", RegisterId::kCr0},
                                                         {"cr2", RegisterId::kCr2},
                                                         {"cr3", RegisterId::kCr3},

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "vmm/error.h"
+#include "vmm/page_walker.h"
 
 namespace rrvm::gdb {
 
@@ -29,8 +30,7 @@ ReplayController::ReplayController(ReplaySession& session)
     : session_(session), reversible_(session.machine().engine().instruction_count().has_value()),
       checkpoints_(kCheckpointBudget) {
   if (reversible_) {
-    // Before the first instruction nothing is pending and no interrupt window was asked for.
-    checkpoints_.add(0, session_.checkpoint(), 0);
+    checkpoints_.add(0, session_.checkpoint());
     next_checkpoint_ = kCheckpointInterval;
   }
 }
@@ -45,8 +45,7 @@ bool ReplayController::replaying_covered_ground() const {
 }
 
 bool ReplayController::insert(const Breakpoint& point) {
-  if (std::find(breakpoints_.begin(), breakpoints_.end(), point) != breakpoints_.end())
-    return true;
+  if (std::find(breakpoints_.begin(), breakpoints_.end(), point) != breakpoints_.end()) return true;
   if (breakpoints_.size() >= engine().max_hw_breakpoints()) return false;
   breakpoints_.push_back(point);
   return true;
@@ -111,9 +110,9 @@ Stop ReplayController::translate(const RunOutcome& outcome) {
     return s;
   }
   default:
-    ended_ = failed(outcome.message, outcome.kind == RunOutcome::Kind::kHung
-                                         ? ExitCode::kGuestHung
-                                         : ExitCode::kGuestFault);
+    ended_ =
+        failed(outcome.message, outcome.kind == RunOutcome::Kind::kHung ? ExitCode::kGuestHung
+                                                                        : ExitCode::kGuestFault);
     return *ended_;
   }
 }
@@ -166,56 +165,15 @@ Stop ReplayController::resume(const Interrupted& interrupted) {
 void ReplayController::maybe_checkpoint() {
   const uint64_t now = *position();
   if (now < next_checkpoint_) return;
-  const CpuState cpu = engine().state();
-  // An interrupt the machine handed the engine but the engine has not delivered is not part of
-  // a MachineSnapshot: no checkpoint here, try again a little later.
-  if ((cpu.rflags & rflags::kIF) && !cpu.interrupt_shadow && !engine().can_inject()) {
-    next_checkpoint_ = now + 1000;
-    return;
-  }
-  ReplayCheckpoint state = session_.checkpoint();
-  const bool window = probe_interrupt_window(cpu);
-  machine().restore(state.machine);
-  armed_.reset();
-  checkpoints_.add(now, std::move(state), window);
+  checkpoints_.add(now, session_.checkpoint());
   next_checkpoint_ = now + kCheckpointInterval;
-}
-
-// Whether the engine is waiting for an interrupt window, which a MachineSnapshot does not hold:
-// with interrupts made deliverable, the engine's next run reports the window at once if it
-// waits for one, and otherwise runs an instruction (undone by the caller's restore).
-bool ReplayController::probe_interrupt_window(const CpuState& cpu) {
-  CpuState open = cpu;
-  open.rflags |= rflags::kIF;
-  open.interrupt_shadow = false;
-  open.halted = false;
-  engine().set_state(open);
-  engine().set_instruction_limit(std::nullopt);
-  engine().set_single_step(true);
-  const bool window = engine().run().reason == ExitReason::kInterruptWindow;
-  engine().set_single_step(false);
-  return window;
-}
-
-// The engine keeps an injected interrupt it has not delivered yet across set_state(); restoring
-// a checkpoint with one pending would deliver it into the restored state. Delivering it into
-// the state about to be overwritten gets rid of it.
-void ReplayController::drain_pending_injection() {
-  const CpuState cpu = engine().state();
-  if (!(cpu.rflags & rflags::kIF) || cpu.interrupt_shadow || engine().can_inject()) return;
-  engine().set_instruction_limit(std::nullopt);
-  engine().set_single_step(true);
-  engine().run();
-  engine().set_single_step(false);
 }
 
 void ReplayController::restore(size_t index) {
   const CheckpointStore::Info info = checkpoints_.info(index);
   if (!loaded_ || loaded_->first != info.position)
     loaded_.emplace(info.position, checkpoints_.load(index));
-  drain_pending_injection();
   session_.restore(loaded_->second);
-  engine().request_interrupt_window(checkpoints_.tag(index) != 0);
   armed_.reset();
   ended_.reset();
 }

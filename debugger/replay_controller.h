@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,9 +36,12 @@ struct Stop {
     kExited,      // the guest ended: `status`
     kFailed,      // the replay cannot go on: `message` (divergence, guest fault)
   };
+  Stop(Kind k = Kind::kStep, DebugCause c = DebugCause::kStep, uint64_t a = 0)
+      : kind(k), cause(c), address(a) {}
+
   Kind kind;
-  DebugCause cause = DebugCause::kStep;
-  uint64_t address = 0;
+  DebugCause cause;
+  uint64_t address;
   bool software = false;
   int status = 0;
   std::string message;
@@ -49,7 +53,10 @@ public:
   // Polled between slices of long runs; returning true interrupts the run.
   using Interrupted = std::function<bool()>;
 
+  // `session` stands before its first instruction.
   explicit ReplayController(ReplaySession& session);
+
+  ReplaySession& session() { return session_; }
 
   // Reverse execution needs an exact instruction count: emu only.
   bool reversible() const { return reversible_; }
@@ -93,9 +100,7 @@ private:
   void arm(bool exec, bool watch);
   void note_progress();
   void maybe_checkpoint();
-  bool probe_interrupt_window(const CpuState& cpu);
   void restore(size_t index);
-  void drain_pending_injection();
   // Runs to `target` with nothing armed; false when the replay ended or failed before it.
   bool run_to(uint64_t target);
   std::optional<Hit> last_hit_before(uint64_t position, size_t checkpoint, uint64_t end);

@@ -19,7 +19,7 @@ int serve_gdb(const std::string& trace_path, ReplayOptions options, const std::s
   ReplaySession session(trace_path, std::move(options));
   gdb::ReplayController controller(session);
   controller_ptr = &controller;
-  gdb::GdbServer server(session, controller);
+  gdb::GdbServer server(controller.session().header(), controller);
 
   gdb::Listener listener(address);
   std::cerr << "rrvm: waiting for gdb on " << listener.name() << std::endl;

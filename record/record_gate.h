@@ -28,7 +28,7 @@ public:
     if (n) writer_->serial_input(out.first(n));
     return n;
   }
-  bool input_possible() const override { return host_.input_possible(); }
+  bool input_possible() override { return host_.input_possible(); }
   uint64_t host_deadline(uint64_t guest_ns) const override { return host_.host_deadline(guest_ns); }
   bool stop_requested() const override { return host_.stop_requested(); }
 

@@ -11,7 +11,7 @@ constexpr uint64_t kPointerBytes = sizeof(std::shared_ptr<const void>);
 
 } // namespace
 
-void CheckpointStore::add(uint64_t position, ReplayCheckpoint checkpoint, uint64_t tag) {
+void CheckpointStore::add(uint64_t position, ReplayCheckpoint checkpoint) {
   auto at = std::lower_bound(entries_.begin(), entries_.end(), position,
                              [](const Entry& e, uint64_t p) { return e.position < p; });
   if (at != entries_.end() && at->position == position) {
@@ -23,7 +23,7 @@ void CheckpointStore::add(uint64_t position, ReplayCheckpoint checkpoint, uint64
   const Entry* previous = at == entries_.begin() ? nullptr : &*(at - 1);
   std::vector<uint8_t>& memory = checkpoint.machine.memory;
   const size_t count = (memory.size() + kPageSize - 1) / kPageSize;
-  Entry entry{position, tag, {}, memory.size(), {}};
+  Entry entry{position, {}, memory.size(), {}};
   entry.pages.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const size_t offset = i * kPageSize;
@@ -31,6 +31,11 @@ void CheckpointStore::add(uint64_t position, ReplayCheckpoint checkpoint, uint64
     if (previous && previous->memory_bytes == memory.size() &&
         std::memcmp(previous->pages[i]->bytes, memory.data() + offset, length) == 0) {
       entry.pages.push_back(previous->pages[i]);
+      continue;
+    }
+    const uint8_t* bytes = memory.data() + offset;
+    if (length == kPageSize && bytes[0] == 0 && std::memcmp(bytes, bytes + 1, kPageSize - 1) == 0) {
+      entry.pages.push_back(zero_page_);
       continue;
     }
     auto page = std::make_shared<Page>();

@@ -24,15 +24,13 @@ public:
 
   explicit CheckpointStore(uint64_t budget_bytes) : budget_bytes_(budget_bytes) {}
 
-  // Stores `checkpoint` as the state at `position`, replacing one already there. `tag` is
-  // returned with it: state the owner must restore that MachineSnapshot does not hold.
-  void add(uint64_t position, ReplayCheckpoint checkpoint, uint64_t tag = 0);
+  // Stores `checkpoint` as the state at `position`, replacing one already there.
+  void add(uint64_t position, ReplayCheckpoint checkpoint);
 
   size_t size() const { return entries_.size(); }
   // Index of the latest checkpoint at or before `position`.
   std::optional<size_t> at_or_before(uint64_t position) const;
   Info info(size_t index) const;
-  uint64_t tag(size_t index) const { return entries_[index].tag; }
   // The checkpoint with its memory reassembled.
   ReplayCheckpoint load(size_t index) const;
   // Bytes of memory pages and page tables held.
@@ -44,7 +42,6 @@ private:
   };
   struct Entry {
     uint64_t position;
-    uint64_t tag;
     ReplayCheckpoint state; // memory left empty: `pages` holds it
     size_t memory_bytes;
     std::vector<std::shared_ptr<const Page>> pages;
@@ -55,6 +52,8 @@ private:
 
   uint64_t budget_bytes_;
   uint64_t bytes_ = 0;
+  // Most of a guest's RAM is never written: all-zero pages share this one.
+  std::shared_ptr<const Page> zero_page_ = std::make_shared<const Page>();
   std::vector<Entry> entries_; // sorted by position
 };
 

@@ -19,7 +19,8 @@ public:
   uint64_t sample_clock() override;
   void wait_idle(uint64_t) override {} // idle fast-forward: the next clock sample is the wake-up
   size_t take_input(std::span<uint8_t> out) override;
-  bool input_possible() const override { return true; }
+  // The recording went on after a halt with nothing armed only if input woke the guest.
+  bool input_possible() override { return peek() != nullptr; }
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
   void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) override;

@@ -86,7 +86,8 @@ struct CpuState {
   std::array<uint64_t, 4> dr{};
   uint64_t dr6 = 0xffff0ff0, dr7 = 0x400;
   MsrState msr;
-  bool interrupt_shadow = false; // STI / MOV SS blocking for one instruction
+  bool interrupt_shadow = false;  // STI / MOV SS blocking for one instruction
+  int16_t pending_interrupt = -1; // vector injected but not yet delivered, or -1
   bool halted = false;
 
   // The mode the CPU fetches instructions in.

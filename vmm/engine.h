@@ -118,6 +118,8 @@ public:
   virtual std::optional<uint64_t> instruction_count() const = 0;
   // Stop with kInstructionLimit once the count reaches `count` (emu only).
   virtual void set_instruction_limit(std::optional<uint64_t> count) = 0;
+  // Puts the count back to a checkpoint's value (engines that keep one).
+  virtual void set_instruction_count(uint64_t) {}
 };
 
 } // namespace rrvm

@@ -37,7 +37,7 @@ public:
 
   // True when input may still arrive (an interactive terminal): a halted guest with no timer can
   // then still be woken.
-  virtual bool input_possible() const = 0;
+  virtual bool input_possible() = 0;
 
   // The host CLOCK_MONOTONIC time at which guest time reaches `guest_ns`, for kicking a running
   // vCPU when a device timer is due; 0 when guest time does not follow host time.

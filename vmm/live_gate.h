@@ -25,7 +25,7 @@ public:
   uint64_t sample_clock() override;
   void wait_idle(uint64_t deadline_ns) override;
   size_t take_input(std::span<uint8_t> out) override;
-  bool input_possible() const override { return reading_; }
+  bool input_possible() override { return reading_; }
   uint64_t host_deadline(uint64_t guest_ns) const override { return start_ns_ + guest_ns; }
 
   // The engine to kick when input arrives while the guest runs.

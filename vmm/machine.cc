@@ -245,6 +245,8 @@ MachineSnapshot Machine::snapshot() const {
   s.clock_ns = clock_.now_ns();
   s.tsc_offset = tsc_offset_;
   s.halted = halted_;
+  s.interrupt_window_requested = window_requested_;
+  s.instruction_count = engine_->instruction_count().value_or(0);
   s.stats = stats_;
   return s;
 }
@@ -257,6 +259,8 @@ void Machine::restore(const MachineSnapshot& s) {
   clock_.reset(s.clock_ns);
   tsc_offset_ = s.tsc_offset;
   halted_ = s.halted;
+  request_window(s.interrupt_window_requested);
+  engine_->set_instruction_count(s.instruction_count);
   stats_ = s.stats;
   armed_deadline_ = TimerSource::kNever;
 }
@@ -350,7 +354,7 @@ HostSample Machine::host_sample() const {
 
 void Machine::deliver_interrupts(bool at_kick) {
   if (!platform_.pic().interrupt_pending()) {
-    engine_->request_interrupt_window(false);
+    request_window(false);
     return;
   }
   if (engine_->can_inject()) {
@@ -360,10 +364,15 @@ void Machine::deliver_interrupts(bool at_kick) {
     stats_.add(VmStat::VCPU_EXTINT_COUNT);
     stats_.add(at_kick ? VmStat::RRVM_INJECT_AT_KICK : VmStat::RRVM_INJECT_AT_EXIT);
     halted_ = false;
-    engine_->request_interrupt_window(false);
+    request_window(false);
   } else {
-    engine_->request_interrupt_window(true);
+    request_window(true);
   }
+}
+
+void Machine::request_window(bool enable) {
+  window_requested_ = enable;
+  engine_->request_interrupt_window(enable);
 }
 
 bool Machine::wait_while_halted(RunOutcome& outcome) {
@@ -407,6 +416,9 @@ void Machine::arm_kicker() {
   if (deadline == armed_deadline_) return;
   armed_deadline_ = deadline;
   uint64_t host = deadline == TimerSource::kNever ? 0 : gate_.host_deadline(deadline);
+  // A guest that exits on its own within the bound takes the interrupt at that exit, which
+  // replays for free; only a guest that keeps running is kicked.
+  if (host != 0) host += config_.kick_bound_ns;
   if (host == 0)
     kicker_->disarm();
   else

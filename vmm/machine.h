@@ -35,6 +35,9 @@ struct MachineConfig {
   // Instruction-counting engines stop every 100 000 instructions to look at the clock. Off only
   // to replay a kvm recording on emu, whose clock was looked at only at the kvm exits.
   bool instruction_quanta = true;
+  // kvm: how long a due timer interrupt may wait for the guest to exit by itself before a host
+  // timer kicks the vCPU.
+  uint64_t kick_bound_ns = 1'000'000;
 };
 
 struct RunOutcome {
@@ -62,6 +65,8 @@ struct MachineSnapshot {
   uint64_t clock_ns = 0;
   uint64_t tsc_offset = 0;
   bool halted = false;
+  bool interrupt_window_requested = false;
+  uint64_t instruction_count = 0; // engines that keep one
   VmStats stats;
 };
 
@@ -113,6 +118,7 @@ private:
   void handle_msr(Exit& exit, bool read);
   void service_devices();
   void deliver_interrupts(bool at_kick);
+  void request_window(bool enable);
   void count_host_cpu();
   void take_sample();
   HostSample host_sample() const;
@@ -132,6 +138,7 @@ private:
   VmStats stats_;
   BootImage image_;
   bool halted_ = false;
+  bool window_requested_ = false; // what deliver_interrupts() last asked the engine for
   std::optional<uint64_t> stop_at_;
   KvmEngine* kvm_ = nullptr; // set when kicks are tracked
   bool kvm_kicks_ = false;

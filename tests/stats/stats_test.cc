@@ -154,8 +154,7 @@ TEST_P(ReplayedCountersTest, EqualTheRecordedDeterministicCounters) {
   EXPECT_EQ(replayed_counters.count("vcpu total runtime"), 0u) << "host time is not replayed";
 }
 
-// Every test guest that replays (hang_real does not yet: its recording ends hung, which a replay,
-// where input is always possible, cannot conclude).
+// Every test guest.
 INSTANTIATE_TEST_SUITE_P(
     Guests, ReplayedCountersTest,
     ::testing::Values(GuestCase{"stats_real", flat("stats_real.bin")},
@@ -164,6 +163,7 @@ INSTANTIATE_TEST_SUITE_P(
                       GuestCase{"rtc_real", flat("rtc_real.bin")},
                       GuestCase{"io_loop_real", flat("io_loop_real.bin")},
                       GuestCase{"triple_fault_real", flat("triple_fault_real.bin")},
+                      GuestCase{"hang_real", flat("hang_real.bin")},
                       GuestCase{"hello_multiboot",
                                 {"--append", "recorded", guest_path("hello_multiboot.elf")}},
                       GuestCase{"pit_multiboot", {guest_path("pit_multiboot.elf")}},

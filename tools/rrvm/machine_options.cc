@@ -6,8 +6,9 @@
 
 namespace rrvm {
 
-const std::vector<std::string> kMachineValueOptions = {
-    "--mem", "--append", "--serial", "--engine", "--flat", "--rtc-time", "--verify"};
+const std::vector<std::string> kMachineValueOptions = {"--mem",    "--append",    "--serial",
+                                                       "--engine", "--flat",      "--rtc-time",
+                                                       "--verify", "--kick-bound"};
 const std::vector<std::string> kMachineFlagOptions = {"--stats"};
 
 const char* const kMachineOptionsHelp =
@@ -18,8 +19,30 @@ const char* const kMachineOptionsHelp =
     "  --engine KIND        auto (default), kvm or emu\n"
     "  --rtc-time SECONDS   wall-clock time the RTC starts at, Unix seconds (default: now)\n"
     "  --stats              print bhyve-style statistics at the end (on stderr)\n"
+    "  --kick-bound TIME    kvm: how long a due interrupt waits for a guest exit before the vCPU\n"
+    "                       is kicked, e.g. 1ms (default), 200us, 0\n"
     "  --verify WHAT        record: exits (default: every exit, read value and injection is\n"
     "                       checked on replay) or full (also a hash of all registers per exit)\n";
+
+uint64_t parse_duration_ns(const std::string& text, const char* what) {
+  size_t pos = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  const std::string unit = text.substr(pos);
+  const uint64_t scale = unit == "ns"                                   ? 1
+                         : unit == "us"                                 ? 1000
+                         : unit == "ms" || (unit.empty() && value == 0) ? 1000000
+                         : unit == "s"                                  ? 1000000000
+                                                                        : 0;
+  if (pos == 0 || scale == 0 || value > UINT64_MAX / scale)
+    throw Error(ExitCode::kUsage, std::string("bad ") + what + " '" + text +
+                                      "': expected a duration such as 1ms, 200us or 0");
+  return value * scale;
+}
 
 MachineOptions parse_machine_options(const CommandLine& line) {
   MachineOptions options;
@@ -64,6 +87,8 @@ MachineOptions parse_machine_options(const CommandLine& line) {
     }
   }
   options.stats = line.flag("--stats");
+  if (auto bound = line.value("--kick-bound"))
+    options.config.kick_bound_ns = parse_duration_ns(*bound, "--kick-bound");
   if (auto verify = line.value("--verify")) {
     if (*verify != "exits" && *verify != "full")
       throw Error(ExitCode::kUsage, "bad --verify '" + *verify + "': expected exits or full");

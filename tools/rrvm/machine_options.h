@@ -25,5 +25,7 @@ extern const std::vector<std::string> kMachineFlagOptions;
 extern const char* const kMachineOptionsHelp;
 
 MachineOptions parse_machine_options(const CommandLine& line);
+// "1ms", "200us", "5s", "0" → nanoseconds; throws a usage error naming `what`.
+uint64_t parse_duration_ns(const std::string& text, const char* what);
 
 } // namespace rrvm

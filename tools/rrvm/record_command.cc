@@ -23,6 +23,7 @@ TraceHeader make_header(const MachineOptions& options, const BootImage& image, E
   header.machine.clock_mode = "host";
   header.machine.rtc_base_unix_s = options.config.rtc_base_unix_seconds;
   header.machine.verify_mode = options.verify_full ? "full" : "exits";
+  header.machine.kick_bound_ns = options.config.kick_bound_ns;
   auto* kvm = dynamic_cast<KvmEngine*>(&engine);
   header.machine.cpuid = (kvm ? kvm->cpuid() : CpuidTable::emulated()).entries();
   header.boot.kernel_kind = image.kind;

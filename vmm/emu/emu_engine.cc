@@ -177,11 +177,15 @@ void EmuEngine::kick() {
 }
 
 CpuState EmuEngine::state() {
-  return cpu_->get_state();
+  CpuState state = cpu_->get_state();
+  state.pending_interrupt = pending_irq_ ? *pending_irq_ : -1;
+  return state;
 }
 
 void EmuEngine::set_state(const CpuState& state) {
   cpu_->put_state(state);
+  pending_irq_.reset();
+  if (state.pending_interrupt >= 0) pending_irq_ = static_cast<uint8_t>(state.pending_interrupt);
   cpu_->code->clear();
   cpu_->input.valid = false;
   read_exit_pending_ = false;
@@ -224,6 +228,10 @@ std::optional<uint64_t> EmuEngine::instruction_count() const {
 
 void EmuEngine::set_instruction_limit(std::optional<uint64_t> count) {
   user_limit_ = count.value_or(~0ull);
+}
+
+void EmuEngine::set_instruction_count(uint64_t count) {
+  cpu_->icount = count;
 }
 
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {

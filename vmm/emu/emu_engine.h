@@ -44,6 +44,7 @@ public:
   size_t max_hw_breakpoints() const override { return 64; }
   std::optional<uint64_t> instruction_count() const override;
   void set_instruction_limit(std::optional<uint64_t> count) override;
+  void set_instruction_count(uint64_t count) override;
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
   void invalidate_code(uint64_t gpa, uint64_t length);

@@ -127,8 +127,10 @@ CpuState read_kvm_state(int vcpu_fd) {
     state.dr7 = debug.dr7;
   }
   kvm_vcpu_events events{};
-  if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &events) == 0)
+  if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &events) == 0) {
     state.interrupt_shadow = events.interrupt.shadow != 0;
+    if (events.interrupt.injected) state.pending_interrupt = events.interrupt.nr;
+  }
   return state;
 }
 
@@ -175,6 +177,15 @@ void write_kvm_state(int vcpu_fd, const CpuState& state) {
   debug.dr6 = state.dr6;
   debug.dr7 = state.dr7;
   ioctl(vcpu_fd, KVM_SET_DEBUGREGS, &debug);
+
+  kvm_vcpu_events events{};
+  if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &events) == 0) {
+    events.interrupt.injected = state.pending_interrupt >= 0;
+    events.interrupt.nr = state.pending_interrupt >= 0 ? uint8_t(state.pending_interrupt) : 0;
+    events.interrupt.shadow = state.interrupt_shadow ? KVM_X86_SHADOW_INT_STI : 0;
+    events.flags = KVM_VCPUEVENT_VALID_SHADOW;
+    ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &events);
+  }
 }
 
 } // namespace rrvm
