@@ -15,11 +15,7 @@
 section .text
 global _start
 _start:
-  call idt_install
-  mov rdi, 0x20
-  lea rsi, [rel timer_handler]
-  call set_gate
-  pic_init 0x20, 0x28, 0xfe, 0xff
+  irq0_handler_install timer_handler
   mov rbx, HPET
   mov rax, [rbx + HPET_CAP]
   mov rcx, rax

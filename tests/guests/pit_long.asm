@@ -7,14 +7,10 @@
 section .text
 global _start
 _start:
-  call idt_install
-  mov rdi, 0x20
-  lea rsi, [rel timer_handler]
-  call set_gate
+  irq0_handler_install timer_handler
   mov rdi, 0x27
   lea rsi, [rel spurious_handler]
   call set_gate
-  pic_init 0x20, 0x28, 0xfe, 0xff
   pit_periodic 1193
   sti
 .wait:

@@ -1,5 +1,7 @@
 #include "tests/support/subprocess.h"
 
+#include "vmm/kvm/kvm_engine.h"
+
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
@@ -72,13 +74,7 @@ bool kvm_usable_or_fail() {
 }
 
 bool host_has_hardware_virtualization() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) == 0)
-      return line.find(" vmx") != std::string::npos || line.find(" svm") != std::string::npos;
-  }
-  return false;
+  return probe_kvm_host().hardware_virt;
 }
 
 std::string rrvm_binary() {
