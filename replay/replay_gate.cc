@@ -65,13 +65,14 @@ const Event* ReplayGate::peek() {
 }
 
 void ReplayGate::diverge(const std::string& recorded, const std::string& replayed) {
-  throw Error(ExitCode::kDivergence, "replay diverged at event " + std::to_string(consumed_) +
+  throw Error(ExitCode::kDivergence, "replay diverged at event " + std::to_string(current_index_) +
                                          ": the recording has " + recorded + ", the replay " +
                                          replayed);
 }
 
 const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
   const Event* next = peek();
+  current_index_ = consumed_; // the event a mismatch, found now or by the caller, is about
   if (!next) {
     const TraceStatus& status = reader_.status();
     if (!status.complete())
@@ -102,8 +103,10 @@ size_t ReplayGate::take_input(std::span<uint8_t> out) {
   const Event* next = peek();
   if (!next || kind_of(*next) != EventKind::kSerialInput) return 0;
   const auto& bytes = std::get<SerialInputEvent>(*next).bytes;
-  if (bytes.size() > out.size())
+  if (bytes.size() > out.size()) {
+    current_index_ = consumed_;
     diverge(describe(*next), "took at most " + std::to_string(out.size()) + " bytes");
+  }
   std::memcpy(out.data(), bytes.data(), bytes.size());
   size_t n = bytes.size();
   lookahead_.reset();

@@ -41,6 +41,11 @@ public:
   // cannot be read there.
   void seek(uint64_t index);
 
+  // For the debugger's `monitor goto EVENT`: the machine stops (Machine::run returns kStopped)
+  // after the first exit at which `index` events have been consumed; nullopt: no such stop.
+  void stop_at_event(std::optional<uint64_t> index) { stop_at_event_ = index; }
+  bool stop_requested() const override { return stop_at_event_ && position() >= *stop_at_event_; }
+
 private:
   // The next event, which must be of kind `kind`; `what` describes what the machine did.
   const Event& expect(EventKind kind, const std::string& what);
@@ -51,8 +56,10 @@ private:
   bool register_hashes_;
   std::optional<Event> lookahead_;
   Event current_;
+  uint64_t current_index_ = 0; // trace index of current_ (or of the event expect() refused)
   // Read by the progress display's thread; written only by the vCPU thread.
   std::atomic<uint64_t> consumed_ = 0;
+  std::optional<uint64_t> stop_at_event_;
 };
 
 } // namespace rrvm

@@ -14,7 +14,7 @@ _start:
   jz .skip
   out 0x80, al
 .skip:
-  mov eax, 0x1f                   ; spin a little so the low bits move between samples
+  mov eax, 0x3ff                  ; spin so host timing jitter reaches the sampled bit
 .spin:
   dec eax
   jnz .spin

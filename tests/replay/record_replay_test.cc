@@ -2,66 +2,288 @@
 // reproduces its serial output and exit status exactly.
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
 
+#include "formats/trace_reader.h"
+#include "formats/trace_writer.h"
 #include "tests/support/subprocess.h"
 
 namespace rrvm::test {
 namespace {
 
-struct RecordCase {
-  const char* name;
-  std::vector<std::string> args;
-  const char* kernel;
-};
-
-void PrintTo(const RecordCase& c, std::ostream* os) {
-  *os << c.name;
-}
-
-const RecordCase kCases[] = {
-    {"hello_multiboot", {"--append", "recorded"}, "hello_multiboot.elf"},
-    {"pit_real", {"--flat", "0x7c00"}, "pit_real.bin"},
-    {"rtc_real", {"--flat", "0x7c00"}, "rtc_real.bin"},
-    {"pit_long", {}, "pit_long.elf"},
-    {"hpet_long", {}, "hpet_long.elf"},
-    {"pit_multiboot", {}, "pit_multiboot.elf"},
-};
-
 std::string trace_path(const std::string& name) {
   return ::testing::TempDir() + name + ".trace";
 }
 
-ProcessResult record(const RecordCase& c, const std::string& trace) {
-  std::vector<std::string> argv = {rrvm_binary(), "record", "-o", trace, "--engine", "emu"};
-  argv.insert(argv.end(), c.args.begin(), c.args.end());
-  argv.push_back(guest_path(c.kernel));
+// Every test guest, with what a run of it ends in and what keeps an engine here from it.
+struct Guest {
+  const char* name;
+  const char* kernel;
+  std::vector<std::string> args;
+  int status; // the exit status every run ends with; -1 where it varies from run to run
+  // Why KVM's PVM module (no vmx/svm) cannot run it, or null.
+  const char* not_on_pvm;
+  // Why a kvm recording of it cannot replay on any KVM, or null.
+  const char* not_on_kvm;
+  // It waits for its interrupts in HLT (or takes none), so a kvm recording of it normally has no
+  // kicks and replays on emu.
+  bool kick_free;
+};
+
+void PrintTo(const Guest& g, std::ostream* os) {
+  *os << g.name;
+}
+
+const char kPvmIret32[] =
+    "KVM's PVM module cannot execute a 32-bit IRET (KVM internal error); real KVM can";
+const Guest kGuests[] = {
+    {"hello_multiboot", "hello_multiboot.elf", {"--append", "recorded"}, 1, nullptr, nullptr, true},
+    {"pit_multiboot", "pit_multiboot.elf", {}, 1, kPvmIret32, nullptr, true},
+    {"pit_long", "pit_long.elf", {}, 1, nullptr, nullptr, true},
+    {"hpet_long", "hpet_long.elf", {}, 1, nullptr, nullptr, true},
+    {"idle_pit_long", "idle_pit_long.elf", {}, 1, nullptr, nullptr, true},
+    // Computes with the timer ticking and never halts: on kvm its ticks arrive at kicks, on emu
+    // at instruction counts.
+    {"busy_pit_long", "busy_pit_long.elf", {}, 1, nullptr, nullptr, false},
+    {"compute_long", "compute_long.elf", {}, 1, nullptr, nullptr, true},
+    // Fails in about a quarter of its runs: the replay must end the way its recording did.
+    {"demo_race", "demo_race.elf", {}, -1, nullptr, nullptr, true},
+    {"rdtsc_long",
+     "rdtsc_long.elf",
+     {},
+     1,
+     nullptr,
+     "it executes RDTSC, which KVM cannot trap, so its kvm replay diverges by design "
+     "(RdtscOnKvmDivergesWithItsLikelyCause)",
+     true},
+    {"stats_real", "stats_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
+    {"spin_real", "spin_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, false},
+    {"pit_real", "pit_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
+    {"rtc_real", "rtc_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
+    {"io_loop_real", "io_loop_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
+    {"hang_real", "hang_real.bin", {"--flat", "0x7c00"}, 72, nullptr, nullptr, true},
+    {"triple_fault_real",
+     "triple_fault_real.bin",
+     {"--flat", "0x7c00"},
+     70,
+     "KVM's PVM module cannot emulate its INT3 in 32-bit protected mode (KVM internal error "
+     "instead of the triple fault); real KVM can",
+     nullptr,
+     true},
+};
+
+// Whether `engine` can record and replay `g` here; if not, `why` says why (the test skips).
+bool engine_runs(const Guest& g, const std::string& engine, std::string& why) {
+  if (engine != "kvm") return true;
+  if (!kvm_usable_or_fail()) {
+    why = "/dev/kvm is not usable on this host";
+    return false;
+  }
+  if (g.not_on_pvm && !host_has_hardware_virtualization()) {
+    why = g.not_on_pvm;
+    return false;
+  }
+  if (g.not_on_kvm) {
+    why = g.not_on_kvm;
+    return false;
+  }
+  return true;
+}
+
+ProcessResult record_guest(const Guest& g, const std::string& engine, const std::string& trace) {
+  std::vector<std::string> argv = {rrvm_binary(), "record", "-o", trace, "--engine", engine};
+  argv.insert(argv.end(), g.args.begin(), g.args.end());
+  argv.push_back(guest_path(g.kernel));
   return run_process(argv);
 }
 
-class RecordReplayTest : public ::testing::TestWithParam<RecordCase> {};
+const Guest& guest(const std::string& name) {
+  for (const Guest& g : kGuests)
+    if (g.name == name) return g;
+  throw std::invalid_argument("no test guest " + name);
+}
 
-TEST_P(RecordReplayTest, EmuReplayReproducesTheRecording) {
-  const RecordCase& c = GetParam();
-  const std::string trace = trace_path(c.name);
-  ProcessResult recorded = record(c, trace);
-  ASSERT_EQ(recorded.status, 1) << recorded.err;
+// The exit events of a trace as `rrvm dump` lists them ("N exit REASON rip=...").
+size_t dumped_exits(const std::string& trace) {
+  ProcessResult dump = run_process({rrvm_binary(), "dump", trace});
+  EXPECT_EQ(dump.status, 0) << dump.err;
+  std::istringstream lines(dump.out);
+  size_t exits = 0;
+  for (std::string line; std::getline(lines, line);) {
+    size_t space = line.find(' ');
+    if (space != std::string::npos && line.compare(space, 6, " exit ") == 0) ++exits;
+  }
+  return exits;
+}
+
+// The replayed value of a deterministic counter in `rrvm replay --stats` output ("NAME\tREPLAYED
+// \tRECORDED"); -1 if it is missing.
+int64_t replayed_counter(const std::string& stats, const std::string& name) {
+  size_t at = stats.find("\n" + name);
+  if (at == std::string::npos) return -1;
+  size_t tab = stats.find('\t', at + 1);
+  if (tab == std::string::npos) return -1;
+  return std::stoll(stats.substr(tab + 1));
+}
+
+using GuestOnEngine = std::tuple<Guest, std::string>;
+
+class EveryGuestTest : public ::testing::TestWithParam<GuestOnEngine> {};
+
+TEST_P(EveryGuestTest, ReplaysThreeTimesExactlyAsRecorded) {
+  const auto& [g, engine] = GetParam();
+  std::string why;
+  if (!engine_runs(g, engine, why)) GTEST_SKIP() << why;
+  const std::string trace = trace_path(std::string("every_") + g.name + "_" + engine);
+  ProcessResult recorded = record_guest(g, engine, trace);
+  if (g.status >= 0) {
+    ASSERT_EQ(recorded.status, g.status) << recorded.err;
+  }
   ASSERT_NE(recorded.err.find("recorded"), std::string::npos) << recorded.err;
-  for (int i = 0; i < 2; ++i) {
-    ProcessResult replayed = run_process({rrvm_binary(), "replay", trace});
+  // Replay checks each exit's reason and rip against the trace as it goes (a mismatch is exit
+  // status 3), so a replay that ends normally with as many exits as the recording's dump lists
+  // took the same sequence of exits.
+  const size_t exits = dumped_exits(trace);
+  ASSERT_GT(exits, 0u);
+  for (int i = 0; i < 3; ++i) {
+    ProcessResult replayed = run_process({rrvm_binary(), "replay", "--stats", trace});
     EXPECT_EQ(replayed.status, recorded.status) << replayed.err;
-    EXPECT_EQ(replayed.out, recorded.out) << replayed.err;
+    EXPECT_EQ(replayed.out, recorded.out);
+    // --stats marks a deterministic counter that differs and then exits with 3, checked above.
+    EXPECT_EQ(replayed.err.find("DIFFERS"), std::string::npos) << replayed.err;
+    EXPECT_EQ(replayed_counter(replayed.err, "total number of vm exits"), int64_t(exits))
+        << replayed.err;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Guests, RecordReplayTest, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Guests, EveryGuestTest,
+                         ::testing::Combine(::testing::ValuesIn(kGuests),
+                                            ::testing::Values("emu", "kvm")),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param).name) + "_" +
+                                  std::get<1>(info.param);
+                         });
+
+class KvmToEmuTest : public ::testing::TestWithParam<Guest> {};
+
+TEST_P(KvmToEmuTest, KvmRecordingWithoutKicksReplaysOnEmu) {
+  const Guest& g = GetParam();
+  std::string why;
+  if (!engine_runs(g, "kvm", why)) GTEST_SKIP() << why;
+  const std::string trace = trace_path(std::string("kvm_to_emu_") + g.name);
+  ProcessResult recorded = record_guest(g, "kvm", trace);
+  if (g.status >= 0) {
+    ASSERT_EQ(recorded.status, g.status) << recorded.err;
+  }
+  ProcessResult on_emu = run_process({rrvm_binary(), "replay", "--engine", "emu", trace});
+  // A halting guest takes its timer interrupts at HLT exits; a host-timer kick is possible only
+  // if the host stalled the vCPU mid-handler, and such a recording replays only on kvm.
+  if (on_emu.status == 3 &&
+      on_emu.err.find("a kvm recording with kicks cannot replay on emu") != std::string::npos)
+    GTEST_SKIP() << "this recording happened to contain a host-timer kick: " << on_emu.err;
+  EXPECT_EQ(on_emu.status, recorded.status) << on_emu.err;
+  EXPECT_EQ(on_emu.out, recorded.out);
+}
+
+std::vector<Guest> kick_free_guests() {
+  std::vector<Guest> kick_free;
+  for (const Guest& g : kGuests)
+    if (g.kick_free) kick_free.push_back(g);
+  return kick_free;
+}
+
+INSTANTIATE_TEST_SUITE_P(KickFreeGuests, KvmToEmuTest, ::testing::ValuesIn(kick_free_guests()),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// Copies `from` to `to` event by event with the same header, letting `alter` change event
+// `index`; returns that event as it was.
+template <typename Alter>
+Event rewrite_trace(const std::string& from, const std::string& to, uint64_t index, Alter alter) {
+  TraceReader reader(from);
+  TraceWriter writer(to, reader.header());
+  Event original;
+  Event e;
+  for (uint64_t i = 0; reader.next(e); ++i) {
+    if (i == index) {
+      original = e;
+      alter(e);
+    }
+    writer.append(e);
+  }
+  EXPECT_TRUE(reader.status().complete()) << reader.status().reason;
+  writer.finish(reader.footer() ? reader.footer()->summary : TraceSummary{});
+  return original;
+}
+
+// The index (as `rrvm dump` numbers events, from 0) of the `nth` event of `kind` in the trace.
+uint64_t nth_event_of(const std::string& trace, EventKind kind, size_t nth) {
+  TraceReader reader(trace);
+  Event e;
+  for (uint64_t i = 0; reader.next(e); ++i)
+    if (kind_of(e) == kind && nth-- == 0) return i;
+  ADD_FAILURE() << "the trace has too few events of that kind";
+  return 0;
+}
+
+class AlteredTraceTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    // CTest runs these tests in parallel: each records its own.
+    trace_ = trace_path(std::string("altered_source_") +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    // pit_real reads the PIT and serial status ports and exits often: every kind altered below
+    // appears many times, well inside the trace.
+    ASSERT_EQ(record_guest(guest("pit_real"), "emu", trace_).status, 1);
+  }
+
+  // Replays `altered` and expects a divergence reported at exactly `index`.
+  void expect_divergence_at(const std::string& altered, uint64_t index) {
+    ProcessResult replayed = run_process({rrvm_binary(), "replay", "--serial", "none", altered});
+    EXPECT_EQ(replayed.status, 3) << replayed.err;
+    EXPECT_NE(replayed.err.find("replay diverged at event " + std::to_string(index) + ":"),
+              std::string::npos)
+        << "expected event " << index << ": " << replayed.err;
+  }
+
+  std::string trace_;
+};
+
+TEST_F(AlteredTraceTest, AnAlteredPortReadValueDivergesAtThatEvent) {
+  const uint64_t index = nth_event_of(trace_, EventKind::kPortRead, 5);
+  const std::string altered = trace_path("altered_port_read");
+  Event original = rewrite_trace(trace_, altered, index,
+                                 [](Event& e) { std::get<PortReadEvent>(e).value ^= 0x10; });
+  ASSERT_TRUE(std::holds_alternative<PortReadEvent>(original));
+  expect_divergence_at(altered, index);
+}
+
+TEST_F(AlteredTraceTest, AnAlteredExitRipDivergesAtThatEvent) {
+  const uint64_t index = nth_event_of(trace_, EventKind::kExit, 40);
+  const std::string altered = trace_path("altered_exit_rip");
+  Event original =
+      rewrite_trace(trace_, altered, index, [](Event& e) { std::get<ExitEvent>(e).rip += 1; });
+  ASSERT_TRUE(std::holds_alternative<ExitEvent>(original));
+  expect_divergence_at(altered, index);
+}
+
+TEST_F(AlteredTraceTest, AnUnalteredRewriteStillReplays) {
+  // The rewriting itself keeps a trace valid: only the altered value makes the tests above fail.
+  const std::string copy = trace_path("rewritten_copy");
+  rewrite_trace(trace_, copy, UINT64_MAX, [](Event&) {});
+  ProcessResult replayed = run_process({rrvm_binary(), "replay", "--serial", "none", copy});
+  EXPECT_EQ(replayed.status, 1) << replayed.err;
+}
 
 TEST(RecordReplayTest, ATruncatedTraceReplaysItsPrefixThenSaysWhereItEnds) {
   // A killed recording: cut the trace at many lengths. Each cut either still holds every event
   // the guest needs (the footer is gone, the chunk is whole) or ends early, which replay must
   // say, after replaying what is there; it never crashes or hangs.
   const std::string trace = trace_path("truncated_source");
-  ASSERT_EQ(record(kCases[1], trace).status, 1);
+  ASSERT_EQ(record_guest(guest("pit_real"), "emu", trace).status, 1);
   const auto size = std::filesystem::file_size(trace);
   const std::string cut = trace_path("truncated");
   int ended_early = 0;
@@ -86,27 +308,9 @@ TEST(RecordReplayTest, ReplayRefusesWhatIsNotATrace) {
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
 }
 
-TEST(RecordReplayTest, KvmRecordingReplaysOnKvmAndOnEmu) {
-  if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
-  const std::string trace = trace_path("kvm_pit");
-  ProcessResult recorded = run_process({rrvm_binary(), "record", "-o", trace, "--engine", "kvm",
-                                        "--flat", "0x7c00", guest_path("pit_real.bin")});
-  ASSERT_EQ(recorded.status, 1) << recorded.err;
-  ProcessResult on_kvm = run_process({rrvm_binary(), "replay", "--engine", "kvm", trace});
-  EXPECT_EQ(on_kvm.status, 1) << on_kvm.err;
-  EXPECT_EQ(on_kvm.out, recorded.out);
-  ProcessResult on_emu = run_process({rrvm_binary(), "replay", "--engine", "emu", trace});
-  // A halting guest takes its timer interrupts at HLT exits; a host-timer kick is possible only
-  // if the host stalled the vCPU mid-handler, and such a recording replays only on kvm.
-  if (on_emu.status == 3 && on_emu.err.find("host-timer kick") != std::string::npos)
-    GTEST_SKIP() << "this recording happened to contain a host-timer kick";
-  EXPECT_EQ(on_emu.status, 1) << on_emu.err;
-  EXPECT_EQ(on_emu.out, recorded.out);
-}
-
 TEST(RecordReplayTest, AnEmuRecordingRefusesKvm) {
   const std::string trace = trace_path("emu_only");
-  ASSERT_EQ(record(kCases[1], trace).status, 1);
+  ASSERT_EQ(record_guest(guest("pit_real"), "emu", trace).status, 1);
   ProcessResult r = run_process({rrvm_binary(), "replay", "--engine", "kvm", trace});
   EXPECT_EQ(r.status, 64) << r.err;
   EXPECT_NE(r.err.find("replays only with --engine emu"), std::string::npos) << r.err;
@@ -141,11 +345,15 @@ TEST(RecordReplayTest, UntilFailKeepsTheFirstFailingRunWhichReplaysEveryTime) {
   ASSERT_EQ(recorded.status, 35) << recorded.err;
   EXPECT_NE(recorded.err.find("failed; its trace is " + trace), std::string::npos) << recorded.err;
   EXPECT_NE(recorded.out.find("BUG: timer ticks lost"), std::string::npos) << recorded.out;
-  for (int i = 0; i < 3; ++i) {
+  // The same failure, with the same number of lost ticks, 20 times in a row.
+  for (int i = 0; i < 20; ++i) {
     ProcessResult replayed = run_process({rrvm_binary(), "replay", trace});
-    EXPECT_EQ(replayed.status, 35) << replayed.err;
-    // The last run's output is what the trace holds.
-    EXPECT_EQ(recorded.out.substr(recorded.out.size() - replayed.out.size()), replayed.out);
+    ASSERT_EQ(replayed.status, 35) << "replay " << i << ": " << replayed.err;
+    ASSERT_NE(replayed.out.find("BUG: timer ticks lost"), std::string::npos) << replayed.out;
+    // The output of all attempts precedes it: the last attempt's is what the trace holds.
+    ASSERT_LE(replayed.out.size(), recorded.out.size());
+    ASSERT_EQ(recorded.out.substr(recorded.out.size() - replayed.out.size()), replayed.out)
+        << "replay " << i;
   }
 }
 
@@ -162,11 +370,18 @@ TEST(RecordReplayTest, UntilFailWithOnlyPassingRunsKeepsNoTrace) {
 TEST(RecordReplayTest, RdtscOnKvmDivergesWithItsLikelyCause) {
   if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
   const std::string trace = trace_path("kvm_rdtsc");
-  ProcessResult recorded = run_process(
-      {rrvm_binary(), "record", "-o", trace, "--engine", "kvm", guest_path("rdtsc_long.elf")});
-  ASSERT_EQ(recorded.status, 1) << recorded.err;
-  ProcessResult replayed = run_process({rrvm_binary(), "replay", trace});
-  // 16 TSC bits decide the exits: a replay that matches by chance is a 1 in 65536 event.
+  // 16 TSC samples decide the exits, but KVM's emulation here has steady timing, so a replay
+  // can take the recording's path by chance; ten recordings make that vanishingly unlikely.
+  ProcessResult replayed;
+  for (int attempt = 0; attempt < 10 && replayed.status != 3; ++attempt) {
+    ProcessResult recorded = run_process(
+        {rrvm_binary(), "record", "-o", trace, "--engine", "kvm", guest_path("rdtsc_long.elf")});
+    ASSERT_EQ(recorded.status, 1) << recorded.err;
+    replayed = run_process({rrvm_binary(), "replay", trace});
+    if (replayed.status != 3) {
+      EXPECT_EQ(replayed.status, 1) << replayed.err;
+    }
+  }
   EXPECT_EQ(replayed.status, 3) << replayed.err;
   EXPECT_NE(replayed.err.find("replay diverged at event"), std::string::npos) << replayed.err;
   EXPECT_NE(replayed.err.find("likely cause: the guest's code has RDTSC"), std::string::npos)

@@ -1,0 +1,127 @@
+#!/bin/bash
+# Record/replay benchmarks (issue 5), measured in one run as ratios, best of ROUNDS wall times:
+#   - `record` vs `run` on an exit-heavy guest (io_loop_real patched to 200 000 port exits) and
+#     on a compute-bound one (compute_long: ~1 s of computation, no exits, no timer);
+#   - trace bytes on disk per exit for the exit-heavy guest;
+#   - replay vs record of a guest that idles nearly all the time (idle_pit_long: 500 PIT ticks
+#     at 1 kHz with HLT between them);
+#   - beside them, QEMU's own record/replay (-icount shift=auto,rr=record|replay) and rrvm's on
+#     the same multiboot guests: wall time and log size.
+# Each on emu, and on kvm where /dev/kvm is usable.
+# Usage: tools/bench/record_bench.sh [BUILD_DIR] [ROUNDS]   (default build, 3)
+set -euo pipefail
+
+build=${1:-build}
+rounds=${2:-3}
+rrvm=$build/tools/rrvm
+guests=$build/tests/guests
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Wall time of one command in seconds, its output discarded; rrvm's guest status 1 is a pass.
+wall() {
+  local start end status=0
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || status=$?
+  end=$(date +%s%N)
+  if [ "$status" -gt 1 ]; then
+    echo "record_bench: '$*' exited with $status" >&2
+    exit 1
+  fi
+  echo "scale=4; ($end - $start) / 1000000000" | bc
+}
+
+min() { printf '%s\n' "$@" | sort -g | head -1; }
+ratio() { echo "scale=3; $1 / $2" | bc; }
+
+# Best wall times of two commands, alternated round by round so that load from other processes
+# on the host falls on both alike. Sets A and B.
+best_of_pair() {
+  local -a first=() second=()
+  local cmd_a=$1 cmd_b=$2
+  for _ in $(seq "$rounds"); do
+    first+=("$(eval wall "$cmd_a")")
+    second+=("$(eval wall "$cmd_b")")
+  done
+  A=$(min "${first[@]}")
+  B=$(min "${second[@]}")
+}
+
+# io_loop_real's iteration count is its image's last dword (little-endian).
+patch_iterations() {
+  cp "$guests/io_loop_real.bin" "$2"
+  local size
+  size=$(stat -c %s "$2")
+  printf '%08x' "$1" | sed 's/\(..\)\(..\)\(..\)\(..\)/\\x\4\\x\3\\x\2\\x\1/' | xargs -0 printf |
+    dd of="$2" bs=1 seek=$((size - 4)) conv=notrunc status=none
+}
+patch_iterations 200000 "$work/io_loop_200k.bin"
+patch_iterations 2000000 "$work/io_loop_2m.bin"
+io_loop="--flat 0x7c00 $work/io_loop_200k.bin"
+io_loop_2m="--flat 0x7c00 $work/io_loop_2m.bin"
+
+engines=(emu)
+if "$rrvm" run --engine kvm --serial none --flat 0x7c00 "$guests/hang_real.bin" >/dev/null 2>&1 ||
+  [ $? -eq 72 ]; then
+  engines+=(kvm)
+else
+  echo "(/dev/kvm is not usable: emu only)"
+fi
+
+echo "record_bench: best of $rounds wall times, $(date -u +%Y-%m-%d), $(nproc) host CPUs"
+for engine in "${engines[@]}"; do
+  trace=$work/$engine.trace
+  echo
+  echo "== $engine"
+
+  best_of_pair "$rrvm run --engine $engine --serial none $io_loop" \
+    "$rrvm record -o $trace --engine $engine --serial none $io_loop"
+  run_200k=$A record_200k=$B
+  exits=$("$rrvm" dump "$trace" | sed -n 's/^footer: .* \([0-9]*\) exit,.*/\1/p')
+  bytes=$(stat -c %s "$trace")
+  echo "exit-heavy (io_loop_real, $exits exits): run ${A}s, record ${B}s," \
+    "record/run $(ratio "$B" "$A") (target <= 1.10)"
+  echo "  trace $bytes bytes, $(echo "scale=2; $bytes / $exits" | bc) bytes/exit (target <= 4)"
+  if [ "$engine" = emu ]; then
+    # An emu exit is cheap enough that fixed costs show at 200 000 exits: ten times as many
+    # separate the cost of each exit from the cost of starting and finishing a trace.
+    best_of_pair "$rrvm run --engine $engine --serial none $io_loop_2m" \
+      "$rrvm record -o $trace --engine $engine --serial none $io_loop_2m"
+    echo "  per exit, from 200 000 to 2 000 000 exits: run" \
+      "$(echo "scale=1; ($A - $run_200k) * 1000000000 / 1800000" | bc) ns, record" \
+      "$(echo "scale=1; ($B - $record_200k) * 1000000000 / 1800000" | bc) ns"
+  fi
+
+  # About a second of computation on each engine (emu ~300 M, PVM's ring-0 emulation ~1.5 M
+  # guest instructions/s; the loop is 10 instructions).
+  if [ "$engine" = emu ]; then iterations=30000000; else iterations=150000; fi
+  best_of_pair "$rrvm run --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
+    "$rrvm record -o $trace --engine $engine --serial none --append $iterations $guests/compute_long.elf"
+  echo "compute-bound (compute_long, $iterations iterations): run ${A}s, record ${B}s," \
+    "record/run $(ratio "$B" "$A") (target <= 1.02)"
+
+  "$rrvm" record -o "$trace" --engine "$engine" --serial none "$guests/idle_pit_long.elf" \
+    >/dev/null 2>&1 || true
+  best_of_pair "$rrvm record -o $work/idle.trace --engine $engine --serial none $guests/idle_pit_long.elf" \
+    "$rrvm replay --serial none $trace"
+  echo "idle (idle_pit_long, 500 ticks with HLT): record ${A}s, replay ${B}s," \
+    "record/replay $(ratio "$A" "$B") (target >= 5)"
+done
+
+if command -v qemu-system-i386 >/dev/null; then
+  echo
+  echo "== QEMU record/replay (TCG, -icount shift=auto) vs rrvm emu, same multiboot guests"
+  # shellcheck disable=SC2054 # the commas are inside one -device argument
+  qemu=(qemu-system-i386 -nodefaults -display none -machine pc -serial none
+    -device isa-debug-exit,iobase=0xf4,iosize=4)
+  for guest in hello_multiboot pit_multiboot; do
+    kernel=$guests/$guest.elf
+    best_of_pair "${qemu[*]} -icount shift=auto,rr=record,rrfile=$work/q.rr -kernel $kernel" \
+      "${qemu[*]} -icount shift=auto,rr=replay,rrfile=$work/q.rr -kernel $kernel"
+    qemu_record=$A qemu_replay=$B qemu_bytes=$(stat -c %s "$work/q.rr")
+    best_of_pair "$rrvm record -o $work/r.trace --engine emu --serial none $kernel" \
+      "$rrvm replay --serial none $work/r.trace"
+    echo "$guest: QEMU record ${qemu_record}s, replay ${qemu_replay}s, log $qemu_bytes bytes;" \
+      "rrvm emu record ${A}s, replay ${B}s, trace $(stat -c %s "$work/r.trace") bytes"
+  done
+fi
