@@ -182,6 +182,10 @@ CpuState EmuEngine::state() {
   return state;
 }
 
+uint64_t EmuEngine::exit_rip() {
+  return cpu_->rip;
+}
+
 void EmuEngine::set_state(const CpuState& state) {
   cpu_->put_state(state);
   pending_irq_.reset();

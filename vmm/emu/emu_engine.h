@@ -34,6 +34,7 @@ public:
   Exit& run() override;
   void kick() override;
   CpuState state() override;
+  uint64_t exit_rip() override;
   void set_state(const CpuState& state) override;
   bool can_inject() override;
   void inject_interrupt(uint8_t vector) override;
