@@ -34,8 +34,8 @@ std::optional<std::pair<uint64_t, uint64_t>> address_length(std::string_view arg
 
 } // namespace
 
-GdbServer::GdbServer(const TraceHeader& header, ReplayController& controller)
-    : controller_(controller), registers_(header.boot.kernel_kind == KernelKind::kElf64),
+GdbServer::GdbServer(KernelKind kernel, ReplayController& controller)
+    : controller_(controller), registers_(kernel == KernelKind::kElf64),
       target_xml_(target_description_xml(registers_)) {}
 
 GdbServer::End GdbServer::serve(Connection& connection) {
@@ -54,13 +54,14 @@ GdbServer::End GdbServer::serve(Connection& connection) {
 
 std::optional<std::string> GdbServer::handle(std::string_view p) {
   if (p.empty()) return "";
-  Engine& engine = session().machine().engine();
+  Engine& engine = controller_.machine().engine();
   switch (p[0]) {
   case '?':
     return stop_reply(last_stop_);
   case 'g':
     return p.size() == 1 ? to_hex(registers_.read_all(engine.state())) : "";
   case 'G': {
+    if (!may_write("registers")) return kErrorRefused;
     auto bytes = from_hex(p.substr(1));
     CpuState cpu = engine.state();
     if (!bytes || !registers_.write_all(cpu, *bytes)) return kErrorArguments;
@@ -75,6 +76,7 @@ std::optional<std::string> GdbServer::handle(std::string_view p) {
     return bytes ? to_hex(*bytes) : kErrorArguments;
   }
   case 'P': {
+    if (!may_write("registers")) return kErrorRefused;
     const size_t eq = p.find('=');
     if (eq == std::string_view::npos) return kErrorArguments;
     auto number = parse_hex_number(p.substr(1, eq - 1));
@@ -167,7 +169,7 @@ std::string GdbServer::read_memory(std::string_view args) {
   if (!range) return kErrorArguments;
   const auto [address, length] = *range;
   std::vector<uint8_t> bytes(std::min<uint64_t>(length, kMaxPacketSize / 2));
-  Machine& machine = session().machine();
+  Machine& machine = controller_.machine();
   // The guest's current paging mode decides what an address means; gdb addresses are linear.
   const size_t n = read_linear(machine.memory(), machine.engine().state(), address, bytes);
   if (n == 0 && length != 0) return kErrorMemory;
@@ -190,7 +192,8 @@ std::string GdbServer::write_memory(std::string_view args, bool binary) {
     data = std::move(*decoded);
   }
   if (data.size() != range->second) return kErrorArguments;
-  Machine& machine = session().machine();
+  if (!data.empty() && !may_write("memory")) return kErrorRefused;
+  Machine& machine = controller_.machine();
   const CpuState cpu = machine.engine().state();
   // Check every page first, so a write is done whole or not at all.
   std::vector<std::pair<uint64_t, uint64_t>> pieces; // guest-physical address, length
@@ -254,16 +257,12 @@ std::string GdbServer::resume(std::string_view packet) {
   if (!reverse && packet.size() > 1 && packet[0] != 'C' && packet[0] != 'S') {
     auto address = parse_hex_number(packet.substr(1));
     if (!address) return kErrorArguments;
-    Engine& engine = session().machine().engine();
+    Engine& engine = controller_.machine().engine();
     CpuState cpu = engine.state();
     cpu.rip = *address;
     engine.set_state(cpu);
   }
-  if (reverse && !controller_.reversible()) {
-    connection_->send_console("rrvm: reverse execution needs an exact instruction count: replay "
-                              "with --engine emu\n");
-    return kErrorRefused;
-  }
+  if (reverse && !reversible()) return kErrorRefused;
   auto interrupted = [this] { return connection_->interrupt_requested(); };
   if (reverse)
     last_stop_ = step ? controller_.reverse_step() : controller_.reverse_resume(interrupted);
@@ -304,53 +303,92 @@ std::string GdbServer::monitor(const std::string& line) {
   words >> command;
   std::ostringstream out;
   auto position = [&] {
-    out << "instruction " << controller_.position().value_or(0) << ", trace event "
-        << controller_.event_position();
-    if (auto total = session().total_events()) out << " of " << *total;
+    if (const std::optional<uint64_t> count = controller_.position())
+      out << "instruction " << *count;
+    else
+      out << "no instruction count (kvm)";
+    if (const std::optional<uint64_t> event = controller_.event_position()) {
+      out << ", trace event " << *event;
+      if (auto total = controller_.total_events()) out << " of " << *total;
+    } else {
+      out << (controller_.recording() ? ", live recording" : ", live run");
+    }
     out << "\n";
   };
   if (command == "when") {
-    if (!controller_.reversible()) out << "(kvm has no instruction count) ";
     position();
   } else if (command == "goto") {
     std::string what, number;
     words >> what;
-    if (what == "icount")
+    const bool icount = what == "icount";
+    if (icount)
       words >> number;
     else
       number = what;
     uint64_t target = 0;
     const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), target);
     if (number.empty() || error != std::errc() || end != number.data() + number.size()) {
-      out << "usage: monitor goto [icount] N   (N = retired-instruction count)\n";
-    } else if (!controller_.go_to(target)) {
-      out << "cannot go to instruction " << target
-          << (controller_.reversible() ? " (past the end of the replay?)\n"
-                                       : ": needs --engine emu\n");
+      out << "usage: monitor goto EVENT        (trace event index, as monitor when shows)\n"
+             "       monitor goto icount N     (retired-instruction count)\n";
+    } else if (!reversible()) {
+      out << "cannot go anywhere: " << controller_.why_not_reversible() << "\n";
+    } else if (const uint64_t before = *controller_.position();
+               !(icount ? controller_.go_to(target) : controller_.go_to_event(target))) {
+      controller_.go_to(before); // where gdb believes the replay still is
+      out << "cannot go to " << (icount ? "instruction " : "trace event ") << target
+          << ": the replay ends before it\n";
     } else {
       last_stop_ = {Stop::Kind::kStep};
       out << "now at ";
       position();
-      out << "gdb still shows the old state: run 'maintenance flush register-cache'\n";
+      // A monitor reply cannot make gdb drop the registers and frames it holds.
+      out << "gdb still shows the old registers: run 'maintenance flush register-cache' (or "
+             "'flushregs')\n";
     }
+  } else if (command == "emu") {
+    if (reversible())
+      out << "on emu: exact positions, reverse execution and data watchpoints\n";
+    else
+      out << "staying on kvm: " << controller_.why_not_reversible() << "\n";
   } else if (command == "stats") {
-    session().machine().stats().print(out, 0);
+    controller_.machine().stats().print(out, 0);
   } else if (command == "checkpoints") {
     if (!controller_.reversible())
-      out << "no checkpoints: kvm replays go forward only\n";
+      out << "no checkpoints: " << controller_.why_not_reversible() << "\n";
     else
       out << controller_.describe_checkpoints();
   } else {
     out << "rrvm monitor commands:\n"
            "  when                 the replay position (instruction count, trace event)\n"
-           "  goto [icount] N      move to retired-instruction count N (emu)\n"
+           "  goto EVENT           move to just after the exit that reads trace event EVENT\n"
+           "  goto icount N        move to retired-instruction count N\n"
+           "  emu                  continue a kvm replay on emu, in the same state\n"
            "  stats                the machine's statistics so far\n"
            "  checkpoints          the checkpoints reverse execution starts from\n";
   }
   return to_hex(out.str());
 }
 
+bool GdbServer::reversible() {
+  if (controller_.reversible()) return true;
+  const bool handed_over = controller_.hand_over_to_emu();
+  const std::string message =
+      handed_over ? "rrvm: the kvm replay continues on emu from here, which can go backwards\n"
+                  : "rrvm: " + controller_.why_not_reversible() + "\n";
+  std::cerr << message;
+  connection_->send_console(message);
+  return handed_over;
+}
+
+bool GdbServer::may_write(const char* what) {
+  if (!controller_.recording()) return true;
+  std::cerr << "rrvm: refused gdb's write to the guest's " << what
+            << ": the recording would not contain it and its replay would diverge\n";
+  return false;
+}
+
 void GdbServer::warn_divergence(const char* what) {
+  if (controller_.live()) return; // nothing to diverge from
   if (!changed_state_)
     std::cerr << "rrvm: gdb changed the guest's " << what
               << "; the replay may diverge from the trace from here on\n";

@@ -15,7 +15,7 @@ namespace rrvm::gdb {
 
 class GdbServer {
 public:
-  GdbServer(const TraceHeader& header, ReplayController& controller);
+  GdbServer(KernelKind kernel, ReplayController& controller);
 
   enum class End : uint8_t { kDetached, kKilled, kDisconnected };
   // Serves one gdb until it detaches, kills the target or goes away.
@@ -32,9 +32,12 @@ private:
   std::string vcont(std::string_view actions);
   std::string monitor(const std::string& command);
   std::string stop_reply(const Stop& stop);
+  // Whether the replay can go backwards, after handing a kvm replay over to emu if it can (told
+  // on gdb's console either way).
+  bool reversible();
+  // False in a recording, whose trace would not hold what gdb changed.
+  bool may_write(const char* what);
   void warn_divergence(const char* what);
-
-  ReplaySession& session() { return controller_.session(); }
 
   ReplayController& controller_;
   RegisterMap registers_;

@@ -10,11 +10,14 @@ namespace rrvm::gdb {
 
 namespace {
 
-// Instructions between automatic checkpoints, and between looks at the gdb connection during a
-// long forward run. A checkpoint copies and compares guest memory (tens of milliseconds for the
-// default 64 MiB), so they are much further apart than emu runs in that time.
+// Automatic checkpoints are this many instructions or trace events apart, whichever comes first
+// (a step back re-executes up to that much: an exit costs emu about as much as a hundred
+// instructions). A checkpoint copies and compares guest memory (tens of milliseconds for the
+// default 64 MiB), so they are much further apart than emu runs in that time. Forward runs stop
+// every kSlice instructions to look at the gdb connection and place checkpoints.
 constexpr uint64_t kCheckpointInterval = 2'000'000;
-constexpr uint64_t kSlice = 500'000;
+constexpr uint64_t kCheckpointEvents = 200'000;
+constexpr uint64_t kSlice = 100'000;
 constexpr uint64_t kCheckpointBudget = 512ull << 20;
 
 Stop failed(const std::string& message, ExitCode code = ExitCode::kGuestFault) {
@@ -26,22 +29,43 @@ Stop failed(const std::string& message, ExitCode code = ExitCode::kGuestFault) {
 
 } // namespace
 
-ReplayController::ReplayController(ReplaySession& session)
-    : session_(session), reversible_(session.machine().engine().instruction_count().has_value()),
-      checkpoints_(kCheckpointBudget) {
-  if (reversible_) {
-    checkpoints_.add(0, session_.checkpoint());
-    next_checkpoint_ = kCheckpointInterval;
-  }
+ReplayController::ReplayController(ReplaySession& session, EmuReplay emu_replay)
+    : machine_(&session.machine()), session_(&session),
+      reversible_(session.machine().engine().instruction_count().has_value()),
+      emu_replay_(std::move(emu_replay)), checkpoints_(kCheckpointBudget) {
+  if (reversible_) checkpoints_.add(0, session_->checkpoint());
+}
+
+ReplayController::ReplayController(Machine& live, bool recording)
+    : machine_(&live), session_(nullptr), recording_(recording), reversible_(false),
+      checkpoints_(0) {}
+
+std::string ReplayController::why_not_reversible() const {
+  if (!no_handover_.empty()) return no_handover_;
+  if (live())
+    return "a live run cannot go backwards: record it (rrvm record -o TRACE) and debug the "
+           "replay (rrvm replay TRACE --gdb)";
+  return "reverse execution needs an exact instruction count: replay with --engine emu (an emu "
+         "or kick-free kvm recording)";
 }
 
 std::optional<uint64_t> ReplayController::position() const {
-  return session_.machine().engine().instruction_count();
+  return machine_->engine().instruction_count();
+}
+
+std::optional<uint64_t> ReplayController::event_position() const {
+  if (!session_) return std::nullopt;
+  return session_->gate().position();
+}
+
+std::optional<uint64_t> ReplayController::total_events() const {
+  if (!session_) return std::nullopt;
+  return session_->total_events();
 }
 
 bool ReplayController::replaying_covered_ground() const {
   const std::optional<uint64_t> now = position();
-  return now && *now < furthest_;
+  return handing_over_ || (now && *now < furthest_);
 }
 
 bool ReplayController::insert(const Breakpoint& point) {
@@ -79,12 +103,12 @@ void ReplayController::arm(bool exec, bool watch) {
 
 RunOutcome ReplayController::run() {
   try {
-    return session_.run();
+    last_outcome_ = machine_->run();
   } catch (const Error& e) {
     ended_ = failed(e.what(), e.code());
-    RunOutcome outcome{RunOutcome::Kind::kEngineError, 0, e.what()};
-    return outcome;
+    last_outcome_ = {RunOutcome::Kind::kEngineError, 0, e.what()};
   }
+  return last_outcome_;
 }
 
 Stop ReplayController::translate(const RunOutcome& outcome) {
@@ -123,14 +147,53 @@ void ReplayController::note_progress() {
 
 Stop ReplayController::step() {
   if (ended_) return *ended_;
+  machine_->stop_at(std::nullopt);
+  // KVM's single step goes wrong at instructions that exit to rrvm: a HLT completes without
+  // halting (a replay would miss the recorded halt, a recording would hold a run that replays
+  // differently), and the trap after port I/O is lost (the step runs on to the next
+  // instruction's end). Those are stepped with a breakpoint on the next instruction instead (a
+  // halted guest then stops there once an interrupt woke it and its handler returned).
+  if (const std::optional<uint64_t> next = kvm_step_target()) return step_to(*next);
   // A step executes one instruction: a breakpoint on it would stop it before it ran.
   arm(false, true);
-  machine().stop_at(std::nullopt);
   engine().set_single_step(true);
   RunOutcome outcome = run();
   engine().set_single_step(false);
   note_progress();
   if (ended_) return *ended_;
+  return translate(outcome);
+}
+
+std::optional<uint64_t> ReplayController::kvm_step_target() {
+  if (position()) return std::nullopt; // emu steps everything exactly
+  const CpuState cpu = engine().state();
+  const uint64_t rip = cpu.cs.base + cpu.rip;
+  uint8_t code[4] = {};
+  const size_t n = read_linear(machine_->memory(), cpu, rip, code);
+  size_t length = 0;
+  while (length < n && (code[length] == 0x66 || code[length] == 0x67 || code[length] == 0xf2 ||
+                        code[length] == 0xf3))
+    ++length; // operand/address size and rep prefixes
+  if (length >= n) return std::nullopt;
+  const uint8_t opcode = code[length];
+  if (opcode == 0xf4 || (opcode >= 0xec && opcode <= 0xef) || (opcode >= 0x6c && opcode <= 0x6f))
+    return rip + length + 1;                                     // hlt, in/out with dx, ins/outs
+  if (opcode >= 0xe4 && opcode <= 0xe7) return rip + length + 2; // in/out with an imm8 port
+  return std::nullopt;
+}
+
+Stop ReplayController::step_to(uint64_t next) {
+  std::vector<HwBreakpoint> points{{next, WatchKind::kExecute, 1}};
+  for (const Breakpoint& b : breakpoints_)
+    if (b.point.kind != WatchKind::kExecute && points.size() < engine().max_hw_breakpoints())
+      points.push_back(b.point);
+  engine().set_hw_breakpoints(points);
+  armed_ = std::move(points);
+  const RunOutcome outcome = run();
+  if (ended_) return *ended_;
+  if (outcome.kind == RunOutcome::Kind::kDebugStop &&
+      outcome.debug.cause == DebugCause::kBreakpoint && outcome.debug.address == next)
+    return {Stop::Kind::kStep};
   return translate(outcome);
 }
 
@@ -140,10 +203,8 @@ Stop ReplayController::resume(const Interrupted& interrupted) {
   const uint64_t start_pc = engine().state().rip;
   for (;;) {
     arm(true, true); // a checkpoint on the way made the engine forget them
-    if (reversible_) {
-      const uint64_t now = *position();
-      machine().stop_at(std::min(now + kSlice, std::max(next_checkpoint_, now + 1)));
-    }
+    // Slices let ^C through and place checkpoints; kvm has no count to slice by.
+    if (position()) machine_->stop_at(slice_end(UINT64_MAX));
     RunOutcome outcome = run();
     note_progress();
     if (ended_) return *ended_;
@@ -157,39 +218,57 @@ Stop ReplayController::resume(const Interrupted& interrupted) {
         outcome.debug.cause == DebugCause::kBreakpoint && start && position() == start &&
         engine().state().rip == start_pc)
       continue;
-    machine().stop_at(std::nullopt);
+    machine_->stop_at(std::nullopt);
     return translate(outcome);
   }
 }
 
-void ReplayController::maybe_checkpoint() {
+uint64_t ReplayController::slice_end(uint64_t limit) const {
   const uint64_t now = *position();
-  if (now < next_checkpoint_) return;
-  checkpoints_.add(now, session_.checkpoint());
-  next_checkpoint_ = now + kCheckpointInterval;
+  uint64_t end = std::min(limit, now + kSlice);
+  if (reversible_) {
+    const uint64_t checkpoint =
+        checkpoints_.info(checkpoints_.size() - 1).position + kCheckpointInterval;
+    if (checkpoint > now) end = std::min(end, checkpoint);
+  }
+  return end;
+}
+
+void ReplayController::maybe_checkpoint() {
+  if (!reversible_) return;
+  const uint64_t now = *position();
+  const uint64_t events = session_->gate().position();
+  const CheckpointStore::Info newest = checkpoints_.info(checkpoints_.size() - 1);
+  if (now <= newest.position) return; // ground the checkpoints cover
+  if (now - newest.position < kCheckpointInterval &&
+      events - newest.gate_position < kCheckpointEvents)
+    return;
+  checkpoints_.add(now, session_->checkpoint());
 }
 
 void ReplayController::restore(size_t index) {
   const CheckpointStore::Info info = checkpoints_.info(index);
   if (!loaded_ || loaded_->first != info.position)
     loaded_.emplace(info.position, checkpoints_.load(index));
-  session_.restore(loaded_->second);
+  session_->restore(loaded_->second);
   armed_.reset();
   ended_.reset();
 }
 
 bool ReplayController::run_to(uint64_t target) {
   arm(false, false);
-  if (*position() != target) {
-    machine().stop_at(target);
+  while (*position() != target) {
+    // New ground gets its checkpoints on the way, as a continue lays them.
+    machine_->stop_at(slice_end(target));
     const RunOutcome outcome = run();
-    machine().stop_at(std::nullopt);
+    machine_->stop_at(std::nullopt);
     if (outcome.kind != RunOutcome::Kind::kPositionReached) {
       if (!ended_) translate(outcome);
       return false;
     }
+    note_progress();
+    maybe_checkpoint();
   }
-  note_progress();
   return true;
 }
 
@@ -200,6 +279,100 @@ bool ReplayController::go_to(uint64_t target) {
   // Forward from here when that is no longer than from the checkpoint.
   if (ended_ || target < now || checkpoints_.info(index).position > now) restore(index);
   return run_to(target);
+}
+
+bool ReplayController::go_to_event(uint64_t event) {
+  if (!reversible_) return false;
+  // No event carries the instruction count of its exit: find the exit by running until the gate
+  // has consumed far enough. Such a run stops right after the exit's own events, before the
+  // machine delivers the interrupt they may ask for (one more event), so it probes one event
+  // short, and the exit's end is then reached again cleanly by count. The replay ends up at the
+  // first instruction boundary where `event` events have been consumed.
+  size_t index = 0;
+  for (size_t i = 1; i < checkpoints_.size() && checkpoints_.info(i).gate_position < event; ++i)
+    index = i;
+  restore(index);
+  ReplayGate& gate = session_->gate();
+  while (gate.position() < event) {
+    arm(false, false);
+    gate.stop_at_event(event - 1);
+    const RunOutcome outcome = run();
+    gate.stop_at_event(std::nullopt);
+    if (outcome.kind != RunOutcome::Kind::kStopped) {
+      if (!ended_) translate(outcome);
+      return false;
+    }
+    const uint64_t exit = *position();
+    restore(*checkpoints_.at_or_before(exit));
+    if (!run_to(exit)) return false;
+    // A port or MMIO read exits before its instruction retires, so the count reaches `exit`
+    // first before that exit: its handling is complete once the instruction is.
+    if (gate.position() < event && !run_to(exit + 1)) return false;
+  }
+  return true;
+}
+
+bool ReplayController::hand_over_to_emu() {
+  if (reversible_) return true;
+  if (live() || !emu_replay_) return false;
+  const std::optional<uint64_t> kicks = session_->kick_events();
+  if (!kicks || *kicks != 0) {
+    no_handover_ = "this kvm recording was interrupted by host-timer kicks, which only kvm finds "
+                   "again, so it cannot replay on emu to go backwards (record with --engine emu)";
+    return false;
+  }
+  if (ended_) {
+    no_handover_ = "the replay has ended";
+    return false;
+  }
+  const CpuState target = engine().state();
+  const uint64_t event = session_->gate().position();
+  handing_over_ = true; // the emu replay re-executes what gdb has seen: keep its output quiet
+  try {
+    std::unique_ptr<ReplaySession> emu = emu_replay_();
+    ReplayController follower(*emu);
+    if (follower.go_to_event(event) && follower.event_position() == event &&
+        follower.run_to_state(target)) {
+      std::vector<Breakpoint> breakpoints = std::move(breakpoints_);
+      *this = std::move(follower);
+      breakpoints_ = std::move(breakpoints);
+      emu_session_ = std::move(emu);
+      furthest_ = *position();
+      return true;
+    }
+    const std::optional<Stop>& failure = follower.final_stop();
+    no_handover_ = failure && failure->kind == Stop::Kind::kFailed
+                       ? "this kvm recording does not replay on emu: " + failure->message
+                       : "the emu replay did not reach the kvm replay's state at trace event " +
+                             std::to_string(event);
+  } catch (const Error& e) {
+    no_handover_ = std::string("the emu replay failed: ") + e.what();
+  }
+  handing_over_ = false;
+  return false;
+}
+
+bool ReplayController::run_to_state(const CpuState& target) {
+  // The instruction pointer, general registers and IF. Not the arithmetic flags: some
+  // instructions leave some undefined (AF after a shift or logic operation), and the hardware
+  // and emu may differ there.
+  auto reached = [&] {
+    const CpuState now = engine().state();
+    return now.rip == target.rip && now.gpr == target.gpr &&
+           ((now.rflags ^ target.rflags) & rflags::kIF) == 0;
+  };
+  if (reached()) return true;
+  ReplayGate& gate = session_->gate();
+  const HwBreakpoint at{target.rip, WatchKind::kExecute, 1};
+  engine().set_hw_breakpoints({&at, 1});
+  armed_.reset();
+  gate.stop_at_event(gate.position() + 1); // the kvm replay was there before its next exit
+  bool found = false;
+  while (!found && run().kind == RunOutcome::Kind::kDebugStop)
+    found = reached();
+  gate.stop_at_event(std::nullopt);
+  note_progress();
+  return found;
 }
 
 Stop ReplayController::reverse_step() {
@@ -213,7 +386,7 @@ std::optional<ReplayController::Hit>
 ReplayController::last_hit_before(uint64_t position, size_t checkpoint, uint64_t end) {
   restore(checkpoint);
   arm(true, true);
-  machine().stop_at(end);
+  machine_->stop_at(end);
   std::optional<Hit> last;
   for (uint64_t ordinal = 1;; ++ordinal) {
     RunOutcome outcome = run();
@@ -224,7 +397,7 @@ ReplayController::last_hit_before(uint64_t position, size_t checkpoint, uint64_t
     const bool before = stop.kind == Stop::Kind::kBreakpoint ? at < position : at <= position;
     if (before) last = Hit{ordinal, at, stop};
   }
-  machine().stop_at(std::nullopt);
+  machine_->stop_at(std::nullopt);
   ended_.reset();
   return last;
 }

@@ -1,7 +1,8 @@
-// Moves a replay for the debugger: forward by steps and continues with breakpoints and
-// watchpoints kept by the engine (never written into guest memory), and, on emu, backwards to
-// any earlier retired-instruction count by restoring the nearest earlier checkpoint and
-// re-executing forward. Checkpoints are taken automatically while the replay moves forward.
+// Moves a machine for the debugger: forward by steps and continues with breakpoints and
+// watchpoints kept by the engine (never written into guest memory), and, replaying on emu,
+// backwards to any earlier retired-instruction count by restoring the nearest earlier checkpoint
+// and re-executing forward. Checkpoints are taken automatically while the replay moves forward.
+// A live run or recording (`rrvm run/record --gdb`) goes forward only.
 #pragma once
 
 #include <cstdint>
@@ -53,16 +54,33 @@ public:
   // Polled between slices of long runs; returning true interrupts the run.
   using Interrupted = std::function<bool()>;
 
-  // `session` stands before its first instruction.
-  explicit ReplayController(ReplaySession& session);
+  // Builds an emu replay of the same trace, standing before its first instruction.
+  using EmuReplay = std::function<std::unique_ptr<ReplaySession>()>;
 
-  ReplaySession& session() { return session_; }
+  // A replay: `session` stands before its first instruction. A kvm replay can go backwards by
+  // handing over to `emu_replay` where its recording allows it.
+  explicit ReplayController(ReplaySession& session, EmuReplay emu_replay = {});
+  // A live machine before its first instruction. `recording`: whatever the machine does goes
+  // into a trace, so gdb must not change its registers or memory behind the recorder's back.
+  ReplayController(Machine& live, bool recording);
 
-  // Reverse execution needs an exact instruction count: emu only.
+  Machine& machine() { return *machine_; }
+  bool live() const { return session_ == nullptr; }
+  bool recording() const { return recording_; }
+
+  // Reverse execution needs an exact instruction count: emu replays only.
   bool reversible() const { return reversible_; }
+  // A kvm replay of a recording without kicks: continues as an emu replay of the same trace in
+  // the same state (same trace position and registers), which can go backwards. False when it
+  // cannot (why_not_reversible() says why).
+  bool hand_over_to_emu();
+  // Why reverse execution is refused, for gdb's console.
+  std::string why_not_reversible() const;
   // Retired instructions so far (nullopt on kvm).
   std::optional<uint64_t> position() const;
-  uint64_t event_position() { return session_.gate().position(); }
+  // Trace events consumed, and how many the trace holds (nullopt when live or unknown).
+  std::optional<uint64_t> event_position() const;
+  std::optional<uint64_t> total_events() const;
   // True while re-executing what the replay already went through: its serial output is muted.
   bool replaying_covered_ground() const;
 
@@ -76,11 +94,17 @@ public:
   Stop reverse_resume(const Interrupted& interrupted);
   // Moves to retired-instruction count `target` (either direction); false past the end.
   bool go_to(uint64_t target);
+  // Moves to the first instruction boundary where the replay has consumed at least `event` trace
+  // events: just after the guest exit that reads the trace up to there (either direction; emu).
+  // False past the end.
+  bool go_to_event(uint64_t event);
 
   // After gdb detached: without breakpoints, to the end of the replay.
   Stop run_detached();
   // How the replay ended, when it did.
   const std::optional<Stop>& final_stop() const { return ended_; }
+  // The machine's last run outcome (a live run reports the final one as `rrvm run` does).
+  const RunOutcome& last_outcome() const { return last_outcome_; }
 
   // Lines for `monitor checkpoints`.
   std::string describe_checkpoints() const;
@@ -92,27 +116,42 @@ private:
     Stop stop;
   };
 
-  Machine& machine() { return session_.machine(); }
-  Engine& engine() { return session_.machine().engine(); }
+  Engine& engine() { return machine_->engine(); }
   // Runs the machine; a divergence ends the replay with a kFailed stop in `ended_`.
   RunOutcome run();
   Stop translate(const RunOutcome& outcome);
   void arm(bool exec, bool watch);
+  // On kvm, where a single step over the next instruction would go wrong (step()): the address
+  // of the instruction after it.
+  std::optional<uint64_t> kvm_step_target();
+  // Runs to the instruction at `next` with only watchpoints armed besides.
+  Stop step_to(uint64_t next);
   void note_progress();
+  // Where a forward run towards `limit` stops next: a slice's end or the next checkpoint's place.
+  uint64_t slice_end(uint64_t limit) const;
   void maybe_checkpoint();
   void restore(size_t index);
   // Runs to `target` with nothing armed; false when the replay ended or failed before it.
   bool run_to(uint64_t target);
+  // Runs on from just after an exit to where the registers equal `target`'s, before the next
+  // exit; false when it is not there.
+  bool run_to_state(const CpuState& target);
   std::optional<Hit> last_hit_before(uint64_t position, size_t checkpoint, uint64_t end);
 
-  ReplaySession& session_;
+  Machine* machine_;
+  ReplaySession* session_; // null for a live machine
+  bool recording_ = false;
   bool reversible_;
+  EmuReplay emu_replay_;
+  std::unique_ptr<ReplaySession> emu_session_; // the replay handed over to
+  bool handing_over_ = false;                  // the emu replay catches up: already printed
+  std::string no_handover_;                    // why hand_over_to_emu() failed
+  RunOutcome last_outcome_{RunOutcome::Kind::kStopped, 0, ""};
   CheckpointStore checkpoints_;
   std::vector<Breakpoint> breakpoints_;
   std::optional<std::vector<HwBreakpoint>> armed_; // what the engine has; nullopt: unknown
   std::optional<Stop> ended_;                      // the guest exited or failed here
-  uint64_t next_checkpoint_ = 0;
-  uint64_t furthest_ = 0; // the furthest position the replay has been at
+  uint64_t furthest_ = 0;                          // the furthest position the replay has been at
   // The last checkpoint restored, by position: reverse steps restore the same one repeatedly.
   std::optional<std::pair<uint64_t, ReplayCheckpoint>> loaded_;
 };

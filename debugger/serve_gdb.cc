@@ -10,33 +10,56 @@
 
 namespace rrvm {
 
-int serve_gdb(const std::string& trace_path, ReplayOptions options, const std::string& address) {
+namespace {
+
+// Waits for one gdb and serves it; after a detach the machine runs on to its end.
+gdb::Stop serve(gdb::GdbServer& server, gdb::ReplayController& controller,
+                const std::string& address) {
+  gdb::Listener listener(address);
+  std::cerr << "rrvm: waiting for gdb on " << listener.name() << std::endl;
+  gdb::Connection connection(listener.accept(), listener.fd());
+  const gdb::GdbServer::End end = server.serve(connection);
+  if (end == gdb::GdbServer::End::kDetached) return controller.run_detached();
+  return controller.final_stop().value_or(gdb::Stop{gdb::Stop::Kind::kStep});
+}
+
+} // namespace
+
+int serve_gdb(const std::string& trace_path, ReplayOptions options, const std::string& address,
+              const std::function<int(Machine&)>& at_end) {
   const gdb::ReplayController* controller_ptr = nullptr;
   auto sink = std::move(options.serial_output);
   options.serial_output = [&controller_ptr, &sink](uint8_t byte) {
     if (sink && !(controller_ptr && controller_ptr->replaying_covered_ground())) sink(byte);
   };
+  // What a kvm replay hands over to for going backwards: the same trace and output on emu.
+  auto emu_replay = [trace_path, output = options.serial_output] {
+    return std::make_unique<ReplaySession>(trace_path, ReplayOptions{"emu", output});
+  };
   ReplaySession session(trace_path, std::move(options));
-  gdb::ReplayController controller(session);
+  gdb::ReplayController controller(session, emu_replay);
   controller_ptr = &controller;
-  gdb::GdbServer server(controller.session().header(), controller);
+  gdb::GdbServer server(session.header().boot.kernel_kind, controller);
 
-  gdb::Listener listener(address);
-  std::cerr << "rrvm: waiting for gdb on " << listener.name() << std::endl;
-  gdb::Connection connection(listener.accept(), listener.fd());
-  const gdb::GdbServer::End end = server.serve(connection);
-
-  gdb::Stop last{gdb::Stop::Kind::kStep};
-  if (end == gdb::GdbServer::End::kDetached)
-    last = controller.run_detached(); // gdb let go: the replay runs on to its end
-  else
-    last = controller.final_stop().value_or(last);
-  if (last.kind == gdb::Stop::Kind::kExited) return last.status;
+  const gdb::Stop last = serve(server, controller, address);
+  if (last.kind == gdb::Stop::Kind::kExited) {
+    const int status = at_end ? at_end(controller.machine()) : 0;
+    return status != 0 ? status : last.status;
+  }
   if (last.kind == gdb::Stop::Kind::kFailed) {
     std::cerr << "rrvm: " << last.message << "\n";
     return static_cast<int>(last.failure);
   }
   return 0;
+}
+
+RunOutcome serve_gdb_live(Machine& machine, KernelKind kernel, bool recording,
+                          const std::string& address) {
+  gdb::ReplayController controller(machine, recording);
+  gdb::GdbServer server(kernel, controller);
+  serve(server, controller, address);
+  if (!controller.final_stop()) return {RunOutcome::Kind::kStopped, 0, "gdb ended the run"};
+  return controller.last_outcome();
 }
 
 } // namespace rrvm

@@ -46,6 +46,11 @@ std::optional<uint64_t> ReplaySession::total_events() const {
   return reader_.footer()->total_events;
 }
 
+std::optional<uint64_t> ReplaySession::kick_events() const {
+  if (!reader_.footer()) return std::nullopt;
+  return reader_.footer()->kind_counts[static_cast<size_t>(EventKind::kKick)];
+}
+
 void ReplaySession::restore(const ReplayCheckpoint& checkpoint) {
   machine_->restore(checkpoint.machine);
   gate_.seek(checkpoint.gate_position);

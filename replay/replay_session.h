@@ -37,6 +37,9 @@ public:
   ReplayGate& gate() { return gate_; }
   // Events the trace holds, when its footer says.
   std::optional<uint64_t> total_events() const;
+  // Host-timer kicks the trace holds, when its footer says: a kvm recording without any replays
+  // on emu too (the debugger hands a kvm replay over to emu to go backwards).
+  std::optional<uint64_t> kick_events() const;
 
   // Runs until the guest ends, the replay diverges (Error(kDivergence)) or a debugger stop.
   RunOutcome run() { return machine_->run(); }

@@ -47,6 +47,8 @@ void PcPlatform::save(StateWriter& out) const {
   rtc_.save(out);
   serial_.save(out);
   debug_exit_.save(out);
+  pit_irq_.save(out);
+  rtc_irq_.save(out);
 }
 
 void PcPlatform::restore(StateReader& in) {
@@ -57,6 +59,8 @@ void PcPlatform::restore(StateReader& in) {
   rtc_.restore(in);
   serial_.restore(in);
   debug_exit_.restore(in);
+  pit_irq_.restore(in);
+  rtc_irq_.restore(in);
 }
 
 } // namespace rrvm

@@ -61,6 +61,15 @@ private:
       next_.set_irq(irq, level);
     }
     uint64_t edges() const { return edges_; }
+    // Part of the platform's state: a restored machine (reverse execution) counts on from there.
+    void save(StateWriter& out) const {
+      out.put(edges_);
+      out.put(levels_);
+    }
+    void restore(StateReader& in) {
+      in.get(edges_);
+      in.get(levels_);
+    }
 
   private:
     IrqSink& next_;

@@ -6,9 +6,9 @@
 
 namespace rrvm {
 
-const std::vector<std::string> kMachineValueOptions = {"--mem",    "--append",    "--serial",
-                                                       "--engine", "--flat",      "--rtc-time",
-                                                       "--verify", "--kick-bound"};
+const std::vector<std::string> kMachineValueOptions = {"--mem",    "--append",     "--serial",
+                                                       "--engine", "--flat",       "--rtc-time",
+                                                       "--verify", "--kick-bound", "--gdb"};
 const std::vector<std::string> kMachineFlagOptions = {"--stats"};
 
 const char* const kMachineOptionsHelp =
@@ -21,6 +21,8 @@ const char* const kMachineOptionsHelp =
     "  --stats              print bhyve-style statistics at the end (on stderr)\n"
     "  --kick-bound TIME    kvm: how long a due interrupt waits for a guest exit before the vCPU\n"
     "                       is kicked, e.g. 1ms (default), 200us, 0\n"
+    "  --gdb [HOST:]PORT    stop before the first instruction and serve gdb there (forward\n"
+    "                       only; 127.0.0.1 unless HOST given; port 0 picks a free one)\n"
     "  --verify WHAT        record: exits (default: every exit, read value and injection is\n"
     "                       checked on replay) or full (also a hash of all registers per exit)\n";
 
@@ -87,6 +89,7 @@ MachineOptions parse_machine_options(const CommandLine& line) {
     }
   }
   options.stats = line.flag("--stats");
+  options.gdb_address = line.value("--gdb");
   if (auto bound = line.value("--kick-bound"))
     options.config.kick_bound_ns = parse_duration_ns(*bound, "--kick-bound");
   if (auto verify = line.value("--verify")) {

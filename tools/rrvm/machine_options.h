@@ -2,6 +2,7 @@
 // MachineConfig and BootOptions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct MachineOptions {
   std::string serial = "stdio";
   bool stats = false;
   bool verify_full = false; // record: --verify=full logs a register hash at every exit
+  std::optional<std::string> gdb_address; // --gdb: serve gdb before the first instruction
 };
 
 // Option names, for CommandLine.

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "debugger/serve_gdb.h"
 #include "formats/trace_writer.h"
 #include "record/record_gate.h"
 #include "tools/rrvm/commands.h"
@@ -65,7 +66,9 @@ RunOutcome record_once(MachineOptions options, const std::string& path, SerialOu
                           [&gate](const HostSample& sample) { gate.stats_sample(sample); });
   if (announce_engine && options.config.engine == EngineKind::kAuto)
     std::cerr << "rrvm: engine " << machine.engine_choice() << "\n";
-  RunOutcome outcome = machine.run();
+  RunOutcome outcome = options.gdb_address
+                           ? serve_gdb_live(machine, image.kind, true, *options.gdb_address)
+                           : machine.run();
   host.set_engine(nullptr);
   serial.flush();
   // Once: the host-time counters then print as the trace stores them.

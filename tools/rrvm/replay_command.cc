@@ -16,10 +16,19 @@ int replay_command(const std::vector<std::string>& args) {
   CommandLine line(args, {"--serial", "--engine", "--gdb"}, {"--stats"});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "replay needs one TRACE");
   SerialOutput serial(line.value("--serial").value_or("stdio"));
-  if (auto address = line.value("--gdb"))
+  if (auto address = line.value("--gdb")) {
+    // --stats compares the statistics as a replay without gdb does, when gdb let it end.
+    auto compare_stats = [&](Machine& machine) {
+      serial.flush();
+      if (!line.flag("--stats")) return 0;
+      const int differ =
+          print_stats_comparison(std::cerr, line.positional()[0], machine.final_stats());
+      return differ != 0 ? static_cast<int>(ExitCode::kDivergence) : 0;
+    };
     return serve_gdb(line.positional()[0],
                      {line.value("--engine").value_or(""), [&serial](uint8_t b) { serial.put(b); }},
-                     *address);
+                     *address, compare_stats);
+  }
   ReplaySession session(line.positional()[0], {line.value("--engine").value_or(""),
                                                [&serial](uint8_t byte) { serial.put(byte); }});
   Machine& machine = session.machine();

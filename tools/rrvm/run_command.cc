@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "debugger/serve_gdb.h"
 #include "tools/rrvm/commands.h"
 #include "tools/rrvm/machine_options.h"
 #include "tools/rrvm/serial_output.h"
@@ -15,10 +16,12 @@ int run_command(const std::vector<std::string>& args) {
   LiveGate gate(options.serial == "stdio");
   Machine machine(options.config, gate);
   gate.set_engine(&machine.engine());
-  machine.boot(options.boot);
+  const BootImage& image = machine.boot(options.boot);
   if (options.config.engine == EngineKind::kAuto)
     std::cerr << "rrvm: engine " << machine.engine_choice() << "\n";
-  RunOutcome outcome = machine.run();
+  RunOutcome outcome = options.gdb_address
+                           ? serve_gdb_live(machine, image.kind, false, *options.gdb_address)
+                           : machine.run();
   gate.set_engine(nullptr);
   serial.flush();
   if (options.stats) machine.final_stats().print(std::cerr, 0);

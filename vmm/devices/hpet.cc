@@ -268,6 +268,7 @@ void Hpet::save(StateWriter& out) const {
   for (const Timer& timer : timers_)
     out.put(timer);
   legacy_filter_.save(out);
+  out.put(interrupts_);
 }
 
 void Hpet::restore(StateReader& in) {
@@ -279,6 +280,7 @@ void Hpet::restore(StateReader& in) {
   for (Timer& timer : timers_)
     in.get(timer);
   legacy_filter_.restore(in);
+  in.get(interrupts_);
 }
 
 } // namespace rrvm

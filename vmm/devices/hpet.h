@@ -56,8 +56,8 @@ public:
   void expire() override;
 
   // Interrupt edges the comparators have delivered to the PIC (pulses, and rising levels), for
-  // the statistics. Not device state: save() leaves it out, as the machine's counters are kept
-  // with the machine.
+  // the statistics. Saved with the device state, so that a restored machine (reverse execution)
+  // counts on from the snapshot's figure.
   uint64_t interrupts() const { return interrupts_; }
 
 private:
