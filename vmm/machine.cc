@@ -9,6 +9,7 @@
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/disassembler.h"
 #include "vmm/engine_factory.h"
+#include "vmm/kick_tracker.h"
 #include "vmm/kvm/kvm_engine.h"
 #include "vmm/live_gate.h"
 #include "vmm/page_walker.h"
@@ -62,12 +63,9 @@ RunOutcome Machine::run() {
   if (!kicker_) kicker_ = std::make_unique<VcpuKicker>();
   VcpuKicker::attach(engine_.get());
   run_start_host_ns_ = thread_cpu_ns();
-  if (gate_.tracks_kicks() && !kvm_kicks_) {
-    if (auto* kvm = dynamic_cast<KvmEngine*>(engine_.get())) {
-      kvm->enable_dirty_log();
-      kvm_ = kvm;
-      kvm_kicks_ = true;
-    }
+  if (gate_.tracks_kicks() && !kicks_) {
+    if (auto* kvm = dynamic_cast<KvmEngine*>(engine_.get()))
+      kicks_ = std::make_unique<KickTracker>(*kvm, memory_, gate_);
   }
   if (!sampler_) sampler_.emplace();
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
@@ -89,14 +87,14 @@ RunOutcome Machine::run() {
     Exit& exit = engine_->run();
     if (exit.reason == ExitReason::kDebug) {
       if (!sought) return debug_stop(exit.debug);
-      if (!kick_found(*sought)) continue; // stepped past a hit whose state does not match
+      if (!kicks_->found(*sought, stats_)) continue; // a hit whose state does not match
       exit.reason = ExitReason::kKicked;
     }
     if (exit.reason == ExitReason::kInstructionLimit &&
         !(config_.instruction_quanta && *engine_->instruction_count() % kEmuQuantum == 0))
       return {RunOutcome::Kind::kPositionReached, 0, ""};
     stats_.add(VmStat::VMEXIT_COUNT);
-    if (exit.reason == ExitReason::kKicked && kvm_kicks_) report_kick();
+    if (exit.reason == ExitReason::kKicked && kicks_) kicks_->report();
     gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
     if (gate_.wants_register_hashes()) gate_.on_register_hash(hash_cpu_state(engine_->state()));
     clock_.advance_to(gate_.sample_clock());
@@ -161,72 +159,19 @@ RunOutcome Machine::run() {
 }
 
 std::optional<KickPoint> Machine::seek_kick() {
-  if (!kvm_kicks_) {
-    // emu replaying a kvm recording stops only where kvm exited; a kick in between has no
-    // instruction count to stop at, so such a recording replays only on kvm.
-    if (!config_.instruction_quanta && gate_.tracks_kicks()) {
-      if (auto kick = gate_.next_kick()) {
-        char rip[24];
-        std::snprintf(rip, sizeof rip, "0x%llx", static_cast<unsigned long long>(kick->rip));
-        throw Error(ExitCode::kDivergence,
-                    std::string("the recording was interrupted by a host-timer kick at rip ") +
-                        rip +
-                        "; a kvm recording with kicks cannot replay on emu (replay it on kvm)");
-      }
-    }
-    return std::nullopt;
-  }
-  std::optional<KickPoint> next = gate_.next_kick();
-  if (!next && kick_breakpoint_set_) {
-    engine_->set_hw_breakpoints({});
-    kick_breakpoint_set_ = false;
-  }
-  if (next && !kick_breakpoint_set_ && !stepping_over_kick_) {
-    HwBreakpoint at_rip{next->rip, WatchKind::kExecute, 1};
-    engine_->set_hw_breakpoints({&at_rip, 1});
-    kick_breakpoint_set_ = true;
-  }
-  return next;
-}
-
-bool Machine::kick_found(const KickPoint& sought) {
-  if (stepping_over_kick_) { // the single step past a non-matching hit is done
-    stepping_over_kick_ = false;
-    engine_->set_single_step(false);
-    return false;
-  }
-  stats_.add(VmStat::RRVM_REPLAY_BREAKPOINT_HITS);
-  engine_->set_hw_breakpoints({});
-  kick_breakpoint_set_ = false;
-  KickPoint here = current_kick_point();
-  if (here == sought) {
-    matched_kick_ = here;
-    return true;
-  }
-  // Not the moment of the kick (same rip, different state): execute this instruction with the
-  // breakpoint off, then look again.
-  engine_->set_single_step(true);
-  stepping_over_kick_ = true;
-  return false;
-}
-
-KickPoint Machine::current_kick_point() {
-  kvm_->collect_dirty_pages(dirty_since_kick_);
-  uint64_t dirty_hash = 0;
-  for (size_t word = 0; word < dirty_since_kick_.size(); ++word) {
-    for (uint64_t bits = dirty_since_kick_[word]; bits; bits &= bits - 1) {
-      uint64_t page = word * 64 + static_cast<uint64_t>(__builtin_ctzll(bits));
-      dirty_hash =
-          hash_bytes({memory_.at(page * kPageSize, kPageSize), kPageSize}, dirty_hash ^ page);
+  if (kicks_) return kicks_->seek();
+  // emu replaying a kvm recording stops only where kvm exited; a kick in between has no
+  // instruction count to stop at, so such a recording replays only on kvm.
+  if (!config_.instruction_quanta && gate_.tracks_kicks()) {
+    if (auto kick = gate_.next_kick()) {
+      char rip[24];
+      std::snprintf(rip, sizeof rip, "0x%llx", static_cast<unsigned long long>(kick->rip));
+      throw Error(ExitCode::kDivergence,
+                  std::string("the recording was interrupted by a host-timer kick at rip ") + rip +
+                      "; a kvm recording with kicks cannot replay on emu (replay it on kvm)");
     }
   }
-  return {engine_->exit_rip(), hash_cpu_state(engine_->state()), dirty_hash};
-}
-
-void Machine::report_kick() {
-  gate_.on_kick(matched_kick_ ? *matched_kick_ : current_kick_point());
-  matched_kick_.reset();
-  std::fill(dirty_since_kick_.begin(), dirty_since_kick_.end(), 0);
+  return std::nullopt;
 }
 
 RunOutcome Machine::debug_stop(const DebugEvent& event) {

@@ -21,7 +21,7 @@
 
 namespace rrvm {
 
-class KvmEngine;
+class KickTracker;
 
 enum class EngineKind : uint8_t { kAuto, kKvm, kEmu };
 
@@ -107,12 +107,8 @@ public:
 
 private:
   RunOutcome debug_stop(const DebugEvent& event);
-  // Kicks on kvm (DESIGN.md, "Engines"): fingerprinted when recording, found again in replay by
-  // a breakpoint at the recorded rip and the first hit whose fingerprint matches.
+  // The recording's next kick (kvm), or a refusal when this engine cannot find it.
   std::optional<KickPoint> seek_kick();
-  bool kick_found(const KickPoint& sought);
-  KickPoint current_kick_point();
-  void report_kick();
   void handle_io(IoExit& io);
   void handle_mmio(MmioExit& mmio);
   void handle_msr(Exit& exit, bool read);
@@ -140,12 +136,7 @@ private:
   bool halted_ = false;
   bool window_requested_ = false; // what deliver_interrupts() last asked the engine for
   std::optional<uint64_t> stop_at_;
-  KvmEngine* kvm_ = nullptr; // set when kicks are tracked
-  bool kvm_kicks_ = false;
-  bool kick_breakpoint_set_ = false;
-  bool stepping_over_kick_ = false;
-  std::vector<uint64_t> dirty_since_kick_; // one bit per guest page written since the last kick
-  std::optional<KickPoint> matched_kick_;
+  std::unique_ptr<KickTracker> kicks_; // kvm, when the gate records or replays kicks
   uint64_t tsc_offset_ = 0;
   uint64_t armed_deadline_ = TimerSource::kNever;
   uint64_t run_start_host_ns_ = 0;

@@ -1,0 +1,68 @@
+#include "vmm/kick_tracker.h"
+
+#include <algorithm>
+
+#include "vmm/state_hash.h"
+
+namespace rrvm {
+
+KickTracker::KickTracker(KvmEngine& engine, GuestMemory& memory, Gate& gate)
+    : engine_(engine), memory_(memory), gate_(gate) {
+  engine_.enable_dirty_log();
+}
+
+std::optional<KickPoint> KickTracker::seek() {
+  std::optional<KickPoint> next = gate_.next_kick();
+  if (!next && breakpoint_set_) {
+    engine_.set_hw_breakpoints({});
+    breakpoint_set_ = false;
+  }
+  if (next && !breakpoint_set_ && !stepping_over_) {
+    HwBreakpoint at_rip{next->rip, WatchKind::kExecute, 1};
+    engine_.set_hw_breakpoints({&at_rip, 1});
+    breakpoint_set_ = true;
+  }
+  return next;
+}
+
+bool KickTracker::found(const KickPoint& sought, VmStats& stats) {
+  if (stepping_over_) { // the single step past a non-matching hit is done
+    stepping_over_ = false;
+    engine_.set_single_step(false);
+    return false;
+  }
+  stats.add(VmStat::RRVM_REPLAY_BREAKPOINT_HITS);
+  engine_.set_hw_breakpoints({});
+  breakpoint_set_ = false;
+  KickPoint here = fingerprint();
+  if (here == sought) {
+    matched_ = here;
+    return true;
+  }
+  // Not the moment of the kick (same rip, different state): execute this instruction with the
+  // breakpoint off, then look again.
+  engine_.set_single_step(true);
+  stepping_over_ = true;
+  return false;
+}
+
+void KickTracker::report() {
+  gate_.on_kick(matched_ ? *matched_ : fingerprint());
+  matched_.reset();
+  std::fill(dirty_.begin(), dirty_.end(), 0);
+}
+
+KickPoint KickTracker::fingerprint() {
+  engine_.collect_dirty_pages(dirty_);
+  uint64_t dirty_hash = 0;
+  for (size_t word = 0; word < dirty_.size(); ++word) {
+    for (uint64_t bits = dirty_[word]; bits; bits &= bits - 1) {
+      uint64_t page = word * 64 + static_cast<uint64_t>(__builtin_ctzll(bits));
+      dirty_hash =
+          hash_bytes({memory_.at(page * kPageSize, kPageSize), kPageSize}, dirty_hash ^ page);
+    }
+  }
+  return {engine_.exit_rip(), hash_cpu_state(engine_.state()), dirty_hash};
+}
+
+} // namespace rrvm

@@ -1,0 +1,45 @@
+// Host-timer kicks on kvm (DESIGN.md, "Engines"): a kick interrupts the vCPU at a point no count
+// names, so recording fingerprints it (rip, register hash, hash of the pages written since the
+// previous kick) and replay finds it again with a hardware breakpoint at that rip, taking the
+// first hit whose fingerprint matches and single-stepping past the others.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "vmm/gate.h"
+#include "vmm/guest_memory.h"
+#include "vmm/kvm/kvm_engine.h"
+#include "vmm/vm_stats.h"
+
+namespace rrvm {
+
+class KickTracker {
+public:
+  // Starts dirty-page logging: a fingerprint covers the pages written since the last kick.
+  KickTracker(KvmEngine& engine, GuestMemory& memory, Gate& gate);
+
+  // Before each run: where the recording's next kick is, with the breakpoint set for it
+  // (nullopt: the next exit is not a kick).
+  std::optional<KickPoint> seek();
+  // On a debug exit while seeking: true when this is the kick; false when the run must go on
+  // (a hit with another state, now being stepped over, or the end of that step).
+  bool found(const KickPoint& sought, VmStats& stats);
+  // At a kick exit: hands its fingerprint to the gate (logged or checked) and starts the next
+  // dirty-page interval.
+  void report();
+
+private:
+  KickPoint fingerprint();
+
+  KvmEngine& engine_;
+  GuestMemory& memory_;
+  Gate& gate_;
+  bool breakpoint_set_ = false;
+  bool stepping_over_ = false;
+  std::vector<uint64_t> dirty_; // one bit per guest page written since the last kick
+  std::optional<KickPoint> matched_;
+};
+
+} // namespace rrvm
