@@ -75,6 +75,20 @@ struct MsrState {
   uint64_t tsc_aux = 0;
 };
 
+// x87 and SSE state in the terms of the FXSAVE image (and of KVM's kvm_fpu and gdb's i387/SSE
+// registers), so every consumer converts from one form.
+struct FpuState {
+  std::array<std::array<uint8_t, 10>, 8> st{}; // ST(0)-ST(7), 80-bit, in stack order
+  uint16_t fcw = 0x037f;                        // the value FNINIT leaves
+  uint16_t fsw = 0;                             // TOP is bits 11-13
+  uint8_t ftw = 0; // abridged tag: bit i set = physical register i is not empty
+  uint16_t fop = 0;
+  uint64_t fip = 0, fdp = 0; // last instruction and data pointers (offsets in long mode)
+  uint16_t fcs = 0, fds = 0;
+  alignas(16) std::array<std::array<uint8_t, 16>, 16> xmm{};
+  uint32_t mxcsr = 0x1f80; // all exceptions masked, round to nearest
+};
+
 struct CpuState {
   std::array<uint64_t, 16> gpr{};
   uint64_t rip = 0xfff0;
@@ -86,6 +100,7 @@ struct CpuState {
   std::array<uint64_t, 4> dr{};
   uint64_t dr6 = 0xffff0ff0, dr7 = 0x400;
   MsrState msr;
+  FpuState fpu;
   bool interrupt_shadow = false;  // STI / MOV SS blocking for one instruction
   int16_t pending_interrupt = -1; // vector injected but not yet delivered, or -1
   bool halted = false;

@@ -79,6 +79,7 @@ CpuState Cpu::get_state() {
   s.dr6 = dr6;
   s.dr7 = dr7;
   s.msr = msr;
+  s.fpu = fpu;
   s.interrupt_shadow = interrupt_shadow;
   s.halted = halted;
   return s;
@@ -110,6 +111,7 @@ void Cpu::put_state(const CpuState& s) {
   dr6 = s.dr6;
   dr7 = s.dr7;
   msr = s.msr;
+  fpu = s.fpu;
   interrupt_shadow = s.interrupt_shadow;
   halted = s.halted;
   // The privilege level is SS.DPL, as KVM reports it.

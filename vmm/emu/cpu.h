@@ -100,6 +100,7 @@ public:
   uint64_t dr[4] = {};
   uint64_t dr6 = 0xffff0ff0, dr7 = 0x400;
   MsrState msr;
+  FpuState fpu; // x87 and SSE, in the exchange form; x87/SSE handlers work on it directly
   bool interrupt_shadow = false;
   bool halted = false;
   uint64_t icount = 0;
