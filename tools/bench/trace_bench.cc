@@ -1,6 +1,6 @@
 // Trace writer and reader throughput and on-disk size for a realistic event mix: exits from a
 // guest's I/O loops (small rip deltas), a clock sample per exit, port reads for INs.
-// Usage: trace_bench [EVENTS] [PATH]. Prints figures; the targets are in DESIGN.md / issue 4.
+// Usage: trace_bench [EVENTS] [PATH]. Prints figures; the targets are in formats/README.md.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
