@@ -1,0 +1,111 @@
+#include "vmm/emu/x87_host.h"
+
+#include <array>
+#include <cstring>
+#include <utility>
+
+namespace rrvm::emu::x87 {
+
+namespace {
+
+using Stub = void (*)(SaveImage*, void*, uint64_t*);
+
+// One x87 instruction between FRSTOR and FNSAVE; FNSAVE does not wait, so an unmasked exception
+// the instruction raises stays pending in the image instead of trapping in the host. SAHF/LAHF
+// carry SF ZF AF PF CF in AH. Memory forms address [rdi] (mod 0, rm 7).
+template <unsigned Opcode, unsigned Modrm>
+void stub(SaveImage* image, void* operand, uint64_t* ax) {
+  asm volatile("sahf\n\t"
+               "frstor (%[image])\n\t"
+               ".byte %c[opcode], %c[modrm]\n\t"
+               "fnsave (%[image])\n\t"
+               "lahf"
+               : "+a"(*ax)
+               : [image] "r"(image), "D"(operand), [opcode] "i"(Opcode), [modrm] "i"(Modrm)
+               : "memory", "cc");
+}
+
+template <size_t... I>
+constexpr std::array<Stub, sizeof...(I)> register_stubs(std::index_sequence<I...>) {
+  return {stub<0xd8 + I / 64, 0xc0 + I % 64>...};
+}
+template <size_t... I>
+constexpr std::array<Stub, sizeof...(I)> memory_stubs(std::index_sequence<I...>) {
+  return {stub<0xd8 + I / 8, (I % 8) << 3 | 7>...};
+}
+
+constexpr auto kRegisterStubs = register_stubs(std::make_index_sequence<8 * 64>());
+constexpr auto kMemoryStubs = memory_stubs(std::make_index_sequence<8 * 8>());
+
+} // namespace
+
+uint16_t with_summary(uint16_t fsw_value, uint16_t fcw) {
+  fsw_value &= ~(fsw::kSummary | fsw::kBusy);
+  if (fsw_value & fsw::kExceptions & ~fcw) fsw_value |= fsw::kSummary | fsw::kBusy;
+  return fsw_value;
+}
+
+void set_status(FpuState& f, uint16_t fsw_value) {
+  const unsigned old_top = top(f);
+  f.fsw = fsw_value;
+  const unsigned shift = (old_top - top(f)) & 7;
+  if (!shift) return;
+  const auto old = f.st;
+  for (unsigned i = 0; i < 8; ++i)
+    f.st[i] = old[(i + 8 - shift) & 7];
+}
+
+unsigned tag_of(const uint8_t value[10]) {
+  uint64_t mantissa;
+  std::memcpy(&mantissa, value, 8);
+  const unsigned exponent = (value[8] | value[9] << 8) & 0x7fff;
+  if (exponent == 0x7fff) return 2;
+  if (exponent == 0) return mantissa == 0 ? 1 : 2;
+  return mantissa >> 63 ? 0 : 2; // an unnormal is special
+}
+
+uint16_t full_tag(const FpuState& f) {
+  uint16_t tags = 0;
+  for (unsigned p = 0; p < 8; ++p) {
+    const unsigned t = (f.ftw >> p) & 1 ? tag_of(f.st[(p - top(f)) & 7].data()) : 3;
+    tags |= uint16_t(t << (2 * p));
+  }
+  return tags;
+}
+
+uint8_t abridged_tag(uint16_t full) {
+  uint8_t ftw = 0;
+  for (unsigned p = 0; p < 8; ++p)
+    if (((full >> (2 * p)) & 3) != 3) ftw |= uint8_t(1u << p);
+  return ftw;
+}
+
+HostResult run_on_host(const FpuState& guest, uint8_t opcode, uint8_t modrm, void* operand,
+                       uint8_t flags) {
+  // Exceptions already pending are kept out of the host (they would trap there) and merged back.
+  const uint16_t pending = unmasked(guest);
+  SaveImage image{};
+  image.fcw = guest.fcw;
+  image.fsw = uint16_t(guest.fsw & ~pending & ~(fsw::kSummary | fsw::kBusy));
+  image.ftw = full_tag(guest);
+  for (unsigned i = 0; i < 8; ++i)
+    std::memcpy(image.st[i], guest.st[i].data(), 10);
+  uint64_t ax = uint64_t(flags) << 8;
+  const unsigned op = opcode - 0xd8u;
+  if ((modrm >> 6) == 3)
+    kRegisterStubs[op * 64 + (modrm & 63)](&image, operand, &ax);
+  else
+    kMemoryStubs[op * 8 + ((modrm >> 3) & 7)](&image, operand, &ax);
+
+  HostResult r;
+  r.fpu = guest;
+  r.new_unmasked = image.fsw & fsw::kExceptions & ~guest.fcw;
+  r.fpu.fsw = with_summary(uint16_t(image.fsw | pending), guest.fcw);
+  r.fpu.ftw = abridged_tag(image.ftw);
+  for (unsigned i = 0; i < 8; ++i)
+    std::memcpy(r.fpu.st[i].data(), image.st[i], 10);
+  r.flags = uint8_t(ax >> 8);
+  return r;
+}
+
+} // namespace rrvm::emu::x87
