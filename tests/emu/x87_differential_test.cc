@@ -32,6 +32,8 @@ using Ext = std::array<uint8_t, 10>;
 // Scratch layout inside the data buffer: operand slots from 0x10, images at the end.
 constexpr unsigned kSlotBytes = 16;
 constexpr unsigned kImageOffset = 0x1e00;
+// Some operands go through FS (R14 = the data buffer minus FS.base): FDP is an offset.
+constexpr uint64_t kFsBase = 0x200000;
 
 class Generator {
 public:
@@ -182,7 +184,10 @@ private:
     next_slot_ += kSlotBytes;
     if (bytes) std::memcpy(data.data() + at, bytes, n);
     std::ostringstream m;
-    m << width << " [r15 + " << at << "]";
+    if (pick(4))
+      m << width << " [r15 + " << at << "]";
+    else
+      m << width << " [fs:r14 + " << at << "]";
     return m.str();
   }
   std::string st() { return "st" + std::to_string(pick(8)); }
@@ -334,44 +339,49 @@ private:
   // Control instructions; whatever they load keeps every exception masked.
   std::string control_insn() {
     std::ostringstream t;
+    // Waiting forms (FWAIT first) and 16-bit operand size forms (14/94-byte images) too.
+    const char* wait = pick(2) ? "n" : "";
+    const char* o16 = pick(3) ? "" : "o16 ";
     switch (pick(10)) {
     case 0:
-      return pick(4) ? "fnclex" : "fninit";
+      t << "f" << wait << (pick(4) ? "clex" : "init");
+      break;
     case 1: {
       uint16_t v = uint16_t(fcw(0x3f) | (bits() & 0xe080));
       t << "fldcw " << slot(&v, 2, "word");
       break;
     }
     case 2:
-      t << "fnstcw " << slot(nullptr, 2, "word");
+      t << "f" << wait << "stcw " << slot(nullptr, 2, "word");
       break;
     case 3:
-      t << (pick(2) ? "fnstsw ax" : "fnstsw " + slot(nullptr, 2, "word"));
+      t << "f" << wait << "stsw " << (pick(2) ? "ax" : slot(nullptr, 2, "word"));
       break;
     case 4:
-      t << "fnstenv [r15 + " << kImageOffset << "]";
+      t << o16 << "f" << wait << "stenv [r15 + " << kImageOffset << "]";
       break;
     case 5:
-      t << "fnsave [r15 + " << kImageOffset << "]";
+      t << o16 << "f" << wait << "save [r15 + " << kImageOffset << "]";
       break;
     case 6:
-    case 7: { // FLDENV/FRSTOR of a random 32-bit protected-mode image
-      const bool save = pick(2);
-      std::vector<uint8_t> image(save ? 108 : 28);
+    case 7: { // FLDENV/FRSTOR of a random protected-mode image
+      const bool save = pick(2), wide = !*o16;
+      const size_t env = wide ? 28 : 14;
+      std::vector<uint8_t> image(save ? env + 80 : env);
       for (auto& b : image)
         b = uint8_t(bits());
       uint16_t cw = fcw(0x3f);
       std::memcpy(image.data(), &cw, 2);
       uint16_t sw = uint16_t(bits() & ~0x80ffu) | uint16_t(bits() & 0x7f);
-      std::memcpy(image.data() + 4, &sw, 2);
+      std::memcpy(image.data() + (wide ? 4 : 2), &sw, 2);
       if (save)
         for (unsigned i = 0; i < 8; ++i) {
           Ext v = ext();
-          std::memcpy(image.data() + 28 + 10 * i, v.data(), 10);
+          std::memcpy(image.data() + env + 10 * i, v.data(), 10);
         }
       const unsigned at = kImageOffset - 0x100;
       std::memcpy(data.data() + at, image.data(), image.size());
-      t << (save ? "frstor" : "fldenv") << " [r15 + " << at << "]";
+      t << o16 << (save ? "frstor" : "fldenv") << " [r15 + " << at << "]";
       break;
     }
     case 8:
@@ -486,6 +496,8 @@ void run_x87_sequences(bool masked, unsigned count, uint64_t seed) {
     CpuState s = base;
     s.gpr[kRsp] = kStackTop;
     s.gpr[kR15] = kDiffData;
+    s.gpr[kR14] = kDiffData - kFsBase;
+    s.fs.base = kFsBase;
     s.gpr[kRax] = gen.bits();
     s.rflags = 0x3002 | (gen.bits() & kFlagsMask);
     s.rip = kDiffCode + uint64_t(i) * kSlot;

@@ -92,6 +92,7 @@ void load_env(FpuState& f, EnvLayout layout, const uint8_t* in) {
       f.fdp = get16(in + 10) | uint32_t(get16(in + 12) >> 12) << 16;
     } else {
       f.fip = get16(in + 6);
+      f.fop = 0; // this layout has no opcode field
       f.fdp = get16(in + 10);
     }
   }
