@@ -77,7 +77,7 @@ const std::string kPendingZeroDivide = "push 0x37b\n fldcw [rsp]\n fld1\n fldz\n
 // RBX holds the address of the instruction labelled `target`.
 TEST(X87Exceptions, PendingUnmaskedExceptionRaisesMathFaultAtNextWaitingInstruction) {
   Outcome r = run("lea rbx, [rel target]\n" + kPendingZeroDivide +
-                      "fnstsw ax\n fnstcw [rsp]\n fnclex\n fld1\n fldz\n fdivp st1, st0\n"
+                      "fnstsw ax\n fnclex\n fld1\n fldz\n fdivp st1, st0\n"
                       "nop\n target: fwait\n",
                   cr0::kNE);
   EXPECT_EQ(r.vector, 16u);
@@ -98,6 +98,77 @@ TEST(X87Exceptions, WithoutNumericErrorPendingExceptionsAreIgnored) {
   Outcome r = run(kPendingZeroDivide + "fwait\n fld1\n", 0);
   EXPECT_EQ(r.vector, kNoFault);
   EXPECT_EQ(r.state.fpu.fsw & 0x80ff, 0x8084u); // still pending: B, ES, ZE
+}
+
+// The environment layouts outside 64-bit mode, which the differential tests cannot reach (PVM
+// runs only 64-bit user code natively): the values follow the SDM's figures for FNSTENV, with
+// FCS/FDS zero as on CPUs that deprecate them. A zero divide with ZE unmasked makes FOP and FDP
+// change; FIP names the divide, FDP its operand (linear addresses in real mode, offsets else).
+const char* kEnvBody = R"(
+  mov word [0x8000], 7
+  mov word [0x8002], 0
+  mov word [0x8004], 0x37b
+  mov dword [0x8008], divide
+  fninit
+  fldcw [0x8004]
+  fild word [0x8000]
+divide:
+  fidiv word [0x8002]
+  o16 fnstenv [0x8010]
+  o32 fnstenv [0x8030]
+  out 0xf4, al
+)";
+
+uint16_t word_at(EmuMachine& m, uint64_t a) {
+  return m.memory.load<uint16_t>(a);
+}
+uint32_t dword_at(EmuMachine& m, uint64_t a) {
+  return m.memory.load<uint32_t>(a);
+}
+
+TEST(X87Environment, RealModeLayouts) {
+  EmuMachine m(Mode::kReal);
+  m.load(std::string("bits 16\n") + kEnvBody);
+  Exit& e = m.run();
+  ASSERT_EQ(e.reason, ExitReason::kIo) << e.detail;
+  const uint32_t fip = uint32_t(kCodeAddr) + dword_at(m, 0x8008);
+  const uint16_t fop = 0x636; // DE, ModRM 36: FIDIV m16int [disp16]
+  // 14 bytes: FCW, FSW, FTW, FIP[15:0], FIP[19:16] and FOP, FDP[15:0], FDP[19:16].
+  EXPECT_EQ(word_at(m, 0x8010), 0x37bu);
+  EXPECT_EQ(word_at(m, 0x8012), 0xb884u); // B, TOP 7, ES, ZE
+  EXPECT_EQ(word_at(m, 0x8014), 0x3fffu); // ST(0) valid (physical 7), the rest empty
+  EXPECT_EQ(word_at(m, 0x8016), fip & 0xffff);
+  EXPECT_EQ(word_at(m, 0x8018), (fip >> 16) << 12 | fop);
+  EXPECT_EQ(word_at(m, 0x801a), 0x8002u);
+  EXPECT_EQ(word_at(m, 0x801c), 0u);
+  // 28 bytes, the same fields in 32-bit slots (after the first FNSTENV masked everything).
+  EXPECT_EQ(dword_at(m, 0x8030), 0xffff037fu);
+  EXPECT_EQ(dword_at(m, 0x803c), 0xffff0000u | (fip & 0xffff));
+  EXPECT_EQ(dword_at(m, 0x8040), (fip >> 16) << 12 | fop);
+  EXPECT_EQ(dword_at(m, 0x8044), 0xffff8002u);
+  EXPECT_EQ(dword_at(m, 0x8048), 0u);
+}
+
+TEST(X87Environment, Protected32Layouts) {
+  EmuMachine m(Mode::kProtected32);
+  m.load(std::string("bits 32\n") + kEnvBody);
+  Exit& e = m.run();
+  ASSERT_EQ(e.reason, ExitReason::kIo) << e.detail;
+  const uint32_t fip = dword_at(m, 0x8008);
+  const uint16_t fop = 0x635; // DE, ModRM 35: FIDIV m16int [disp32]
+  // 28 bytes: FCW, FSW, FTW, FIP, FCS and FOP, FDP, FDS.
+  EXPECT_EQ(dword_at(m, 0x8030), 0xffff037fu);
+  EXPECT_EQ(dword_at(m, 0x8034), 0xffff3804u); // ES and B cleared by FNSTENV's masking
+  EXPECT_EQ(dword_at(m, 0x803c), fip);
+  EXPECT_EQ(dword_at(m, 0x8040), uint32_t(fop) << 16);
+  EXPECT_EQ(dword_at(m, 0x8044), 0x8002u);
+  EXPECT_EQ(dword_at(m, 0x8048), 0xffff0000u);
+  // 14 bytes: FCW, FSW, FTW, FIP, FCS, FDP, FDS.
+  EXPECT_EQ(word_at(m, 0x8010), 0x37bu);
+  EXPECT_EQ(word_at(m, 0x8012), 0xb884u);
+  EXPECT_EQ(word_at(m, 0x8016), fip & 0xffff);
+  EXPECT_EQ(word_at(m, 0x8018), 0u);
+  EXPECT_EQ(word_at(m, 0x801a), 0x8002u);
 }
 
 } // namespace

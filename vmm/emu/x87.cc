@@ -76,22 +76,25 @@ void op_data(Cpu& c, const Insn& in) {
     if (!store) read_bytes(c, la, operand, size);
   }
   const uint8_t modrm = uint8_t(in.extra);
-  HostResult r =
+  const HostResult r =
       run_on_host(c.fpu, uint8_t(0xd8 | in.extra >> 8), modrm, operand, uint8_t(c.rflags()));
   // An unmasked exception other than precision suppresses the store.
   if (store && !(r.new_unmasked & ~0x20)) write_bytes(c, la, operand, size);
 
+  FpuState& f = c.fpu;
+  f.st = r.st;
+  f.ftw = r.ftw;
+  f.fsw = r.fsw;
   const bool real = real_addressing(c);
-  r.fpu.fip = real ? c.linear(kCS, c.rip) : c.rip;
-  r.fpu.fcs = 0;
+  f.fip = real ? c.linear(kCS, c.rip) : c.rip;
+  f.fcs = 0;
   if (r.new_unmasked) {
-    r.fpu.fop = uint16_t(in.extra);
+    f.fop = uint16_t(in.extra);
     if (size) {
-      r.fpu.fdp = real ? c.linear(in.op[0].seg, offset) : offset;
-      r.fpu.fds = 0;
+      f.fdp = real ? c.linear(in.op[0].seg, offset) : offset;
+      f.fds = 0;
     }
   }
-  c.fpu = r.fpu;
   if (in.cc & kSetsFlags)
     c.set_arith(kArithFlags, r.flags & (rflags::kZF | rflags::kPF | rflags::kCF));
 }

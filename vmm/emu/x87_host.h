@@ -1,12 +1,13 @@
 // The host CPU's own x87 unit as the reference implementation of every x87 data instruction: the
-// guest's x87 state is loaded into the host FPU with FRSTOR, the guest's instruction is executed
-// there (same opcode and ModRM, memory operands redirected to a host buffer), and FNSAVE brings
+// guest's x87 state is loaded into the host FPU with FXRSTOR, the guest's instruction is executed
+// there (same opcode and ModRM, memory operands redirected to a host buffer), and FXSAVE brings
 // the result back. Results, status flags, condition codes, tags and the SDM's effects of unmasked
 // exceptions (no pop, biased results, no store) are therefore the host CPU's, bit for bit.
 // Transcendental instructions (FSIN, FPATAN, F2XM1…) can differ between CPU vendors and
 // generations: a recording that uses them replays exactly on the same kind of CPU only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "vmm/cpu_state.h"
@@ -38,19 +39,6 @@ inline unsigned top(const FpuState& f) {
 // each physical register's contents where it is.
 void set_status(FpuState& f, uint16_t fsw_value);
 
-// The 108-byte FNSAVE image in the 32-bit protected-mode layout the host uses in 64-bit code.
-struct [[gnu::packed]] SaveImage {
-  uint16_t fcw, fcw_high;
-  uint16_t fsw, fsw_high;
-  uint16_t ftw, ftw_high;
-  uint32_t fip;
-  uint16_t fcs, fop;
-  uint32_t fdp;
-  uint16_t fds, fds_high;
-  uint8_t st[8][10]; // stack order
-};
-static_assert(sizeof(SaveImage) == 108);
-
 // The two-bit tag FNSAVE/FNSTENV report for a non-empty register: valid, zero or special.
 unsigned tag_of(const uint8_t value[10]);
 // The full tag word (physical register order) of `f`.
@@ -60,12 +48,14 @@ uint8_t abridged_tag(uint16_t full);
 
 // The host's result of one x87 data instruction. `opcode` is D8-DF; `modrm` a register form
 // (mod 3), or for memory forms the ModRM whose reg field selects the operation, with `operand`
-// the host copy of the memory operand. `flags` carries the low byte of RFLAGS in and out
-// (FCMOVcc reads CF/ZF/PF, FCOMI writes them).
+// the host copy of the memory operand (read and written in place). `flags` carries the low byte
+// of RFLAGS in and out (FCMOVcc reads CF/ZF/PF, FCOMI writes them).
 struct HostResult {
-  FpuState fpu;              // registers, FSW (with ES/B), FTW; pointers untouched
-  uint16_t new_unmasked = 0; // unmasked exceptions this instruction raised
-  uint8_t flags = 0;
+  std::array<std::array<uint8_t, 10>, 8> st; // stack order, for the new TOP
+  uint16_t fsw;                              // with ES/B
+  uint8_t ftw;
+  uint16_t new_unmasked; // unmasked exceptions this instruction raised
+  uint8_t flags;
 };
 HostResult run_on_host(const FpuState& guest, uint8_t opcode, uint8_t modrm, void* operand,
                        uint8_t flags);
