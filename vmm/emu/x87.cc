@@ -19,6 +19,7 @@
 #include "vmm/emu/handlers.h"
 #include "vmm/emu/x87_env.h"
 #include "vmm/emu/x87_host.h"
+#include "vmm/emu/x87_state.h"
 
 namespace rrvm::emu {
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "vmm/emu/x87_host.h"
+#include "vmm/emu/x87_state.h"
 
 namespace rrvm::emu::x87 {
 
