@@ -481,9 +481,8 @@ void run_x87_sequences(bool masked, unsigned count, uint64_t seed) {
   base.cr0 |= cr0::kNE | cr0::kMP;
   std::memcpy(mem.host() + kDiffCode, code.data(), code.size());
   std::memcpy(kvm_mem.host(), mem.host(), kRam);
-  // KVM_SET_FPU writes the legacy area of the vCPU's XSAVE buffer without XSTATE_BV's x87 bit,
-  // so on a vCPU whose x87 state has never left its initial configuration XRSTOR ignores it.
-  // One x87 instruction run first takes the vCPU out of that state.
+  // On this host (PVM) x87/SSE state set with KVM_SET_FPU before the vCPU's first KVM_RUN is
+  // lost when that run uses the FPU; later sets take effect. One run first avoids it.
   {
     CpuState warm = base;
     warm.gpr[kR15] = kDiffData;
