@@ -171,6 +171,8 @@ public:
         out << (pick(8) ? data_insn() : control_insn()) << "\n";
     } else {
       out << data_insn() << "\n";
+      // FENI/FDISI/FSETPM do not wait: a pending exception does not fault there.
+      if (pick(4) == 0) out << "db 0xdb, " << std::array{0xe0, 0xe1, 0xe4}[pick(3)] << "\n";
       if (pick(3) == 0)
         out << (pick(2) ? "fnstenv" : "fnsave") << " [r15 + " << kImageOffset << "]\n";
     }
@@ -205,7 +207,7 @@ private:
     static const char* kCompareFlags[] = {"fcomi", "fcomip", "fucomi", "fucomip"};
     std::ostringstream t;
     const char* arith = kArith[pick(6)];
-    switch (pick(20)) {
+    switch (pick(21)) {
     case 0:
       t << arith << " st0, " << st();
       break;
@@ -329,6 +331,20 @@ private:
     case 15:
       t << "ffree " << st();
       break;
+    case 16: { // encodings assemblers do not emit: FFREEP, the FSTP/FCOM/FCOMP/FXCH aliases,
+               // and the 8087/287 control instructions that later CPUs run as FNOP
+      static const unsigned kAliases[] = {0xdfc0, 0xd9d8, 0xdcd0, 0xdcd8, 0xddc8,
+                                          0xded0, 0xdfc8, 0xdfd0, 0xdfd8};
+      if (pick(4) == 0) {
+        static const unsigned kNops[] = {0xdbe0, 0xdbe1, 0xdbe4};
+        const unsigned op = kNops[pick(3)];
+        t << "db " << (op >> 8) << ", " << (op & 0xff);
+      } else {
+        const unsigned op = kAliases[pick(9)] + pick(8);
+        t << "db " << (op >> 8) << ", " << (op & 0xff);
+      }
+      break;
+    }
     default:
       t << kUnary[pick(sizeof kUnary / sizeof *kUnary)];
       break;

@@ -126,6 +126,12 @@ void op_fnclex(Cpu& c, const Insn&) {
   c.fpu.fsw &= ~(fsw::kBusy | fsw::kSummary | fsw::kStackFault | fsw::kExceptions);
 }
 
+// FENI, FDISI and FSETPM of the 8087/287: later CPUs ignore them, as control instructions that
+// neither wait nor record FIP.
+void op_legacy_control(Cpu& c, const Insn&) {
+  enter(c, false);
+}
+
 void op_fwait(Cpu& c, const Insn&) {
   if ((c.cr0 & (cr0::kTS | cr0::kMP)) == (cr0::kTS | cr0::kMP)) Cpu::fault(vec::kNM);
   if ((c.fpu.fsw & fsw::kSummary) && (c.cr0 & cr0::kNE)) Cpu::fault(vec::kMF);
@@ -236,6 +242,10 @@ Handler select_x87(const ZydisDecodedInstruction& zi, Insn& in) {
     return op_fninit;
   case ZYDIS_MNEMONIC_FNCLEX:
     return op_fnclex;
+  case ZYDIS_MNEMONIC_FENI8087_NOP:
+  case ZYDIS_MNEMONIC_FDISI8087_NOP:
+  case ZYDIS_MNEMONIC_FSETPM287_NOP:
+    return op_legacy_control;
   case ZYDIS_MNEMONIC_FLDCW:
     return op_fldcw;
   case ZYDIS_MNEMONIC_FNSTCW:
