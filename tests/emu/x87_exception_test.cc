@@ -15,12 +15,13 @@ namespace {
 constexpr uint64_t kIdt = 0x4000;
 constexpr unsigned kNoFault = 0xff;
 
-// Vectors 7 (#NM) and 16 (#MF) lead to a handler that leaves the vector in ESI and the faulting
-// RIP in RDI; a run without a fault leaves ESI = kNoFault.
+// Vectors 7 (#NM), 14 (#PF) and 16 (#MF) lead to a handler that leaves the vector in ESI and the
+// faulting RIP in RDI; a run without a fault leaves ESI = kNoFault.
 std::string with_handlers(const std::string& body) {
   return "jmp start\n"
          "nm: mov esi, 7\n pop rdi\n out 0xf4, al\n"
          "mf: mov esi, 16\n pop rdi\n out 0xf4, al\n"
+         "pf: mov esi, 14\n pop rdx\n pop rdi\n out 0xf4, al\n"
          "start: mov esi, " +
          std::to_string(kNoFault) + "\n" + body + "\ndone: out 0xf4, al\n";
 }
@@ -42,9 +43,10 @@ struct Outcome {
 Outcome run(const std::string& body, uint64_t cr0_set) {
   EmuMachine m(Mode::kLong64);
   m.load(with_handlers(body));
-  // The handlers sit right after the 2-byte jump: nm at +2, mf at +2 + 5 + 1 + 2.
+  // The handlers sit right after the 2-byte jump: nm at +2, mf at +2 + 5 + 1 + 2, pf 8 later.
   set_gate(m, 7, kCodeAddr + 2);
   set_gate(m, 16, kCodeAddr + 2 + 8);
+  set_gate(m, 14, kCodeAddr + 2 + 16);
   CpuState s = m.state();
   s.idt = {kIdt, 0xfff};
   s.cr0 |= cr0_set;
@@ -98,6 +100,28 @@ TEST(X87Exceptions, WithoutNumericErrorPendingExceptionsAreIgnored) {
   Outcome r = run(kPendingZeroDivide + "fwait\n fld1\n", 0);
   EXPECT_EQ(r.vector, kNoFault);
   EXPECT_EQ(r.state.fpu.fsw & 0x80ff, 0x8084u); // still pending: B, ES, ZE
+}
+
+// The second GiB is not mapped: a faulting store or load leaves the x87 state as it was.
+TEST(X87Exceptions, PageFaultingStoreLeavesTheStackAlone) {
+  Outcome r = run("lea rbx, [rel target]\n fld1\n fld1\n mov rax, 0x40000000\n"
+                  "target: fstp qword [rax]\n",
+                  0);
+  EXPECT_EQ(r.vector, 14u);
+  EXPECT_EQ(r.fault_rip, r.state.gpr[kRbx]);
+  EXPECT_EQ(r.state.fpu.fsw >> 11 & 7, 6u);
+  EXPECT_EQ(r.state.fpu.ftw, 0xc0u);
+  // FIP is the second FLD1's (two bytes before the five-byte MOV), not the store's.
+  EXPECT_EQ(r.state.fpu.fip, r.state.gpr[kRbx] - 7);
+}
+
+TEST(X87Exceptions, PageFaultingLoadLeavesTheStackAlone) {
+  Outcome r =
+      run("lea rbx, [rel target]\n fld1\n mov rax, 0x40000000\n target: fld tword [rax]\n", 0);
+  EXPECT_EQ(r.vector, 14u);
+  EXPECT_EQ(r.fault_rip, r.state.gpr[kRbx]);
+  EXPECT_EQ(r.state.fpu.fsw >> 11 & 7, 7u);
+  EXPECT_EQ(r.state.fpu.ftw, 0x80u);
 }
 
 // The environment layouts outside 64-bit mode, which the differential tests cannot reach (PVM
