@@ -80,7 +80,7 @@ void op_data(Cpu& c, const Insn& in) {
   const HostResult r =
       run_on_host(c.fpu, uint8_t(0xd8 | in.extra >> 8), modrm, operand, uint8_t(c.rflags()));
   // An unmasked exception other than precision suppresses the store.
-  if (store && !(r.new_unmasked & ~0x20)) write_bytes(c, la, operand, size);
+  if (store && !(r.new_unmasked & ~fsw::kPrecision)) write_bytes(c, la, operand, size);
 
   FpuState& f = c.fpu;
   f.st = r.st;

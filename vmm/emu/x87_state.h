@@ -11,6 +11,7 @@ namespace rrvm::emu::x87 {
 
 namespace fsw {
 constexpr uint16_t kExceptions = 0x3f; // IE DE ZE OE UE PE
+constexpr uint16_t kPrecision = 0x20;
 constexpr uint16_t kStackFault = 0x40;
 constexpr uint16_t kSummary = 0x80; // ES
 constexpr uint16_t kBusy = 0x8000;  // B, mirrors ES
