@@ -545,11 +545,11 @@ void run_x87_sequences(bool masked, unsigned count, uint64_t seed) {
 }
 
 TEST(X87Differential, MaskedSequencesMatchTheRealCpu) {
-  run_x87_sequences(true, 3000, 20261130);
+  run_x87_sequences(true, 2000, 20261130);
 }
 
 TEST(X87Differential, UnmaskedExceptionsMatchTheRealCpu) {
-  run_x87_sequences(false, 2000, 87);
+  run_x87_sequences(false, 1500, 87);
 }
 
 } // namespace
