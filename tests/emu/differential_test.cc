@@ -13,42 +13,20 @@
 // are prepared so no #DE occurs.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 
+#include "tests/emu/differential_harness.h"
 #include "vmm/emu/testing/emu_machine.h"
-#include "vmm/error.h"
-#include "vmm/kvm/kvm_engine.h"
 
 namespace rrvm::test {
 namespace {
 
 using rflags::kAF, rflags::kCF, rflags::kOF, rflags::kPF, rflags::kSF, rflags::kZF;
 constexpr uint64_t kAll = kCF | kPF | kAF | kZF | kSF | kOF;
-
-constexpr uint64_t kDiffCode = 0x100000;
-constexpr uint64_t kDiffData = 0x400000;
-constexpr uint64_t kDiffDataSize = 0x2000;
-constexpr unsigned kSlot = 1024;
-constexpr uint64_t kRam = 16 << 20;
-
-// The user-mode state both runs start from (GDT, TSS and page tables as in initial_state()).
-CpuState ring3_state(GuestMemory& mem) {
-  CpuState s = initial_state(Mode::kLong64, mem);
-  s.cs.selector = 0x2b;
-  s.cs.dpl = 3;
-  for (Segment* g : {&s.ss, &s.ds, &s.es, &s.fs, &s.gs}) {
-    g->selector = 0x23;
-    g->dpl = 3;
-  }
-  s.rflags = 0x3002; // IOPL 3: the final OUT is allowed at ring 3
-  return s;
-}
 
 const char* kRegs64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14"};
@@ -326,28 +304,13 @@ private:
   uint64_t undef_ = 0;
 };
 
-// Runs one sequence from `start` to its final OUT; nullopt with `why` set on any other exit.
-std::optional<CpuState> run_sequence(Engine& engine, const CpuState& start, std::string* why) {
-  engine.set_state(start);
-  Exit& e = run_past_kicks(engine);
-  if (e.reason == ExitReason::kIo) return engine.state();
-  *why = std::string(exit_reason_name(e.reason)) + " " + e.detail;
-  return std::nullopt;
-}
-
-bool ci() {
-  const char* v = std::getenv("CI");
-  return v && std::string(v) == "true";
-}
-
 TEST(EmuDifferential, RandomSequencesMatchTheRealCpu) {
   GuestMemory kvm_mem(kRam);
-  std::unique_ptr<KvmEngine> kvm;
-  try {
-    kvm = std::make_unique<KvmEngine>(kvm_mem);
-  } catch (const Error& e) {
-    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << e.what();
-    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << e.what();
+  std::string unusable;
+  std::unique_ptr<KvmEngine> kvm = open_kvm(kvm_mem, &unusable);
+  if (!kvm) {
+    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << unusable;
+    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << unusable;
   }
   constexpr unsigned kSequences = 2000;
   Generator gen(20240601);

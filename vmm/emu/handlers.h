@@ -14,6 +14,7 @@ Handler select_data(const ZydisDecodedInstruction& zi, Insn& in);
 Handler select_string(const ZydisDecodedInstruction& zi, Insn& in);
 Handler select_control(const ZydisDecodedInstruction& zi, Insn& in);
 Handler select_system(const ZydisDecodedInstruction& zi, Insn& in);
+Handler select_x87(const ZydisDecodedInstruction& zi, Insn& in);
 
 // The instantiation of handler template F for an operand size in bytes (nullptr if none).
 #define RRVM_EMU_BY_SIZE(F, size)                                                                  \
