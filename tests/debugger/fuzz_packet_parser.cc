@@ -2,7 +2,7 @@
 // accepts as a packet frames back to the same payload; the request parser takes any payload
 // (the input itself, and every packet framed out of it) and yields a request whose decoded
 // arguments keep the protocol's promises. The dictionary names every request, so the fuzzer
-// reaches all request kinds.
+// reaches all request kinds; fuzz_seeds/ starts it from one of each.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
