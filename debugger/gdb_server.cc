@@ -228,16 +228,15 @@ GdbServer::Reply GdbServer::answer(const request::Unsupported&) {
 }
 
 std::string GdbServer::resume(const request::ResumeAction& action) {
+  if (action.address) {
+    CpuState cpu = controller_.machine().engine().state();
+    cpu.rip = *action.address;
+    if (const std::string reply = write_registers(cpu); reply != "OK") return reply;
+  }
   if (changed_state_) {
     peer_->send_console("warning: gdb changed the guest's registers or memory; the replay "
                         "may diverge from the trace\n");
     changed_state_ = false;
-  }
-  if (action.address) {
-    Engine& engine = controller_.machine().engine();
-    CpuState cpu = engine.state();
-    cpu.rip = *action.address;
-    if (const std::string reply = write_registers(cpu); reply != "OK") return reply;
   }
   if (action.reverse && !reversible()) return kErrorRefused;
   auto interrupted = [this] { return peer_->interrupt_requested(); };

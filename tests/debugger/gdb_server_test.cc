@@ -204,6 +204,19 @@ TEST_F(GdbServerTest, ImpossibleRegisterWritesAreRefusedWithAWarning) {
   EXPECT_EQ(ask(resume()), "W01");
 }
 
+// `c ADDR` and `s ADDR` move rip as a register write does, and are checked the same way.
+TEST_F(GdbServerTest, ResumingAtAnAddressIsCheckedLikeARegisterWrite) {
+  ResumeAction at;
+  at.step = true;
+  at.address = 0x0000'8000'0000'0000;
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(ask(Resume{at}), "E16");
+  EXPECT_NE(testing::internal::GetCapturedStderr().find("rip: non-canonical"), std::string::npos);
+  at.address = read("rip");
+  EXPECT_EQ(ask(Resume{at}), "T05thread:1;");
+  EXPECT_NE(read("rip"), *at.address);
+}
+
 // pit_long's tick counter, from the `cmp dword [rel ticks], 20` after the HLT of its main loop.
 uint64_t ticks_address(GdbServerTest& t, uint64_t rip) {
   auto code = from_hex(t.ask(ReadMemory{rip, 256}));
