@@ -171,7 +171,7 @@ GdbServer::Reply GdbServer::answer(const request::StartNoAckMode&) {
 GdbServer::Reply GdbServer::answer(const request::ReadFeatures& r) {
   if (r.annex != "target.xml") return kErrorNoAnnex;
   if (r.offset >= target_xml_.size()) return "l";
-  std::string reply(1, r.offset + r.length >= target_xml_.size() ? 'l' : 'm');
+  std::string reply(1, r.length >= target_xml_.size() - r.offset ? 'l' : 'm');
   reply.append(target_xml_, r.offset, r.length);
   return reply;
 }

@@ -262,6 +262,7 @@ TEST_F(GdbServerTest, QueriesAndSession) {
   EXPECT_NE(xml.find("</target>"), std::string::npos);
   EXPECT_EQ(ask(ReadFeatures{"target.xml", xml.size(), 100}), "l");
   EXPECT_EQ(ask(ReadFeatures{"other.xml", 0, 100}), "E00");
+  EXPECT_EQ(ask(ReadFeatures{"target.xml", 1, UINT64_MAX}), "l" + xml.substr(1));
   EXPECT_EQ(ask(ThreadList{true}), "m1");
   EXPECT_EQ(ask(ThreadList{false}), "l");
   EXPECT_EQ(ask(CurrentThread{}), "QC1");
