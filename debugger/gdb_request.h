@@ -1,5 +1,8 @@
 // What gdb asks of the stub, one type per request of the remote serial protocol, with its
-// arguments already decoded: the server acts on these and never sees packet text.
+// arguments already decoded: the server acts on these and never sees packet text. A new packet
+// is a type here, its parsing in request_parser.cc, a GdbServer::answer overload (std::visit
+// does not compile without one), cases in request_parser_test.cc and a seed in
+// tests/debugger/fuzz_seeds/.
 #pragma once
 
 #include <cstdint>
