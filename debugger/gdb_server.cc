@@ -205,11 +205,10 @@ std::string GdbServer::write_memory(std::string_view args, bool binary) {
     pieces.emplace_back(*physical, length);
     done += length;
   }
-  auto* emu = dynamic_cast<EmuEngine*>(&machine.engine());
   uint64_t done = 0;
   for (const auto& [physical, length] : pieces) {
     machine.memory().write(physical, std::span(data).subspan(done, length));
-    if (emu) emu->invalidate_code(physical, length);
+    machine.engine().invalidate_code(physical, length);
     done += length;
   }
   if (!data.empty()) warn_divergence("memory");

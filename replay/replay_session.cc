@@ -30,7 +30,9 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   config.serial_output = std::move(options.serial_output);
   // A kvm recording looked at the clock only at its exits; emu must not add looks of its own.
   config.instruction_quanta = recorded == "emu";
-  machine_ = std::make_unique<Machine>(config, gate_);
+  memory_ = std::make_unique<GuestMemory>(config.memory_bytes);
+  machine_ =
+      std::make_unique<Machine>(config, *memory_, create_engine(config.engine, *memory_), gate_);
 
   const GuestImage& image = h.images[0];
   BootOptions boot;

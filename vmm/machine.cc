@@ -8,9 +8,7 @@
 
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/disassembler.h"
-#include "vmm/engine_factory.h"
 #include "vmm/kick_tracker.h"
-#include "vmm/kvm/kvm_engine.h"
 #include "vmm/live_gate.h"
 #include "vmm/page_walker.h"
 #include "vmm/register_dump.h"
@@ -38,10 +36,10 @@ uint64_t thread_cpu_ns() {
 
 } // namespace
 
-Machine::Machine(const MachineConfig& config, Gate& gate)
-    : config_(config), gate_(gate), memory_(config.memory_bytes),
-      engine_(create_engine(config.engine, memory_, engine_choice_)),
-      platform_(clock_, config.memory_bytes, config.rtc_base_unix_seconds, config.serial_output) {
+Machine::Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice engine, Gate& gate)
+    : config_(config), gate_(gate), memory_(memory), engine_(std::move(engine.engine)),
+      engine_choice_(std::move(engine.why)),
+      platform_(clock_, memory.size(), config.rtc_base_unix_seconds, config.serial_output) {
   platform_.attach(ports_, mmio_);
 }
 
@@ -64,8 +62,8 @@ RunOutcome Machine::run() {
   VcpuKicker::attach(engine_.get());
   run_start_host_ns_ = thread_cpu_ns();
   if (gate_.tracks_kicks() && !kicks_) {
-    if (auto* kvm = dynamic_cast<KvmEngine*>(engine_.get()))
-      kicks_ = std::make_unique<KickTracker>(*kvm, memory_, gate_);
+    if (DirtyPageLog* dirty_log = engine_->dirty_page_log())
+      kicks_ = std::make_unique<KickTracker>(*engine_, *dirty_log, memory_, gate_);
   }
   if (!sampler_) sampler_.emplace();
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};

@@ -238,6 +238,10 @@ void EmuEngine::set_instruction_count(uint64_t count) {
   cpu_->icount = count;
 }
 
+const CpuidTable& EmuEngine::cpuid() const {
+  return cpu_->cpuid;
+}
+
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {
   cpu_->code->invalidate(gpa, length);
   cpu_->code->release_retired();

@@ -46,9 +46,10 @@ public:
   std::optional<uint64_t> instruction_count() const override;
   void set_instruction_limit(std::optional<uint64_t> count) override;
   void set_instruction_count(uint64_t count) override;
+  const CpuidTable& cpuid() const override;
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
-  void invalidate_code(uint64_t gpa, uint64_t length);
+  void invalidate_code(uint64_t gpa, uint64_t length) override;
 
 private:
   Exit& finish(ExitReason reason);
