@@ -18,6 +18,9 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   if (h.images.size() != 1)
     throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
                                          " guest images; rrvm replays traces with one kernel");
+  if (h.machine.clock_mode != "host")
+    throw Error(ExitCode::kBadInput, "trace clock mode '" + h.machine.clock_mode +
+                                         "' is not supported: rrvm replays only clock mode 'host'");
   const std::string recorded = h.machine.engine;
   const std::string engine = options.engine.empty() ? recorded : options.engine;
   if (recorded == "emu" && engine != "emu")
