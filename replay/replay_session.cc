@@ -13,7 +13,8 @@ EngineKind engine_kind(const std::string& name) {
 } // namespace
 
 ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions options)
-    : reader_(trace_path), gate_(reader_) {
+    : reader_(trace_path), events_(reader_),
+      gate_(events_, reader_.header().machine.verify_mode == "full") {
   const TraceHeader& h = reader_.header();
   if (h.images.size() != 1)
     throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +

@@ -49,6 +49,7 @@ public:
 
 private:
   TraceReader reader_;
+  TraceEventSource events_;
   ReplayGate gate_;
   std::unique_ptr<GuestMemory> memory_; // before machine_, which runs in it
   std::unique_ptr<Machine> machine_;

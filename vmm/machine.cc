@@ -10,6 +10,8 @@
 #include "vmm/disassembler.h"
 #include "vmm/kick_tracker.h"
 #include "vmm/live_gate.h"
+#include "vmm/msr_index.h"
+#include "vmm/msr_model.h"
 #include "vmm/page_walker.h"
 #include "vmm/register_dump.h"
 #include "vmm/state_hash.h"
@@ -17,12 +19,6 @@
 namespace rrvm {
 
 namespace {
-
-constexpr uint32_t kMsrTsc = 0x10;
-constexpr uint32_t kMsrTscAdjust = 0x3b;
-constexpr uint32_t kMsrMperf = 0xe7;
-constexpr uint32_t kMsrAperf = 0xe8;
-constexpr uint32_t kMsrTscDeadline = 0x6e0;
 
 // Instructions an instruction-counting engine runs between looks at the clock: about 1 ms of
 // guest execution at emu's speed, which bounds timer-interrupt latency for a busy guest.
@@ -246,29 +242,40 @@ void Machine::handle_mmio(MmioExit& mmio) {
 }
 
 void Machine::handle_msr(Exit& exit, bool read) {
-  // The trapped MSRs derive from the virtual clock: the TSC ticks once per guest nanosecond.
-  uint64_t tsc = clock_.now_ns() + tsc_offset_;
+  const MsrModel* model = find_msr_model(exit.msr.index);
+  if (!model || model->owner == MsrOwner::kEngine) { // the engine's own never exit
+    stats_.add(VmStat::RRVM_UNKNOWN_MSRS);
+    *exit.msr.fault = true;
+    return;
+  }
   uint64_t& value = *exit.msr.value;
-  switch (exit.msr.index) {
-  case kMsrTsc:
+  if (model->owner == MsrOwner::kConstant) {
+    if (read) value = model->value; // writes are accepted and change nothing
+  } else {
+    answer_clock_msr(model->index, read, value);
+  }
+  if (read) gate_.on_msr_read(exit.msr.index, value);
+}
+
+void Machine::answer_clock_msr(uint32_t index, bool read, uint64_t& value) {
+  // The TSC ticks once per guest nanosecond of the virtual clock; MPERF and APERF follow it (the
+  // CPU always runs at its nominal frequency); no adjustment and no deadline timer.
+  const uint64_t tsc = clock_.now_ns() + tsc_offset_;
+  switch (index) {
+  case msr::kTsc:
     if (read)
       value = tsc;
     else
       tsc_offset_ = value - clock_.now_ns();
     break;
-  case kMsrTscAdjust:
-  case kMsrTscDeadline:
-    if (read) value = 0;
-    break;
-  case kMsrMperf:
-  case kMsrAperf:
+  case msr::kMperf:
+  case msr::kAperf:
     if (read) value = tsc;
     break;
-  default:
-    *exit.msr.fault = true; // paravirtual KVM MSRs: CPUID does not advertise them
-    return;
+  default: // IA32_TSC_ADJUST, IA32_TSC_DEADLINE
+    if (read) value = 0;
+    break;
   }
-  if (read) gate_.on_msr_read(exit.msr.index, value);
 }
 
 void Machine::service_devices() {

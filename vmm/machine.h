@@ -113,6 +113,7 @@ private:
   void handle_io(IoExit& io);
   void handle_mmio(MmioExit& mmio);
   void handle_msr(Exit& exit, bool read);
+  void answer_clock_msr(uint32_t index, bool read, uint64_t& value);
   void service_devices();
   void deliver_interrupts(bool at_kick);
   void request_window(bool enable);

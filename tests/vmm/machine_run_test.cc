@@ -5,6 +5,8 @@
 #include "tests/support/fake_engine.h"
 #include "tests/support/fake_gate.h"
 #include "vmm/machine.h"
+#include "vmm/msr_index.h"
+#include "vmm/msr_model.h"
 #include "vmm/state_hash.h"
 
 namespace rrvm::test {
@@ -250,6 +252,32 @@ TEST_F(MachineRunTest, AKickWhoseStateNeverComesIsNotReported) {
   EXPECT_TRUE(gate_.reported_kicks.empty());
   EXPECT_EQ(gate_.kicks.size(), 1u); // a replay gate reports the divergence at this exit
   EXPECT_EQ(gate_.exits, (std::vector<ExitReason>{ExitReason::kIo}));
+}
+
+TEST_F(MachineRunTest, MsrsAreAnsweredFromTheOneModel) {
+  Machine& machine = make_machine(false);
+  gate_.now_ns = 5000;
+  engine_->script({X::rdmsr(msr::kMiscEnable), X::wrmsr(msr::kBiosSignId, 0),
+                   X::rdmsr(msr::kBiosSignId), X::rdmsr(msr::kTsc), X::wrmsr(msr::kTsc, 1'000'000),
+                   X::rdmsr(msr::kTsc), X::rdmsr(0x12345678), X::wrmsr(msr::kKvmParavirtFirst, 1),
+                   X::rdmsr(msr::kLstar), X::out(kDebugExitPort, 0)});
+  EXPECT_EQ(machine.run().kind, RunOutcome::Kind::kGuestExit);
+  ASSERT_EQ(engine_->answers.size(), 9u);
+  EXPECT_EQ(engine_->answers[0].value, find_msr_model(msr::kMiscEnable)->value);
+  EXPECT_FALSE(engine_->answers[1].fault); // the write is accepted
+  EXPECT_EQ(engine_->answers[2].value, find_msr_model(msr::kBiosSignId)->value);
+  EXPECT_EQ(engine_->answers[3].value, 5000u); // one TSC tick per guest nanosecond
+  EXPECT_EQ(engine_->answers[5].value, 1'000'000u);
+  EXPECT_TRUE(engine_->answers[6].fault);
+  EXPECT_TRUE(engine_->answers[7].fault);
+  EXPECT_TRUE(engine_->answers[8].fault); // the engine's own MSRs never reach the machine
+  // Only successful reads are logged: replay compares them.
+  ASSERT_EQ(gate_.msr_reads.size(), 4u);
+  EXPECT_EQ(gate_.msr_reads[0].address, msr::kMiscEnable);
+  EXPECT_EQ(gate_.msr_reads[3].value, 1'000'000u);
+  EXPECT_EQ(stat(VmStat::VMEXIT_RDMSR), 6u);
+  EXPECT_EQ(stat(VmStat::VMEXIT_WRMSR), 3u);
+  EXPECT_EQ(stat(VmStat::RRVM_UNKNOWN_MSRS), 3u);
 }
 
 TEST_F(MachineRunTest, RecordingRefusesAnEngineThatBypassesTheMachineForMsrs) {
