@@ -16,12 +16,12 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
     : reader_(trace_path), events_(reader_),
       gate_(events_, reader_.header().machine.verify_mode == "full") {
   const TraceHeader& h = reader_.header();
-  if (h.images.size() != 1)
-    throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
-                                         " guest images; rrvm replays traces with one kernel");
   if (h.machine.clock_mode != "host")
     throw Error(ExitCode::kBadInput, "trace clock mode '" + h.machine.clock_mode +
                                          "' is not supported: rrvm replays only clock mode 'host'");
+  if (h.images.size() != 1)
+    throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
+                                         " guest images; rrvm replays traces with one kernel");
   const std::string recorded = h.machine.engine;
   const std::string engine = options.engine.empty() ? recorded : options.engine;
   if (recorded == "emu" && engine != "emu")
