@@ -37,6 +37,14 @@ Machine::Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice 
       engine_choice_(std::move(engine.why)),
       platform_(clock_, memory.size(), config.rtc_base_unix_seconds, config.serial_output) {
   platform_.attach(ports_, mmio_);
+  // The gates that track kicks are the ones that record or replay: both need every read of a
+  // clock-derived MSR to pass through the machine, or the trace cannot reproduce it.
+  if (gate_.tracks_kicks() && !engine_->machine_answers_msrs())
+    throw Error(ExitCode::kNoHost,
+                std::string(engine_->name()) +
+                    ": this KVM cannot route MSR accesses to rrvm (no KVM_CAP_X86_MSR_FILTER), so "
+                    "the guest would read the host's TSC MSRs unrecorded; record and replay with "
+                    "--engine emu");
 }
 
 Machine::~Machine() {
@@ -57,14 +65,6 @@ RunOutcome Machine::run() {
   if (!kicker_) kicker_ = std::make_unique<VcpuKicker>();
   VcpuKicker::attach(engine_.get());
   run_start_host_ns_ = thread_cpu_ns();
-  // The gates that track kicks are the ones that record or replay: both need every read of a
-  // clock-derived MSR to pass through the machine, or the trace cannot reproduce it.
-  if (gate_.tracks_kicks() && !engine_->machine_answers_msrs())
-    throw Error(ExitCode::kNoHost,
-                std::string(engine_->name()) +
-                    ": this KVM cannot route MSR accesses to rrvm (no KVM_CAP_X86_MSR_FILTER), so "
-                    "the guest would read the host's TSC MSRs unrecorded; record and replay with "
-                    "--engine emu");
   if (gate_.tracks_kicks() && !kicks_) {
     if (DirtyPageLog* dirty_log = engine_->dirty_page_log())
       kicks_ = std::make_unique<KickTracker>(*engine_, *dirty_log, memory_, gate_);

@@ -281,12 +281,12 @@ TEST_F(MachineRunTest, MsrsAreAnsweredFromTheOneModel) {
 }
 
 TEST_F(MachineRunTest, RecordingRefusesAnEngineThatBypassesTheMachineForMsrs) {
-  Machine& machine = make_machine(false);
-  engine_->set_machine_answers_msrs(false);
-  gate_.track_kicks = true;
+  auto engine = std::make_unique<FakeEngine>(false);
+  engine->set_machine_answers_msrs(false);
+  gate_.track_kicks = true; // the recording and replaying gates
   try {
-    machine.run();
-    FAIL() << "ran without the MSR filter";
+    Machine machine({}, memory_, EngineChoice{std::move(engine), "fake (test)"}, gate_);
+    FAIL() << "made a recording machine without the MSR filter";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kNoHost);
     EXPECT_NE(std::string(e.what()).find("MSR"), std::string::npos);
