@@ -7,16 +7,14 @@
 #include <vector>
 
 #include "vmm/error.h"
+#include "vmm/kvm/kvm_check.h"
 #include "vmm/kvm/kvm_flexible_arrays.h"
+#include "vmm/kvm/kvm_fpu.h"
 #include "vmm/msr_model.h"
 
 namespace rrvm {
 
 namespace {
-
-void check(int rc, const char* what) {
-  if (rc < 0) throw Error(ExitCode::kNoHost, errno_message(std::string("kvm: ") + what, errno));
-}
 
 Segment from_kvm(const kvm_segment& s) {
   Segment out;
@@ -84,14 +82,14 @@ constexpr __u64 kvm_regs::*kGprFields[16] = {
 CpuState read_kvm_state(int vcpu_fd) {
   CpuState state;
   kvm_regs regs{};
-  check(ioctl(vcpu_fd, KVM_GET_REGS, &regs), "KVM_GET_REGS");
+  check_kvm(ioctl(vcpu_fd, KVM_GET_REGS, &regs), "KVM_GET_REGS");
   for (unsigned i = 0; i < 16; ++i)
     state.gpr[i] = regs.*kGprFields[i];
   state.rip = regs.rip;
   state.rflags = regs.rflags;
 
   kvm_sregs sregs{};
-  check(ioctl(vcpu_fd, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
+  check_kvm(ioctl(vcpu_fd, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
   state.cs = from_kvm(sregs.cs);
   state.ds = from_kvm(sregs.ds);
   state.es = from_kvm(sregs.es);
@@ -114,6 +112,8 @@ CpuState read_kvm_state(int vcpu_fd) {
   for (int i = 0; i < got; ++i)
     state.msr.*msr_state_models()[i]->field = msrs.entries()[i].data;
 
+  state.fpu = read_kvm_fpu(vcpu_fd);
+
   kvm_debugregs debug{};
   if (ioctl(vcpu_fd, KVM_GET_DEBUGREGS, &debug) == 0) {
     for (unsigned i = 0; i < 4; ++i)
@@ -135,12 +135,12 @@ void write_kvm_state(int vcpu_fd, const CpuState& state) {
     regs.*kGprFields[i] = state.gpr[i];
   regs.rip = state.rip;
   regs.rflags = state.rflags;
-  check(ioctl(vcpu_fd, KVM_SET_REGS, &regs), "KVM_SET_REGS");
+  check_kvm(ioctl(vcpu_fd, KVM_SET_REGS, &regs), "KVM_SET_REGS");
 
   kvm_sregs sregs{};
   // Read first so fields rrvm does not model (the APIC base, the pending-interrupt bitmap) keep
   // KVM's values.
-  check(ioctl(vcpu_fd, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
+  check_kvm(ioctl(vcpu_fd, KVM_GET_SREGS, &sregs), "KVM_GET_SREGS");
   sregs.cs = to_kvm(state.cs);
   sregs.ds = to_kvm(state.ds);
   sregs.es = to_kvm(state.es);
@@ -159,12 +159,13 @@ void write_kvm_state(int vcpu_fd, const CpuState& state) {
   sregs.cr4 = state.cr4;
   sregs.cr8 = state.cr8;
   sregs.efer = state.efer;
-  check(ioctl(vcpu_fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
+  check_kvm(ioctl(vcpu_fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
 
   auto msrs = msr_array();
   for (size_t i = 0; i < msr_state_models().size(); ++i)
     msrs.entries()[i].data = state.msr.*msr_state_models()[i]->field;
   ioctl(vcpu_fd, kKvmSetMsrs, msrs.get());
+  write_kvm_fpu(vcpu_fd, state.fpu);
 
   kvm_debugregs debug{};
   for (unsigned i = 0; i < 4; ++i)
