@@ -8,7 +8,6 @@
 #include "debugger/packet.h"
 #include "debugger/register_write_check.h"
 #include "debugger/target_description.h"
-#include "vmm/emu/emu_engine.h"
 #include "vmm/page_walker.h"
 
 namespace rrvm::gdb {
@@ -24,11 +23,6 @@ constexpr request::ThreadId kOnlyThread = 1; // the vCPU
 
 bool names_our_thread(request::ThreadId thread) {
   return thread == request::kAllThreads || thread == request::kAnyThread || thread == kOnlyThread;
-}
-
-// Guest memory changed behind the engine's back: emu drops the code it decoded from there.
-void forget_decoded_code(Engine& engine, uint64_t physical, uint64_t length) {
-  if (auto* emu = dynamic_cast<EmuEngine*>(&engine)) emu->invalidate_code(physical, length);
 }
 
 } // namespace
@@ -120,7 +114,7 @@ GdbServer::Reply GdbServer::answer(const request::WriteMemory& r) {
   uint64_t done = 0;
   for (const auto& [physical, length] : pieces) {
     machine.memory().write(physical, std::span(r.data).subspan(done, length));
-    forget_decoded_code(machine.engine(), physical, length);
+    machine.engine().invalidate_code(physical, length);
     done += length;
   }
   warn_divergence("memory");

@@ -23,8 +23,10 @@ constexpr uint16_t kTraceFormatMinor = 1;
 
 struct TraceMachine {
   uint64_t memory_bytes = 0;
-  std::string engine;     // "kvm" or "emu"
-  std::string clock_mode; // "host" or "icount"
+  std::string engine; // "kvm" or "emu"
+  // "host": guest time follows host time, sampled at exits (the only mode rrvm implements; the
+  // schema's "icount" is refused by replay).
+  std::string clock_mode;
   int64_t rtc_base_unix_s = 0;
   std::string verify_mode;
   uint64_t kick_bound_ns = 0;

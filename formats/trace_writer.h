@@ -119,7 +119,6 @@ private:
   void flush();
   void stop_worker();
   void run_worker();
-  void write_chunk(const EventColumns& batch, uint64_t first_event);
   void throw_if_failed() const;
 
   TraceWriterOptions options_;

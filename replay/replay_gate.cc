@@ -53,7 +53,7 @@ const Event* ReplayGate::peek() {
   // Statistics samples and checkpoint markers describe the recording; replay does not act on them.
   while (!lookahead_) {
     Event e;
-    if (!reader_.next(e)) return nullptr;
+    if (!events_.next(e)) return nullptr;
     EventKind k = kind_of(e);
     if (k == EventKind::kStatsSample || k == EventKind::kCheckpoint) {
       ++consumed_;
@@ -74,7 +74,7 @@ const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
   const Event* next = peek();
   current_index_ = consumed_; // the event a mismatch, found now or by the caller, is about
   if (!next) {
-    const TraceStatus& status = reader_.status();
+    const TraceStatus& status = events_.status();
     if (!status.complete())
       throw Error(ExitCode::kBadInput, "trace ends early at event " + std::to_string(consumed_) +
                                            " (" + status.reason + "); replayed up to there");
@@ -88,9 +88,9 @@ const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
 }
 
 void ReplayGate::seek(uint64_t index) {
-  if (!reader_.seek(index))
+  if (!events_.seek(index))
     throw Error(ExitCode::kBadInput, "cannot return to trace event " + std::to_string(index) +
-                                         ": " + reader_.status().reason);
+                                         ": " + events_.status().reason);
   lookahead_.reset();
   consumed_ = index;
 }

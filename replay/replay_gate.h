@@ -6,15 +6,16 @@
 #include <atomic>
 #include <optional>
 
-#include "formats/trace_reader.h"
+#include "replay/event_source.h"
 #include "vmm/gate.h"
 
 namespace rrvm {
 
 class ReplayGate : public Gate {
 public:
-  explicit ReplayGate(TraceReader& reader)
-      : reader_(reader), register_hashes_(reader.header().machine.verify_mode == "full") {}
+  // `register_hashes`: the recording logged a register hash at every exit (--verify full).
+  ReplayGate(EventSource& events, bool register_hashes)
+      : events_(events), register_hashes_(register_hashes) {}
 
   uint64_t sample_clock() override;
   void wait_idle(uint64_t) override {} // idle fast-forward: the next clock sample is the wake-up
@@ -52,7 +53,7 @@ private:
   const Event* peek();
   [[noreturn]] void diverge(const std::string& recorded, const std::string& replayed);
 
-  TraceReader& reader_;
+  EventSource& events_;
   bool register_hashes_;
   std::optional<Event> lookahead_;
   Event current_;

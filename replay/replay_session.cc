@@ -13,8 +13,12 @@ EngineKind engine_kind(const std::string& name) {
 } // namespace
 
 ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions options)
-    : reader_(trace_path), gate_(reader_) {
+    : reader_(trace_path), events_(reader_),
+      gate_(events_, reader_.header().machine.verify_mode == "full") {
   const TraceHeader& h = reader_.header();
+  if (h.machine.clock_mode != "host")
+    throw Error(ExitCode::kBadInput, "trace clock mode '" + h.machine.clock_mode +
+                                         "' is not supported: rrvm replays only clock mode 'host'");
   if (h.images.size() != 1)
     throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
                                          " guest images; rrvm replays traces with one kernel");
@@ -30,7 +34,9 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   config.serial_output = std::move(options.serial_output);
   // A kvm recording looked at the clock only at its exits; emu must not add looks of its own.
   config.instruction_quanta = recorded == "emu";
-  machine_ = std::make_unique<Machine>(config, gate_);
+  memory_ = std::make_unique<GuestMemory>(config.memory_bytes);
+  machine_ =
+      std::make_unique<Machine>(config, *memory_, create_engine(config.engine, *memory_), gate_);
 
   const GuestImage& image = h.images[0];
   BootOptions boot;

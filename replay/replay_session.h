@@ -49,7 +49,9 @@ public:
 
 private:
   TraceReader reader_;
+  TraceEventSource events_;
   ReplayGate gate_;
+  std::unique_ptr<GuestMemory> memory_; // before machine_, which runs in it
   std::unique_ptr<Machine> machine_;
 };
 

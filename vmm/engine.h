@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vmm/cpu_state.h"
+#include "vmm/cpuid_table.h"
 
 namespace rrvm {
 
@@ -78,6 +79,18 @@ struct HwBreakpoint {
   uint8_t length; // 1, 2, 4 or 8
 };
 
+// Dirty-page logging, an engine capability kick fingerprints need (KickTracker): enable once
+// before running, then collect_dirty_pages() ORs the pages written since its last call into
+// `bitmap` (one bit per 4 KiB page of guest memory).
+class DirtyPageLog {
+public:
+  virtual void enable_dirty_log() = 0;
+  virtual void collect_dirty_pages(std::vector<uint64_t>& bitmap) = 0;
+
+protected:
+  ~DirtyPageLog() = default;
+};
+
 class Engine {
 public:
   virtual ~Engine() = default;
@@ -120,6 +133,19 @@ public:
   virtual void set_instruction_limit(std::optional<uint64_t> count) = 0;
   // Puts the count back to a checkpoint's value (engines that keep one).
   virtual void set_instruction_count(uint64_t) {}
+
+  // The fixed CPUID table the guest sees; a recording stores it.
+  virtual const CpuidTable& cpuid() const = 0;
+  // Guest memory [gpa, gpa+length) was written behind the engine's back (the debugger): engines
+  // that cache decoded code drop it.
+  virtual void invalidate_code(uint64_t /*gpa*/, uint64_t /*length*/) {}
+  // True when every guest access to an MSR the machine answers (msr_model.h) reaches the machine
+  // as a kMsrRead/kMsrWrite exit. False on a KVM without the MSR filter: the guest would then read
+  // the host's TSC-family MSRs directly, which no recording could reproduce.
+  virtual bool machine_answers_msrs() const { return true; }
+  // Engines without an instruction count are interrupted by host-timer kicks at points only a
+  // fingerprint names; they log dirty pages for it (kvm). nullptr: no such capability.
+  virtual DirtyPageLog* dirty_page_log() { return nullptr; }
 };
 
 } // namespace rrvm

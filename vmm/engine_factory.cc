@@ -6,25 +6,22 @@
 
 namespace rrvm {
 
-std::unique_ptr<Engine> create_engine(EngineKind kind, GuestMemory& memory, std::string& choice) {
+EngineChoice create_engine(EngineKind kind, GuestMemory& memory) {
   switch (kind) {
   case EngineKind::kKvm:
-    choice = "kvm (--engine kvm)";
-    return std::make_unique<KvmEngine>(memory);
+    return {std::make_unique<KvmEngine>(memory), "kvm (--engine kvm)"};
   case EngineKind::kEmu:
-    choice = "emu (--engine emu)";
-    return std::make_unique<EmuEngine>(memory);
+    return {std::make_unique<EmuEngine>(memory), "emu (--engine emu)"};
   case EngineKind::kAuto:
     break;
   }
   KvmHostInfo host = probe_kvm_host();
-  if (host.available && host.hardware_virt) {
-    choice = "kvm (auto: the host has hardware virtualization)";
-    return std::make_unique<KvmEngine>(memory);
-  }
-  choice = host.available ? "emu (auto: /dev/kvm is not hardware virtualization here: no vmx/svm)"
-                          : "emu (auto: " + host.why_not + ")";
-  return std::make_unique<EmuEngine>(memory);
+  if (host.available && host.hardware_virt)
+    return {std::make_unique<KvmEngine>(memory),
+            "kvm (auto: the host has hardware virtualization)"};
+  return {std::make_unique<EmuEngine>(memory),
+          host.available ? "emu (auto: /dev/kvm is not hardware virtualization here: no vmx/svm)"
+                         : "emu (auto: " + host.why_not + ")"};
 }
 
 } // namespace rrvm

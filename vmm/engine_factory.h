@@ -9,9 +9,16 @@
 
 namespace rrvm {
 
-enum class EngineKind : uint8_t;
+enum class EngineKind : uint8_t { kAuto, kKvm, kEmu };
 
-// `choice` receives a one-line explanation of which engine runs and why.
-std::unique_ptr<Engine> create_engine(EngineKind kind, GuestMemory& memory, std::string& choice);
+struct EngineChoice {
+  std::unique_ptr<Engine> engine;
+  // Which engine runs and why, e.g. "emu (auto: /dev/kvm is not hardware virtualization here: no
+  // vmx/svm)".
+  std::string why;
+};
+
+// The engine for `kind`, running the guest in `memory` (which must outlive it).
+EngineChoice create_engine(EngineKind kind, GuestMemory& memory);
 
 } // namespace rrvm

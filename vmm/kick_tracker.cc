@@ -6,9 +6,9 @@
 
 namespace rrvm {
 
-KickTracker::KickTracker(KvmEngine& engine, GuestMemory& memory, Gate& gate)
-    : engine_(engine), memory_(memory), gate_(gate) {
-  engine_.enable_dirty_log();
+KickTracker::KickTracker(Engine& engine, DirtyPageLog& dirty_log, GuestMemory& memory, Gate& gate)
+    : engine_(engine), dirty_log_(dirty_log), memory_(memory), gate_(gate) {
+  dirty_log_.enable_dirty_log();
 }
 
 std::optional<KickPoint> KickTracker::seek() {
@@ -53,7 +53,7 @@ void KickTracker::report() {
 }
 
 KickPoint KickTracker::fingerprint() {
-  engine_.collect_dirty_pages(dirty_);
+  dirty_log_.collect_dirty_pages(dirty_);
   uint64_t dirty_hash = 0;
   for (size_t word = 0; word < dirty_.size(); ++word) {
     for (uint64_t bits = dirty_[word]; bits; bits &= bits - 1) {

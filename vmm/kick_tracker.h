@@ -8,9 +8,9 @@
 #include <optional>
 #include <vector>
 
+#include "vmm/engine.h"
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
-#include "vmm/kvm/kvm_engine.h"
 #include "vmm/vm_stats.h"
 
 namespace rrvm {
@@ -18,7 +18,7 @@ namespace rrvm {
 class KickTracker {
 public:
   // Starts dirty-page logging: a fingerprint covers the pages written since the last kick.
-  KickTracker(KvmEngine& engine, GuestMemory& memory, Gate& gate);
+  KickTracker(Engine& engine, DirtyPageLog& dirty_log, GuestMemory& memory, Gate& gate);
 
   // Before each run: where the recording's next kick is, with the breakpoint set for it
   // (nullopt: the next exit is not a kick).
@@ -33,7 +33,8 @@ public:
 private:
   KickPoint fingerprint();
 
-  KvmEngine& engine_;
+  Engine& engine_;
+  DirtyPageLog& dirty_log_;
   GuestMemory& memory_;
   Gate& gate_;
   bool breakpoint_set_ = false;

@@ -8,10 +8,10 @@
 
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/disassembler.h"
-#include "vmm/engine_factory.h"
 #include "vmm/kick_tracker.h"
-#include "vmm/kvm/kvm_engine.h"
 #include "vmm/live_gate.h"
+#include "vmm/msr_index.h"
+#include "vmm/msr_model.h"
 #include "vmm/page_walker.h"
 #include "vmm/register_dump.h"
 #include "vmm/state_hash.h"
@@ -19,12 +19,6 @@
 namespace rrvm {
 
 namespace {
-
-constexpr uint32_t kMsrTsc = 0x10;
-constexpr uint32_t kMsrTscAdjust = 0x3b;
-constexpr uint32_t kMsrMperf = 0xe7;
-constexpr uint32_t kMsrAperf = 0xe8;
-constexpr uint32_t kMsrTscDeadline = 0x6e0;
 
 // Instructions an instruction-counting engine runs between looks at the clock: about 1 ms of
 // guest execution at emu's speed, which bounds timer-interrupt latency for a busy guest.
@@ -38,11 +32,19 @@ uint64_t thread_cpu_ns() {
 
 } // namespace
 
-Machine::Machine(const MachineConfig& config, Gate& gate)
-    : config_(config), gate_(gate), memory_(config.memory_bytes),
-      engine_(create_engine(config.engine, memory_, engine_choice_)),
-      platform_(clock_, config.memory_bytes, config.rtc_base_unix_seconds, config.serial_output) {
+Machine::Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice engine, Gate& gate)
+    : config_(config), gate_(gate), memory_(memory), engine_(std::move(engine.engine)),
+      engine_choice_(std::move(engine.why)),
+      platform_(clock_, memory.size(), config.rtc_base_unix_seconds, config.serial_output) {
   platform_.attach(ports_, mmio_);
+  // The gates that track kicks are the ones that record or replay: both need every read of a
+  // clock-derived MSR to pass through the machine, or the trace cannot reproduce it.
+  if (gate_.tracks_kicks() && !engine_->machine_answers_msrs())
+    throw Error(ExitCode::kNoHost,
+                std::string(engine_->name()) +
+                    ": this KVM cannot route MSR accesses to rrvm (no KVM_CAP_X86_MSR_FILTER), so "
+                    "the guest would read the host's TSC MSRs unrecorded; record and replay with "
+                    "--engine emu");
 }
 
 Machine::~Machine() {
@@ -64,8 +66,8 @@ RunOutcome Machine::run() {
   VcpuKicker::attach(engine_.get());
   run_start_host_ns_ = thread_cpu_ns();
   if (gate_.tracks_kicks() && !kicks_) {
-    if (auto* kvm = dynamic_cast<KvmEngine*>(engine_.get()))
-      kicks_ = std::make_unique<KickTracker>(*kvm, memory_, gate_);
+    if (DirtyPageLog* dirty_log = engine_->dirty_page_log())
+      kicks_ = std::make_unique<KickTracker>(*engine_, *dirty_log, memory_, gate_);
   }
   if (!sampler_) sampler_.emplace();
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
@@ -240,29 +242,40 @@ void Machine::handle_mmio(MmioExit& mmio) {
 }
 
 void Machine::handle_msr(Exit& exit, bool read) {
-  // The trapped MSRs derive from the virtual clock: the TSC ticks once per guest nanosecond.
-  uint64_t tsc = clock_.now_ns() + tsc_offset_;
+  const MsrModel* model = find_msr_model(exit.msr.index);
+  if (!model || model->owner == MsrOwner::kEngine) { // the engine's own never exit
+    stats_.add(VmStat::RRVM_UNKNOWN_MSRS);
+    *exit.msr.fault = true;
+    return;
+  }
   uint64_t& value = *exit.msr.value;
-  switch (exit.msr.index) {
-  case kMsrTsc:
+  if (model->owner == MsrOwner::kConstant) {
+    if (read) value = model->value; // writes are accepted and change nothing
+  } else {
+    answer_clock_msr(model->index, read, value);
+  }
+  if (read) gate_.on_msr_read(exit.msr.index, value);
+}
+
+void Machine::answer_clock_msr(uint32_t index, bool read, uint64_t& value) {
+  // The TSC ticks once per guest nanosecond of the virtual clock; MPERF and APERF follow it (the
+  // CPU always runs at its nominal frequency); no adjustment and no deadline timer.
+  const uint64_t tsc = clock_.now_ns() + tsc_offset_;
+  switch (index) {
+  case msr::kTsc:
     if (read)
       value = tsc;
     else
       tsc_offset_ = value - clock_.now_ns();
     break;
-  case kMsrTscAdjust:
-  case kMsrTscDeadline:
-    if (read) value = 0;
-    break;
-  case kMsrMperf:
-  case kMsrAperf:
+  case msr::kMperf:
+  case msr::kAperf:
     if (read) value = tsc;
     break;
-  default:
-    *exit.msr.fault = true; // paravirtual KVM MSRs: CPUID does not advertise them
-    return;
+  default: // IA32_TSC_ADJUST, IA32_TSC_DEADLINE
+    if (read) value = 0;
+    break;
   }
-  if (read) gate_.on_msr_read(exit.msr.index, value);
 }
 
 void Machine::service_devices() {

@@ -10,6 +10,7 @@
 
 #include "vmm/boot/boot_image.h"
 #include "vmm/engine.h"
+#include "vmm/engine_factory.h"
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
 #include "vmm/host_sampler.h"
@@ -23,11 +24,9 @@ namespace rrvm {
 
 class KickTracker;
 
-enum class EngineKind : uint8_t { kAuto, kKvm, kEmu };
-
 struct MachineConfig {
   uint64_t memory_bytes = 64ull << 20;
-  EngineKind engine = EngineKind::kAuto;
+  EngineKind engine = EngineKind::kAuto; // what the caller asks create_engine() for
   // Wall-clock time the RTC starts at (Unix seconds): part of the configuration, so a replay
   // shows the recorded time.
   int64_t rtc_base_unix_seconds = 0;
@@ -72,7 +71,9 @@ struct MachineSnapshot {
 
 class Machine {
 public:
-  Machine(const MachineConfig& config, Gate& gate);
+  // `memory` (config.memory_bytes of it) and the engine running in it come from the caller, which
+  // creates them with create_engine(); both must outlive the machine.
+  Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice engine, Gate& gate);
   ~Machine();
 
   // Loads the kernel (read from options.kernel_path, or given as `file`, e.g. from a trace) and
@@ -112,6 +113,7 @@ private:
   void handle_io(IoExit& io);
   void handle_mmio(MmioExit& mmio);
   void handle_msr(Exit& exit, bool read);
+  void answer_clock_msr(uint32_t index, bool read, uint64_t& value);
   void service_devices();
   void deliver_interrupts(bool at_kick);
   void request_window(bool enable);
@@ -124,9 +126,9 @@ private:
 
   MachineConfig config_;
   Gate& gate_;
-  GuestMemory memory_;
-  std::string engine_choice_; // before engine_: create_engine() fills it
+  GuestMemory& memory_;
   std::unique_ptr<Engine> engine_;
+  std::string engine_choice_;
   VirtualClock clock_;
   IoBus ports_;
   IoBus mmio_;

@@ -47,6 +47,7 @@ namespace rrvm {
   X(RRVM_UNHANDLED_PORT_READS, "port reads with no device (read as all-ones)", true)               \
   X(RRVM_UNHANDLED_PORT_WRITES, "port writes with no device (ignored)", true)                      \
   X(RRVM_UNHANDLED_MMIO, "mmio accesses with no device", true)                                     \
+  X(RRVM_UNKNOWN_MSRS, "rdmsr/wrmsr of unmodelled MSRs (#GP)", true)                               \
   X(RRVM_CPU_READY_NS, "vcpu ready time (ns runnable, not running)", false)                        \
   X(RRVM_CPU_READY_PCT100, "vcpu ready % of elapsed time (x100)", false)                           \
   X(RRVM_HOST_WAKEUPS, "host timer kicks of a running vcpu", false)                                \

@@ -70,7 +70,8 @@ double rrvm_seconds(const std::string& path) {
   config.memory_bytes = kMemory;
   config.engine = rrvm::EngineKind::kKvm;
   config.serial_output = [](uint8_t) {};
-  rrvm::Machine machine(config, gate);
+  rrvm::GuestMemory memory(config.memory_bytes);
+  rrvm::Machine machine(config, memory, rrvm::create_engine(config.engine, memory), gate);
   rrvm::BootOptions boot;
   boot.kernel_path = path;
   boot.flat = true;

@@ -7,7 +7,6 @@
 #include "tools/rrvm/commands.h"
 #include "tools/rrvm/machine_options.h"
 #include "tools/rrvm/serial_output.h"
-#include "vmm/kvm/kvm_engine.h"
 
 namespace rrvm {
 
@@ -25,8 +24,7 @@ TraceHeader make_header(const MachineOptions& options, const BootImage& image, E
   header.machine.rtc_base_unix_s = options.config.rtc_base_unix_seconds;
   header.machine.verify_mode = options.verify_full ? "full" : "exits";
   header.machine.kick_bound_ns = options.config.kick_bound_ns;
-  auto* kvm = dynamic_cast<KvmEngine*>(&engine);
-  header.machine.cpuid = (kvm ? kvm->cpuid() : CpuidTable::emulated()).entries();
+  header.machine.cpuid = engine.cpuid().entries();
   header.boot.kernel_kind = image.kind;
   header.boot.flat_load_address = options.boot.flat ? options.boot.flat_address : 0;
   header.boot.command_line = options.boot.cmdline;
@@ -55,7 +53,8 @@ RunOutcome record_once(MachineOptions options, const std::string& path, SerialOu
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
   LiveGate host(options.serial == "stdio");
   RecordGate gate(host, options.verify_full);
-  Machine machine(options.config, gate);
+  GuestMemory memory(options.config.memory_bytes);
+  Machine machine(options.config, memory, create_engine(options.config.engine, memory), gate);
   // An instruction-counting engine picks input up at its quanta; a kick would land at a point the
   // replay could not find.
   if (!machine.engine().instruction_count()) host.set_engine(&machine.engine());

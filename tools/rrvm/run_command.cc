@@ -14,7 +14,8 @@ int run_command(const std::vector<std::string>& args) {
   SerialOutput serial(options.serial);
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
   LiveGate gate(options.serial == "stdio");
-  Machine machine(options.config, gate);
+  GuestMemory memory(options.config.memory_bytes);
+  Machine machine(options.config, memory, create_engine(options.config.engine, memory), gate);
   gate.set_engine(&machine.engine());
   const BootImage& image = machine.boot(options.boot);
   if (options.config.engine == EngineKind::kAuto)

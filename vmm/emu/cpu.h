@@ -70,6 +70,8 @@ struct TlbEntry {
 struct PendingInput { // value the machine supplied for the read that stopped the last run
   bool valid = false;
   bool io = false;
+  bool msr = false;     // rdmsr/wrmsr the machine answered: `address` is the MSR, `value` its value
+  bool fault = false;   // msr: the machine refused it (#GP)
   uint64_t address = 0; // gpa or port
   uint8_t size = 0;
   uint64_t value = 0;
@@ -128,6 +130,8 @@ public:
   PendingInput input;
   uint8_t io_buffer[8] = {};
   uint8_t mmio_buffer[8] = {};
+  uint64_t msr_buffer = 0;
+  bool msr_fault = false;
   std::vector<HwBreakpoint> watchpoints; // read/write/access kinds only
   std::optional<DebugEvent> watch_hit;
 

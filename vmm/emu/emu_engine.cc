@@ -38,9 +38,16 @@ Exit& EmuEngine::run() {
     c.input = emu::PendingInput{};
     c.input.valid = true;
     c.input.io = e.reason == ExitReason::kIo;
-    c.input.address = c.input.io ? e.io.port : e.mmio.gpa;
-    c.input.size = c.input.io ? e.io.size : e.mmio.size;
-    std::memcpy(&c.input.value, c.input.io ? c.io_buffer : c.mmio_buffer, c.input.size);
+    c.input.msr = e.reason == ExitReason::kMsrRead || e.reason == ExitReason::kMsrWrite;
+    if (c.input.msr) {
+      c.input.address = e.msr.index;
+      c.input.value = c.msr_buffer;
+      c.input.fault = c.msr_fault;
+    } else {
+      c.input.address = c.input.io ? e.io.port : e.mmio.gpa;
+      c.input.size = c.input.io ? e.io.size : e.mmio.size;
+      std::memcpy(&c.input.value, c.input.io ? c.io_buffer : c.mmio_buffer, c.input.size);
+    }
   }
   c.exit_pending = false;
   c.watch_hit.reset();
@@ -127,7 +134,9 @@ bool EmuEngine::execute(bool one) {
     }
     return true;
   } catch (const StopRun&) {
-    read_exit_pending_ = c.exit.reason == ExitReason::kIo || c.exit.reason == ExitReason::kMmio;
+    read_exit_pending_ = c.exit.reason == ExitReason::kIo || c.exit.reason == ExitReason::kMmio ||
+                         c.exit.reason == ExitReason::kMsrRead ||
+                         c.exit.reason == ExitReason::kMsrWrite;
     return false;
   }
   if (tf && !c.exit_pending) return deliver_single_step_trap();
@@ -236,6 +245,10 @@ void EmuEngine::set_instruction_limit(std::optional<uint64_t> count) {
 
 void EmuEngine::set_instruction_count(uint64_t count) {
   cpu_->icount = count;
+}
+
+const CpuidTable& EmuEngine::cpuid() const {
+  return cpu_->cpuid;
 }
 
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {

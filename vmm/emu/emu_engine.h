@@ -3,7 +3,8 @@
 //
 // Counting: every retired instruction counts one, and so does every iteration of a REP-prefixed
 // string instruction (a REP with a zero count counts once). Faulting instructions, interrupt and
-// exception delivery count nothing. RDTSC and MSR 0x10 read the count.
+// exception delivery count nothing. RDTSC reads the count; RDMSR/WRMSR of the MSRs the machine
+// answers (vmm/msr_model.h: the TSC family, constants, unknown MSRs) exit to it, as on kvm.
 //
 // Memory written behind the engine's back (loaders, the debugger, DMA) must be reported through
 // invalidate_code() if it may hold code the guest already ran; set_state() drops all cached code.
@@ -46,9 +47,10 @@ public:
   std::optional<uint64_t> instruction_count() const override;
   void set_instruction_limit(std::optional<uint64_t> count) override;
   void set_instruction_count(uint64_t count) override;
+  const CpuidTable& cpuid() const override;
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
-  void invalidate_code(uint64_t gpa, uint64_t length);
+  void invalidate_code(uint64_t gpa, uint64_t length) override;
 
 private:
   Exit& finish(ExitReason reason);

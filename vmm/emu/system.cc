@@ -3,6 +3,7 @@
 // kernels execute without using x87 state.
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
+#include "vmm/msr_model.h"
 
 namespace rrvm::emu {
 
@@ -219,16 +220,40 @@ void op_wbinvd(Cpu& c, const Insn&) {
   require_cpl0(c);
 }
 
+// RDMSR/WRMSR of an MSR the machine answers (msr_model.h), as KVM's MSR filter does it: the
+// instruction stops the run with an exit, then executes again with the machine's answer. Returns
+// the value read (or written).
+uint64_t msr_from_machine(Cpu& c, uint32_t index, bool write, uint64_t value) {
+  if (c.input.valid && c.input.msr && c.input.address == index) {
+    c.input.valid = false;
+    if (c.input.fault) Cpu::fault(vec::kGP, 0);
+    return c.input.value;
+  }
+  c.exit = Exit{};
+  c.exit.reason = write ? ExitReason::kMsrWrite : ExitReason::kMsrRead;
+  c.msr_buffer = value;
+  c.msr_fault = false;
+  c.exit.msr = MsrExit{index, &c.msr_buffer, &c.msr_fault};
+  throw StopRun{};
+}
+
 void op_rdmsr(Cpu& c, const Insn&) {
   require_cpl0(c);
-  uint64_t v = c.read_msr(uint32_t(c.gpr[kRcx]));
+  const uint32_t index = uint32_t(c.gpr[kRcx]);
+  const uint64_t v =
+      machine_answers_msr(index) ? msr_from_machine(c, index, false, 0) : c.read_msr(index);
   c.gpr[kRax] = uint32_t(v);
   c.gpr[kRdx] = v >> 32;
 }
 
 void op_wrmsr(Cpu& c, const Insn&) {
   require_cpl0(c);
-  c.write_msr(uint32_t(c.gpr[kRcx]), uint32_t(c.gpr[kRax]) | (c.gpr[kRdx] << 32));
+  const uint32_t index = uint32_t(c.gpr[kRcx]);
+  const uint64_t v = uint32_t(c.gpr[kRax]) | (c.gpr[kRdx] << 32);
+  if (machine_answers_msr(index))
+    msr_from_machine(c, index, true, v);
+  else
+    c.write_msr(index, v);
 }
 
 void op_cpuid(Cpu& c, const Insn&) {
@@ -420,14 +445,6 @@ void Cpu::set_efer(uint64_t v) {
 
 uint64_t Cpu::read_msr(uint32_t index) {
   switch (index) {
-  case 0x10:
-    return icount;
-  case 0x1b:
-    return 0xfee00900;
-  case 0xfe:
-    return 0; // MTRRCAP: no MTRRs
-  case 0x2ff:
-    return 0; // MTRR default type
   case 0x174:
     return msr.sysenter_cs;
   case 0x175:
@@ -452,8 +469,6 @@ uint64_t Cpu::read_msr(uint32_t index) {
     return seg[kGS].base;
   case 0xc0000102:
     return msr.kernel_gs_base;
-  case 0xc0000103:
-    return msr.tsc_aux;
   default:
     fault(vec::kGP, 0);
   }
@@ -462,10 +477,6 @@ uint64_t Cpu::read_msr(uint32_t index) {
 void Cpu::write_msr(uint32_t index, uint64_t v) {
   const bool canonical = uint64_t(int64_t(v << 16) >> 16) == v;
   switch (index) {
-  case 0x10:  // the TSC is the instruction count; writes are ignored
-  case 0x1b:  // APIC base is fixed
-  case 0x2ff: // no MTRRs
-    return;
   case 0x174:
     msr.sysenter_cs = v & 0xffff;
     return;
@@ -510,9 +521,6 @@ void Cpu::write_msr(uint32_t index, uint64_t v) {
   case 0xc0000102:
     if (!canonical) fault(vec::kGP, 0);
     msr.kernel_gs_base = v;
-    return;
-  case 0xc0000103:
-    msr.tsc_aux = v & 0xffffffff;
     return;
   default:
     fault(vec::kGP, 0);

@@ -49,6 +49,40 @@ void hide_nondeterministic(CpuidEntry& e) {
   }
 }
 
+// Features whose MSRs the one MSR model (vmm/msr_model.h) does not answer: on kvm every MSR
+// outside the model raises #GP as on emu, so CPUID must not advertise them either.
+namespace msr_features {
+constexpr uint32_t kLeaf1EcxDtes64 = 1u << 2, kLeaf1EcxVmx = 1u << 5, kLeaf1EcxSmx = 1u << 6,
+                   kLeaf1EcxEst = 1u << 7, kLeaf1EcxTm2 = 1u << 8;
+constexpr uint32_t kLeaf1EdxMce = 1u << 7, kLeaf1EdxMtrr = 1u << 12, kLeaf1EdxMca = 1u << 14,
+                   kLeaf1EdxDs = 1u << 21, kLeaf1EdxAcpi = 1u << 22, kLeaf1EdxTm = 1u << 29;
+// IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD: SPEC_CTRL and friends.
+constexpr uint32_t kLeaf7EdxSpeculationMsrs = 0xfc000000u;
+constexpr uint32_t kLeafDSub1EaxXsaves = 1u << 3; // IA32_XSS
+} // namespace msr_features
+
+void hide_unmodelled_msr_features(CpuidEntry& e) {
+  using namespace msr_features;
+  switch (e.function) {
+  case 1:
+    e.ecx &= ~(kLeaf1EcxDtes64 | kLeaf1EcxVmx | kLeaf1EcxSmx | kLeaf1EcxEst | kLeaf1EcxTm2);
+    e.edx &=
+        ~(kLeaf1EdxMce | kLeaf1EdxMtrr | kLeaf1EdxMca | kLeaf1EdxDs | kLeaf1EdxAcpi | kLeaf1EdxTm);
+    break;
+  case 6: // thermal and power management: all MSR-based
+    e.eax = e.ebx = e.ecx = e.edx = 0;
+    break;
+  case 7:
+    if (e.index == 0) e.edx &= ~kLeaf7EdxSpeculationMsrs;
+    break;
+  case 0xd:
+    if (e.index == 1) e.eax &= ~kLeafDSub1EaxXsaves;
+    break;
+  default:
+    break;
+  }
+}
+
 } // namespace
 
 CpuidTable fixed_kvm_cpuid(int kvm_fd) {
@@ -63,6 +97,7 @@ CpuidTable fixed_kvm_cpuid(int kvm_fd) {
                  k.eax,      k.ebx,   k.ecx,
                  k.edx};
     hide_nondeterministic(e);
+    hide_unmodelled_msr_features(e);
     entries.push_back(e);
   }
   return CpuidTable(std::move(entries));

@@ -11,6 +11,7 @@
 
 #include "vmm/kvm/kvm_cpuid.h"
 #include "vmm/kvm/kvm_state.h"
+#include "vmm/msr_model.h"
 #include "vmm/vcpu_kicker.h"
 
 namespace rrvm {
@@ -99,30 +100,26 @@ KvmEngine::KvmEngine(GuestMemory& memory) : memory_(memory) {
 }
 
 void KvmEngine::setup_msr_filter() {
-  // MSRs whose values come from the host's clock or performance state: reads must be answered by
-  // the machine (from the virtual clock) so that replay sees the same values.
-  static const std::pair<uint32_t, uint32_t> kTrapped[] = {
-      {0x10, 3},       // IA32_TSC, KVM wall clock, KVM system time
-      {0x3b, 1},       // IA32_TSC_ADJUST
-      {0xe7, 2},       // IA32_MPERF, IA32_APERF
-      {0x6e0, 1},      // IA32_TSC_DEADLINE
-      {0x4b564d00, 8}, // KVM paravirtual MSRs
-  };
+  // The one MSR model (msr_model.h): KVM keeps the MSRs the engine carries; every other guest
+  // access is denied, which routes it to userspace, where the machine answers it as emu's does
+  // (the TSC family from the virtual clock, constants, #GP for the rest).
   if (ioctl(vm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0) return;
   kvm_enable_cap cap{};
   cap.cap = KVM_CAP_X86_USER_SPACE_MSR;
   cap.args[0] = KVM_MSR_EXIT_REASON_FILTER;
   if (ioctl(vm_.get(), KVM_ENABLE_CAP, &cap) < 0) return;
   kvm_msr_filter filter{};
-  filter.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
-  static uint8_t deny_bitmap[1] = {0}; // a 0 bit denies, which routes the access to userspace
-  unsigned i = 0;
-  for (auto [base, count] : kTrapped) {
-    filter.ranges[i].flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
-    filter.ranges[i].base = base;
-    filter.ranges[i].nmsrs = count;
-    filter.ranges[i].bitmap = deny_bitmap;
-    ++i;
+  filter.flags = KVM_MSR_FILTER_DEFAULT_DENY;
+  static uint8_t allow_bitmap[1] = {1}; // one MSR per range, allowed
+  unsigned ranges = 0;
+  for (const MsrModel& model : msr_models()) {
+    if (model.owner != MsrOwner::kEngine) continue;
+    if (ranges == KVM_MSR_FILTER_MAX_RANGES) return; // cannot express the model: no filter
+    kvm_msr_filter_range& range = filter.ranges[ranges++];
+    range.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
+    range.base = model.index;
+    range.nmsrs = 1;
+    range.bitmap = allow_bitmap;
   }
   msr_filter_active_ = ioctl(vm_.get(), KVM_X86_SET_MSR_FILTER, &filter) == 0;
 }

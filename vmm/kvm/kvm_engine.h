@@ -21,7 +21,7 @@ struct KvmHostInfo {
 };
 KvmHostInfo probe_kvm_host();
 
-class KvmEngine final : public Engine {
+class KvmEngine final : public Engine, private DirtyPageLog {
 public:
   explicit KvmEngine(GuestMemory& memory);
 
@@ -45,19 +45,14 @@ public:
   std::optional<uint64_t> instruction_count() const override { return std::nullopt; }
   void set_instruction_limit(std::optional<uint64_t>) override {}
 
-  // The fixed CPUID table the guest sees (host-supported features minus the hidden ones).
-  const CpuidTable& cpuid() const { return cpuid_; }
-  // Dirty-page logging, for recording and replaying kicks: enable once before running, then
-  // collect_dirty_pages() ORs the pages written since its last call into `bitmap` (one bit per
-  // 4 KiB page of guest memory).
-  void enable_dirty_log();
-  void collect_dirty_pages(std::vector<uint64_t>& bitmap);
-
-  // True when nondeterministic MSRs (TSC, APERF/MPERF, TSC deadline) exit to userspace.
-  bool msr_filter_active() const { return msr_filter_active_; }
+  // Host-supported features minus the hidden ones.
+  const CpuidTable& cpuid() const override { return cpuid_; }
+  bool machine_answers_msrs() const override { return msr_filter_active_; }
+  DirtyPageLog* dirty_page_log() override { return this; }
 
 private:
-  void setup_cpuid();
+  void enable_dirty_log() override;
+  void collect_dirty_pages(std::vector<uint64_t>& bitmap) override;
   void setup_msr_filter();
   void apply_guest_debug();
   [[noreturn]] void fail(const char* what, int err);

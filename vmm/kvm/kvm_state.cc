@@ -10,6 +10,7 @@
 #include "vmm/kvm/kvm_check.h"
 #include "vmm/kvm/kvm_flexible_arrays.h"
 #include "vmm/kvm/kvm_fpu.h"
+#include "vmm/msr_model.h"
 
 namespace rrvm {
 
@@ -49,29 +50,23 @@ kvm_segment to_kvm(const Segment& s) {
   return out;
 }
 
-// MSR index → field of MsrState, for the MSRs CpuState carries.
-struct MsrField {
-  uint32_t index;
-  uint64_t MsrState::*field;
-};
-constexpr MsrField kMsrFields[] = {
-    {0xc0000081, &MsrState::star},
-    {0xc0000082, &MsrState::lstar},
-    {0xc0000083, &MsrState::cstar},
-    {0xc0000084, &MsrState::sfmask},
-    {0xc0000102, &MsrState::kernel_gs_base},
-    {0x174, &MsrState::sysenter_cs},
-    {0x175, &MsrState::sysenter_esp},
-    {0x176, &MsrState::sysenter_eip},
-    {0x277, &MsrState::pat},
-};
-constexpr size_t kMsrCount = sizeof(kMsrFields) / sizeof(kMsrFields[0]);
+// The MSRs MsrState carries (msr_model.h), in KVM_GET_MSRS/KVM_SET_MSRS order.
+const std::vector<const MsrModel*>& msr_state_models() {
+  static const std::vector<const MsrModel*> models = [] {
+    std::vector<const MsrModel*> out;
+    for (const MsrModel& m : msr_models())
+      if (m.field) out.push_back(&m);
+    return out;
+  }();
+  return models;
+}
 
 // The MSRs CpuState carries, laid out for KVM_GET_MSRS/KVM_SET_MSRS.
 KvmArray<kvm_msr_entry> msr_array() {
-  KvmArray<kvm_msr_entry> msrs(kMsrCount);
-  for (size_t i = 0; i < kMsrCount; ++i)
-    msrs.entries()[i].index = kMsrFields[i].index;
+  const auto& models = msr_state_models();
+  KvmArray<kvm_msr_entry> msrs(models.size());
+  for (size_t i = 0; i < models.size(); ++i)
+    msrs.entries()[i].index = models[i]->index;
   return msrs;
 }
 
@@ -115,7 +110,7 @@ CpuState read_kvm_state(int vcpu_fd) {
   auto msrs = msr_array();
   int got = ioctl(vcpu_fd, kKvmGetMsrs, msrs.get());
   for (int i = 0; i < got; ++i)
-    state.msr.*kMsrFields[i].field = msrs.entries()[i].data;
+    state.msr.*msr_state_models()[i]->field = msrs.entries()[i].data;
 
   state.fpu = read_kvm_fpu(vcpu_fd);
 
@@ -167,8 +162,8 @@ void write_kvm_state(int vcpu_fd, const CpuState& state) {
   check_kvm(ioctl(vcpu_fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS");
 
   auto msrs = msr_array();
-  for (size_t i = 0; i < kMsrCount; ++i)
-    msrs.entries()[i].data = state.msr.*kMsrFields[i].field;
+  for (size_t i = 0; i < msr_state_models().size(); ++i)
+    msrs.entries()[i].data = state.msr.*msr_state_models()[i]->field;
   ioctl(vcpu_fd, kKvmSetMsrs, msrs.get());
   write_kvm_fpu(vcpu_fd, state.fpu);
 
