@@ -242,6 +242,15 @@ void op_ret_far(Cpu& c, const Insn& in) {
   far_return(c, f, outer, c.gpr[kRsp] + 2 * w + imm);
 }
 
+// The instruction IRET returns to retires before the next external interrupt is taken. The SDM
+// gives IRET no interrupt shadow, but when an interrupt is recognized relative to an instruction
+// boundary is the CPU's choice; this one guarantees that a guest whose timer fires faster than
+// the interpreter runs its handler (the PIT at divisor 1) still makes progress, as it does on
+// hardware. Held through the STI shadow, so it is part of the saved state.
+void hold_interrupts_after_iret(Cpu& c) {
+  if (c.flags_raw & rflags::kIF) c.interrupt_shadow = true;
+}
+
 void op_iret(Cpu& c, const Insn& in) {
   const unsigned w = in.osize;
   if (real_like(c)) {
@@ -252,6 +261,7 @@ void op_iret(Cpu& c, const Insn& in) {
     c.set_real_segment(kCS, uint16_t(cs));
     c.load_flags(fl, w, true);
     c.next_rip = ip & ip_mask(w);
+    hold_interrupts_after_iret(c);
     return;
   }
   const uint64_t fl0 = c.rflags();
@@ -275,6 +285,7 @@ void op_iret(Cpu& c, const Insn& in) {
   c.load_flags(fl, w, true);
   c.cpl = new_cpl;
   c.refresh_mode();
+  hold_interrupts_after_iret(c);
 }
 
 void op_int(Cpu& c, const Insn& in) {

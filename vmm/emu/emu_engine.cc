@@ -7,6 +7,16 @@
 
 namespace rrvm {
 
+namespace {
+
+// An exit that asks the machine for data (StopRun carries only reads; writes retire first).
+bool is_read_exit(const Exit& e) {
+  return (e.reason == ExitReason::kIo && !e.io.write) ||
+         (e.reason == ExitReason::kMmio && !e.mmio.write);
+}
+
+} // namespace
+
 using emu::Cpu;
 using emu::GuestFault;
 using emu::StopRun;
@@ -28,19 +38,37 @@ Exit& EmuEngine::finish_debug(DebugCause cause, uint64_t address) {
   return e;
 }
 
+// The machine filled the data of the read that stopped the last run; the instruction (or the
+// event delivery) runs again and takes it, with the values earlier attempts took.
+void EmuEngine::record_input() {
+  Cpu& c = *cpu_;
+  emu::InputLog& log = c.inputs;
+  if (log.icount != c.icount) {
+    log.clear();
+    log.icount = c.icount;
+  }
+  log.count = log.next; // an attempt that read differently than before starts the log over there
+  if (log.count == emu::InputLog::kCapacity) {
+    finish(ExitReason::kUnsupported).detail =
+        "an instruction or event delivery at rip " + emu::hex(c.rip) + " reads more than " +
+        std::to_string(emu::InputLog::kCapacity) + " device registers";
+    return;
+  }
+  const Exit& e = c.exit;
+  emu::DeviceInput& in = log.entries[log.count++];
+  in.io = e.reason == ExitReason::kIo;
+  in.address = in.io ? e.io.port : e.mmio.gpa;
+  in.size = in.io ? e.io.size : e.mmio.size;
+  in.value = 0;
+  std::memcpy(&in.value, in.io ? c.io_buffer : c.mmio_buffer, in.size);
+}
+
 Exit& EmuEngine::run() {
   Cpu& c = *cpu_;
   if (read_exit_pending_) {
-    // The machine filled the data of the read that stopped the last run; the instruction
-    // executes again and takes it.
     read_exit_pending_ = false;
-    const Exit& e = c.exit;
-    c.input = emu::PendingInput{};
-    c.input.valid = true;
-    c.input.io = e.reason == ExitReason::kIo;
-    c.input.address = c.input.io ? e.io.port : e.mmio.gpa;
-    c.input.size = c.input.io ? e.io.size : e.mmio.size;
-    std::memcpy(&c.input.value, c.input.io ? c.io_buffer : c.mmio_buffer, c.input.size);
+    record_input();
+    if (c.exit.reason == ExitReason::kUnsupported) return c.exit;
   }
   c.exit_pending = false;
   c.watch_hit.reset();
@@ -50,16 +78,17 @@ Exit& EmuEngine::run() {
   }
   for (;;) {
     if (c.kicked.exchange(false)) return finish(ExitReason::kKicked);
+    if (trap_pending_ && !deliver_single_step_trap()) return c.exit;
     if (pending_irq_) {
-      const uint8_t v = *pending_irq_;
-      pending_irq_.reset();
-      try {
-        c.deliver(v, Cpu::EventKind::kExternal, std::nullopt, c.rip);
-      } catch (const GuestFault& f) {
-        if (!c.raise(f)) return finish(ExitReason::kShutdown);
-      } catch (const StopRun&) {
-        return c.exit;
-      }
+      c.inputs.next = 0;
+      const bool delivered =
+          c.deliver_event(*pending_irq_, Cpu::EventKind::kExternal, std::nullopt, c.rip);
+      read_exit_pending_ = !delivered && is_read_exit(c.exit);
+      // A delivery waiting for a device read is tried again; any other outcome consumes the event.
+      if (!read_exit_pending_) pending_irq_.reset();
+      if (!delivered) return c.exit;
+      c.inputs.clear();
+      if (c.exit_pending) return c.exit;
     }
     if (c.halted) return finish(ExitReason::kHlt);
     if (c.icount >= user_limit_) return finish(ExitReason::kInstructionLimit);
@@ -99,12 +128,13 @@ bool EmuEngine::execute(bool one) {
   // instruction (MOV SS, STI) raises it again.
   if (one) c.interrupt_shadow = false;
   c.limit = one ? std::min(user_limit_, c.icount + 1) : user_limit_;
+  c.inputs.next = 0;
   try {
     uint64_t phys;
     const uint8_t* host = c.fetch_page(c.linear(emu::kCS, c.rip), &phys);
     if (!host) {
       finish(ExitReason::kUnsupported).detail =
-          "executing code outside RAM at guest-physical " + std::to_string(phys);
+          "executing code outside RAM at guest-physical " + emu::hex(phys);
       return false;
     }
     emu::Block* b = c.code->block(phys, host, c.code_bits);
@@ -121,16 +151,18 @@ bool EmuEngine::execute(bool one) {
       } while (!c.stop && ++in != end && c.icount < c.limit);
     }
   } catch (const GuestFault& f) {
-    if (!c.raise(f)) {
-      finish(ExitReason::kShutdown);
-      return false;
-    }
-    return true;
+    const bool delivered = c.raise(f);
+    read_exit_pending_ = !delivered && is_read_exit(c.exit);
+    if (delivered) c.inputs.clear(); // the handler's first instruction has the same count
+    return delivered;
   } catch (const StopRun&) {
-    read_exit_pending_ = c.exit.reason == ExitReason::kIo || c.exit.reason == ExitReason::kMmio;
+    read_exit_pending_ = is_read_exit(c.exit);
     return false;
   }
-  if (tf && !c.exit_pending) return deliver_single_step_trap();
+  if (tf && !c.exit_pending) {
+    trap_pending_ = true;
+    return deliver_single_step_trap();
+  }
   return true;
 }
 
@@ -155,21 +187,18 @@ bool EmuEngine::execute_cross_page() {
   return true;
 }
 
-// RFLAGS.TF traps after the instruction it was set for.
+// RFLAGS.TF traps after the instruction it was set for. A delivery waiting for a device read
+// stays pending and is tried again before the next instruction.
 bool EmuEngine::deliver_single_step_trap() {
   Cpu& c = *cpu_;
   c.dr6 |= 0x4000;
-  try {
-    c.deliver(emu::vec::kDB, Cpu::EventKind::kException, std::nullopt, c.rip);
-  } catch (const GuestFault& f) {
-    if (!c.raise(f)) {
-      finish(ExitReason::kShutdown);
-      return false;
-    }
-  } catch (const StopRun&) {
-    return false;
-  }
-  return true;
+  c.inputs.next = 0;
+  const bool delivered =
+      c.deliver_event(emu::vec::kDB, Cpu::EventKind::kException, std::nullopt, c.rip);
+  read_exit_pending_ = !delivered && is_read_exit(c.exit);
+  if (!read_exit_pending_) trap_pending_ = false;
+  if (delivered) c.inputs.clear();
+  return delivered;
 }
 
 void EmuEngine::kick() {
@@ -191,8 +220,9 @@ void EmuEngine::set_state(const CpuState& state) {
   pending_irq_.reset();
   if (state.pending_interrupt >= 0) pending_irq_ = static_cast<uint8_t>(state.pending_interrupt);
   cpu_->code->clear();
-  cpu_->input.valid = false;
+  cpu_->inputs.clear();
   read_exit_pending_ = false;
+  trap_pending_ = false;
   step_exit_pending_ = false;
 }
 

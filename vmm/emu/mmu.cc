@@ -148,10 +148,17 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
     return;
   }
   if (!is_write) {
-    if (input.valid && !input.io && input.address == gpa && input.size == size) {
-      std::memcpy(data, &input.value, size);
-      input.valid = false;
+    uint64_t value;
+    if (take_input(false, gpa, size, &value)) {
+      std::memcpy(data, &value, size);
       return;
+    }
+    if (exit_pending) {
+      // Asking for the read would drop the write the instruction already made.
+      exit = Exit{};
+      exit.reason = ExitReason::kUnsupported;
+      exit.detail = "instruction at rip " + hex(rip) + " reads MMIO after writing MMIO";
+      throw StopRun{};
     }
     exit = Exit{};
     exit.reason = ExitReason::kMmio;
@@ -162,7 +169,7 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
   if (exit_pending) {
     exit = Exit{};
     exit.reason = ExitReason::kUnsupported;
-    exit.detail = "instruction at rip " + std::to_string(rip) + " makes two MMIO writes";
+    exit.detail = "instruction at rip " + hex(rip) + " makes two MMIO writes";
     throw StopRun{};
   }
   exit = Exit{};
@@ -196,7 +203,8 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
     } else {
       exit = Exit{};
       exit.reason = ExitReason::kUnsupported;
-      exit.detail = "access crossing from RAM to MMIO at linear " + std::to_string(la);
+      exit.detail = std::string("access at linear ") + hex(la) + " crossing from " +
+                    (ram1 ? "RAM into MMIO" : "MMIO into RAM");
       throw StopRun{};
     }
   }

@@ -300,9 +300,9 @@ template <bool Out> void op_io(Cpu& c, const Insn& in) {
     c.exit_pending = true;
     c.stop = true;
   } else {
-    if (c.input.valid && c.input.io && c.input.address == port && c.input.size == size) {
-      c.set_reg_sized(kRax, size, c.input.value);
-      c.input.valid = false;
+    uint64_t value;
+    if (c.take_input(true, port, size, &value)) {
+      c.set_reg_sized(kRax, size, value);
       return;
     }
     c.exit = Exit{};
