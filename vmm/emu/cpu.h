@@ -17,6 +17,7 @@
 #include "vmm/emu/insn.h"
 #include "vmm/engine.h"
 #include "vmm/guest_memory.h"
+#include "vmm/x86/descriptors.h"
 #include "vmm/x86/exceptions.h"
 
 namespace rrvm::emu {
@@ -34,6 +35,8 @@ struct GuestFault {
 struct StopRun {};
 
 namespace vec = x86::vec;
+namespace seg_type = x86::segment_type;
+namespace sys_type = x86::system_type;
 
 // Segment register numbers as the ModRM sreg field encodes them.
 enum SegReg : uint8_t { kES, kCS, kSS, kDS, kFS, kGS };

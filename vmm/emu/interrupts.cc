@@ -2,13 +2,10 @@
 // (stack switch through the 16- or 32-bit TSS) and the long-mode IDT (IST and the 64-bit TSS);
 // exception escalation to #DF and triple fault from the exception table; RFLAGS reloads.
 #include "vmm/emu/cpu.h"
-#include "vmm/x86/descriptors.h"
 #include "vmm/x86/tss.h"
 
 namespace rrvm::emu {
 
-namespace stype = x86::system_type;
-namespace ctype = x86::segment_type;
 using x86::selector::error_code;
 
 // A gate that passed its checks and the code segment it leads to.
@@ -74,7 +71,7 @@ Cpu::GateTarget Cpu::enter_gate(uint8_t vector, EventKind kind, unsigned gate_si
   const uint64_t lo = read_sys<uint64_t>(at & lin_mask);
   const uint64_t hi = lma ? read_sys<uint64_t>((at + 8) & lin_mask) : 0;
   const x86::Gate gate = x86::Gate::decode(lo, hi);
-  if (gate.type == stype::kTaskGate)
+  if (gate.type == sys_type::kTaskGate)
     stop_unsupported("task gate in IDT vector " + std::to_string(vector) +
                      " (hardware task switching is not implemented)");
   if (lma ? !gate.is_32or64bit() : !(gate.is_32or64bit() || gate.is_16bit()))
@@ -87,10 +84,10 @@ Cpu::GateTarget Cpu::enter_gate(uint8_t vector, EventKind kind, unsigned gate_si
   const uint64_t d = read_descriptor(gate.selector, vec::kGP);
   Segment cs = unpack_descriptor(gate.selector, d);
   const uint32_t cs_error = error_code(gate.selector) + ext;
-  if (!cs.s || !(cs.type & ctype::kCode) || cs.dpl > cpl) fault(vec::kGP, cs_error);
+  if (!cs.s || !(cs.type & seg_type::kCode) || cs.dpl > cpl) fault(vec::kGP, cs_error);
   if (lma && (!cs.l || cs.db)) fault(vec::kGP, cs_error);
   if (!cs.present) fault(vec::kNP, cs_error);
-  const unsigned new_cpl = (cs.type & ctype::kConforming) ? cpl : cs.dpl;
+  const unsigned new_cpl = (cs.type & seg_type::kConforming) ? cpl : cs.dpl;
   return GateTarget{gate, d, cs, new_cpl, new_cpl < cpl, ext};
 }
 
@@ -100,7 +97,7 @@ void Cpu::enter_handler(const GateTarget& t, uint64_t flags, uint64_t target,
   if (inner_ss) seg[kSS] = *inner_ss;
   gpr[kRsp] = rsp;
   Segment cs = t.cs;
-  cs.type |= ctype::kAccessed;
+  cs.type |= seg_type::kAccessed;
   set_cs(cs, t.new_cpl);
   uint64_t nf = flags & ~(rflags::kTF | rflags::kNT | rflags::kRF | rflags::kVM);
   if (!t.gate.is_trap()) nf &= ~rflags::kIF;
@@ -118,7 +115,7 @@ void Cpu::deliver_protected(uint8_t vector, EventKind kind, std::optional<uint32
   uint64_t sp = gpr[kRsp];
   if (t.inner) {
     uint16_t ss_sel;
-    if (x86::system_type::is_tss32(tr.type)) {
+    if (sys_type::is_tss32(tr.type)) {
       sp = read_sys<uint32_t>((tr.base + x86::tss32::esp(t.new_cpl)) & lin_mask);
       ss_sel = read_sys<uint16_t>((tr.base + x86::tss32::ss(t.new_cpl)) & lin_mask);
     } else {
@@ -128,12 +125,13 @@ void Cpu::deliver_protected(uint8_t vector, EventKind kind, std::optional<uint32
     if (x86::selector::is_null(ss_sel)) fault(vec::kTS, t.ext);
     const uint64_t sd = read_descriptor(ss_sel, vec::kTS);
     ss = unpack_descriptor(ss_sel, sd);
-    const bool writable_data = ss.s && !(ss.type & ctype::kCode) && (ss.type & ctype::kWritable);
+    const bool writable_data =
+        ss.s && !(ss.type & seg_type::kCode) && (ss.type & seg_type::kWritable);
     if ((ss_sel & x86::selector::kRplMask) != t.new_cpl || ss.dpl != t.new_cpl || !writable_data)
       fault(vec::kTS, error_code(ss_sel) + t.ext);
     if (!ss.present) fault(vec::kSS, error_code(ss_sel) + t.ext);
     write_descriptor_accessed(ss_sel, sd);
-    ss.type |= ctype::kAccessed;
+    ss.type |= seg_type::kAccessed;
   }
   const uint64_t spm = ss.db ? 0xffffffffull : 0xffffull;
   uint64_t frame[6];
