@@ -198,6 +198,19 @@ TEST(EmuEngine, UnsupportedInstructionIsNamed) {
   EXPECT_EQ(*m.engine.instruction_count(), 1u);
 }
 
+TEST(EmuEngine, AccessSplitBetweenRamAndMmioNamesItsDirectionInHex) {
+  EmuMachine into_ram(Mode::kProtected32);
+  into_ram.load("mov eax, [0xfffffffe]\n"); // MMIO below 4 GiB, then RAM at 0 after the wrap
+  Exit& a = into_ram.run();
+  ASSERT_EQ(a.reason, ExitReason::kUnsupported);
+  EXPECT_EQ(a.detail, "access at linear 0xfffffffe crossing from MMIO into RAM");
+  EmuMachine into_mmio(Mode::kLong64);
+  into_mmio.load("mov eax, [0xfffffe]\n"); // the last two bytes of the 16 MiB of RAM
+  Exit& b = into_mmio.run();
+  ASSERT_EQ(b.reason, ExitReason::kUnsupported);
+  EXPECT_EQ(b.detail, "access at linear 0xfffffe crossing from RAM into MMIO");
+}
+
 TEST(EmuEngine, FaultWithoutAnIdtIsATripleFault) {
   EmuMachine m(Mode::kLong64);
   m.load("ud2\n");

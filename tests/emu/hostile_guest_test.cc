@@ -38,7 +38,7 @@ TEST(EmuHostileGuest, TaskGateIsACleanUnsupportedStop) {
 
 TEST(EmuHostileGuest, PitStormGuestFinishes) {
   ProcessResult r = run_flat("pit_storm_real");
-  ASSERT_FALSE(r.timed_out) << "livelock under the PIT at divisor 2";
+  ASSERT_FALSE(r.timed_out) << "livelock under the PIT at divisor 1";
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_EQ(r.out, "PIT storm: 20000 ticks\n");
 }
