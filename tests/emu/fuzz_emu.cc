@@ -129,6 +129,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // rewrite the IVT they run from, and the run becomes a benchmark of code invalidation.
   if ((flags & 1) || start == Start::kReal) install_idt(memory, s, start, gate_type);
   if (flags & 2) s.rflags |= rrvm::rflags::kIF;
+  if (flags & 8) s.rflags |= rrvm::rflags::kTF;
+  // What gdb's register writes can do: virtual-8086 mode from protected mode.
+  const bool legacy = start == Start::kProtected16 || start == Start::kProtected32 ||
+                      start == Start::kProtected32Paging;
+  if ((flags & 16) && legacy) s.rflags |= rrvm::rflags::kVM;
   for (unsigned r = 0; r < 16; r += 3)
     s.gpr[r] = uint64_t(in.byte()) << ((r % 8) * 4);
   s.gpr[rrvm::kRsp] = rrvm::test::kStackTop;
@@ -142,6 +147,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   engine.set_state(s);
   engine.set_instruction_limit(kMaxInstructions);
   if (flags & 4) engine.request_interrupt_window(true);
+  if (flags & 32) engine.set_single_step(true);
+  if (flags & 64) {
+    const rrvm::HwBreakpoint points[] = {
+        {rrvm::test::kStackTop - 8, rrvm::WatchKind::kWrite, 8},
+        {kCodeAddr + 0x10, rrvm::WatchKind::kExecute, 1},
+    };
+    engine.set_hw_breakpoints(points);
+  }
 
   Input answers{data, size}; // device reads and vectors, cycling through the input
   for (unsigned exits = 0; exits < kMaxExits; ++exits) {
