@@ -47,6 +47,23 @@ TEST(EmuEngine, PortReadIsCompletedWithTheMachinesData) {
   EXPECT_EQ(*m.engine.instruction_count(), 5u); // the reads retire once each
 }
 
+TEST(EmuEngine, NoInterruptBetweenAReadExitAndTheReadsCompletion) {
+  EmuMachine m(Mode::kLong64);
+  m.load("sti\nnop\nin al, 0x40\nmov bl, al\nout 0xf4, al\nhandler:\nmov bl, 0x99\niretq\n");
+  set_gate64(m, 0x30, kCodeAddr + 8);
+  Exit& r = m.run();
+  ASSERT_EQ(r.reason, ExitReason::kIo);
+  r.io.data[0] = 0x42;
+  // The IN has not finished: an interrupt now would run the handler first and the IN would ask
+  // the device again, reading it twice.
+  EXPECT_FALSE(m.engine.can_inject());
+  m.engine.request_interrupt_window(true);
+  Exit& w = m.run();
+  ASSERT_EQ(w.reason, ExitReason::kInterruptWindow);
+  EXPECT_EQ(*m.engine.instruction_count(), 3u);
+  EXPECT_EQ(m.state().gpr[kRax] & 0xff, 0x42u);
+}
+
 TEST(EmuEngine, MmioReadAndWriteExit) {
   EmuMachine m(Mode::kLong64);
   m.load("mov rbx, 0xfed000f0\nmov eax, [rbx]\nadd eax, 1\nmov [rbx+8], eax\nout 0xf4, al\n");

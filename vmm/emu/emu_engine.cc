@@ -39,8 +39,9 @@ Exit& EmuEngine::finish_debug(DebugCause cause, uint64_t address) {
 }
 
 // The machine filled the data of the read that stopped the last run; the instruction (or the
-// event delivery) runs again and takes it, with the values earlier attempts took.
-void EmuEngine::record_input() {
+// event delivery) runs again and takes it, with the values earlier attempts took. False when the
+// log is full: the run stops as unsupported.
+bool EmuEngine::record_input() {
   Cpu& c = *cpu_;
   emu::InputLog& log = c.inputs;
   if (log.icount != c.icount) {
@@ -52,7 +53,7 @@ void EmuEngine::record_input() {
     finish(ExitReason::kUnsupported).detail =
         "an instruction or event delivery at rip " + emu::hex(c.rip) + " reads more than " +
         std::to_string(emu::InputLog::kCapacity) + " device registers";
-    return;
+    return false;
   }
   const Exit& e = c.exit;
   emu::DeviceInput& in = log.entries[log.count++];
@@ -61,14 +62,15 @@ void EmuEngine::record_input() {
   in.size = in.io ? e.io.size : e.mmio.size;
   in.value = 0;
   std::memcpy(&in.value, in.io ? c.io_buffer : c.mmio_buffer, in.size);
+  retry_pending_ = true;
+  return true;
 }
 
 Exit& EmuEngine::run() {
   Cpu& c = *cpu_;
   if (read_exit_pending_) {
     read_exit_pending_ = false;
-    record_input();
-    if (c.exit.reason == ExitReason::kUnsupported) return c.exit;
+    if (!record_input()) return c.exit;
   }
   c.exit_pending = false;
   c.watch_hit.reset();
@@ -80,6 +82,7 @@ Exit& EmuEngine::run() {
     if (c.kicked.exchange(false)) return finish(ExitReason::kKicked);
     if (trap_pending_ && !deliver_single_step_trap()) return c.exit;
     if (pending_irq_) {
+      retry_pending_ = false;
       c.inputs.next = 0;
       const bool delivered =
           c.deliver_event(*pending_irq_, Cpu::EventKind::kExternal, std::nullopt, c.rip);
@@ -128,6 +131,7 @@ bool EmuEngine::execute(bool one) {
   // instruction (MOV SS, STI) raises it again.
   if (one) c.interrupt_shadow = false;
   c.limit = one ? std::min(user_limit_, c.icount + 1) : user_limit_;
+  retry_pending_ = false;
   c.inputs.next = 0;
   try {
     uint64_t phys;
@@ -192,6 +196,7 @@ bool EmuEngine::execute_cross_page() {
 bool EmuEngine::deliver_single_step_trap() {
   Cpu& c = *cpu_;
   c.dr6 |= 0x4000;
+  retry_pending_ = false;
   c.inputs.next = 0;
   const bool delivered =
       c.deliver_event(emu::vec::kDB, Cpu::EventKind::kException, std::nullopt, c.rip);
@@ -222,13 +227,16 @@ void EmuEngine::set_state(const CpuState& state) {
   cpu_->code->clear();
   cpu_->inputs.clear();
   read_exit_pending_ = false;
+  retry_pending_ = false;
   trap_pending_ = false;
   step_exit_pending_ = false;
 }
 
 bool EmuEngine::can_inject() {
   const Cpu& c = *cpu_;
-  return (c.flags_raw & rflags::kIF) && !c.interrupt_shadow && !pending_irq_;
+  // An instruction waiting for a device read has not finished: no interrupt comes before it.
+  return (c.flags_raw & rflags::kIF) && !c.interrupt_shadow && !pending_irq_ &&
+         !read_exit_pending_ && !retry_pending_;
 }
 
 void EmuEngine::inject_interrupt(uint8_t vector) {
