@@ -5,7 +5,7 @@ bits 16
 org 0x7c00
   cli
   lgdt [gdt_descriptor]
-  lidt [idt_descriptor]
+  o32 lidt [idt_descriptor]          ; all 32 bits of the base
   mov eax, cr0
   or eax, 1
   mov cr0, eax
