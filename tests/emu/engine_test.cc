@@ -47,6 +47,23 @@ TEST(EmuEngine, PortReadIsCompletedWithTheMachinesData) {
   EXPECT_EQ(*m.engine.instruction_count(), 5u); // the reads retire once each
 }
 
+TEST(EmuEngine, NoInterruptBetweenAReadExitAndTheReadsCompletion) {
+  EmuMachine m(Mode::kLong64);
+  m.load("sti\nnop\nin al, 0x40\nmov bl, al\nout 0xf4, al\nhandler:\nmov bl, 0x99\niretq\n");
+  set_gate64(m, 0x30, kCodeAddr + 8);
+  Exit& r = m.run();
+  ASSERT_EQ(r.reason, ExitReason::kIo);
+  r.io.data[0] = 0x42;
+  // The IN has not finished: an interrupt now would run the handler first and the IN would ask
+  // the device again, reading it twice.
+  EXPECT_FALSE(m.engine.can_inject());
+  m.engine.request_interrupt_window(true);
+  Exit& w = m.run();
+  ASSERT_EQ(w.reason, ExitReason::kInterruptWindow);
+  EXPECT_EQ(*m.engine.instruction_count(), 3u);
+  EXPECT_EQ(m.state().gpr[kRax] & 0xff, 0x42u);
+}
+
 TEST(EmuEngine, MmioReadAndWriteExit) {
   EmuMachine m(Mode::kLong64);
   m.load("mov rbx, 0xfed000f0\nmov eax, [rbx]\nadd eax, 1\nmov [rbx+8], eax\nout 0xf4, al\n");
@@ -196,6 +213,19 @@ TEST(EmuEngine, UnsupportedInstructionIsNamed) {
   EXPECT_NE(e.detail.find("10001"), std::string::npos) << e.detail;
   EXPECT_NE(e.detail.find("0f 58 c1"), std::string::npos) << e.detail;
   EXPECT_EQ(*m.engine.instruction_count(), 1u);
+}
+
+TEST(EmuEngine, AccessSplitBetweenRamAndMmioNamesItsDirectionInHex) {
+  EmuMachine into_ram(Mode::kProtected32);
+  into_ram.load("mov eax, [0xfffffffe]\n"); // MMIO below 4 GiB, then RAM at 0 after the wrap
+  Exit& a = into_ram.run();
+  ASSERT_EQ(a.reason, ExitReason::kUnsupported);
+  EXPECT_EQ(a.detail, "access at linear 0xfffffffe crossing from MMIO into RAM");
+  EmuMachine into_mmio(Mode::kLong64);
+  into_mmio.load("mov eax, [0xfffffe]\n"); // the last two bytes of the 16 MiB of RAM
+  Exit& b = into_mmio.run();
+  ASSERT_EQ(b.reason, ExitReason::kUnsupported);
+  EXPECT_EQ(b.detail, "access at linear 0xfffffe crossing from RAM into MMIO");
 }
 
 TEST(EmuEngine, FaultWithoutAnIdtIsATripleFault) {

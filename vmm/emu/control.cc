@@ -100,8 +100,8 @@ Segment far_code_target(Cpu& c, const Insn& in, uint16_t sel, uint64_t* desc) {
   *desc = c.read_descriptor(sel);
   Segment s = Cpu::unpack_descriptor(sel, *desc);
   if (!s.s) c.unsupported(in, "far transfer through a call gate or TSS");
-  if (!(s.type & 8)) Cpu::fault(vec::kGP, sel & 0xfffc);
-  const bool conforming = s.type & 4;
+  if (!(s.type & seg_type::kCode)) Cpu::fault(vec::kGP, sel & 0xfffc);
+  const bool conforming = s.type & seg_type::kConforming;
   if (conforming ? s.dpl > c.cpl : ((sel & 3) > c.cpl || s.dpl != c.cpl))
     Cpu::fault(vec::kGP, sel & 0xfffc);
   if (!s.present) Cpu::fault(vec::kNP, sel & 0xfffc);
@@ -122,7 +122,7 @@ void op_jmp_far(Cpu& c, const Insn& in) {
   uint64_t d;
   Segment s = far_code_target(c, in, p.sel, &d);
   c.write_descriptor_accessed(p.sel, d);
-  s.type |= 1;
+  s.type |= seg_type::kAccessed;
   c.set_cs(s, c.cpl);
   c.next_rip = p.off;
 }
@@ -146,7 +146,7 @@ void op_call_far(Cpu& c, const Insn& in) {
   Segment s = far_code_target(c, in, p.sel, &d);
   push_both();
   c.write_descriptor_accessed(p.sel, d);
-  s.type |= 1;
+  s.type |= seg_type::kAccessed;
   c.set_cs(s, c.cpl);
   c.next_rip = p.off;
 }
@@ -155,7 +155,7 @@ void op_call_far(Cpu& c, const Insn& in) {
 void null_inaccessible_segments(Cpu& c) {
   for (unsigned s : {kES, kDS, kFS, kGS}) {
     const Segment& g = c.seg[s];
-    const bool conforming_code = (g.type & 8) && (g.type & 4);
+    const bool conforming_code = (g.type & seg_type::kCode) && (g.type & seg_type::kConforming);
     if (g.unusable || !g.s || conforming_code || g.dpl >= c.cpl) continue;
     c.seg[s].selector = 0;
     c.seg[s].unusable = 1;
@@ -178,8 +178,8 @@ void far_return(Cpu& c, const ReturnFrame& f, bool stack_popped, uint64_t after_
   if ((f.cs & 0xfffc) == 0) Cpu::fault(vec::kGP, 0);
   const uint64_t d = c.read_descriptor(f.cs);
   Segment cs = Cpu::unpack_descriptor(f.cs, d);
-  if (!cs.s || !(cs.type & 8) || rpl < c.cpl) Cpu::fault(vec::kGP, f.cs & 0xfffc);
-  const bool conforming = cs.type & 4;
+  if (!cs.s || !(cs.type & seg_type::kCode) || rpl < c.cpl) Cpu::fault(vec::kGP, f.cs & 0xfffc);
+  const bool conforming = cs.type & seg_type::kConforming;
   if (conforming ? cs.dpl > rpl : cs.dpl != rpl) Cpu::fault(vec::kGP, f.cs & 0xfffc);
   if (!cs.present) Cpu::fault(vec::kNP, f.cs & 0xfffc);
   const bool lma = c.efer & efer::kLMA;
@@ -193,14 +193,15 @@ void far_return(Cpu& c, const ReturnFrame& f, bool stack_popped, uint64_t after_
     } else {
       sd = c.read_descriptor(f.ss);
       ss = Cpu::unpack_descriptor(f.ss, sd);
-      if ((f.ss & 3) != rpl || ss.dpl != rpl || !ss.s || (ss.type & 8) || !(ss.type & 2))
+      if ((f.ss & 3) != rpl || ss.dpl != rpl || !ss.s || (ss.type & seg_type::kCode) ||
+          !(ss.type & seg_type::kWritable))
         Cpu::fault(vec::kGP, f.ss & 0xfffc);
       if (!ss.present) Cpu::fault(vec::kSS, f.ss & 0xfffc);
       c.write_descriptor_accessed(f.ss, sd);
-      ss.type |= 1;
+      ss.type |= seg_type::kAccessed;
     }
     c.write_descriptor_accessed(f.cs, d);
-    cs.type |= 1;
+    cs.type |= seg_type::kAccessed;
     const unsigned old_cpl = c.cpl;
     c.seg[kSS] = ss;
     c.set_cs(cs, rpl);
@@ -210,7 +211,7 @@ void far_return(Cpu& c, const ReturnFrame& f, bool stack_popped, uint64_t after_
     if (rpl > old_cpl) null_inaccessible_segments(c);
   } else {
     c.write_descriptor_accessed(f.cs, d);
-    cs.type |= 1;
+    cs.type |= seg_type::kAccessed;
     c.set_cs(cs, rpl);
     uint64_t m = c.sp_mask();
     c.gpr[kRsp] = (c.gpr[kRsp] & ~m) | (after_sp & m);
@@ -242,6 +243,15 @@ void op_ret_far(Cpu& c, const Insn& in) {
   far_return(c, f, outer, c.gpr[kRsp] + 2 * w + imm);
 }
 
+// The instruction IRET returns to retires before the next external interrupt is taken. The SDM
+// gives IRET no interrupt shadow, but when an interrupt is recognized relative to an instruction
+// boundary is the CPU's choice; this one guarantees that a guest whose timer fires faster than
+// the interpreter runs its handler (the PIT at divisor 1) still makes progress, as it does on
+// hardware. Held through the STI shadow, so it is part of the saved state.
+void hold_interrupts_after_iret(Cpu& c) {
+  if (c.flags_raw & rflags::kIF) c.interrupt_shadow = true;
+}
+
 void op_iret(Cpu& c, const Insn& in) {
   const unsigned w = in.osize;
   if (real_like(c)) {
@@ -252,6 +262,7 @@ void op_iret(Cpu& c, const Insn& in) {
     c.set_real_segment(kCS, uint16_t(cs));
     c.load_flags(fl, w, true);
     c.next_rip = ip & ip_mask(w);
+    hold_interrupts_after_iret(c);
     return;
   }
   const uint64_t fl0 = c.rflags();
@@ -275,6 +286,7 @@ void op_iret(Cpu& c, const Insn& in) {
   c.load_flags(fl, w, true);
   c.cpl = new_cpl;
   c.refresh_mode();
+  hold_interrupts_after_iret(c);
 }
 
 void op_int(Cpu& c, const Insn& in) {

@@ -17,6 +17,29 @@ Cpu::Cpu(GuestMemory& memory, CpuidTable table)
 
 Cpu::~Cpu() = default;
 
+std::string hex(uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+bool Cpu::take_input(bool io, uint64_t address, unsigned size, uint64_t* value) {
+  if (inputs.icount != icount || inputs.next >= inputs.count) return false;
+  const DeviceInput& in = inputs.entries[inputs.next];
+  if (in.msr || in.io != io || in.address != address || in.size != size) return false;
+  ++inputs.next;
+  *value = in.value;
+  return true;
+}
+
+const DeviceInput* Cpu::take_msr_input(uint32_t index) {
+  if (inputs.icount != icount || inputs.next >= inputs.count) return nullptr;
+  const DeviceInput& in = inputs.entries[inputs.next];
+  if (!in.msr || in.address != index) return nullptr;
+  ++inputs.next;
+  return &in;
+}
+
 std::string Cpu::describe(const Insn& in) {
   char head[96];
   std::snprintf(head, sizeof head, "%s at %04x:%llx (%s), bytes",

@@ -17,6 +17,8 @@
 #include "vmm/emu/insn.h"
 #include "vmm/engine.h"
 #include "vmm/guest_memory.h"
+#include "vmm/x86/descriptors.h"
+#include "vmm/x86/exceptions.h"
 
 namespace rrvm::emu {
 
@@ -32,10 +34,9 @@ struct GuestFault {
 // instructions the engine cannot run.
 struct StopRun {};
 
-namespace vec {
-constexpr uint8_t kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6, kNM = 7, kDF = 8,
-                  kTS = 10, kNP = 11, kSS = 12, kGP = 13, kPF = 14, kMF = 16, kAC = 17;
-}
+namespace vec = x86::vec;
+namespace seg_type = x86::segment_type;
+namespace sys_type = x86::system_type;
 
 // Segment register numbers as the ModRM sreg field encodes them.
 enum SegReg : uint8_t { kES, kCS, kSS, kDS, kFS, kGS };
@@ -67,8 +68,7 @@ struct TlbEntry {
   uint8_t perm = 0;
 };
 
-struct PendingInput { // value the machine supplied for the read that stopped the last run
-  bool valid = false;
+struct DeviceInput { // the machine's answer to a port or MMIO read or an MSR access
   bool io = false;
   bool msr = false;     // rdmsr/wrmsr the machine answered: `address` is the MSR, `value` its value
   bool fault = false;   // msr: the machine refused it (#GP)
@@ -77,7 +77,23 @@ struct PendingInput { // value the machine supplied for the read that stopped th
   uint64_t value = 0;
 };
 
+// The values the machine supplied for the reads that stopped earlier attempts at one instruction
+// (and the event it raised): each attempt replays them in order, so an instruction or an event
+// delivery that reads several device registers (a 16-byte IDT gate in MMIO, say) completes, and
+// the first read past them stops the run again.
+struct InputLog {
+  static constexpr unsigned kCapacity = 8;
+  DeviceInput entries[kCapacity];
+  unsigned count = 0;
+  unsigned next = 0;       // the next entry the current attempt reads
+  uint64_t icount = ~0ull; // the instruction the entries belong to
+  void clear() { count = next = 0; }
+};
+
 class CodeCache;
+
+// "0x…" for messages.
+std::string hex(uint64_t value);
 
 // A flat 4 GiB code or data segment, the shape SYSCALL/SYSRET/SYSENTER/SYSEXIT load.
 Segment flat_segment(uint16_t selector, bool code, bool l, bool db, unsigned dpl);
@@ -127,7 +143,12 @@ public:
   bool exit_pending = false; // `exit` holds an exit to report once the instruction retires
   uint64_t limit = ~0ull;    // stop when icount reaches this
   std::atomic<bool> kicked{false};
-  PendingInput input;
+  InputLog inputs;
+  // The value of a port (io) or MMIO read the machine supplied before; false when the run must
+  // stop and ask for it.
+  bool take_input(bool io, uint64_t address, unsigned size, uint64_t* value);
+  // The machine's answer to an RDMSR/WRMSR of `index` (nullptr when the run must stop and ask).
+  const DeviceInput* take_msr_input(uint32_t index);
   uint8_t io_buffer[8] = {};
   uint8_t mmio_buffer[8] = {};
   uint64_t msr_buffer = 0;
@@ -310,13 +331,19 @@ public:
 
   // ---- events (interrupts.cc) ----
   enum class EventKind : uint8_t { kException, kExternal, kSoftware, kSoftwareException };
-  // Delivers an event through the IVT/IDT; `return_rip` is the RIP the handler returns to.
+  // Delivers an event through the IVT/IDT; `return_rip` is the RIP the handler returns to. Throws
+  // GuestFault for what delivery raises and StopRun when it must stop (a device read, something
+  // unsupported).
   void deliver(uint8_t vector, EventKind kind, std::optional<uint32_t> error, uint64_t return_rip);
   // Replaces RFLAGS from POPF/IRET: which bits may change depends on CPL and IOPL.
   void load_flags(uint64_t value, unsigned osize, bool iret);
   // Delivers an exception raised by an instruction, escalating to #DF and to shutdown as the SDM
-  // prescribes; returns false after a triple fault.
+  // prescribes. Throws nothing: false means the run stops with `exit` saying why (a triple
+  // fault, a device read delivery waits for, something unsupported).
   bool raise(const GuestFault& f);
+  // Delivers an event and whatever its delivery raises; throws nothing, false as for raise().
+  bool deliver_event(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
+                     uint64_t return_rip);
 
   // ---- segments (segments.cc) ----
   // Loads a data or stack segment register with protected-mode checks (or real-mode semantics).
@@ -350,6 +377,19 @@ public:
 
 private:
   static constexpr size_t kTlbSize = 256;
+  // The three shapes of event delivery, and the gate checks protected and long mode share.
+  void deliver_real(uint8_t vector, uint64_t return_rip);
+  void deliver_protected(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
+                         uint64_t return_rip);
+  void deliver_long(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
+                    uint64_t return_rip);
+  struct GateTarget;
+  GateTarget enter_gate(uint8_t vector, EventKind kind, unsigned gate_size);
+  // Commits a delivery whose frame is written: CS:RIP, RFLAGS, and the stack (SS too when
+  // `inner_ss` is given).
+  void enter_handler(const GateTarget& t, uint64_t flags, uint64_t target, const Segment* inner_ss,
+                     uint64_t rsp);
+  [[noreturn]] void stop_unsupported(std::string what);
   void access_slow(uint64_t la, unsigned size, uint8_t need, void* data);
   void access_phys(uint64_t gpa, unsigned size, bool write, void* data);
   void fill_tlb(uint64_t la, uint64_t gpa, uint8_t perms);

@@ -7,6 +7,19 @@
 
 namespace rrvm {
 
+namespace {
+
+// An exit that asks the machine for data (StopRun carries only reads; writes retire first).
+// Exits whose instruction runs again with the machine's answer: port and MMIO reads, and every
+// RDMSR/WRMSR of an MSR the machine answers (a write may be refused with #GP).
+bool is_read_exit(const Exit& e) {
+  return (e.reason == ExitReason::kIo && !e.io.write) ||
+         (e.reason == ExitReason::kMmio && !e.mmio.write) || e.reason == ExitReason::kMsrRead ||
+         e.reason == ExitReason::kMsrWrite;
+}
+
+} // namespace
+
 using emu::Cpu;
 using emu::GuestFault;
 using emu::StopRun;
@@ -28,26 +41,46 @@ Exit& EmuEngine::finish_debug(DebugCause cause, uint64_t address) {
   return e;
 }
 
+// The machine filled the data of the read that stopped the last run; the instruction (or the
+// event delivery) runs again and takes it, with the values earlier attempts took. False when the
+// log is full: the run stops as unsupported.
+bool EmuEngine::record_input() {
+  Cpu& c = *cpu_;
+  emu::InputLog& log = c.inputs;
+  if (log.icount != c.icount) {
+    log.clear();
+    log.icount = c.icount;
+  }
+  log.count = log.next; // an attempt that read differently than before starts the log over there
+  if (log.count == emu::InputLog::kCapacity) {
+    finish(ExitReason::kUnsupported).detail =
+        "an instruction or event delivery at rip " + emu::hex(c.rip) + " reads more than " +
+        std::to_string(emu::InputLog::kCapacity) + " device registers";
+    return false;
+  }
+  const Exit& e = c.exit;
+  emu::DeviceInput& in = log.entries[log.count++];
+  in = emu::DeviceInput{};
+  in.msr = e.reason == ExitReason::kMsrRead || e.reason == ExitReason::kMsrWrite;
+  if (in.msr) {
+    in.address = e.msr.index;
+    in.value = c.msr_buffer;
+    in.fault = c.msr_fault;
+  } else {
+    in.io = e.reason == ExitReason::kIo;
+    in.address = in.io ? e.io.port : e.mmio.gpa;
+    in.size = in.io ? e.io.size : e.mmio.size;
+    std::memcpy(&in.value, in.io ? c.io_buffer : c.mmio_buffer, in.size);
+  }
+  retry_pending_ = true;
+  return true;
+}
+
 Exit& EmuEngine::run() {
   Cpu& c = *cpu_;
   if (read_exit_pending_) {
-    // The machine filled the data of the read that stopped the last run; the instruction
-    // executes again and takes it.
     read_exit_pending_ = false;
-    const Exit& e = c.exit;
-    c.input = emu::PendingInput{};
-    c.input.valid = true;
-    c.input.io = e.reason == ExitReason::kIo;
-    c.input.msr = e.reason == ExitReason::kMsrRead || e.reason == ExitReason::kMsrWrite;
-    if (c.input.msr) {
-      c.input.address = e.msr.index;
-      c.input.value = c.msr_buffer;
-      c.input.fault = c.msr_fault;
-    } else {
-      c.input.address = c.input.io ? e.io.port : e.mmio.gpa;
-      c.input.size = c.input.io ? e.io.size : e.mmio.size;
-      std::memcpy(&c.input.value, c.input.io ? c.io_buffer : c.mmio_buffer, c.input.size);
-    }
+    if (!record_input()) return c.exit;
   }
   c.exit_pending = false;
   c.watch_hit.reset();
@@ -57,16 +90,18 @@ Exit& EmuEngine::run() {
   }
   for (;;) {
     if (c.kicked.exchange(false)) return finish(ExitReason::kKicked);
+    if (trap_pending_ && !deliver_single_step_trap()) return c.exit;
     if (pending_irq_) {
-      const uint8_t v = *pending_irq_;
-      pending_irq_.reset();
-      try {
-        c.deliver(v, Cpu::EventKind::kExternal, std::nullopt, c.rip);
-      } catch (const GuestFault& f) {
-        if (!c.raise(f)) return finish(ExitReason::kShutdown);
-      } catch (const StopRun&) {
-        return c.exit;
-      }
+      retry_pending_ = false;
+      c.inputs.next = 0;
+      const bool delivered =
+          c.deliver_event(*pending_irq_, Cpu::EventKind::kExternal, std::nullopt, c.rip);
+      read_exit_pending_ = !delivered && is_read_exit(c.exit);
+      // A delivery waiting for a device read is tried again; any other outcome consumes the event.
+      if (!read_exit_pending_) pending_irq_.reset();
+      if (!delivered) return c.exit;
+      c.inputs.clear();
+      if (c.exit_pending) return c.exit;
     }
     if (c.halted) return finish(ExitReason::kHlt);
     if (c.icount >= user_limit_) return finish(ExitReason::kInstructionLimit);
@@ -106,12 +141,14 @@ bool EmuEngine::execute(bool one) {
   // instruction (MOV SS, STI) raises it again.
   if (one) c.interrupt_shadow = false;
   c.limit = one ? std::min(user_limit_, c.icount + 1) : user_limit_;
+  retry_pending_ = false;
+  c.inputs.next = 0;
   try {
     uint64_t phys;
     const uint8_t* host = c.fetch_page(c.linear(emu::kCS, c.rip), &phys);
     if (!host) {
       finish(ExitReason::kUnsupported).detail =
-          "executing code outside RAM at guest-physical " + std::to_string(phys);
+          "executing code outside RAM at guest-physical " + emu::hex(phys);
       return false;
     }
     emu::Block* b = c.code->block(phys, host, c.code_bits);
@@ -128,18 +165,18 @@ bool EmuEngine::execute(bool one) {
       } while (!c.stop && ++in != end && c.icount < c.limit);
     }
   } catch (const GuestFault& f) {
-    if (!c.raise(f)) {
-      finish(ExitReason::kShutdown);
-      return false;
-    }
-    return true;
+    const bool delivered = c.raise(f);
+    read_exit_pending_ = !delivered && is_read_exit(c.exit);
+    if (delivered) c.inputs.clear(); // the handler's first instruction has the same count
+    return delivered;
   } catch (const StopRun&) {
-    read_exit_pending_ = c.exit.reason == ExitReason::kIo || c.exit.reason == ExitReason::kMmio ||
-                         c.exit.reason == ExitReason::kMsrRead ||
-                         c.exit.reason == ExitReason::kMsrWrite;
+    read_exit_pending_ = is_read_exit(c.exit);
     return false;
   }
-  if (tf && !c.exit_pending) return deliver_single_step_trap();
+  if (tf && !c.exit_pending) {
+    trap_pending_ = true;
+    return deliver_single_step_trap();
+  }
   return true;
 }
 
@@ -164,21 +201,19 @@ bool EmuEngine::execute_cross_page() {
   return true;
 }
 
-// RFLAGS.TF traps after the instruction it was set for.
+// RFLAGS.TF traps after the instruction it was set for. A delivery waiting for a device read
+// stays pending and is tried again before the next instruction.
 bool EmuEngine::deliver_single_step_trap() {
   Cpu& c = *cpu_;
   c.dr6 |= 0x4000;
-  try {
-    c.deliver(emu::vec::kDB, Cpu::EventKind::kException, std::nullopt, c.rip);
-  } catch (const GuestFault& f) {
-    if (!c.raise(f)) {
-      finish(ExitReason::kShutdown);
-      return false;
-    }
-  } catch (const StopRun&) {
-    return false;
-  }
-  return true;
+  retry_pending_ = false;
+  c.inputs.next = 0;
+  const bool delivered =
+      c.deliver_event(emu::vec::kDB, Cpu::EventKind::kException, std::nullopt, c.rip);
+  read_exit_pending_ = !delivered && is_read_exit(c.exit);
+  if (!read_exit_pending_) trap_pending_ = false;
+  if (delivered) c.inputs.clear();
+  return delivered;
 }
 
 void EmuEngine::kick() {
@@ -200,14 +235,18 @@ void EmuEngine::set_state(const CpuState& state) {
   pending_irq_.reset();
   if (state.pending_interrupt >= 0) pending_irq_ = static_cast<uint8_t>(state.pending_interrupt);
   cpu_->code->clear();
-  cpu_->input.valid = false;
+  cpu_->inputs.clear();
   read_exit_pending_ = false;
+  retry_pending_ = false;
+  trap_pending_ = false;
   step_exit_pending_ = false;
 }
 
 bool EmuEngine::can_inject() {
   const Cpu& c = *cpu_;
-  return (c.flags_raw & rflags::kIF) && !c.interrupt_shadow && !pending_irq_;
+  // An instruction waiting for a device read has not finished: no interrupt comes before it.
+  return (c.flags_raw & rflags::kIF) && !c.interrupt_shadow && !pending_irq_ &&
+         !read_exit_pending_ && !retry_pending_;
 }
 
 void EmuEngine::inject_interrupt(uint8_t vector) {

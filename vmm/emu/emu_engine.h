@@ -60,6 +60,7 @@ private:
   bool execute(bool one);
   bool execute_cross_page();
   bool deliver_single_step_trap();
+  bool record_input();
 
   std::unique_ptr<emu::Cpu> cpu_;
   std::optional<uint8_t> pending_irq_;
@@ -67,6 +68,8 @@ private:
   bool single_step_ = false;
   bool step_exit_pending_ = false;
   bool read_exit_pending_ = false; // the last exit asked the machine for data
+  bool trap_pending_ = false;      // a single-step #DB whose delivery waits for a device read
+  bool retry_pending_ = false;     // the supplied read's instruction or delivery has not rerun
   std::vector<uint64_t> exec_breakpoints_;
   std::optional<uint64_t> breakpoint_resume_; // reported breakpoint not to report again at once
   uint64_t user_limit_ = ~0ull;

@@ -1,27 +1,29 @@
-// Event delivery: the real-mode IVT, protected-mode and long-mode IDT gates with stack switches
-// through the TSS, exception escalation to #DF and triple fault, and RFLAGS reloads (POPF/IRET).
+// Event delivery, split by mode as the SDM describes it: the real-mode IVT, the protected-mode IDT
+// (stack switch through the 16- or 32-bit TSS) and the long-mode IDT (IST and the 64-bit TSS);
+// exception escalation to #DF and triple fault from the exception table; RFLAGS reloads.
 #include "vmm/emu/cpu.h"
+#include "vmm/x86/tss.h"
 
 namespace rrvm::emu {
 
-namespace {
+using x86::selector::error_code;
 
-bool contributory(uint8_t v) {
-  return v == vec::kDE || v == vec::kTS || v == vec::kNP || v == vec::kSS || v == vec::kGP;
-}
+// A gate that passed its checks and the code segment it leads to.
+struct Cpu::GateTarget {
+  x86::Gate gate;
+  uint64_t cs_descriptor;
+  Segment cs;
+  unsigned new_cpl;
+  bool inner;   // the handler runs at a more privileged level: the stack switches
+  uint32_t ext; // the EXT bit of error codes delivery raises
+};
 
-bool has_error_code(uint8_t v) {
-  return v == vec::kDF || (v >= vec::kTS && v <= vec::kPF) || v == vec::kAC;
-}
-
-[[noreturn]] void stop_unsupported(Cpu& c, const std::string& what) {
-  c.exit = Exit{};
-  c.exit.reason = ExitReason::kUnsupported;
-  c.exit.detail = what;
+void Cpu::stop_unsupported(std::string what) {
+  exit = Exit{};
+  exit.reason = ExitReason::kUnsupported;
+  exit.detail = std::move(what);
   throw StopRun{};
 }
-
-} // namespace
 
 void Cpu::load_flags(uint64_t value, unsigned osize, bool iret) {
   uint64_t old = rflags();
@@ -41,144 +43,180 @@ void Cpu::load_flags(uint64_t value, unsigned osize, bool iret) {
 
 void Cpu::deliver(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
                   uint64_t return_rip) {
-  const uint32_t ext = kind == EventKind::kExternal ? 1 : 0;
-  const uint32_t idt_error = uint32_t(vector) * 8 + 2 + ext;
-  const uint64_t flags = rflags();
   halted = false;
+  if (!(cr0 & cr0::kPE)) return deliver_real(vector, return_rip);
+  if (flags_raw & rflags::kVM) stop_unsupported("interrupt delivery in virtual-8086 mode");
+  if (efer & efer::kLMA) return deliver_long(vector, kind, error, return_rip);
+  deliver_protected(vector, kind, error, return_rip);
+}
 
-  if (!(cr0 & cr0::kPE)) {
-    if (uint32_t(vector) * 4 + 3 > idt.limit) fault(vec::kGP, 0);
-    uint16_t ip = read_sys<uint16_t>(idt.base + vector * 4);
-    uint16_t cs = read_sys<uint16_t>(idt.base + vector * 4 + 2);
-    push<uint16_t>(uint16_t(flags));
-    push<uint16_t>(seg[kCS].selector);
-    push<uint16_t>(uint16_t(return_rip));
-    set_rflags(flags & ~(rflags::kIF | rflags::kTF | rflags::kAC | rflags::kRF));
-    set_real_segment(kCS, cs);
-    rip = next_rip = ip;
-    return;
-  }
-  if (flags & rflags::kVM) stop_unsupported(*this, "interrupt delivery in virtual-8086 mode");
+void Cpu::deliver_real(uint8_t vector, uint64_t return_rip) {
+  if (uint32_t(vector) * 4 + 3 > idt.limit) fault(vec::kGP, 0);
+  const uint32_t entry = read_sys<uint32_t>((idt.base + vector * 4) & lin_mask); // IP, then CS
+  const uint64_t flags = rflags();
+  push<uint16_t>(uint16_t(flags));
+  push<uint16_t>(seg[kCS].selector);
+  push<uint16_t>(uint16_t(return_rip));
+  set_rflags(flags & ~(rflags::kIF | rflags::kTF | rflags::kAC | rflags::kRF));
+  set_real_segment(kCS, uint16_t(entry >> 16));
+  rip = next_rip = entry & 0xffff;
+}
 
+Cpu::GateTarget Cpu::enter_gate(uint8_t vector, EventKind kind, unsigned gate_size) {
   const bool lma = efer & efer::kLMA;
-  const unsigned gate_size = lma ? 16 : 8;
+  const uint32_t ext = kind == EventKind::kExternal ? 1 : 0;
+  const uint32_t idt_error = uint32_t(vector) * 8 + 2 + ext; // IDT bit set
   if (uint32_t(vector) * gate_size + gate_size - 1 > idt.limit) fault(vec::kGP, idt_error);
-  uint64_t lo = read_sys<uint64_t>((idt.base + vector * gate_size) & lin_mask);
-  uint64_t hi = lma ? read_sys<uint64_t>((idt.base + vector * gate_size + 8) & lin_mask) : 0;
-  const unsigned type = (lo >> 40) & 0x1f, gate_dpl = (lo >> 45) & 3;
-  if (type == 0x5)
-    stop_unsupported(*this, "task gate in IDT vector " + std::to_string(vector) +
-                                " (hardware task switching is not implemented)");
-  const bool gate32 = type == 0xe || type == 0xf, gate16 = type == 0x6 || type == 0x7;
-  if (lma ? !gate32 : !(gate32 || gate16)) fault(vec::kGP, idt_error);
-  const bool trap_gate = type & 1;
-  if ((kind == EventKind::kSoftware || kind == EventKind::kSoftwareException) && gate_dpl < cpl)
+  const uint64_t at = idt.base + uint64_t(vector) * gate_size;
+  const uint64_t lo = read_sys<uint64_t>(at & lin_mask);
+  const uint64_t hi = lma ? read_sys<uint64_t>((at + 8) & lin_mask) : 0;
+  const x86::Gate gate = x86::Gate::decode(lo, hi);
+  if (gate.type == sys_type::kTaskGate)
+    stop_unsupported("task gate in IDT vector " + std::to_string(vector) +
+                     " (hardware task switching is not implemented)");
+  if (lma ? !gate.is_32or64bit() : !(gate.is_32or64bit() || gate.is_16bit()))
     fault(vec::kGP, idt_error);
-  if (!((lo >> 47) & 1)) fault(vec::kNP, idt_error);
-  const uint16_t sel = uint16_t(lo >> 16);
-  uint64_t target = (lo & 0xffff) | (gate16 ? 0 : ((lo >> 48) & 0xffff) << 16) | (hi << 32);
-  if ((sel & 0xfffc) == 0) fault(vec::kGP, ext);
-  const uint64_t d = read_descriptor(sel, vec::kGP);
-  Segment cs = unpack_descriptor(sel, d);
-  const bool conforming = cs.type & 4;
-  if (!cs.s || !(cs.type & 8) || cs.dpl > cpl) fault(vec::kGP, (sel & 0xfffc) + ext);
-  if (lma && (!cs.l || cs.db)) fault(vec::kGP, (sel & 0xfffc) + ext);
-  if (!cs.present) fault(vec::kNP, (sel & 0xfffc) + ext);
-  const unsigned new_cpl = conforming ? cpl : cs.dpl;
-  const bool inner = new_cpl < cpl;
+  const bool software = kind == EventKind::kSoftware || kind == EventKind::kSoftwareException;
+  if (software && gate.dpl < cpl) fault(vec::kGP, idt_error);
+  if (!gate.present) fault(vec::kNP, idt_error);
+  if (x86::selector::is_null(gate.selector)) fault(vec::kGP, ext);
 
-  if (lma) {
-    const unsigned ist = (lo >> 32) & 7;
-    uint64_t sp = gpr[kRsp];
-    if (ist)
-      sp = read_sys<uint64_t>(tr.base + 0x24 + (ist - 1) * 8);
-    else if (inner)
-      sp = read_sys<uint64_t>(tr.base + 4 + new_cpl * 8);
-    sp &= ~0xfull;
-    uint64_t frame[6];
-    unsigned n = 0;
-    if (error) frame[n++] = *error;
-    frame[n++] = return_rip;
-    frame[n++] = seg[kCS].selector;
-    frame[n++] = flags;
-    frame[n++] = gpr[kRsp];
-    frame[n++] = seg[kSS].selector;
-    for (unsigned i = 0; i < n; ++i)
-      write_sys<uint64_t>(sp - 8 * (n - i), frame[i]);
-    write_descriptor_accessed(sel, d);
-    if (inner) seg[kSS] = null_segment(uint16_t(new_cpl), new_cpl);
-    gpr[kRsp] = sp - 8 * n;
-    cs.type |= 1;
-    set_cs(cs, new_cpl);
-  } else {
-    const unsigned w = gate32 ? 4 : 2;
-    Segment ss = seg[kSS];
-    uint64_t sp = gpr[kRsp];
-    if (inner) {
-      const bool tss32 = tr.type == 0x9 || tr.type == 0xb;
-      uint16_t ss_sel;
-      if (tss32) {
-        sp = read_sys<uint32_t>((tr.base + 4 + new_cpl * 8) & lin_mask);
-        ss_sel = read_sys<uint16_t>((tr.base + 8 + new_cpl * 8) & lin_mask);
-      } else {
-        sp = read_sys<uint16_t>((tr.base + 2 + new_cpl * 4) & lin_mask);
-        ss_sel = read_sys<uint16_t>((tr.base + 4 + new_cpl * 4) & lin_mask);
-      }
-      if ((ss_sel & 0xfffc) == 0) fault(vec::kTS, ext);
-      const uint64_t sd = read_descriptor(ss_sel, vec::kTS);
-      ss = unpack_descriptor(ss_sel, sd);
-      if ((ss_sel & 3) != new_cpl || ss.dpl != new_cpl || !ss.s || (ss.type & 8) || !(ss.type & 2))
-        fault(vec::kTS, (ss_sel & 0xfffc) + ext);
-      if (!ss.present) fault(vec::kSS, (ss_sel & 0xfffc) + ext);
-      write_descriptor_accessed(ss_sel, sd);
-      ss.type |= 1;
-    }
-    const uint64_t spm = ss.db ? 0xffffffffull : 0xffffull;
-    uint64_t frame[6];
-    unsigned n = 0;
-    if (error) frame[n++] = *error;
-    frame[n++] = return_rip;
-    frame[n++] = seg[kCS].selector;
-    frame[n++] = flags;
-    if (inner) {
-      frame[n++] = gpr[kRsp];
-      frame[n++] = seg[kSS].selector;
-    }
-    const uint64_t ss_base = ss.base & 0xffffffff;
-    for (unsigned i = 0; i < n; ++i) {
-      uint64_t la = (ss_base + ((sp - w * (n - i)) & spm)) & 0xffffffff;
-      if (w == 4)
-        write_sys<uint32_t>(la, uint32_t(frame[i]));
-      else
-        write_sys<uint16_t>(la, uint16_t(frame[i]));
-    }
-    write_descriptor_accessed(sel, d);
-    if (inner) seg[kSS] = ss;
-    gpr[kRsp] = inner ? (sp - w * n) & spm : (gpr[kRsp] & ~spm) | ((sp - w * n) & spm);
-    cs.type |= 1;
-    set_cs(cs, new_cpl);
-    if (!gate32) target &= 0xffff;
-  }
+  const uint64_t d = read_descriptor(gate.selector, vec::kGP);
+  Segment cs = unpack_descriptor(gate.selector, d);
+  const uint32_t cs_error = error_code(gate.selector) + ext;
+  if (!cs.s || !(cs.type & seg_type::kCode) || cs.dpl > cpl) fault(vec::kGP, cs_error);
+  if (lma && (!cs.l || cs.db)) fault(vec::kGP, cs_error);
+  if (!cs.present) fault(vec::kNP, cs_error);
+  const unsigned new_cpl = (cs.type & seg_type::kConforming) ? cpl : cs.dpl;
+  return GateTarget{gate, d, cs, new_cpl, new_cpl < cpl, ext};
+}
+
+void Cpu::enter_handler(const GateTarget& t, uint64_t flags, uint64_t target,
+                        const Segment* inner_ss, uint64_t rsp) {
+  write_descriptor_accessed(t.gate.selector, t.cs_descriptor); // the last thing that can fault
+  if (inner_ss) seg[kSS] = *inner_ss;
+  gpr[kRsp] = rsp;
+  Segment cs = t.cs;
+  cs.type |= seg_type::kAccessed;
+  set_cs(cs, t.new_cpl);
   uint64_t nf = flags & ~(rflags::kTF | rflags::kNT | rflags::kRF | rflags::kVM);
-  if (!trap_gate) nf &= ~rflags::kIF;
+  if (!t.gate.is_trap()) nf &= ~rflags::kIF;
   set_rflags(nf);
   refresh_mode();
   rip = next_rip = target;
+}
+
+void Cpu::deliver_protected(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
+                            uint64_t return_rip) {
+  const GateTarget t = enter_gate(vector, kind, 8);
+  const unsigned w = t.gate.is_16bit() ? 2 : 4; // frame slot size
+  const uint64_t flags = rflags();
+  Segment ss = seg[kSS];
+  uint64_t sp = gpr[kRsp];
+  if (t.inner) {
+    uint16_t ss_sel;
+    if (sys_type::is_tss32(tr.type)) {
+      sp = read_sys<uint32_t>((tr.base + x86::tss32::esp(t.new_cpl)) & lin_mask);
+      ss_sel = read_sys<uint16_t>((tr.base + x86::tss32::ss(t.new_cpl)) & lin_mask);
+    } else {
+      sp = read_sys<uint16_t>((tr.base + x86::tss16::sp(t.new_cpl)) & lin_mask);
+      ss_sel = read_sys<uint16_t>((tr.base + x86::tss16::ss(t.new_cpl)) & lin_mask);
+    }
+    if (x86::selector::is_null(ss_sel)) fault(vec::kTS, t.ext);
+    const uint64_t sd = read_descriptor(ss_sel, vec::kTS);
+    ss = unpack_descriptor(ss_sel, sd);
+    const bool writable_data =
+        ss.s && !(ss.type & seg_type::kCode) && (ss.type & seg_type::kWritable);
+    if ((ss_sel & x86::selector::kRplMask) != t.new_cpl || ss.dpl != t.new_cpl || !writable_data)
+      fault(vec::kTS, error_code(ss_sel) + t.ext);
+    if (!ss.present) fault(vec::kSS, error_code(ss_sel) + t.ext);
+    write_descriptor_accessed(ss_sel, sd);
+    ss.type |= seg_type::kAccessed;
+  }
+  const uint64_t spm = ss.db ? 0xffffffffull : 0xffffull;
+  uint64_t frame[6];
+  unsigned n = 0;
+  if (error) frame[n++] = *error;
+  frame[n++] = return_rip;
+  frame[n++] = seg[kCS].selector;
+  frame[n++] = flags;
+  if (t.inner) {
+    frame[n++] = gpr[kRsp];
+    frame[n++] = seg[kSS].selector;
+  }
+  const uint64_t ss_base = ss.base & 0xffffffff;
+  for (unsigned i = 0; i < n; ++i) {
+    uint64_t la = (ss_base + ((sp - w * (n - i)) & spm)) & 0xffffffff;
+    if (w == 4)
+      write_sys<uint32_t>(la, uint32_t(frame[i]));
+    else
+      write_sys<uint16_t>(la, uint16_t(frame[i]));
+  }
+  const uint64_t rsp = t.inner ? (sp - w * n) & spm : (gpr[kRsp] & ~spm) | ((sp - w * n) & spm);
+  const uint64_t target = t.gate.offset & (w == 2 ? 0xffff : 0xffffffff);
+  enter_handler(t, flags, target, t.inner ? &ss : nullptr, rsp);
+}
+
+void Cpu::deliver_long(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
+                       uint64_t return_rip) {
+  const GateTarget t = enter_gate(vector, kind, 16);
+  const uint64_t flags = rflags();
+  uint64_t sp = gpr[kRsp];
+  if (t.gate.ist)
+    sp = read_sys<uint64_t>(tr.base + x86::tss64::ist(t.gate.ist));
+  else if (t.inner)
+    sp = read_sys<uint64_t>(tr.base + x86::tss64::rsp(t.new_cpl));
+  sp &= ~0xfull; // the 64-bit frame is 16-byte aligned
+  uint64_t frame[6];
+  unsigned n = 0;
+  if (error) frame[n++] = *error;
+  frame[n++] = return_rip;
+  frame[n++] = seg[kCS].selector;
+  frame[n++] = flags;
+  frame[n++] = gpr[kRsp];
+  frame[n++] = seg[kSS].selector;
+  for (unsigned i = 0; i < n; ++i)
+    write_sys<uint64_t>(sp - 8 * (n - i), frame[i]);
+  const Segment null_ss = null_segment(uint16_t(t.new_cpl), t.new_cpl);
+  enter_handler(t, flags, t.gate.offset, t.inner ? &null_ss : nullptr, sp - 8 * n);
 }
 
 bool Cpu::raise(const GuestFault& first) {
   GuestFault f = first;
   for (;;) {
     try {
+      const bool with_error = x86::exception_info(f.vector).error_code;
       deliver(f.vector, EventKind::kException,
-              has_error_code(f.vector) ? std::optional<uint32_t>(f.error) : std::nullopt, rip);
+              with_error ? std::optional<uint32_t>(f.error) : std::nullopt, rip);
       return true;
     } catch (const GuestFault& g) {
-      if (f.vector == vec::kDF) return false;
-      const bool df = (contributory(f.vector) && contributory(g.vector)) ||
-                      (f.vector == vec::kPF && (contributory(g.vector) || g.vector == vec::kPF));
-      f = df ? GuestFault{vec::kDF, 0} : g;
+      switch (x86::escalate(f.vector, g.vector)) {
+      case x86::Escalation::kShutdown:
+        exit = Exit{};
+        exit.reason = ExitReason::kShutdown;
+        return false;
+      case x86::Escalation::kDoubleFault:
+        f = GuestFault{vec::kDF, 0};
+        break;
+      case x86::Escalation::kDeliverSecond:
+        f = g;
+        break;
+      }
+    } catch (const StopRun&) {
+      return false;
     }
+  }
+}
+
+bool Cpu::deliver_event(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
+                        uint64_t return_rip) {
+  try {
+    deliver(vector, kind, error, return_rip);
+    return true;
+  } catch (const GuestFault& f) {
+    return raise(f);
+  } catch (const StopRun&) {
+    return false;
   }
 }
 

@@ -2,14 +2,11 @@
 // cross pages or leave RAM (MMIO exits), and watchpoints.
 #include "vmm/emu/code_cache.h"
 #include "vmm/emu/cpu.h"
+#include "vmm/page_walker.h"
 
 namespace rrvm::emu {
 
 namespace {
-
-constexpr uint64_t kAddrMask = 0x000ffffffffff000ull;
-constexpr uint64_t kP = 1, kRW = 2, kUS = 4, kA = 0x20, kD = 0x40, kPS = 0x80;
-constexpr uint64_t kNX = 1ull << 63;
 
 constexpr uint8_t kWriteAny = perm::kWriteS | perm::kWriteU;
 constexpr uint8_t kUserAny = perm::kReadU | perm::kWriteU | perm::kExecU;
@@ -21,6 +18,8 @@ bool canonical(uint64_t la) {
 
 } // namespace
 
+// The page walk itself is the shared one (vmm/page_walker.h); the CPU adds what a walk does to
+// the tables (accessed and dirty bits), the access checks and the #PF error code.
 uint64_t Cpu::walk(uint64_t la, uint8_t need, uint8_t* perms) {
   if (!(cr0 & cr0::kPG)) {
     *perms = 0xff;
@@ -28,89 +27,39 @@ uint64_t Cpu::walk(uint64_t la, uint8_t need, uint8_t* perms) {
   }
   const bool write = need & kWriteAny, user = need & kUserAny, exec = need & kExecAny;
   const bool nxe = efer & efer::kNXE;
-  auto pf = [&](bool present) -> uint64_t {
-    cr2 = la;
-    uint32_t err = (present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0) | (exec && nxe ? 16 : 0);
-    fault(vec::kPF, err);
-  };
-  // Page-table entries live in RAM; a table outside it reads as not present.
-  auto load = [&](uint64_t gpa, bool wide) -> uint64_t {
-    if (!mem.contains(gpa, wide ? 8 : 4)) return 0;
-    return wide ? mem.load<uint64_t>(gpa) : mem.load<uint32_t>(gpa);
-  };
-  auto touch = [&](uint64_t gpa, bool wide, uint64_t e, uint64_t bits) {
-    if ((e & bits) == bits) return;
-    if (wide)
-      mem.store<uint64_t>(gpa, e | bits);
+  const PageWalk w = walk_page_tables(mem, PagingRegisters{cr0, cr3, cr4, efer}, la);
+  auto set_bits = [&](const PageWalk::Entry& e, uint64_t bits) {
+    if (!e.has_accessed || (e.value & bits) == bits) return;
+    if (e.wide)
+      mem.store<uint64_t>(e.gpa, e.value | bits);
     else
-      mem.store<uint32_t>(gpa, uint32_t(e | bits));
+      mem.store<uint32_t>(e.gpa, uint32_t(e.value | bits));
   };
-
-  bool rw = true, us = true, nx = false;
-  uint64_t gpa;
-  // Each level: entry address, whether entries are 8 bytes.
-  auto step = [&](uint64_t ea, bool wide, uint64_t& e) {
-    e = load(ea, wide);
-    if (!(e & kP)) pf(false);
-    rw = rw && (e & kRW);
-    us = us && (e & kUS);
-    if (wide && nxe) nx = nx || (e & kNX);
-  };
-  uint64_t e, ea;
-  if (!(cr4 & cr4::kPAE)) {
-    ea = (cr3 & 0xfffff000) + ((la >> 22) & 0x3ff) * 4;
-    step(ea, false, e);
-    if ((e & kPS) && (cr4 & cr4::kPSE)) {
-      gpa = (e & 0xffc00000) | ((e & 0x1fe000) << 19) | (la & 0x3fffff);
-    } else {
-      touch(ea, false, e, kA);
-      ea = (e & 0xfffff000) + ((la >> 12) & 0x3ff) * 4;
-      step(ea, false, e);
-      gpa = (e & 0xfffff000) | (la & 0xfff);
-    }
-  } else {
-    int level;
-    if (efer & efer::kLMA) {
-      ea = (cr3 & kAddrMask) + ((la >> 39) & 0x1ff) * 8;
-      step(ea, true, e);
-      touch(ea, true, e, kA);
-      ea = (e & kAddrMask) + ((la >> 30) & 0x1ff) * 8;
-      step(ea, true, e);
-      level = 3;
-    } else {
-      // PAE PDPTEs carry no access rights.
-      ea = (cr3 & 0xffffffe0) + ((la >> 30) & 3) * 8;
-      e = load(ea, true);
-      if (!(e & kP)) pf(false);
-      level = 2;
-      ea = (e & kAddrMask) + ((la >> 21) & 0x1ff) * 8;
-      step(ea, true, e);
-    }
-    for (;; --level) {
-      if (level == 1 || (e & kPS)) break;
-      touch(ea, true, e, kA);
-      ea = (e & kAddrMask) + ((la >> (12 + 9 * (level - 2))) & 0x1ff) * 8;
-      step(ea, true, e);
-    }
-    uint64_t page_mask = (1ull << (12 + 9 * (level - 1))) - 1;
-    gpa = ((e & kAddrMask) & ~page_mask) | (la & page_mask);
+  // The levels above the last one read were used, whatever the outcome.
+  const auto path = w.path();
+  for (size_t i = 0; i + 1 < path.size(); ++i)
+    set_bits(path[i], pte::kAccessed);
+  const bool nx = nxe && w.no_execute;
+  if (!w.present || (user && !w.user) || (write && !w.writable && (user || (cr0 & cr0::kWP))) ||
+      (exec && nx)) {
+    cr2 = la;
+    const uint32_t err =
+        (w.present ? 1 : 0) | (write ? 2 : 0) | (user ? 4 : 0) | (exec && nxe ? 16 : 0);
+    fault(vec::kPF, err);
   }
-  const bool wide = cr4 & cr4::kPAE;
-  if (user && !us) pf(true);
-  if (write && !rw && (user || (cr0 & cr0::kWP))) pf(true);
-  if (exec && nx) pf(true);
-  touch(ea, wide, e, write ? (kA | kD) : kA);
-  const bool dirty = write || (e & kD);
+  const PageWalk::Entry& leaf = path.back();
+  set_bits(leaf, write ? (pte::kAccessed | pte::kDirty) : pte::kAccessed);
+  const bool dirty = write || (leaf.value & pte::kDirty);
   uint8_t p = perm::kReadS;
   if (!nx) p |= perm::kExecS;
-  if (dirty && (rw || !(cr0 & cr0::kWP))) p |= perm::kWriteS;
-  if (us) {
+  if (dirty && (w.writable || !(cr0 & cr0::kWP))) p |= perm::kWriteS;
+  if (w.user) {
     p |= perm::kReadU;
     if (!nx) p |= perm::kExecU;
-    if (dirty && rw) p |= perm::kWriteU;
+    if (dirty && w.writable) p |= perm::kWriteU;
   }
   *perms = p;
-  return gpa;
+  return w.gpa;
 }
 
 void Cpu::flush_tlb() {
@@ -148,10 +97,17 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
     return;
   }
   if (!is_write) {
-    if (input.valid && !input.io && input.address == gpa && input.size == size) {
-      std::memcpy(data, &input.value, size);
-      input.valid = false;
+    uint64_t value;
+    if (take_input(false, gpa, size, &value)) {
+      std::memcpy(data, &value, size);
       return;
+    }
+    if (exit_pending) {
+      // Asking for the read would drop the write the instruction already made.
+      exit = Exit{};
+      exit.reason = ExitReason::kUnsupported;
+      exit.detail = "instruction at rip " + hex(rip) + " reads MMIO after writing MMIO";
+      throw StopRun{};
     }
     exit = Exit{};
     exit.reason = ExitReason::kMmio;
@@ -162,7 +118,7 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
   if (exit_pending) {
     exit = Exit{};
     exit.reason = ExitReason::kUnsupported;
-    exit.detail = "instruction at rip " + std::to_string(rip) + " makes two MMIO writes";
+    exit.detail = "instruction at rip " + hex(rip) + " makes two MMIO writes";
     throw StopRun{};
   }
   exit = Exit{};
@@ -196,7 +152,8 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
     } else {
       exit = Exit{};
       exit.reason = ExitReason::kUnsupported;
-      exit.detail = "access crossing from RAM to MMIO at linear " + std::to_string(la);
+      exit.detail = std::string("access at linear ") + hex(la) + " crossing from " +
+                    (ram1 ? "RAM into MMIO" : "MMIO into RAM");
       throw StopRun{};
     }
   }

@@ -3,6 +3,7 @@
 #include "vmm/emu/cpu.h"
 
 #include <bit>
+#include <iterator>
 
 namespace rrvm::emu {
 
@@ -20,7 +21,9 @@ void Cpu::refresh_mode() {
   if ((cr0 & cr0::kPE) && !(flags_raw & rflags::kVM) && !mode64)
     for (unsigned i = 0; i < 6; ++i) {
       const Segment& g = seg[i];
-      const bool flat_writable_data = !g.unusable && (g.type & 0xe) == 0x2 && g.limit == 0xffffffff;
+      const bool flat_writable_data = !g.unusable &&
+                                      (g.type & ~seg_type::kAccessed) == seg_type::kWritable &&
+                                      g.limit == 0xffffffff;
       if (!flat_writable_data) seg_checked |= uint8_t(1u << i);
     }
   align_checked = (cr0 & cr0::kAM) && cpl == 3;
@@ -37,7 +40,8 @@ Segment flat_segment(uint16_t selector, bool code, bool l, bool db, unsigned dpl
   s.limit = 0xffffffff;
   s.g = 1;
   s.s = 1;
-  s.type = code ? 0xb : 0x3;
+  s.type = code ? seg_type::kCode | seg_type::kReadable | seg_type::kAccessed
+                : seg_type::kWritable | seg_type::kAccessed;
   s.dpl = uint8_t(dpl);
   s.present = 1;
   s.l = l;
@@ -57,15 +61,17 @@ Segment null_segment(uint16_t selector, unsigned dpl) {
 }
 
 void Cpu::check_access(unsigned s, uint64_t off, unsigned size, Access a) {
-  if ((seg_checked >> s) & 1) {
+  // Segment numbers come from the decoder's 3-bit sreg field mapped onto kES..kGS; the bound is
+  // spelled out so the compiler sees it too (an ASan build otherwise warns about seg[32]).
+  if (s < std::size(seg) && ((seg_checked >> s) & 1)) {
     const Segment& g = seg[s];
     const uint8_t vector = s == kSS ? vec::kSS : vec::kGP;
     if (g.unusable) fault(vector, 0);
-    const bool code = g.type & 8, writable = !code && (g.type & 2);
-    const bool readable = !code || (g.type & 2);
+    const bool code = g.type & seg_type::kCode, writable = !code && (g.type & seg_type::kWritable);
+    const bool readable = !code || (g.type & seg_type::kReadable);
     if (a == Access::kWrite ? !writable : !readable) fault(vec::kGP, 0);
     const uint64_t last = off + size - 1;
-    if (!code && (g.type & 4)) {
+    if (!code && (g.type & seg_type::kExpandDown)) {
       // Expand-down: the valid offsets lie above the limit, up to 64 KiB or 4 GiB by the B bit.
       if (off <= g.limit || last > (g.db ? 0xffffffffull : 0xffffull)) fault(vector, 0);
     } else if (last > g.limit) {
@@ -85,7 +91,7 @@ Segment Cpu::unpack_descriptor(uint16_t selector, uint64_t d) {
   uint32_t limit = uint32_t((d & 0xffff) | ((d >> 48) & 0xf) << 16);
   s.g = (d >> 55) & 1;
   s.limit = s.g ? (limit << 12 | 0xfff) : limit;
-  s.type = (d >> 40) & 0xf;
+  s.type = (d >> x86::descriptor::kTypeShift) & 0xf;
   s.s = (d >> 44) & 1;
   s.dpl = (d >> 45) & 3;
   s.present = (d >> 47) & 1;
@@ -106,9 +112,11 @@ uint64_t Cpu::read_descriptor(uint16_t selector, uint8_t vector_on_fail) {
 }
 
 void Cpu::write_descriptor_accessed(uint16_t selector, uint64_t desc) {
-  if (desc & (1ull << 40)) return;
+  if (desc & x86::descriptor::kAccessedBit) return;
   uint64_t base = (selector & 4) ? ldtr.base : gdt.base;
-  write_sys<uint8_t>((base + (selector & ~7u) + 5) & lin_mask, uint8_t((desc >> 40) | 1));
+  write_sys<uint8_t>(
+      (base + (selector & ~7u) + x86::descriptor::kAccessByte) & lin_mask,
+      uint8_t((desc | x86::descriptor::kAccessedBit) >> x86::descriptor::kTypeShift));
 }
 
 void Cpu::set_real_segment(unsigned s, uint16_t selector) {
@@ -147,8 +155,10 @@ void Cpu::load_segment(unsigned s, uint16_t selector) {
   }
   uint64_t d = read_descriptor(selector);
   Segment n = unpack_descriptor(selector, d);
-  const bool code = n.type & 8, writable = !code && (n.type & 2), readable = !code || (n.type & 2);
-  const bool conforming = code && (n.type & 4);
+  const bool code = n.type & seg_type::kCode;
+  const bool writable = !code && (n.type & seg_type::kWritable);
+  const bool readable = !code || (n.type & seg_type::kReadable);
+  const bool conforming = code && (n.type & seg_type::kConforming);
   if (!n.s) fault(vec::kGP, selector & 0xfffc);
   if (s == kSS) {
     if (rpl != cpl || n.dpl != cpl || !writable) fault(vec::kGP, selector & 0xfffc);
@@ -159,7 +169,7 @@ void Cpu::load_segment(unsigned s, uint16_t selector) {
     if (!n.present) fault(vec::kNP, selector & 0xfffc);
   }
   write_descriptor_accessed(selector, d);
-  n.type |= 1;
+  n.type |= seg_type::kAccessed;
   if (mode64 && (s == kFS || s == kGS)) n.base &= 0xffffffff;
   seg[s] = n;
   refresh_mode();

@@ -37,7 +37,10 @@ template <typename Body, typename Done> void repeat(Cpu& c, const Insn& in, Body
     c.gpr[kRcx] = (c.gpr[kRcx] & ~am) | ((c.gpr[kRcx] - 1) & am);
     if ((c.gpr[kRcx] & am) == 0 || done()) return;
     if (c.icount + 1 >= c.limit || c.stop || c.kicked.load(std::memory_order_relaxed)) {
+      // Pause between iterations: RIP stays at the instruction, and the block loop must not run
+      // the instructions after it.
       c.next_rip = c.rip;
+      c.stop = true;
       return;
     }
     ++c.icount;
@@ -124,7 +127,8 @@ template <typename T> void op_ins(Cpu& c, const Insn& in) {
   uint16_t port = uint16_t(c.gpr[kRdx]);
   c.check_io_permission(port, sizeof(T));
   uint64_t la = c.linear(kES, c.gpr[kRdi] & x.am, sizeof(T), Cpu::Access::kWrite);
-  if (!(c.input.valid && c.input.io && c.input.address == port && c.input.size == sizeof(T))) {
+  uint64_t value;
+  if (!c.take_input(true, port, sizeof(T), &value)) {
     c.read<T>(la); // fault on the destination before asking the device
     c.exit = Exit{};
     c.exit.reason = ExitReason::kIo;
@@ -132,8 +136,7 @@ template <typename T> void op_ins(Cpu& c, const Insn& in) {
     c.exit.io = IoExit{port, uint8_t(sizeof(T)), false, 1, c.io_buffer};
     throw StopRun{};
   }
-  c.write<T>(la, T(c.input.value));
-  c.input.valid = false;
+  c.write<T>(la, T(value));
   advance(c, kRdi, x);
   finish_io_element(c, in);
 }

@@ -4,6 +4,7 @@
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
 #include "vmm/msr_model.h"
+#include "vmm/x86/tss.h"
 
 namespace rrvm::emu {
 
@@ -115,7 +116,7 @@ void op_lldt(Cpu& c, const Insn& in) {
   }
   uint64_t d;
   Segment s = load_system_descriptor(c, sel, &d);
-  if (s.s || s.type != 2) Cpu::fault(vec::kGP, sel & 0xfffc);
+  if (s.s || s.type != sys_type::kLdt) Cpu::fault(vec::kGP, sel & 0xfffc);
   if (!s.present) Cpu::fault(vec::kNP, sel & 0xfffc);
   c.ldtr = s;
 }
@@ -128,11 +129,14 @@ void op_ltr(Cpu& c, const Insn& in) {
   uint64_t d;
   Segment s = load_system_descriptor(c, sel, &d);
   const bool lma = c.efer & efer::kLMA;
-  if (s.s || !(s.type == 9 || (!lma && s.type == 1))) Cpu::fault(vec::kGP, sel & 0xfffc);
+  const bool tss =
+      s.type == sys_type::kTssAvailable || (!lma && s.type == sys_type::kTss16Available);
+  if (s.s || !tss) Cpu::fault(vec::kGP, sel & 0xfffc);
   if (!s.present) Cpu::fault(vec::kNP, sel & 0xfffc);
   // Mark the TSS busy in the GDT, as the CPU does.
-  c.write_sys<uint8_t>((c.gdt.base + (sel & ~7u) + 5) & c.lin_mask, uint8_t((d >> 40) | 2));
-  s.type |= 2;
+  c.write_sys<uint8_t>((c.gdt.base + (sel & ~7u) + x86::descriptor::kAccessByte) & c.lin_mask,
+                       uint8_t((d | x86::descriptor::kTssBusyBit) >> x86::descriptor::kTypeShift));
+  s.type |= sys_type::kTssBusyBit;
   c.tr = s;
 }
 
@@ -224,10 +228,9 @@ void op_wbinvd(Cpu& c, const Insn&) {
 // instruction stops the run with an exit, then executes again with the machine's answer. Returns
 // the value read (or written).
 uint64_t msr_from_machine(Cpu& c, uint32_t index, bool write, uint64_t value) {
-  if (c.input.valid && c.input.msr && c.input.address == index) {
-    c.input.valid = false;
-    if (c.input.fault) Cpu::fault(vec::kGP, 0);
-    return c.input.value;
+  if (const emu::DeviceInput* answer = c.take_msr_input(index)) {
+    if (answer->fault) Cpu::fault(vec::kGP, 0);
+    return answer->value;
   }
   c.exit = Exit{};
   c.exit.reason = write ? ExitReason::kMsrWrite : ExitReason::kMsrRead;
@@ -325,9 +328,9 @@ template <bool Out> void op_io(Cpu& c, const Insn& in) {
     c.exit_pending = true;
     c.stop = true;
   } else {
-    if (c.input.valid && c.input.io && c.input.address == port && c.input.size == size) {
-      c.set_reg_sized(kRax, size, c.input.value);
-      c.input.valid = false;
+    uint64_t value;
+    if (c.take_input(true, port, size, &value)) {
+      c.set_reg_sized(kRax, size, value);
       return;
     }
     c.exit = Exit{};
@@ -347,7 +350,7 @@ bool probe_descriptor(Cpu& c, uint16_t sel, Segment* out) {
   if ((local && c.ldtr.unusable) || uint32_t(sel & ~7u) + 7 > limit) return false;
   *out = Cpu::unpack_descriptor(sel, c.read_descriptor(sel));
   if (!out->s) return false;
-  const bool conforming_code = (out->type & 8) && (out->type & 4);
+  const bool conforming_code = (out->type & seg_type::kCode) && (out->type & seg_type::kConforming);
   return conforming_code || (out->dpl >= c.cpl && out->dpl >= (sel & 3));
 }
 
@@ -373,8 +376,10 @@ void op_verr_verw(Cpu& c, const Insn& in) {
   if (!(c.cr0 & cr0::kPE)) Cpu::fault(vec::kUD);
   Segment s;
   bool ok = probe_descriptor(c, c.get<uint16_t>(in.op[0], in), &s);
-  const bool code = s.type & 8;
-  if (ok) ok = in.cc ? (!code && (s.type & 2)) : (!code || (s.type & 2));
+  const bool code = s.type & seg_type::kCode;
+  if (ok)
+    ok = in.cc ? (!code && (s.type & seg_type::kWritable))
+               : (!code || (s.type & seg_type::kReadable));
   c.set_arith(rflags::kZF, ok ? rflags::kZF : 0);
 }
 
@@ -388,9 +393,8 @@ void Cpu::check_io_permission(uint16_t port, unsigned size) {
   if (!(cr0 & cr0::kPE)) return;
   if (!(flags_raw & rflags::kVM) && cpl <= ((flags_raw >> 12) & 3)) return;
   // The I/O permission bitmap in the TSS decides.
-  const bool tss32 = tr.type == 0x9 || tr.type == 0xb;
-  if (!tss32 || tr.limit < 0x67) fault(vec::kGP, 0);
-  uint16_t base = read_sys<uint16_t>((tr.base + 0x66) & lin_mask);
+  if (!sys_type::is_tss32(tr.type) || tr.limit < x86::tss32::kMinLimit) fault(vec::kGP, 0);
+  uint16_t base = read_sys<uint16_t>((tr.base + x86::tss32::kIoMapBase) & lin_mask);
   uint32_t at = base + port / 8;
   if (at + 1 > tr.limit) fault(vec::kGP, 0);
   uint16_t bits = read_sys<uint16_t>((tr.base + at) & lin_mask);

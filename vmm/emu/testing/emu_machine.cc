@@ -78,9 +78,9 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
     r.selector = uint16_t(kCodeAddr >> 4);
     r.base = kCodeAddr;
     r.limit = 0xffff;
-    r.type = 0xb;
+    r.type = x86::segment_type::kCode | x86::segment_type::kReadable | x86::segment_type::kAccessed;
     s.cs = r;
-    r.type = 0x3;
+    r.type = x86::segment_type::kWritable | x86::segment_type::kAccessed;
     r.selector = 0;
     r.base = 0;
     s.ds = s.es = s.fs = s.gs = s.ss = r;
@@ -109,7 +109,7 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
     s.cs = flat(0x18, true, 64, 0);
     s.ds = s.es = s.fs = s.gs = s.ss = flat(0x10, false, 64, 0);
     s.tr = emu::Cpu::unpack_descriptor(0x30, gdt[6]);
-    s.tr.type = 0xb; // as LTR leaves it: busy
+    s.tr.type = x86::system_type::kTssBusy; // as LTR leaves it
     break;
   }
   return s;
