@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/emu/differential_support.h"
 #include "vmm/emu/testing/emu_machine.h"
 #include "vmm/error.h"
 #include "vmm/kvm/kvm_engine.h"
@@ -36,19 +37,6 @@ constexpr uint64_t kDiffData = 0x400000;
 constexpr uint64_t kDiffDataSize = 0x2000;
 constexpr unsigned kSlot = 1024;
 constexpr uint64_t kRam = 16 << 20;
-
-// The user-mode state both runs start from (GDT, TSS and page tables as in initial_state()).
-CpuState ring3_state(GuestMemory& mem) {
-  CpuState s = initial_state(Mode::kLong64, mem);
-  s.cs.selector = 0x2b;
-  s.cs.dpl = 3;
-  for (Segment* g : {&s.ss, &s.ds, &s.es, &s.fs, &s.gs}) {
-    g->selector = 0x23;
-    g->dpl = 3;
-  }
-  s.rflags = 0x3002; // IOPL 3: the final OUT is allowed at ring 3
-  return s;
-}
 
 const char* kRegs64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14"};
@@ -325,20 +313,6 @@ private:
   std::ostringstream out_;
   uint64_t undef_ = 0;
 };
-
-// Runs one sequence from `start` to its final OUT; nullopt with `why` set on any other exit.
-std::optional<CpuState> run_sequence(Engine& engine, const CpuState& start, std::string* why) {
-  engine.set_state(start);
-  Exit& e = run_past_kicks(engine);
-  if (e.reason == ExitReason::kIo) return engine.state();
-  *why = std::string(exit_reason_name(e.reason)) + " " + e.detail;
-  return std::nullopt;
-}
-
-bool ci() {
-  const char* v = std::getenv("CI");
-  return v && std::string(v) == "true";
-}
 
 TEST(EmuDifferential, RandomSequencesMatchTheRealCpu) {
   GuestMemory kvm_mem(kRam);

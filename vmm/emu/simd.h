@@ -1,0 +1,70 @@
+// Facts and checks shared by the SSE/MMX handlers (sse.cc) and FXSAVE/FXRSTOR (fxsave.cc).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "vmm/emu/cpu.h"
+
+namespace rrvm::emu {
+
+namespace mxcsr {
+constexpr uint32_t kIE = 1u << 0, kDE = 1u << 1, kZE = 1u << 2, kOE = 1u << 3, kUE = 1u << 4,
+                   kPE = 1u << 5, kDAZ = 1u << 6, kFTZ = 1u << 15;
+constexpr uint32_t kFlags = 0x3f;
+constexpr unsigned kMaskShift = 7;      // exception masks are the flags shifted left by 7
+constexpr uint32_t kMasks = 0x3fu << 7; // all exceptions masked
+constexpr uint32_t kWritable = 0xffff;  // MXCSR_MASK: every other bit raises #GP when loaded
+} // namespace mxcsr
+
+namespace fsw {
+constexpr uint16_t kES = 1u << 7; // an unmasked x87 exception is pending
+constexpr unsigned kTopShift = 11;
+constexpr uint16_t kTop = 7u << kTopShift;
+} // namespace fsw
+
+// #UD/#NM for an instruction that uses the XMM registers or MXCSR.
+inline void check_sse(const Cpu& c) {
+  if ((c.cr0 & cr0::kEM) || !(c.cr4 & cr4::kOSFXSR)) Cpu::fault(vec::kUD);
+  if (c.cr0 & cr0::kTS) Cpu::fault(vec::kNM);
+}
+
+// #UD/#NM/#MF for an instruction that uses the MMX registers.
+inline void check_mmx(const Cpu& c) {
+  if (c.cr0 & cr0::kEM) Cpu::fault(vec::kUD);
+  if (c.cr0 & cr0::kTS) Cpu::fault(vec::kNM);
+  if (c.fpu.fsw & fsw::kES) Cpu::fault(vec::kMF);
+}
+
+inline unsigned fpu_top(const FpuState& f) {
+  return (f.fsw & fsw::kTop) >> fsw::kTopShift;
+}
+
+// MMi is the significand of physical x87 register i, which is ST((i - TOP) mod 8).
+inline uint64_t read_mm(const FpuState& f, unsigned i) {
+  uint64_t v;
+  std::memcpy(&v, f.st[(i - fpu_top(f)) & 7].data(), 8);
+  return v;
+}
+
+// After any MMX instruction: TOP is 0 (so the stack order becomes the physical order) and every
+// register is tagged valid (EMMS then empties them).
+inline void enter_mmx_mode(FpuState& f) {
+  const unsigned top = fpu_top(f);
+  if (top != 0) {
+    auto phys = f.st;
+    for (unsigned i = 0; i < 8; ++i)
+      phys[i] = f.st[(i - top) & 7];
+    f.st = phys;
+    f.fsw &= uint16_t(~fsw::kTop);
+  }
+  f.ftw = 0xff;
+}
+
+// An MMX register write; the exponent and sign bits of the x87 register become all ones.
+inline void write_mm(FpuState& f, unsigned i, uint64_t v) {
+  std::memcpy(f.st[i].data(), &v, 8); // in MMX mode ST(i) is physical register i
+  f.st[i][8] = f.st[i][9] = 0xff;
+}
+
+} // namespace rrvm::emu
