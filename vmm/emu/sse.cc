@@ -196,6 +196,12 @@ bool hidden_isa(ZydisISASet s) {
   case ZYDIS_ISA_SET_SHA:
   case ZYDIS_ISA_SET_SSE4A:
   case ZYDIS_ISA_SET_AMD3DNOW:
+  case ZYDIS_ISA_SET_XSAVE:
+  case ZYDIS_ISA_SET_XSAVEC:
+  case ZYDIS_ISA_SET_XSAVEOPT:
+  case ZYDIS_ISA_SET_XSAVES:
+  case ZYDIS_ISA_SET_MOVBE:
+  case ZYDIS_ISA_SET_ADOX_ADCX:
     return true;
   default:
     return false;
