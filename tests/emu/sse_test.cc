@@ -199,3 +199,39 @@ INSTANTIATE_TEST_SUITE_P(Long64, SseExceptionTest, ::testing::ValuesIn(cases()),
 
 } // namespace
 } // namespace rrvm::test
+
+namespace rrvm::test {
+namespace {
+
+// Outside long mode: no REX, XMM0-7, 32-bit and 16-bit addressing, FXSAVE's legacy image.
+TEST(SseModes, Protected32AndRealModeRunSse) {
+  for (Mode mode : {Mode::kProtected32, Mode::kReal}) {
+    EmuMachine m(mode);
+    m.load(R"(
+  mov eax, cr4
+  or eax, 0x600
+  mov cr4, eax
+  mov dword [0x2000], 0x3f800000
+  mov dword [0x2004], 7
+  movss xmm1, [0x2000]
+  addss xmm1, xmm1
+  movd xmm7, [0x2004]
+  pshufd xmm7, xmm7, 0
+  paddd xmm7, xmm7
+  movd ebx, xmm1
+  pextrw ecx, xmm7, 6
+  fxsave [0x2100]
+  mov edx, [0x2100 + 160 + 7 * 16 + 12]
+  out 0xf4, al
+)");
+    Exit& e = m.run();
+    ASSERT_EQ(e.reason, ExitReason::kIo) << exit_reason_name(e.reason) << " " << e.detail;
+    CpuState s = m.state();
+    EXPECT_EQ(s.gpr[kRbx], 0x40000000u); // 2.0f
+    EXPECT_EQ(s.gpr[kRcx], 14u);
+    EXPECT_EQ(s.gpr[kRdx], 14u);
+  }
+}
+
+} // namespace
+} // namespace rrvm::test

@@ -19,6 +19,8 @@ Handler select_system(const ZydisDecodedInstruction& zi, Insn& in);
 using ConvertOperand = bool (*)(const ZydisDecodedOperand&, Operand&, Insn&);
 Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
                     ConvertOperand convert);
+Handler select_sse_fast(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops,
+                        Insn& in, ConvertOperand convert);
 Handler select_fxsave(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
                       ConvertOperand convert);
 

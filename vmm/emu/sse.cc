@@ -271,6 +271,9 @@ Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand
   default:
     break;
   }
+  if (Handler fast = select_sse_fast(zi, ops, in, convert)) return fast;
+  for (auto& o : in.op)
+    o = Operand{};
   const SimdOp* op = simd_op(zi, ops);
   if (!op) return nullptr;
   unsigned gprs = 0;
