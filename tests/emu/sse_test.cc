@@ -10,6 +10,7 @@
 #include <string>
 
 #include "vmm/emu/testing/emu_machine.h"
+#include "vmm/register_dump.h"
 
 namespace rrvm::test {
 namespace {
@@ -140,11 +141,28 @@ std::vector<Case> cases() {
          EXPECT_EQ(mxcsr_of(s), 0x1d85u);
          EXPECT_EQ(low_qword(s, 2), 0u);
        }},
-      // Overflow unmasked, precision masked: both post-computation flags are set.
-      {"PostcomputationFlagsTogether",
+      // Overflow unmasked, precision masked: the real CPU reports the overflow alone.
+      {"UnmaskedOverflowAlone",
        "mov dword [0x20000], 0x1b80\nldmxcsr [0x20000]\nmov rax, 0x7fefffffffffffff\n"
        "movq xmm3, rax\naddsd xmm3, xmm3",
-       19, [](const CpuState& s) { EXPECT_EQ(mxcsr_of(s), 0x1ba8u); }},
+       19, [](const CpuState& s) { EXPECT_EQ(mxcsr_of(s), 0x1b88u); }},
+      // Underflow unmasked and an exact tiny result: #XM all the same (masked, no flag at all).
+      {"UnmaskedExactUnderflowIsXm",
+       "mov dword [0x20000], 0x1780\nldmxcsr [0x20000]\nmov eax, 0x00800000\nmovd xmm3, eax\n"
+       "mov eax, 0x3f000000\nmovd xmm4, eax\nmulss xmm3, xmm4",
+       19,
+       [](const CpuState& s) {
+         EXPECT_EQ(mxcsr_of(s), 0x1790u);
+         EXPECT_EQ(low_qword(s, 3), 0x00800000u);
+       }},
+      {"MaskedExactUnderflowHasNoFlag",
+       "mov eax, 0x00800000\nmovd xmm3, eax\nmov eax, 0x3f000000\nmovd xmm4, eax\n"
+       "mulss xmm3, xmm4",
+       0xff,
+       [](const CpuState& s) {
+         EXPECT_EQ(mxcsr_of(s), 0x1f80u);
+         EXPECT_EQ(low_qword(s, 3), 0x00400000u);
+       }},
       {"MaskedOverflowGivesInfinity",
        "mov rax, 0x7fefffffffffffff\nmovq xmm3, rax\naddsd xmm3, xmm3", 0xff,
        [](const CpuState& s) {
@@ -231,6 +249,24 @@ TEST(SseModes, Protected32AndRealModeRunSse) {
     EXPECT_EQ(s.gpr[kRcx], 14u);
     EXPECT_EQ(s.gpr[kRdx], 14u);
   }
+}
+
+} // namespace
+} // namespace rrvm::test
+
+namespace rrvm::test {
+namespace {
+
+TEST(SseRegisterDump, ShowsTheControlWordsAndTheXmmRegistersInUse) {
+  CpuState s;
+  s.fpu.xmm[3][0] = 0xef;
+  s.fpu.xmm[3][15] = 0x12;
+  s.fpu.xmm[12][7] = 1;
+  const std::string dump = register_dump(s);
+  EXPECT_NE(dump.find("fcw 037f fsw 0000 ftw 00 mxcsr 00001f80"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("xmm3  120000000000000000000000000000ef"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("xmm12 00000000000000000100000000000000"), std::string::npos) << dump;
+  EXPECT_EQ(dump.find("xmm0 "), std::string::npos) << dump;
 }
 
 } // namespace

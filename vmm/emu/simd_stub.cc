@@ -1,6 +1,11 @@
 #include "vmm/emu/simd_stub.h"
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
+#include <xmmintrin.h>
+
+#include <csetjmp>
 
 #include <cstddef>
 #include <cstring>
@@ -297,7 +302,48 @@ SimdStub build(const SimdOp& op, uint16_t xmm_used, const uint8_t* insn, size_t 
   return cache().arena.add(a.code);
 }
 
+// The SIGFPE of a stub run by run_trapping(): where to go back to, and the MXCSR the fault left.
+thread_local sigjmp_buf* t_trap = nullptr;
+thread_local uint32_t t_trap_mxcsr = 0;
+
+void on_sigfpe(int, siginfo_t*, void* context) {
+  if (!t_trap) {
+    // Not a stub's: the default action, once the faulting instruction runs again.
+    signal(SIGFPE, SIG_DFL);
+    return;
+  }
+  t_trap_mxcsr = static_cast<ucontext_t*>(context)->uc_mcontext.fpregs->mxcsr;
+  siglongjmp(*t_trap, 1);
+}
+
+void install_sigfpe_handler() {
+  static const bool installed = [] {
+    struct sigaction sa = {};
+    sa.sa_sigaction = on_sigfpe;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGFPE, &sa, nullptr) == 0;
+  }();
+  if (!installed) throw Error(ExitCode::kInternal, "cannot install the SIGFPE handler for SSE");
+}
+
 } // namespace
+
+bool run_trapping(const SimdOp& op, uint8_t (*xmm)[16], SimdFrame* frame) {
+  install_sigfpe_handler();
+  sigjmp_buf trap;
+  if (sigsetjmp(trap, 1) != 0) {
+    t_trap = nullptr;
+    // The kernel gave the handler a fresh FPU state, which stays after the jump out of it.
+    _mm_setcsr(frame->host_mxcsr);
+    frame->mxcsr = t_trap_mxcsr;
+    return false;
+  }
+  t_trap = &trap;
+  op.stub(xmm, frame);
+  t_trap = nullptr;
+  return true;
+}
 
 const SimdOp* simd_op(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops) {
   ZydisEncoderRequest req;

@@ -30,7 +30,7 @@ using SimdStub = void (*)(uint8_t (*xmm)[16], SimdFrame* frame);
 // What a stub touches, for the handler's checks and write-back.
 struct SimdOp {
   SimdStub stub = nullptr;
-  uint16_t xmm_written = 0; // XMM registers the instruction writes (saved for an #XM rollback)
+  uint16_t xmm_written = 0; // XMM registers the instruction writes
   uint8_t mm_used = 0, mm_written = 0;
   uint8_t mem_size = 0; // bytes of the memory operand, 0 if none
   bool mem_read = false, mem_write = false;
@@ -40,6 +40,13 @@ struct SimdOp {
   uint8_t gpr_read = 0, gpr_written = 0; // bit i: SimdFrame::gpr[i]
   uint32_t flags = 0; // RFLAGS bits the instruction defines (copied from the host)
 };
+
+// Runs `op` with the guest's exception masks as they are (SimdFrame::mxcsr) instead of all
+// masked; false when the host CPU raised a SIMD floating-point exception, with
+// SimdFrame::mxcsr then holding the flags it set (the SDM's rules for which ones, exactly) and
+// the XMM registers and the frame's outputs untouched. Only for guests that unmask exceptions:
+// it catches the host's SIGFPE.
+bool run_trapping(const SimdOp& op, uint8_t (*xmm)[16], SimdFrame* frame);
 
 // The stub for a decoded legacy-encoded SSE/MMX instruction, built once per distinct host
 // encoding and kept for the life of the process; nullptr if the instruction has operands a stub

@@ -73,16 +73,6 @@ void write_bytes(Cpu& c, uint64_t la, unsigned size, const uint8_t* in) {
   }
 }
 
-// A floating-point exception the guest left unmasked: the SDM's order is that an unmasked
-// pre-computation exception (invalid, denormal, divide by zero) reports only those, and the
-// destination is left as it was.
-[[noreturn]] void raise_simd_fp(Cpu& c, uint32_t raised) {
-  const uint32_t unmasked = raised & ~(c.fpu.mxcsr >> mxcsr::kMaskShift);
-  const uint32_t pre = raised & (mxcsr::kIE | mxcsr::kDE | mxcsr::kZE);
-  c.fpu.mxcsr |= (pre & unmasked) ? pre : raised;
-  Cpu::fault((c.cr4 & cr4::kOSXMMEXCPT) ? vec::kXM : vec::kUD);
-}
-
 void op_simd(Cpu& c, const Insn& in) {
   const SimdOp& op = *reinterpret_cast<const SimdOp*>(in.extra);
   if (op.uses_xmm) check_sse(c);
@@ -104,20 +94,17 @@ void op_simd(Cpu& c, const Insn& in) {
     if (op.mm_used >> i & 1) f.mm[i] = read_mm(c.fpu, i);
   auto* xmm = reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data());
   if (op.uses_mxcsr) {
-    // Exceptions are masked on the host and judged here; the flags start clear so the ones
-    // this instruction raises can be told apart.
-    f.mxcsr = (c.fpu.mxcsr & ~mxcsr::kFlags) | mxcsr::kMasks;
-    uint8_t saved[16][16];
-    for (unsigned n = 0; n < 16; ++n)
-      if (op.xmm_written >> n & 1) std::memcpy(saved[n], xmm[n], 16);
-    op.stub(xmm, &f);
-    const uint32_t raised = f.mxcsr & mxcsr::kFlags;
-    if (raised & ~(c.fpu.mxcsr >> mxcsr::kMaskShift)) [[unlikely]] {
-      for (unsigned n = 0; n < 16; ++n)
-        if (op.xmm_written >> n & 1) std::memcpy(xmm[n], saved[n], 16);
-      raise_simd_fp(c, raised);
+    // The flags start clear so the ones this instruction raises can be told apart.
+    f.mxcsr = c.fpu.mxcsr & ~mxcsr::kFlags;
+    if ((c.fpu.mxcsr & mxcsr::kMasks) == mxcsr::kMasks) {
+      op.stub(xmm, &f);
+    } else if (!run_trapping(op, xmm, &f)) [[unlikely]] {
+      // An unmasked exception: the host set the flags the SDM prescribes and left the
+      // destination as it was.
+      c.fpu.mxcsr |= f.mxcsr & mxcsr::kFlags;
+      Cpu::fault((c.cr4 & cr4::kOSXMMEXCPT) ? vec::kXM : vec::kUD);
     }
-    c.fpu.mxcsr |= raised;
+    c.fpu.mxcsr |= f.mxcsr & mxcsr::kFlags;
   } else {
     op.stub(xmm, &f);
   }
