@@ -472,6 +472,7 @@ TEST(SseDifferential, RandomSequencesMatchTheRealCpu) {
     GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << e.what();
   }
   constexpr unsigned kSequences = 1500;
+  static_assert(kCode + kSequences * kSlot <= kData, "the sequences would overwrite the data");
   Generator gen(20261130);
   std::vector<std::string> seqs(kSequences);
   std::ostringstream all;
@@ -526,7 +527,7 @@ TEST(SseDifferential, RandomSequencesMatchTheRealCpu) {
 
     std::string why;
     std::optional<CpuState> hw = run_sequence(*kvm, s, &why);
-    ASSERT_TRUE(hw) << "kvm: " << why << "\n" << seqs[i];
+    ASSERT_TRUE(hw) << "kvm: " << why << " in sequence " << i << "\n" << seqs[i];
     std::optional<CpuState> sw = run_sequence(emu, s, &why);
     ASSERT_TRUE(sw) << "emu: " << why << "\n" << seqs[i];
 
