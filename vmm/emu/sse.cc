@@ -123,6 +123,28 @@ void op_simd(Cpu& c, const Insn& in) {
 }
 
 // EMMS resets TOP like every MMX instruction, then tags every register empty.
+// The common shape, integer SIMD on XMM registers only (shuffles, byte shifts, SSSE3/SSE4.1
+// arithmetic): nothing to check or carry but the stub call itself.
+void op_simd_registers(Cpu& c, const Insn& in) {
+  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) != 0) [[unlikely]]
+    check_sse(c);
+  SimdFrame f;
+  reinterpret_cast<const SimdOp*>(in.extra)->stub(
+      reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data()), &f);
+}
+
+// The same with a memory source operand.
+void op_simd_load(Cpu& c, const Insn& in) {
+  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) != 0) [[unlikely]]
+    check_sse(c);
+  const SimdOp& op = *reinterpret_cast<const SimdOp*>(in.extra);
+  const uint64_t la = c.linear(in.op[0], in, op.mem_size, Cpu::Access::kRead);
+  if (op.aligned && (la & 15)) Cpu::fault(vec::kGP, 0);
+  SimdFrame f;
+  read_bytes(c, la, op.mem_size, f.mem);
+  op.stub(reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data()), &f);
+}
+
 void op_emms(Cpu& c, const Insn&) {
   check_mmx(c);
   enter_mmx_mode(c.fpu);
@@ -276,6 +298,9 @@ Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand
     }
   }
   in.extra = reinterpret_cast<uint64_t>(op);
+  const bool plain = op->uses_xmm && !op->gpr_read && !op->gpr_written && !op->mm_used &&
+                     !op->uses_mxcsr && !op->flags && !op->mem_write;
+  if (plain) return op->mem_size ? op_simd_load : op_simd_registers;
   return op_simd;
 }
 
