@@ -253,12 +253,6 @@ bool analyse(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops,
 
 SimdStub build(const SimdOp& op, uint16_t xmm_used, const uint8_t* insn, size_t len) {
   Assembler a;
-  if (op.uses_mxcsr) {
-    a.move(ZYDIS_MNEMONIC_STMXCSR, false, ZYDIS_REGISTER_NONE, kFrame,
-           offsetof(SimdFrame, host_mxcsr), 4);
-    a.move(ZYDIS_MNEMONIC_LDMXCSR, true, ZYDIS_REGISTER_NONE, kFrame, offsetof(SimdFrame, mxcsr),
-           4);
-  }
   for (unsigned n = 0; n < 16; ++n)
     if (xmm_used >> n & 1)
       a.move(ZYDIS_MNEMONIC_MOVDQU, true, ZydisRegister(ZYDIS_REGISTER_XMM0 + n), kXmmBase, 16 * n,
@@ -289,12 +283,6 @@ SimdStub build(const SimdOp& op, uint16_t xmm_used, const uint8_t* insn, size_t 
     ZydisEncoderRequest pop = Assembler::request(ZYDIS_MNEMONIC_POP);
     Assembler::mem(pop, kFrame, offsetof(SimdFrame, rflags), 8);
     a.emit(pop);
-  }
-  if (op.uses_mxcsr) {
-    a.move(ZYDIS_MNEMONIC_STMXCSR, false, ZYDIS_REGISTER_NONE, kFrame, offsetof(SimdFrame, mxcsr),
-           4);
-    a.move(ZYDIS_MNEMONIC_LDMXCSR, true, ZYDIS_REGISTER_NONE, kFrame,
-           offsetof(SimdFrame, host_mxcsr), 4);
   }
   if (op.mm_used) a.plain(ZYDIS_MNEMONIC_EMMS); // the host's x87 stack is empty again
   a.plain(ZYDIS_MNEMONIC_RET);
@@ -329,20 +317,37 @@ void install_sigfpe_handler() {
 
 } // namespace
 
-bool run_trapping(const SimdOp& op, uint8_t (*xmm)[16], SimdFrame* frame) {
+uint32_t run_fp(const SimdOp& op, uint8_t (*xmm)[16], SimdFrame* frame, uint32_t mxcsr,
+                bool* trapped) {
+  constexpr uint32_t kFlags = 0x3f, kMasks = 0x3f << 7;
+  const uint32_t host = _mm_getcsr();
+  *trapped = false;
+  if ((mxcsr & kMasks) == kMasks) {
+    // The host's own flags mean nothing to it, so they are left as the instruction set them and
+    // only cleared (one LDMXCSR) when the next one needs them clear; its control bits come back
+    // whenever the guest's differ.
+    if (host != mxcsr) _mm_setcsr(mxcsr);
+    op.stub(xmm, frame);
+    const uint32_t raised = _mm_getcsr() & kFlags;
+    if ((host & ~kFlags) != mxcsr) _mm_setcsr(host);
+    return raised;
+  }
   install_sigfpe_handler();
   sigjmp_buf trap;
   if (sigsetjmp(trap, 1) != 0) {
-    t_trap = nullptr;
     // The kernel gave the handler a fresh FPU state, which stays after the jump out of it.
-    _mm_setcsr(frame->host_mxcsr);
-    frame->mxcsr = t_trap_mxcsr;
-    return false;
+    t_trap = nullptr;
+    _mm_setcsr(host);
+    *trapped = true;
+    return t_trap_mxcsr & kFlags;
   }
   t_trap = &trap;
+  _mm_setcsr(mxcsr);
   op.stub(xmm, frame);
+  const uint32_t raised = _mm_getcsr() & kFlags;
   t_trap = nullptr;
-  return true;
+  _mm_setcsr(host);
+  return raised;
 }
 
 const SimdOp* simd_op(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops) {

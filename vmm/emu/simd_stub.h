@@ -1,9 +1,9 @@
 // SSE and MMX instructions run on the host CPU: each distinct instruction becomes a small host
 // stub that loads the guest registers it names, executes the instruction itself (its memory
-// operand redirected to a buffer, its GPR operands to scratch registers) under the guest's MXCSR
-// with every exception masked, and stores the results back. The host is the reference the SDM
-// describes, so rounding, DAZ/FTZ, NaN propagation and the status flags are exact by
-// construction; the handler (sse.cc) does the checks and the exception delivery around it.
+// operand redirected to a buffer, its GPR operands to scratch registers) and stores the results
+// back. Floating-point stubs run under the guest's MXCSR, which the handler loads. The host is the
+// reference the SDM describes, so rounding, DAZ/FTZ, NaN propagation and the status flags are exact
+// by construction; the handler (sse.cc) does the checks and the exception delivery around it.
 #pragma once
 
 #include <Zydis/Zydis.h>
@@ -41,12 +41,13 @@ struct SimdOp {
   uint32_t flags = 0; // RFLAGS bits the instruction defines (copied from the host)
 };
 
-// Runs `op` with the guest's exception masks as they are (SimdFrame::mxcsr) instead of all
-// masked; false when the host CPU raised a SIMD floating-point exception, with
-// SimdFrame::mxcsr then holding the flags it set (the SDM's rules for which ones, exactly) and
-// the XMM registers and the frame's outputs untouched. Only for guests that unmask exceptions:
-// it catches the host's SIGFPE.
-bool run_trapping(const SimdOp& op, uint8_t (*xmm)[16], SimdFrame* frame);
+// Runs `op` under `mxcsr` (flags clear) and returns the exception flags it raised. Masked
+// exceptions are the common case and cost no signal handling; with some unmasked, the host's
+// SIGFPE is caught: `*trapped` is then set, the flags are those the host CPU set when it raised
+// the exception (the SDM's rules for which ones, exactly), and the XMM registers and the frame's
+// outputs are untouched.
+uint32_t run_fp(const SimdOp& op, uint8_t (*xmm)[16], SimdFrame* frame, uint32_t mxcsr,
+                bool* trapped);
 
 // The stub for a decoded legacy-encoded SSE/MMX instruction, built once per distinct host
 // encoding and kept for the life of the process; nullptr if the instruction has operands a stub

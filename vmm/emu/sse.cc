@@ -94,17 +94,11 @@ void op_simd(Cpu& c, const Insn& in) {
     if (op.mm_used >> i & 1) f.mm[i] = read_mm(c.fpu, i);
   auto* xmm = reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data());
   if (op.uses_mxcsr) {
-    // The flags start clear so the ones this instruction raises can be told apart.
-    f.mxcsr = c.fpu.mxcsr & ~mxcsr::kFlags;
-    if ((c.fpu.mxcsr & mxcsr::kMasks) == mxcsr::kMasks) {
-      op.stub(xmm, &f);
-    } else if (!run_trapping(op, xmm, &f)) [[unlikely]] {
-      // An unmasked exception: the host set the flags the SDM prescribes and left the
-      // destination as it was.
-      c.fpu.mxcsr |= f.mxcsr & mxcsr::kFlags;
+    bool trapped;
+    const uint32_t raised = run_fp(op, xmm, &f, c.fpu.mxcsr & ~mxcsr::kFlags, &trapped);
+    c.fpu.mxcsr |= raised;
+    if (trapped) [[unlikely]]
       Cpu::fault((c.cr4 & cr4::kOSXMMEXCPT) ? vec::kXM : vec::kUD);
-    }
-    c.fpu.mxcsr |= f.mxcsr & mxcsr::kFlags;
   } else {
     op.stub(xmm, &f);
   }
@@ -143,6 +137,25 @@ void op_simd_load(Cpu& c, const Insn& in) {
   SimdFrame f;
   read_bytes(c, la, op.mem_size, f.mem);
   op.stub(reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data()), &f);
+}
+
+// Floating point on XMM registers and at most a memory source: the stub under the guest's
+// MXCSR, its flags merged, #XM (or #UD) for an unmasked exception.
+template <bool kLoad> void op_fp_plain(Cpu& c, const Insn& in) {
+  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) != 0) [[unlikely]]
+    check_sse(c);
+  const SimdOp& op = *reinterpret_cast<const SimdOp*>(in.extra);
+  SimdFrame f;
+  if (kLoad) {
+    const uint64_t la = c.linear(in.op[0], in, op.mem_size, Cpu::Access::kRead);
+    if (op.aligned && (la & 15)) Cpu::fault(vec::kGP, 0);
+    read_bytes(c, la, op.mem_size, f.mem);
+  }
+  bool trapped;
+  c.fpu.mxcsr |= run_fp(op, reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data()), &f,
+                        c.fpu.mxcsr & ~mxcsr::kFlags, &trapped);
+  if (trapped) [[unlikely]]
+    Cpu::fault((c.cr4 & cr4::kOSXMMEXCPT) ? vec::kXM : vec::kUD);
 }
 
 void op_emms(Cpu& c, const Insn&) {
@@ -299,7 +312,8 @@ Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand
   }
   in.extra = reinterpret_cast<uint64_t>(op);
   const bool plain = op->uses_xmm && !op->gpr_read && !op->gpr_written && !op->mm_used &&
-                     !op->uses_mxcsr && !op->flags && !op->mem_write;
+                     !op->flags && !op->mem_write;
+  if (plain && op->uses_mxcsr) return op->mem_size ? op_fp_plain<true> : op_fp_plain<false>;
   if (plain) return op->mem_size ? op_simd_load : op_simd_registers;
   return op_simd;
 }
