@@ -1,8 +1,9 @@
 #include "debugger/register_map.h"
 
-#include <array>
 #include <cstring>
 #include <type_traits>
+
+#include "vmm/emu/x87_state.h"
 
 namespace rrvm::gdb {
 
@@ -12,36 +13,6 @@ constexpr const char* kCore = "org.gnu.gdb.i386.core";
 constexpr const char* kSegments = "org.gnu.gdb.i386.segments";
 constexpr const char* kSse = "org.gnu.gdb.i386.sse";
 constexpr const char* kControl = "org.rrvm.x86.control";
-
-// The x87 tag of one register, as the full tag word has it.
-enum X87Tag : unsigned { kValid = 0, kZero = 1, kSpecial = 2, kEmpty = 3 };
-
-X87Tag classify(const std::array<uint8_t, 10>& st) {
-  uint64_t significand;
-  std::memcpy(&significand, st.data(), 8);
-  const unsigned exponent = (st[8] | st[9] << 8) & 0x7fff;
-  if (exponent == 0x7fff) return kSpecial;
-  if (exponent == 0) return significand == 0 ? kZero : kSpecial;
-  return significand >> 63 ? kValid : kSpecial; // no integer bit: unnormal
-}
-
-// FXSAVE keeps one bit per physical register (not empty); gdb wants two, by contents.
-uint16_t full_tag_word(const FpuState& f) {
-  const unsigned top = (f.fsw >> 11) & 7;
-  uint16_t tags = 0;
-  for (unsigned phys = 0; phys < 8; ++phys) {
-    const X87Tag t = (f.ftw >> phys & 1) ? classify(f.st[(phys - top) & 7]) : kEmpty;
-    tags |= uint16_t(t << (2 * phys));
-  }
-  return tags;
-}
-
-uint8_t abridged_tag_word(uint16_t full) {
-  uint8_t tags = 0;
-  for (unsigned phys = 0; phys < 8; ++phys)
-    if ((full >> (2 * phys) & 3) != kEmpty) tags |= uint8_t(1u << phys);
-  return tags;
-}
 
 // The registers wider than 64 bits, as bytes of the CPU state (nullptr for the others).
 template <typename State> auto* wide_register(State& cpu, const RegisterInfo& r) {
@@ -90,7 +61,7 @@ uint64_t value_of(const CpuState& cpu, const RegisterInfo& r) {
   case RegisterId::kFstat:
     return cpu.fpu.fsw;
   case RegisterId::kFtag:
-    return full_tag_word(cpu.fpu);
+    return emu::x87::full_tag(cpu.fpu);
   case RegisterId::kFiseg:
     return cpu.fpu.fcs;
   case RegisterId::kFioff:
@@ -156,7 +127,7 @@ void store(CpuState& cpu, const RegisterInfo& r, uint64_t v) {
     cpu.fpu.fsw = uint16_t(v);
     break;
   case RegisterId::kFtag:
-    cpu.fpu.ftw = abridged_tag_word(uint16_t(v));
+    cpu.fpu.ftw = emu::x87::abridged_tag(uint16_t(v));
     break;
   case RegisterId::kFiseg:
     cpu.fpu.fcs = uint16_t(v);

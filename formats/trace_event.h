@@ -9,7 +9,7 @@
 namespace rrvm {
 
 // Where an injection happened. kAtExit and kAtIcount name the point by a count (`point`);
-// kAtKick names it by the state the vCPU was in (rip + hashes), see DESIGN.md "Engines".
+// kAtKick names it by the state the vCPU was in (rip + hashes), see docs/DESIGN.md "kvm".
 enum class InjectionKind : uint8_t { kAtExit, kAtKick, kAtIcount };
 
 struct ExitEvent {
@@ -86,7 +86,7 @@ struct GuestExitEvent {
 
 // Where a host-timer kick interrupted the vCPU. On KVM a kick lands at a nondeterministic point,
 // so replay finds it again with a breakpoint at `rip` and accepts the first hit whose state and
-// dirty-page hashes match (DESIGN.md, "Engines").
+// dirty-page hashes match (docs/DESIGN.md, "kvm").
 struct KickEvent {
   uint64_t rip;
   uint64_t icount;     // retired-instruction count there (0 when the engine keeps none)

@@ -26,7 +26,7 @@ public:
   const std::vector<CpuidEntry>& entries() const { return entries_; }
 
   // The table rrvm's interpreter implements: a generic 64-bit CPU without the nondeterministic
-  // features DESIGN.md hides (RDRAND, RDSEED, RDTSCP, RDPID, TSC deadline, PMU, KVM leaves).
+  // features docs/DESIGN.md lists as hidden (RDRAND, RDSEED, RDTSCP, RDPID, TSC deadline, PMU, KVM leaves).
   static CpuidTable emulated();
 
 private:

@@ -1,4 +1,4 @@
-// The nondeterminism gate (DESIGN.md): everything the machine cannot determine from its own state
+// The nondeterminism gate (docs/DESIGN.md): everything the machine cannot determine from its own state
 // enters here. A live run asks the host; record mode asks the host and logs the answers; replay
 // mode reads them back from the trace.
 #pragma once

@@ -1,4 +1,4 @@
-// Host-timer kicks on kvm (DESIGN.md, "Engines"): a kick interrupts the vCPU at a point no count
+// Host-timer kicks on kvm (docs/DESIGN.md, "kvm"): a kick interrupts the vCPU at a point no count
 // names, so recording fingerprints it (rip, register hash, hash of the pages written since the
 // previous kick) and replay finds it again with a hardware breakpoint at that rip, taking the
 // first hit whose fingerprint matches and single-stepping past the others.

@@ -1,4 +1,4 @@
-// Guest-visible time. The only source is the gate's per-exit clock sample (DESIGN.md, "the
+// Guest-visible time. The only source is the gate's per-exit clock sample (docs/DESIGN.md, "the
 // nondeterminism gate"): devices read now_ns() and never ask the host for the time, so a replay
 // that feeds the same samples sees the same time everywhere.
 #pragma once

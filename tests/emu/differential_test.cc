@@ -13,30 +13,20 @@
 // are prepared so no #DE occurs.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 
-#include "tests/emu/differential_support.h"
+#include "tests/emu/differential_harness.h"
 #include "vmm/emu/testing/emu_machine.h"
-#include "vmm/error.h"
-#include "vmm/kvm/kvm_engine.h"
 
 namespace rrvm::test {
 namespace {
 
 using rflags::kAF, rflags::kCF, rflags::kOF, rflags::kPF, rflags::kSF, rflags::kZF;
 constexpr uint64_t kAll = kCF | kPF | kAF | kZF | kSF | kOF;
-
-constexpr uint64_t kDiffCode = 0x100000;
-constexpr uint64_t kDiffData = 0x400000;
-constexpr uint64_t kDiffDataSize = 0x2000;
-constexpr unsigned kSlot = 1024;
-constexpr uint64_t kRam = 16 << 20;
 
 const char* kRegs64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14"};
@@ -316,12 +306,11 @@ private:
 
 TEST(EmuDifferential, RandomSequencesMatchTheRealCpu) {
   GuestMemory kvm_mem(kRam);
-  std::unique_ptr<KvmEngine> kvm;
-  try {
-    kvm = std::make_unique<KvmEngine>(kvm_mem);
-  } catch (const Error& e) {
-    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << e.what();
-    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << e.what();
+  std::string unusable;
+  std::unique_ptr<KvmEngine> kvm = open_kvm(kvm_mem, &unusable);
+  if (!kvm) {
+    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << unusable;
+    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << unusable;
   }
   constexpr unsigned kSequences = 2000;
   Generator gen(20240601);

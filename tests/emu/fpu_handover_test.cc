@@ -6,29 +6,24 @@
 #include <memory>
 #include <random>
 
-#include "tests/emu/differential_support.h"
+#include "tests/emu/differential_harness.h"
 #include "vmm/emu/testing/emu_machine.h"
-#include "vmm/error.h"
 #include "vmm/kvm/kvm_engine.h"
 
 namespace rrvm::test {
 namespace {
 
-constexpr uint64_t kCode = 0x100000;
-constexpr uint64_t kRam = 16 << 20;
-
 TEST(FpuHandover, KvmAndEmuContinueFromTheSameFpuState) {
   GuestMemory kvm_mem(kRam), emu_mem(kRam);
-  std::unique_ptr<KvmEngine> kvm;
-  try {
-    kvm = std::make_unique<KvmEngine>(kvm_mem);
-  } catch (const Error& e) {
-    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << e.what();
-    GTEST_SKIP() << "/dev/kvm unusable: " << e.what();
+  std::string unusable;
+  std::unique_ptr<KvmEngine> kvm = open_kvm(kvm_mem, &unusable);
+  if (!kvm) {
+    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << unusable;
+    GTEST_SKIP() << "/dev/kvm unusable: " << unusable;
   }
   CpuState s = ring3_state(emu_mem);
   s.cr4 |= cr4::kOSFXSR | cr4::kOSXMMEXCPT;
-  s.rip = kCode;
+  s.rip = kDiffCode;
   s.gpr[kRsp] = kStackTop;
   std::mt19937_64 rng(5);
   for (auto& x : s.fpu.xmm)
@@ -42,16 +37,15 @@ TEST(FpuHandover, KvmAndEmuContinueFromTheSameFpuState) {
   kvm->set_state(s);
   const CpuState back = kvm->state();
   if (back.fpu.xmm != s.fpu.xmm || back.fpu.mxcsr != s.fpu.mxcsr)
-    GTEST_SKIP() << "this host's KVM does not let the VMM read or write the guest's FPU state "
-                    "(KVM_GET_FPU reads mxcsr "
-                 << std::hex << back.fpu.mxcsr << "): KVM's PVM module keeps it to itself";
+    GTEST_SKIP() << "this host's KVM does not give the VMM the guest's FPU state (mxcsr reads "
+                 << std::hex << back.fpu.mxcsr << ")";
   EXPECT_EQ(back.fpu.fcw, s.fpu.fcw);
   EXPECT_EQ(back.fpu.ftw, s.fpu.ftw);
   EXPECT_EQ(back.fpu.st, s.fpu.st);
 
-  const std::vector<uint8_t> code =
-      assemble("paddd xmm0, xmm1\naddps xmm2, xmm3\ndivsd xmm4, xmm5\nout 0x80, al\n", 64, kCode);
-  std::memcpy(emu_mem.host() + kCode, code.data(), code.size());
+  const std::vector<uint8_t> code = assemble(
+      "paddd xmm0, xmm1\naddps xmm2, xmm3\ndivsd xmm4, xmm5\nout 0x80, al\n", 64, kDiffCode);
+  std::memcpy(emu_mem.host() + kDiffCode, code.data(), code.size());
   std::memcpy(kvm_mem.host(), emu_mem.host(), kRam);
   EmuEngine emu(emu_mem);
   std::string why;

@@ -14,23 +14,19 @@
 #include <sstream>
 #include <string>
 
-#include "tests/emu/differential_support.h"
+#include "tests/emu/differential_harness.h"
 #include "vmm/emu/testing/emu_machine.h"
-#include "vmm/error.h"
 #include "vmm/kvm/kvm_engine.h"
 
 namespace rrvm::test {
 namespace {
 
-constexpr uint64_t kCode = 0x100000;
-constexpr uint64_t kData = 0x400000;
-constexpr uint64_t kDataSize = 0x2400; // operands below 0x2000, then the two FXSAVE images
-// PVM keeps the guest's FPU state from the VMM (KVM_GET_FPU reads zeros, KVM_SET_FPU is ignored),
-// so each sequence starts with FXRSTOR64 of a prepared image and ends with FXSAVE64 of the final
-// state, and the comparison of the data buffer covers all of it.
+// Operands below kDiffDataSize, then the two FXSAVE images.
+constexpr uint64_t kSseDataSize = kDiffDataSize + 0x400;
+// Each sequence starts with FXRSTOR64 of a prepared image and ends with FXSAVE64 of the final
+// state: both runs load their start state through the instruction under test rather than the
+// engines' state transfer, and the comparison of the data buffer covers the images bit for bit.
 constexpr unsigned kStartImage = 0x2000, kEndImage = 0x2200;
-constexpr unsigned kSlot = 1024;
-constexpr uint64_t kRam = 16 << 20;
 
 // Operand placeholders: X xmm, M xmm or 16-aligned memory, U xmm or unaligned memory, A aligned
 // memory, B unaligned memory, I imm8, C compare predicate, O rounding control, r/R 32/64-bit GPR,
@@ -464,15 +460,15 @@ std::string compare(const CpuState& hw, const CpuState& sw) {
 
 TEST(SseDifferential, RandomSequencesMatchTheRealCpu) {
   GuestMemory kvm_mem(kRam);
-  std::unique_ptr<KvmEngine> kvm;
-  try {
-    kvm = std::make_unique<KvmEngine>(kvm_mem);
-  } catch (const Error& e) {
-    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << e.what();
-    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << e.what();
+  std::string unusable;
+  std::unique_ptr<KvmEngine> kvm = open_kvm(kvm_mem, &unusable);
+  if (!kvm) {
+    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << unusable;
+    GTEST_SKIP() << "/dev/kvm unusable, differential test skipped: " << unusable;
   }
   constexpr unsigned kSequences = 1500;
-  static_assert(kCode + kSequences * kSlot <= kData, "the sequences would overwrite the data");
+  static_assert(kDiffCode + kSequences * kSlot <= kDiffData,
+                "the sequences would overwrite the data");
   Generator gen(20261130);
   std::vector<std::string> seqs(kSequences);
   std::ostringstream all;
@@ -480,13 +476,13 @@ TEST(SseDifferential, RandomSequencesMatchTheRealCpu) {
     seqs[i] = gen.sequence(3 + i % 8);
     all << seqs[i] << "align " << kSlot << ", db 0xcc\n";
   }
-  const std::vector<uint8_t> code = assemble(all.str(), 64, kCode);
+  const std::vector<uint8_t> code = assemble(all.str(), 64, kDiffCode);
   ASSERT_LE(code.size(), kSequences * kSlot) << "a sequence outgrew its slot";
 
   GuestMemory mem(kRam);
   EmuEngine emu(mem);
   std::mt19937_64 rng(11);
-  std::vector<uint8_t> data(kDataSize);
+  std::vector<uint8_t> data(kSseDataSize);
   unsigned failures = 0;
   for (unsigned i = 0; i < kSequences && failures < 10; ++i) {
     CpuState s = ring3_state(mem);
@@ -494,9 +490,9 @@ TEST(SseDifferential, RandomSequencesMatchTheRealCpu) {
     for (unsigned r = 0; r < 16; ++r)
       s.gpr[r] = rng() % 4 ? rng() : kSpecial64[rng() % std::size(kSpecial64)];
     s.gpr[kRsp] = kStackTop;
-    s.gpr[kR15] = kData;
+    s.gpr[kR15] = kDiffData;
     s.rflags = 0x3002 | (rng() & 0x8d5);
-    s.rip = kCode + uint64_t(i) * kSlot;
+    s.rip = kDiffCode + uint64_t(i) * kSlot;
     for (size_t off = 0; off < data.size(); off += 16)
       fill_vector(rng, data.data() + off);
     // The start image: every rounding mode with every DAZ/FTZ combination, exceptions masked;
@@ -521,8 +517,8 @@ TEST(SseDifferential, RandomSequencesMatchTheRealCpu) {
     for (unsigned r = 0; r < 16; ++r)
       fill_vector(rng, image + 160 + 16 * r);
 
-    std::memcpy(mem.host() + kData, data.data(), data.size());
-    std::memcpy(mem.host() + kCode, code.data(), code.size());
+    std::memcpy(mem.host() + kDiffData, data.data(), data.size());
+    std::memcpy(mem.host() + kDiffCode, code.data(), code.size());
     std::memcpy(kvm_mem.host(), mem.host(), kRam);
 
     std::string why;
@@ -531,10 +527,10 @@ TEST(SseDifferential, RandomSequencesMatchTheRealCpu) {
     std::optional<CpuState> sw = run_sequence(emu, s, &why);
     ASSERT_TRUE(sw) << "emu: " << why << "\n" << seqs[i];
 
-    std::string diff = compare(*hw, *sw) + compare_image(kvm_mem.host() + kData + kEndImage,
-                                                         mem.host() + kData + kEndImage);
+    std::string diff = compare(*hw, *sw) + compare_image(kvm_mem.host() + kDiffData + kEndImage,
+                                                         mem.host() + kDiffData + kEndImage);
     for (uint64_t off = 0; off < kEndImage; ++off)
-      if (kvm_mem.host()[kData + off] != mem.host()[kData + off]) {
+      if (kvm_mem.host()[kDiffData + off] != mem.host()[kDiffData + off]) {
         diff += "data differs from offset " + std::to_string(off) + "\n";
         break;
       }

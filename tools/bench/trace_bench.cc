@@ -1,6 +1,7 @@
 // Trace writer and reader throughput and on-disk size for a realistic event mix: exits from a
 // guest's I/O loops (small rip deltas), a clock sample per exit, port reads for INs.
-// Usage: trace_bench [EVENTS] [PATH]. Prints figures; the targets are in DESIGN.md / issue 4.
+// Usage: trace_bench [EVENTS] [PATH]. Prints figures; the README's Performance section has the
+// targets and figures.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -35,7 +35,7 @@ int gpr_number(ZydisRegister r, bool* high) {
   }
 }
 
-// False when the operand is of a kind the engine does not model (x87, SIMD, mask registers…).
+// False when the operand is of a kind the engine does not model (SIMD, mask registers…).
 bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
   o.size = uint8_t(zo.size / 8);
   switch (zo.type) {
@@ -61,6 +61,8 @@ bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
     case ZYDIS_REGCLASS_DEBUG:
       o.kind = OpKind::kDr;
       o.reg = uint8_t(r - ZYDIS_REGISTER_DR0);
+      return true;
+    case ZYDIS_REGCLASS_X87: // select_x87 reads the stack register from the ModRM byte
       return true;
     default:
       return false;
@@ -146,6 +148,7 @@ bool CodeCache::decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& in) 
     if (!h) h = select_data(zi, in);
     if (!h) h = select_string(zi, in);
     if (!h) h = select_control(zi, in);
+    if (!h) h = select_x87(zi, in);
     if (!h) h = select_system(zi, in);
   }
   if (!h) {

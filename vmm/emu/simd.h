@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "vmm/emu/cpu.h"
+#include "vmm/emu/x87_state.h"
 
 namespace rrvm::emu {
 
@@ -17,12 +18,6 @@ constexpr uint32_t kMasks = 0x3fu << 7; // all exceptions masked
 constexpr uint32_t kWritable = 0xffff;  // MXCSR_MASK: every other bit raises #GP when loaded
 } // namespace mxcsr
 
-namespace fsw {
-constexpr uint16_t kES = 1u << 7; // an unmasked x87 exception is pending
-constexpr unsigned kTopShift = 11;
-constexpr uint16_t kTop = 7u << kTopShift;
-} // namespace fsw
-
 // #UD/#NM for an instruction that uses the XMM registers or MXCSR.
 inline void check_sse(const Cpu& c) {
   if ((c.cr0 & cr0::kEM) || !(c.cr4 & cr4::kOSFXSR)) Cpu::fault(vec::kUD);
@@ -33,31 +28,20 @@ inline void check_sse(const Cpu& c) {
 inline void check_mmx(const Cpu& c) {
   if (c.cr0 & cr0::kEM) Cpu::fault(vec::kUD);
   if (c.cr0 & cr0::kTS) Cpu::fault(vec::kNM);
-  if (c.fpu.fsw & fsw::kES) Cpu::fault(vec::kMF);
-}
-
-inline unsigned fpu_top(const FpuState& f) {
-  return (f.fsw & fsw::kTop) >> fsw::kTopShift;
+  if (c.fpu.fsw & x87::fsw::kSummary) Cpu::fault(vec::kMF);
 }
 
 // MMi is the significand of physical x87 register i, which is ST((i - TOP) mod 8).
 inline uint64_t read_mm(const FpuState& f, unsigned i) {
   uint64_t v;
-  std::memcpy(&v, f.st[(i - fpu_top(f)) & 7].data(), 8);
+  std::memcpy(&v, f.st[(i - x87::top(f)) & 7].data(), 8);
   return v;
 }
 
 // After any MMX instruction: TOP is 0 (so the stack order becomes the physical order) and every
 // register is tagged valid (EMMS then empties them).
 inline void enter_mmx_mode(FpuState& f) {
-  const unsigned top = fpu_top(f);
-  if (top != 0) {
-    auto phys = f.st;
-    for (unsigned i = 0; i < 8; ++i)
-      phys[i] = f.st[(i - top) & 7];
-    f.st = phys;
-    f.fsw &= uint16_t(~fsw::kTop);
-  }
+  x87::set_status(f, f.fsw & ~(7u << x87::fsw::kTopShift));
   f.ftw = 0xff;
 }
 

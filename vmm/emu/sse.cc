@@ -249,16 +249,15 @@ bool simd_isa(ZydisISASet s) {
   }
 }
 
-} // namespace
-
-Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
-                    ConvertOperand convert) {
+Handler select(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
+               ConvertOperand convert) {
   // VEX, EVEX, XOP and 3DNow! encodings belong to extensions CPUID hides.
   if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY) return invalid_opcode;
   if (hidden_isa(zi.meta.isa_set)) return invalid_opcode;
   if (zi.meta.isa_set == ZYDIS_ISA_SET_FXSAVE || zi.meta.isa_set == ZYDIS_ISA_SET_FXSAVE64)
     return select_fxsave(zi, ops, in, convert);
-  if (!simd_isa(zi.meta.isa_set)) return nullptr;
+  // FISTTP is SSE3 by CPUID but an x87 instruction: x87.cc's.
+  if (!simd_isa(zi.meta.isa_set) || zi.mnemonic == ZYDIS_MNEMONIC_FISTTP) return nullptr;
   for (auto& o : in.op)
     o = Operand{};
   switch (zi.mnemonic) {
@@ -316,6 +315,18 @@ Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand
   if (plain && op->uses_mxcsr) return op->mem_size ? op_fp_plain<true> : op_fp_plain<false>;
   if (plain) return op->mem_size ? op_simd_load : op_simd_registers;
   return op_simd;
+}
+
+} // namespace
+
+Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
+                    ConvertOperand convert) {
+  // The operands are rewritten here; an instruction left to the other selectors keeps the ones
+  // decode() converted for them.
+  const Insn decoded = in;
+  Handler h = select(zi, ops, in, convert);
+  if (!h) in = decoded;
+  return h;
 }
 
 } // namespace rrvm::emu

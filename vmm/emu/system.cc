@@ -357,11 +357,6 @@ void op_ud(Cpu&, const Insn&) {
   Cpu::fault(vec::kUD);
 }
 
-// FNINIT/FWAIT/FNCLEX: the engine carries no x87 state, so they only honour CR0.EM/TS.
-void op_x87_trivial(Cpu& c, const Insn&) {
-  if (c.cr0 & (cr0::kEM | cr0::kTS)) Cpu::fault(vec::kNM);
-}
-
 } // namespace
 
 void Cpu::check_io_permission(uint16_t port, unsigned size) {
@@ -631,11 +626,6 @@ Handler select_system(const ZydisDecodedInstruction& zi, Insn& in) {
   case ZYDIS_MNEMONIC_UD1:
   case ZYDIS_MNEMONIC_UD2:
     return op_ud;
-  case ZYDIS_MNEMONIC_FNINIT:
-  case ZYDIS_MNEMONIC_FWAIT:
-  case ZYDIS_MNEMONIC_FNCLEX:
-    in.ends_block = false;
-    return op_x87_trivial;
   default:
     break;
   }

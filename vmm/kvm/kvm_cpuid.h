@@ -1,5 +1,5 @@
 // The fixed CPUID table for KVM guests: what the host's KVM supports, minus every feature whose
-// answers cannot be reproduced on replay (DESIGN.md, "Engines").
+// answers cannot be reproduced on replay (docs/DESIGN.md, "kvm").
 #pragma once
 
 #include "vmm/cpuid_table.h"

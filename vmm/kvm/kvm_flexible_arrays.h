@@ -20,6 +20,14 @@ constexpr unsigned long kKvmSetCpuid2 = _IOW(KVMIO, 0x90, KvmArrayHeader);
 constexpr unsigned long kKvmGetMsrs = _IOWR(KVMIO, 0x88, KvmArrayHeader);
 constexpr unsigned long kKvmSetMsrs = _IOW(KVMIO, 0x89, KvmArrayHeader);
 
+// kvm_xsave ends in a flexible `extra` array too; the fixed part is the 4 KiB XSAVE area.
+struct KvmXsave {
+  uint32_t region[1024];
+};
+static_assert(sizeof(KvmXsave) == 4096);
+constexpr unsigned long kKvmGetXsave = _IOR(KVMIO, 0xa4, KvmXsave);
+constexpr unsigned long kKvmSetXsave = _IOW(KVMIO, 0xa5, KvmXsave);
+
 // A header followed by `capacity` entries, laid out as the kernel reads it.
 template <typename Entry> class KvmArray {
 public:

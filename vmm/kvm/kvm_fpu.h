@@ -1,4 +1,4 @@
-// Conversion between FpuState and KVM's kvm_fpu (the FXSAVE image's fields).
+// Conversion between FpuState and the legacy (FXSAVE) region of KVM's XSAVE area.
 #pragma once
 
 #include "vmm/cpu_state.h"

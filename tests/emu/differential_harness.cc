@@ -1,8 +1,9 @@
-#include "tests/emu/differential_support.h"
+#include "tests/emu/differential_harness.h"
 
 #include <cstdlib>
 
 #include "vmm/emu/testing/emu_machine.h"
+#include "vmm/error.h"
 
 namespace rrvm::test {
 
@@ -29,6 +30,15 @@ std::optional<CpuState> run_sequence(Engine& engine, const CpuState& start, std:
 bool ci() {
   const char* v = std::getenv("CI");
   return v && std::string(v) == "true";
+}
+
+std::unique_ptr<KvmEngine> open_kvm(GuestMemory& mem, std::string* why) {
+  try {
+    return std::make_unique<KvmEngine>(mem);
+  } catch (const Error& e) {
+    *why = e.what();
+    return nullptr;
+  }
 }
 
 } // namespace rrvm::test
