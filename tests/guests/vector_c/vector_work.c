@@ -160,11 +160,26 @@ static void integer_kernels(void) {
   report("iabs", ic, sizeof ic);
 }
 
+/* long double runs on the x87 (gcc has no other way), with float/double still on SSE. */
+static void x87_kernels(void) {
+  long double acc = 1.0L, sum = 0.0L;
+  for (int i = 0; i < N; ++i) {
+    acc = acc * (1.0L + (long double)fb[i] * 1e-4L) + (long double)da[i];
+    sum += __builtin_sqrtl((long double)(i + 1)) / (long double)(ia[i] | 1);
+  }
+  report("ldmul", &acc, 10);
+  report("ldsqrt", &sum, 10);
+  for (int i = 0; i < N; ++i)
+    dc[i] = (double)((long double)db[i] * (long double)da[i] / 3.0L);
+  report("ldnarrow", dc, sizeof dc);
+}
+
 void vector_work(put_char_fn put) {
   out = put;
   fill();
   float_kernels();
   double_kernels();
   integer_kernels();
+  x87_kernels();
   put_str("done\n");
 }

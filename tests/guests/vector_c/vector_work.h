@@ -1,5 +1,5 @@
-/* Float, double and integer vector work whose every result is printed exactly (as bit
-   patterns), compiled both as a freestanding guest kernel and as a host program: the two
+/* Float, double and integer vector work (and long double on the x87) whose every result is
+   printed exactly (as checksums of the bit patterns), compiled both as a freestanding guest kernel and as a host program: the two
    outputs must be equal. */
 #pragma once
 
