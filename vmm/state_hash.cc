@@ -38,8 +38,7 @@ uint64_t hash_cpu_state(const CpuState& cpu) {
   for (const Segment* s : {&cpu.cs, &cpu.ss, &cpu.ds, &cpu.es, &cpu.fs, &cpu.gs})
     h = mix(mix(h, s->selector), s->base);
   const FpuState& f = cpu.fpu;
-  h = mix(h,
-          uint64_t(f.fcw) | uint64_t(f.fsw) << 16 | uint64_t(f.ftw) << 32 | uint64_t(f.fop) << 40);
+  h = mix(h, uint64_t(f.fcw) | uint64_t(f.fsw) << 16 | uint64_t(f.ftw) << 32);
   h = mix(h, f.mxcsr);
   h = hash_bytes({f.st[0].data(), sizeof f.st}, h);
   return hash_bytes({f.xmm[0].data(), sizeof f.xmm}, h);
