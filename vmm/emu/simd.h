@@ -18,10 +18,21 @@ constexpr uint32_t kMasks = 0x3fu << 7; // all exceptions masked
 constexpr uint32_t kWritable = 0xffff;  // MXCSR_MASK: every other bit raises #GP when loaded
 } // namespace mxcsr
 
-// #UD/#NM for an instruction that uses the XMM registers or MXCSR.
+// #UD/#NM for an instruction that uses the XMM registers or MXCSR; one test when SSE is usable.
 inline void check_sse(const Cpu& c) {
+  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) == 0) [[likely]]
+    return;
   if ((c.cr0 & cr0::kEM) || !(c.cr4 & cr4::kOSFXSR)) Cpu::fault(vec::kUD);
-  if (c.cr0 & cr0::kTS) Cpu::fault(vec::kNM);
+  Cpu::fault(vec::kNM);
+}
+
+struct Bytes16 {
+  uint8_t b[16];
+};
+
+// The XMM registers as the host stubs address them.
+inline uint8_t (*xmm_file(Cpu& c))[16] {
+  return reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data());
 }
 
 // #UD/#NM/#MF for an instruction that uses the MMX registers.

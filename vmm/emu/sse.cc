@@ -11,10 +11,6 @@ namespace rrvm::emu {
 
 namespace {
 
-struct Bytes16 {
-  uint8_t b[16];
-};
-
 void read_bytes(Cpu& c, uint64_t la, unsigned size, uint8_t* out) {
   switch (size) {
   case 1:
@@ -92,7 +88,7 @@ void op_simd(Cpu& c, const Insn& in) {
   if (op.gpr_read >> kSimdRdx & 1) f.gpr[kSimdRdx] = c.gpr[kRdx];
   for (unsigned i = 0; i < 8; ++i)
     if (op.mm_used >> i & 1) f.mm[i] = read_mm(c.fpu, i);
-  auto* xmm = reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data());
+  auto* xmm = xmm_file(c);
   if (op.uses_mxcsr) {
     bool trapped;
     const uint32_t raised = run_fp(op, xmm, &f, c.fpu.mxcsr & ~mxcsr::kFlags, &trapped);
@@ -116,34 +112,29 @@ void op_simd(Cpu& c, const Insn& in) {
   }
 }
 
-// EMMS resets TOP like every MMX instruction, then tags every register empty.
 // The common shape, integer SIMD on XMM registers only (shuffles, byte shifts, SSSE3/SSE4.1
 // arithmetic): nothing to check or carry but the stub call itself.
 void op_simd_registers(Cpu& c, const Insn& in) {
-  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) != 0) [[unlikely]]
-    check_sse(c);
+  check_sse(c);
   SimdFrame f;
-  reinterpret_cast<const SimdOp*>(in.extra)->stub(
-      reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data()), &f);
+  reinterpret_cast<const SimdOp*>(in.extra)->stub(xmm_file(c), &f);
 }
 
 // The same with a memory source operand.
 void op_simd_load(Cpu& c, const Insn& in) {
-  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) != 0) [[unlikely]]
-    check_sse(c);
+  check_sse(c);
   const SimdOp& op = *reinterpret_cast<const SimdOp*>(in.extra);
   const uint64_t la = c.linear(in.op[0], in, op.mem_size, Cpu::Access::kRead);
   if (op.aligned && (la & 15)) Cpu::fault(vec::kGP, 0);
   SimdFrame f;
   read_bytes(c, la, op.mem_size, f.mem);
-  op.stub(reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data()), &f);
+  op.stub(xmm_file(c), &f);
 }
 
 // Floating point on XMM registers and at most a memory source: the stub under the guest's
 // MXCSR, its flags merged, #XM (or #UD) for an unmasked exception.
 template <bool kLoad> void op_fp_plain(Cpu& c, const Insn& in) {
-  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) != 0) [[unlikely]]
-    check_sse(c);
+  check_sse(c);
   const SimdOp& op = *reinterpret_cast<const SimdOp*>(in.extra);
   SimdFrame f;
   if (kLoad) {
@@ -152,12 +143,12 @@ template <bool kLoad> void op_fp_plain(Cpu& c, const Insn& in) {
     read_bytes(c, la, op.mem_size, f.mem);
   }
   bool trapped;
-  c.fpu.mxcsr |= run_fp(op, reinterpret_cast<uint8_t(*)[16]>(c.fpu.xmm.data()), &f,
-                        c.fpu.mxcsr & ~mxcsr::kFlags, &trapped);
+  c.fpu.mxcsr |= run_fp(op, xmm_file(c), &f, c.fpu.mxcsr & ~mxcsr::kFlags, &trapped);
   if (trapped) [[unlikely]]
     Cpu::fault((c.cr4 & cr4::kOSXMMEXCPT) ? vec::kXM : vec::kUD);
 }
 
+// EMMS resets TOP like every MMX instruction, then tags every register empty.
 void op_emms(Cpu& c, const Insn&) {
   check_mmx(c);
   enter_mmx_mode(c.fpu);

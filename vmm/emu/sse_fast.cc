@@ -20,15 +20,6 @@ namespace {
 // destination (or GPR), op[2].reg the XMM source when it is a register.
 constexpr unsigned kMem = 0, kDst = 1, kSrc = 2;
 
-struct Bytes16 {
-  uint8_t b[16];
-};
-
-inline void check(const Cpu& c) {
-  if (((c.cr0 & (cr0::kEM | cr0::kTS)) | (~c.cr4 & cr4::kOSFXSR)) != 0) [[unlikely]]
-    check_sse(c);
-}
-
 inline __m128i xmm(const Cpu& c, unsigned r) {
   return _mm_load_si128(reinterpret_cast<const __m128i*>(c.fpu.xmm[r].data()));
 }
@@ -49,18 +40,18 @@ template <bool kAligned> __m128i source(Cpu& c, const Insn& in) {
 }
 
 template <auto F, bool kAligned = true> void op_binary(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   const __m128i b = source<kAligned>(c, in);
   set_xmm(c, in.op[kDst].reg, F(xmm(c, in.op[kDst].reg), b));
 }
 
 template <bool kAligned> void op_load(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   set_xmm(c, in.op[kDst].reg, source<kAligned>(c, in));
 }
 
 template <bool kAligned> void op_store(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   Bytes16 v;
   _mm_storeu_si128(reinterpret_cast<__m128i*>(v.b), xmm(c, in.op[kSrc].reg));
   c.write<Bytes16>(address<kAligned>(c, in, Cpu::Access::kWrite), v);
@@ -68,7 +59,7 @@ template <bool kAligned> void op_store(Cpu& c, const Insn& in) {
 
 // PSHUFD's order is an immediate of the host instruction too: one handler per value.
 template <uint8_t kOrder> void op_pshufd(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   set_xmm(c, in.op[kDst].reg, _mm_shuffle_epi32(source<true>(c, in), kOrder));
 }
 
@@ -79,20 +70,20 @@ constexpr std::array<Handler, 256> pshufd_table(std::index_sequence<kOrders...>)
 constexpr std::array<Handler, 256> kPshufd = pshufd_table(std::make_index_sequence<256>());
 
 void op_pmovmskb(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   c.gpr[in.op[kDst].reg] = uint32_t(_mm_movemask_epi8(xmm(c, in.op[kSrc].reg)));
 }
 
 // MOVD/MOVQ xmm, r/m32/64: zero-extends into the register.
 template <typename T> void op_movd_to_xmm(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   const T v = in.op[kMem].kind == OpKind::kMem ? c.get<T>(in.op[kMem], in) : c.reg<T>(in.op[kSrc]);
   set_xmm(c, in.op[kDst].reg, _mm_cvtsi64_si128(int64_t(uint64_t(v))));
 }
 
 // MOVD/MOVQ r/m32/64, xmm.
 template <typename T> void op_movd_from_xmm(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   const T v = T(_mm_cvtsi128_si64(xmm(c, in.op[kSrc].reg)));
   if (in.op[kMem].kind == OpKind::kMem)
     c.put<T>(in.op[kMem], in, v);
@@ -102,7 +93,7 @@ template <typename T> void op_movd_from_xmm(Cpu& c, const Insn& in) {
 
 // MOVQ xmm, xmm/m64: the low quadword, the high one cleared.
 void op_movq_load(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   const uint64_t v = in.op[kMem].kind == OpKind::kMem
                          ? c.read<uint64_t>(c.linear(in.op[kMem], in, 8, Cpu::Access::kRead))
                          : uint64_t(_mm_cvtsi128_si64(xmm(c, in.op[kSrc].reg)));
@@ -111,7 +102,7 @@ void op_movq_load(Cpu& c, const Insn& in) {
 
 // MOVQ m64, xmm.
 void op_movq_store(Cpu& c, const Insn& in) {
-  check(c);
+  check_sse(c);
   c.write<uint64_t>(c.linear(in.op[kMem], in, 8, Cpu::Access::kWrite),
                     uint64_t(_mm_cvtsi128_si64(xmm(c, in.op[kSrc].reg))));
 }
