@@ -34,8 +34,7 @@ struct StopRun {};
 
 namespace vec {
 constexpr uint8_t kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6, kNM = 7, kDF = 8,
-                  kTS = 10, kNP = 11, kSS = 12, kGP = 13, kPF = 14, kMF = 16, kAC = 17,
-                  kXM = 19;
+                  kTS = 10, kNP = 11, kSS = 12, kGP = 13, kPF = 14, kMF = 16, kAC = 17, kXM = 19;
 }
 
 // Segment register numbers as the ModRM sreg field encodes them.
