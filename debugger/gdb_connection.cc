@@ -1,29 +1,22 @@
 #include "debugger/gdb_connection.h"
 
 #include <cerrno>
-#include <iostream>
 #include <poll.h>
 #include <sys/socket.h>
 #include <vector>
 
 #include "debugger/hex.h"
+#include "debugger/request_parser.h"
 
 namespace rrvm::gdb {
 
-Connection::Connection(UniqueFd client, int listener)
-    : fd_(std::move(client)), listener_(listener) {}
-
-void Connection::refuse_newcomer() {
-  UniqueFd other(::accept(listener_, nullptr, nullptr));
-  if (other) std::cerr << "rrvm: refused a second gdb connection: one is attached\n";
-}
+Connection::Connection(UniqueFd client) : fd_(std::move(client)) {}
 
 bool Connection::fill(int timeout_ms) {
   if (closed_) return false;
-  pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {listener_, POLLIN, 0}};
-  const int ready = ::poll(fds, 2, timeout_ms);
+  pollfd fds[1] = {{fd_.get(), POLLIN, 0}};
+  const int ready = ::poll(fds, 1, timeout_ms);
   if (ready < 0) return errno == EINTR;
-  if (fds[1].revents & POLLIN) refuse_newcomer();
   if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) return true;
   uint8_t buffer[4096];
   const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
@@ -39,16 +32,18 @@ bool Connection::fill(int timeout_ms) {
   return true;
 }
 
-std::optional<Connection::Packet> Connection::receive() {
+std::optional<Request> Connection::receive() {
   for (;;) {
     while (!frames_.empty()) {
       Frame f = std::move(frames_.front());
       frames_.pop_front();
       switch (f.kind) {
       case Frame::Kind::kPacket:
+        if (!no_ack_) write_all("+");
+        return parse_request(f.payload);
       case Frame::Kind::kOverlong:
         if (!no_ack_) write_all("+");
-        return Packet{std::move(f.payload), f.kind == Frame::Kind::kOverlong};
+        return request::Malformed{};
       case Frame::Kind::kBadChecksum:
         if (!no_ack_) write_all("-");
         break;
@@ -56,8 +51,9 @@ std::optional<Connection::Packet> Connection::receive() {
         if (!no_ack_ && !last_sent_.empty()) write_all(last_sent_);
         break;
       case Frame::Kind::kAck:
-      case Frame::Kind::kInterrupt: // the target is already stopped
         break;
+      case Frame::Kind::kInterrupt:
+        return request::Interrupt{};
       }
     }
     if (!fill(-1)) return std::nullopt;
@@ -93,7 +89,9 @@ void Connection::send(std::string_view payload) {
 }
 
 void Connection::send_console(std::string_view text) {
-  send("O" + to_hex(text));
+  std::string payload(1, 'O');
+  payload += to_hex(text);
+  send(payload);
 }
 
 } // namespace rrvm::gdb

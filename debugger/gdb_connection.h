@@ -1,5 +1,5 @@
-// One gdb client on a socket: frames in, acknowledgements, replies out; and, while one client is
-// attached, turning away anyone else who connects to the listening socket.
+// One gdb client on a socket: bytes in, framed packets parsed into typed requests, acknowledgements
+// and replies out.
 #pragma once
 
 #include <deque>
@@ -7,38 +7,33 @@
 #include <string>
 #include <string_view>
 
+#include "debugger/gdb_peer.h"
+#include "debugger/gdb_request.h"
 #include "debugger/packet.h"
 #include "vmm/unique_fd.h"
 
 namespace rrvm::gdb {
 
-class Connection {
+class Connection : public GdbPeer {
 public:
-  // `listener` stays owned by the caller; connections to it are refused while this one lives.
-  Connection(UniqueFd client, int listener);
+  explicit Connection(UniqueFd client);
 
-  // The next packet from gdb, blocking; nullopt once gdb has disconnected. Bad checksums are
-  // answered with '-' (gdb retransmits); overlong packets come back as nullopt in `overlong`.
-  struct Packet {
-    std::string payload;
-    bool overlong = false;
-  };
-  std::optional<Packet> receive();
+  // The next request from gdb, blocking; nullopt once gdb has disconnected. Bad checksums are
+  // answered with '-' (gdb retransmits); an overlong packet is a Malformed request.
+  std::optional<Request> receive();
   void send(std::string_view payload);
-  // Console output for gdb to print ('O' packet); only while gdb waits for a stop reply.
-  void send_console(std::string_view text);
+  void send_console(std::string_view text) override;
+  bool interrupt_requested() override;
   void set_no_ack() { no_ack_ = true; }
-  // Without blocking: whether gdb sent ^C since the last call (other input is kept).
-  bool interrupt_requested();
+  // Once gdb has disconnected: whether it went away in the middle of a packet.
+  bool closed_mid_packet() const { return parser_.inside_packet(); }
 
 private:
   // Reads what is available, waiting up to `timeout_ms` (-1: forever); false once closed.
   bool fill(int timeout_ms);
-  void refuse_newcomer();
   void write_all(std::string_view bytes);
 
   UniqueFd fd_;
-  int listener_;
   PacketParser parser_;
   std::deque<Frame> frames_;
   bool no_ack_ = false;

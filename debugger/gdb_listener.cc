@@ -32,7 +32,10 @@ Listener::Listener(const std::string& address) {
   ::setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
     throw Error(ExitCode::kIo, errno_message("bind " + address, errno));
-  if (::listen(fd_.get(), 1) != 0) throw Error(ExitCode::kIo, errno_message("listen", errno));
+  // A deep queue: while one gdb is attached, everyone else is accepted only to be turned away
+  // (ConnectionRefuser), and a full queue would leave them retrying their SYNs for seconds.
+  if (::listen(fd_.get(), SOMAXCONN) != 0)
+    throw Error(ExitCode::kIo, errno_message("listen", errno));
   socklen_t length = sizeof sa;
   ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&sa), &length);
   name_ = host + ":" + std::to_string(ntohs(sa.sin_port));

@@ -6,6 +6,7 @@
 
 #include "debugger/hex.h"
 #include "debugger/packet.h"
+#include "debugger/register_write_check.h"
 #include "debugger/target_description.h"
 #include "vmm/emu/emu_engine.h"
 #include "vmm/page_walker.h"
@@ -15,21 +16,19 @@ namespace rrvm::gdb {
 namespace {
 
 constexpr const char* kErrorArguments = "E01"; // malformed arguments (bad hex, missing fields)
+constexpr const char* kErrorNoAnnex = "E00";   // qXfer of an annex the stub does not have
 constexpr const char* kErrorMemory = "E14";    // EFAULT: nothing mapped there
-constexpr const char* kErrorRefused = "E16";   // the target cannot do it now
+constexpr const char* kErrorRefused = "E16";   // EINVAL: the target cannot do it (now)
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
+constexpr request::ThreadId kOnlyThread = 1; // the vCPU
+
+bool names_our_thread(request::ThreadId thread) {
+  return thread == request::kAllThreads || thread == request::kAnyThread || thread == kOnlyThread;
 }
 
-// "ADDR,LEN" into numbers.
-std::optional<std::pair<uint64_t, uint64_t>> address_length(std::string_view args) {
-  const size_t comma = args.find(',');
-  if (comma == std::string_view::npos) return std::nullopt;
-  auto address = parse_hex_number(args.substr(0, comma));
-  auto length = parse_hex_number(args.substr(comma + 1));
-  if (!address || !length) return std::nullopt;
-  return std::pair{*address, *length};
+// Guest memory changed behind the engine's back: emu drops the code it decoded from there.
+void forget_decoded_code(Engine& engine, uint64_t physical, uint64_t length) {
+  if (auto* emu = dynamic_cast<EmuEngine*>(&engine)) emu->invalidate_code(physical, length);
 }
 
 } // namespace
@@ -39,266 +38,251 @@ GdbServer::GdbServer(KernelKind kernel, ReplayController& controller)
       target_xml_(target_description_xml(registers_)) {}
 
 GdbServer::End GdbServer::serve(Connection& connection) {
-  connection_ = &connection;
   end_.reset();
   while (!end_) {
-    std::optional<Connection::Packet> packet = connection.receive();
-    if (!packet) return End::kDisconnected;
-    std::optional<std::string> reply =
-        packet->overlong ? std::optional<std::string>(kErrorArguments) : handle(packet->payload);
-    if (reply) connection.send(*reply);
-    if (packet->payload == "QStartNoAckMode") connection.set_no_ack();
+    std::optional<Request> request = connection.receive();
+    if (!request) return End::kDisconnected;
+    if (std::optional<std::string> reply = handle(*request, connection)) connection.send(*reply);
+    if (std::holds_alternative<request::StartNoAckMode>(*request)) connection.set_no_ack();
   }
   return *end_;
 }
 
-std::optional<std::string> GdbServer::handle(std::string_view p) {
-  if (p.empty()) return "";
+std::optional<std::string> GdbServer::handle(const Request& request, GdbPeer& peer) {
+  peer_ = &peer;
+  return std::visit([this](const auto& r) { return answer(r); }, request);
+}
+
+GdbServer::Reply GdbServer::answer(const request::QueryHaltReason&) {
+  return stop_reply(last_stop_);
+}
+
+GdbServer::Reply GdbServer::answer(const request::ReadRegisters&) {
+  return to_hex(registers_.read_all(controller_.machine().engine().state()));
+}
+
+GdbServer::Reply GdbServer::answer(const request::WriteRegisters& r) {
+  CpuState cpu = controller_.machine().engine().state();
+  if (!registers_.write_all(cpu, r.bytes)) return kErrorArguments;
+  return write_registers(cpu);
+}
+
+GdbServer::Reply GdbServer::answer(const request::ReadRegister& r) {
+  auto bytes = registers_.read(controller_.machine().engine().state(), r.number);
+  if (!bytes) return kErrorArguments;
+  return to_hex(*bytes);
+}
+
+GdbServer::Reply GdbServer::answer(const request::WriteRegister& r) {
+  CpuState cpu = controller_.machine().engine().state();
+  if (!registers_.write(cpu, r.number, r.bytes)) return kErrorArguments;
+  return write_registers(cpu);
+}
+
+std::string GdbServer::write_registers(const CpuState& changed) {
+  if (!may_write("registers")) return kErrorRefused;
   Engine& engine = controller_.machine().engine();
-  switch (p[0]) {
-  case '?':
-    return stop_reply(last_stop_);
-  case 'g':
-    return p.size() == 1 ? to_hex(registers_.read_all(engine.state())) : "";
-  case 'G': {
-    if (!may_write("registers")) return kErrorRefused;
-    auto bytes = from_hex(p.substr(1));
-    CpuState cpu = engine.state();
-    if (!bytes || !registers_.write_all(cpu, *bytes)) return kErrorArguments;
-    engine.set_state(cpu);
-    warn_divergence("registers");
-    return "OK";
+  if (const std::optional<std::string> problem = register_write_problem(engine.state(), changed)) {
+    std::cerr << "rrvm: refused gdb's register write: " << *problem << "\n";
+    return kErrorRefused;
   }
-  case 'p': {
-    auto number = parse_hex_number(p.substr(1));
-    if (!number) return kErrorArguments;
-    auto bytes = registers_.read(engine.state(), *number);
-    return bytes ? to_hex(*bytes) : kErrorArguments;
-  }
-  case 'P': {
-    if (!may_write("registers")) return kErrorRefused;
-    const size_t eq = p.find('=');
-    if (eq == std::string_view::npos) return kErrorArguments;
-    auto number = parse_hex_number(p.substr(1, eq - 1));
-    auto bytes = from_hex(p.substr(eq + 1));
-    CpuState cpu = engine.state();
-    if (!number || !bytes || !registers_.write(cpu, *number, *bytes)) return kErrorArguments;
-    engine.set_state(cpu);
-    warn_divergence("registers");
-    return "OK";
-  }
-  case 'm':
-    return read_memory(p.substr(1));
-  case 'M':
-    return write_memory(p.substr(1), false);
-  case 'X':
-    return write_memory(p.substr(1), true);
-  case 'Z':
-  case 'z':
-    return breakpoint(p.substr(1), p[0] == 'Z');
-  case 'c':
-  case 'C':
-  case 's':
-  case 'S':
-    return resume(p);
-  case 'b':
-    if (p == "bc" || p == "bs") return resume(p);
-    return "";
-  case 'H':
-    return "OK"; // one thread: every thread selection selects it
-  case 'T':
-    return p == "T1" || p == "T01" ? "OK" : "E01";
-  case 'k':
-    end_ = End::kKilled;
-    return std::nullopt;
-  case 'D':
-    end_ = End::kDetached;
-    connection_->send("OK");
-    return std::nullopt;
-  case 'q':
-  case 'Q':
-    return query(p);
-  case 'v':
-    if (p == "vCont?") return "vCont;c;C;s;S";
-    if (starts_with(p, "vCont;")) return vcont(p.substr(6));
-    if (starts_with(p, "vKill")) {
-      end_ = End::kKilled;
-      connection_->send("OK");
-      return std::nullopt;
-    }
-    return ""; // vMustReplyEmpty and everything unsupported
-  default:
-    return "";
-  }
+  engine.set_state(changed);
+  warn_divergence("registers");
+  return "OK";
 }
 
-std::string GdbServer::query(std::string_view p) {
-  if (starts_with(p, "qSupported"))
-    return "PacketSize=" + hex_number(kMaxPacketSize) +
-           ";qXfer:features:read+;swbreak+;hwbreak+;ReverseStep+;ReverseContinue+;"
-           "vContSupported+;QStartNoAckMode+";
-  if (p == "QStartNoAckMode") return "OK";
-  if (starts_with(p, "qXfer:features:read:")) {
-    std::string_view rest = p.substr(20);
-    const size_t colon = rest.find(':');
-    if (colon == std::string_view::npos) return kErrorArguments;
-    if (rest.substr(0, colon) != "target.xml") return "E00";
-    auto range = address_length(rest.substr(colon + 1));
-    if (!range) return kErrorArguments;
-    const auto [offset, length] = *range;
-    if (offset >= target_xml_.size()) return "l";
-    const std::string chunk = target_xml_.substr(offset, length);
-    return (offset + chunk.size() >= target_xml_.size() ? "l" : "m") + chunk;
-  }
-  if (p == "qfThreadInfo") return "m1";
-  if (p == "qsThreadInfo") return "l";
-  if (p == "qC") return "QC1";
-  if (p == "qAttached") return "1";
-  if (starts_with(p, "qThreadExtraInfo")) return to_hex(std::string_view("vCPU 0"));
-  if (starts_with(p, "qSymbol")) return "OK";
-  if (starts_with(p, "qRcmd,")) {
-    auto bytes = from_hex(p.substr(6));
-    if (!bytes) return kErrorArguments;
-    return monitor(std::string(bytes->begin(), bytes->end()));
-  }
-  return "";
-}
-
-std::string GdbServer::read_memory(std::string_view args) {
-  auto range = address_length(args);
-  if (!range) return kErrorArguments;
-  const auto [address, length] = *range;
-  std::vector<uint8_t> bytes(std::min<uint64_t>(length, kMaxPacketSize / 2));
+GdbServer::Reply GdbServer::answer(const request::ReadMemory& r) {
+  std::vector<uint8_t> bytes(std::min<uint64_t>(r.length, kMaxPacketSize / 2));
   Machine& machine = controller_.machine();
   // The guest's current paging mode decides what an address means; gdb addresses are linear.
-  const size_t n = read_linear(machine.memory(), machine.engine().state(), address, bytes);
-  if (n == 0 && length != 0) return kErrorMemory;
+  const size_t n = read_linear(machine.memory(), machine.engine().state(), r.address, bytes);
+  if (n == 0 && r.length != 0) return kErrorMemory;
   bytes.resize(n);
   return to_hex(bytes);
 }
 
-std::string GdbServer::write_memory(std::string_view args, bool binary) {
-  const size_t colon = args.find(':');
-  if (colon == std::string_view::npos) return kErrorArguments;
-  auto range = address_length(args.substr(0, colon));
-  if (!range) return kErrorArguments;
-  std::vector<uint8_t> data;
-  std::string_view payload = args.substr(colon + 1);
-  if (binary) {
-    data.assign(payload.begin(), payload.end());
-  } else {
-    auto decoded = from_hex(payload);
-    if (!decoded) return kErrorArguments;
-    data = std::move(*decoded);
-  }
-  if (data.size() != range->second) return kErrorArguments;
-  if (!data.empty() && !may_write("memory")) return kErrorRefused;
+GdbServer::Reply GdbServer::answer(const request::WriteMemory& r) {
+  if (r.data.empty()) return "OK";
+  if (!may_write("memory")) return kErrorRefused;
   Machine& machine = controller_.machine();
   const CpuState cpu = machine.engine().state();
   // Check every page first, so a write is done whole or not at all.
   std::vector<std::pair<uint64_t, uint64_t>> pieces; // guest-physical address, length
-  for (uint64_t done = 0; done < data.size();) {
-    const uint64_t linear = range->first + done;
-    const uint64_t length = std::min<uint64_t>(data.size() - done, kPageSize - linear % kPageSize);
+  for (uint64_t done = 0; done < r.data.size();) {
+    const uint64_t linear = r.address + done;
+    const uint64_t length =
+        std::min<uint64_t>(r.data.size() - done, kPageSize - linear % kPageSize);
     auto physical = linear_to_physical(machine.memory(), cpu, linear);
     if (!physical || !machine.memory().contains(*physical, length)) return kErrorMemory;
     pieces.emplace_back(*physical, length);
     done += length;
   }
-  auto* emu = dynamic_cast<EmuEngine*>(&machine.engine());
   uint64_t done = 0;
   for (const auto& [physical, length] : pieces) {
-    machine.memory().write(physical, std::span(data).subspan(done, length));
-    if (emu) emu->invalidate_code(physical, length);
+    machine.memory().write(physical, std::span(r.data).subspan(done, length));
+    forget_decoded_code(machine.engine(), physical, length);
     done += length;
   }
-  if (!data.empty()) warn_divergence("memory");
+  warn_divergence("memory");
   return "OK";
 }
 
-std::string GdbServer::breakpoint(std::string_view args, bool insert) {
-  // TYPE,ADDR,KIND (a breakpoint's KIND is an instruction length hint; a watchpoint's its size).
-  if (args.size() < 2 || args[1] != ',') return kErrorArguments;
-  const char type = args[0];
-  std::string_view rest = args.substr(2);
-  rest = rest.substr(0, rest.find(';')); // conditions and commands evaluated by gdb itself
-  auto range = address_length(rest);
-  if (!range || type < '0' || type > '4') return type >= '0' && type <= '4' ? kErrorArguments : "";
-  Breakpoint b{{range->first, WatchKind::kExecute, 1}, type == '0'};
-  if (type >= '2') {
-    const uint64_t length = range->second;
-    if (length != 1 && length != 2 && length != 4 && length != 8) return kErrorArguments;
-    b.point.length = static_cast<uint8_t>(length);
-    b.point.kind = type == '2'   ? WatchKind::kWrite
-                   : type == '3' ? WatchKind::kRead
-                                 : WatchKind::kAccess;
+GdbServer::Reply GdbServer::answer(const request::SetPoint& r) {
+  using request::PointType;
+  Breakpoint b{{r.address, WatchKind::kExecute, 1}, r.type == PointType::kSoftware};
+  if (r.type != PointType::kSoftware && r.type != PointType::kHardware) {
+    if (r.kind != 1 && r.kind != 2 && r.kind != 4 && r.kind != 8) return kErrorArguments;
+    b.point.length = static_cast<uint8_t>(r.kind);
+    b.point.kind = r.type == PointType::kWrite  ? WatchKind::kWrite
+                   : r.type == PointType::kRead ? WatchKind::kRead
+                                                : WatchKind::kAccess;
   }
-  if (insert) return controller_.insert(b) ? "OK" : kErrorRefused;
+  if (r.insert) return controller_.insert(b) ? "OK" : kErrorRefused;
   return controller_.remove(b) ? "OK" : kErrorArguments;
 }
 
-std::string GdbServer::vcont(std::string_view actions) {
-  // One thread: the first action decides (gdb lists the one for our thread, maybe a default).
-  const std::string_view action = actions.substr(0, actions.find_first_of(":;"));
-  if (action == "c" || (action.size() == 3 && action[0] == 'C')) return resume("c");
-  if (action == "s" || (action.size() == 3 && action[0] == 'S')) return resume("s");
+GdbServer::Reply GdbServer::answer(const request::Resume& r) {
+  return resume(r.action);
+}
+
+GdbServer::Reply GdbServer::answer(const request::VCont& r) {
+  // One thread: the first action that applies to it decides.
+  for (const request::ResumeAction& action : r.actions)
+    if (names_our_thread(action.thread)) return resume(action);
+  return kErrorArguments;
+}
+
+GdbServer::Reply GdbServer::answer(const request::QueryVCont&) {
+  return "vCont;c;C;s;S";
+}
+
+GdbServer::Reply GdbServer::answer(const request::QuerySupported&) {
+  std::string features = "PacketSize=";
+  features += hex_number(kMaxPacketSize);
+  features += ";qXfer:features:read+;swbreak+;hwbreak+;ReverseStep+;ReverseContinue+;"
+              "vContSupported+;QStartNoAckMode+";
+  return features;
+}
+
+GdbServer::Reply GdbServer::answer(const request::StartNoAckMode&) {
+  return "OK";
+}
+
+GdbServer::Reply GdbServer::answer(const request::ReadFeatures& r) {
+  if (r.annex != "target.xml") return kErrorNoAnnex;
+  if (r.offset >= target_xml_.size()) return "l";
+  std::string reply(1, r.length >= target_xml_.size() - r.offset ? 'l' : 'm');
+  reply.append(target_xml_, r.offset, r.length);
+  return reply;
+}
+
+GdbServer::Reply GdbServer::answer(const request::ThreadList& r) {
+  return r.first ? "m1" : "l";
+}
+
+GdbServer::Reply GdbServer::answer(const request::CurrentThread&) {
+  return "QC1";
+}
+
+GdbServer::Reply GdbServer::answer(const request::Attached&) {
+  return "1";
+}
+
+GdbServer::Reply GdbServer::answer(const request::ThreadExtraInfo&) {
+  return to_hex(std::string_view("vCPU 0"));
+}
+
+GdbServer::Reply GdbServer::answer(const request::Symbol&) {
+  return "OK";
+}
+
+GdbServer::Reply GdbServer::answer(const request::SelectThread& r) {
+  return names_our_thread(r.thread) ? "OK" : kErrorArguments;
+}
+
+GdbServer::Reply GdbServer::answer(const request::ThreadAlive& r) {
+  return r.thread == kOnlyThread ? "OK" : kErrorArguments;
+}
+
+GdbServer::Reply GdbServer::answer(const request::Detach&) {
+  end_ = End::kDetached;
+  return "OK";
+}
+
+GdbServer::Reply GdbServer::answer(const request::Kill& r) {
+  end_ = End::kKilled;
+  if (r.acknowledged) return "OK";
+  return std::nullopt;
+}
+
+GdbServer::Reply GdbServer::answer(const request::Interrupt&) {
+  return std::nullopt; // the target is already stopped and gdb has its stop reply
+}
+
+GdbServer::Reply GdbServer::answer(const request::Malformed&) {
+  return kErrorArguments;
+}
+
+GdbServer::Reply GdbServer::answer(const request::Unsupported&) {
   return "";
 }
 
-std::string GdbServer::resume(std::string_view packet) {
+std::string GdbServer::resume(const request::ResumeAction& action) {
+  if (action.address) {
+    CpuState cpu = controller_.machine().engine().state();
+    cpu.rip = *action.address;
+    if (const std::string reply = write_registers(cpu); reply != "OK") return reply;
+  }
   if (changed_state_) {
-    connection_->send_console("warning: gdb changed the guest's registers or memory; the replay "
-                              "may diverge from the trace\n");
+    peer_->send_console("warning: gdb changed the guest's registers or memory; the replay "
+                        "may diverge from the trace\n");
     changed_state_ = false;
   }
-  const bool reverse = packet[0] == 'b';
-  const bool step = reverse ? packet[1] == 's' : packet[0] == 's' || packet[0] == 'S';
-  // "c ADDR" / "s ADDR" resume at ADDR.
-  if (!reverse && packet.size() > 1 && packet[0] != 'C' && packet[0] != 'S') {
-    auto address = parse_hex_number(packet.substr(1));
-    if (!address) return kErrorArguments;
-    Engine& engine = controller_.machine().engine();
-    CpuState cpu = engine.state();
-    cpu.rip = *address;
-    engine.set_state(cpu);
-  }
-  if (reverse && !reversible()) return kErrorRefused;
-  auto interrupted = [this] { return connection_->interrupt_requested(); };
-  if (reverse)
-    last_stop_ = step ? controller_.reverse_step() : controller_.reverse_resume(interrupted);
+  if (action.reverse && !reversible()) return kErrorRefused;
+  auto interrupted = [this] { return peer_->interrupt_requested(); };
+  if (action.reverse)
+    last_stop_ = action.step ? controller_.reverse_step() : controller_.reverse_resume(interrupted);
   else
-    last_stop_ = step ? controller_.step() : controller_.resume(interrupted);
+    last_stop_ = action.step ? controller_.step() : controller_.resume(interrupted);
   return stop_reply(last_stop_);
 }
 
 std::string GdbServer::stop_reply(const Stop& stop) {
+  std::string reply = "T05thread:1;";
   switch (stop.kind) {
   case Stop::Kind::kStep:
-    return "T05thread:1;";
+    break;
   case Stop::Kind::kBreakpoint:
-    return stop.software ? "T05thread:1;swbreak:;" : "T05thread:1;hwbreak:;";
-  case Stop::Kind::kWatchpoint: {
-    const char* name = stop.cause == DebugCause::kWatchWrite  ? "watch"
-                       : stop.cause == DebugCause::kWatchRead ? "rwatch"
-                                                              : "awatch";
-    return std::string("T05thread:1;") + name + ":" + hex_number(stop.address) + ";";
-  }
+    reply += stop.software ? "swbreak:;" : "hwbreak:;";
+    break;
+  case Stop::Kind::kWatchpoint:
+    reply += stop.cause == DebugCause::kWatchWrite  ? "watch:"
+             : stop.cause == DebugCause::kWatchRead ? "rwatch:"
+                                                    : "awatch:";
+    reply += hex_number(stop.address);
+    reply += ';';
+    break;
   case Stop::Kind::kInterrupted:
-    return "T02thread:1;";
+    reply = "T02thread:1;"; // SIGINT
+    break;
   case Stop::Kind::kReplayStart:
-    return "T05thread:1;replaylog:begin;";
+    reply += "replaylog:begin;";
+    break;
   case Stop::Kind::kExited:
-    return "W" + hex_byte(static_cast<uint8_t>(stop.status));
+    reply = 'W';
+    reply += hex_byte(static_cast<uint8_t>(stop.status));
+    break;
   case Stop::Kind::kFailed:
-    connection_->send_console("rrvm: " + stop.message + "\n");
-    std::cerr << "rrvm: " << stop.message << "\n";
-    return "X06"; // SIGABRT: the replay cannot go on
+    // Told to gdb's user here; rrvm reports it on stderr once, when the replay ends.
+    peer_->send_console("rrvm: " + stop.message + "\n");
+    reply = "X06"; // SIGABRT: the replay cannot go on
+    break;
   }
-  return "T05thread:1;";
+  return reply;
 }
 
-std::string GdbServer::monitor(const std::string& line) {
-  std::istringstream words(line);
+GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
+  std::istringstream words(m.command);
   std::string command;
   words >> command;
   std::ostringstream out;
@@ -376,7 +360,7 @@ bool GdbServer::reversible() {
       handed_over ? "rrvm: the kvm replay continues on emu from here, which can go backwards\n"
                   : "rrvm: " + controller_.why_not_reversible() + "\n";
   std::cerr << message;
-  connection_->send_console(message);
+  peer_->send_console(message);
   return handed_over;
 }
 

@@ -6,14 +6,14 @@ namespace {
 
 constexpr char kDigits[] = "0123456789abcdef";
 
-int digit_value(char c) {
+} // namespace
+
+int hex_digit_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-} // namespace
 
 std::string hex_byte(uint8_t value) {
   return {kDigits[value >> 4], kDigits[value & 15]};
@@ -45,7 +45,7 @@ std::optional<std::vector<uint8_t>> from_hex(std::string_view text) {
   std::vector<uint8_t> out;
   out.reserve(text.size() / 2);
   for (size_t i = 0; i < text.size(); i += 2) {
-    int hi = digit_value(text[i]), lo = digit_value(text[i + 1]);
+    int hi = hex_digit_value(text[i]), lo = hex_digit_value(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<uint8_t>(hi << 4 | lo));
   }
@@ -56,7 +56,7 @@ std::optional<uint64_t> parse_hex_number(std::string_view text) {
   if (text.empty() || text.size() > 16) return std::nullopt;
   uint64_t value = 0;
   for (char c : text) {
-    int d = digit_value(c);
+    int d = hex_digit_value(c);
     if (d < 0) return std::nullopt;
     value = value << 4 | uint64_t(d);
   }

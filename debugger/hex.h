@@ -17,6 +17,8 @@ std::string hex_byte(uint8_t value);
 // A number in big-endian hex without leading zeros ("0" for zero), as in addresses.
 std::string hex_number(uint64_t value);
 
+// The value of one hex digit (either case), or -1.
+int hex_digit_value(char c);
 // nullopt for an odd length or a non-hex digit.
 std::optional<std::vector<uint8_t>> from_hex(std::string_view text);
 // A number of at most 16 hex digits; nullopt when empty, too long or not hex.

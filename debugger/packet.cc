@@ -10,13 +10,6 @@ bool reserved(char c) {
   return c == '$' || c == '#' || c == '}' || c == '*';
 }
 
-int hex_digit(uint8_t c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string escape(std::string_view data) {
   std::string out;
   out.reserve(data.size());
@@ -76,7 +69,7 @@ void PacketParser::feed(std::span<const uint8_t> bytes, std::vector<Frame>& out)
       break;
     case State::kChecksum1:
     case State::kChecksum2: {
-      const int d = hex_digit(c);
+      const int d = hex_digit_value(static_cast<char>(c));
       if (d < 0) {
         out.push_back({Frame::Kind::kBadChecksum, {}});
         state_ = State::kIdle;

@@ -34,6 +34,8 @@ public:
   explicit PacketParser(size_t max_payload = kMaxPacketSize) : max_payload_(max_payload) {}
 
   void feed(std::span<const uint8_t> bytes, std::vector<Frame>& out);
+  // Whether the bytes fed so far end inside a packet.
+  bool inside_packet() const { return state_ != State::kIdle; }
 
 private:
   enum class State : uint8_t { kIdle, kPayload, kEscape, kChecksum1, kChecksum2 };

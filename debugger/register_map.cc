@@ -196,7 +196,7 @@ RegisterMap::RegisterMap(bool x86_64) : x86_64_(x86_64) {
     gpr("rbp", kRbp, "data_ptr");
     gpr("rsp", kRsp, "data_ptr");
     for (unsigned i = kR8; i <= kR15; ++i)
-      gpr("r" + std::to_string(i), i, "int64");
+      gpr(std::string(1, 'r').append(std::to_string(i)), i, "int64");
   } else {
     gpr("eax", kRax, "int32");
     gpr("ecx", kRcx, "int32");

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "debugger/connection_refuser.h"
 #include "debugger/gdb_connection.h"
 #include "debugger/gdb_listener.h"
 #include "debugger/gdb_server.h"
@@ -12,15 +13,23 @@ namespace rrvm {
 
 namespace {
 
-// Waits for one gdb and serves it; after a detach the machine runs on to its end.
+// Waits for one gdb and serves it. A gdb that goes away without detaching (it crashed, the
+// network dropped, the user closed it) is treated as a detach: the machine runs on to its end,
+// as it would have had gdb's exit detached cleanly; killing stays explicit.
 gdb::Stop serve(gdb::GdbServer& server, gdb::ReplayController& controller,
                 const std::string& address) {
   gdb::Listener listener(address);
   std::cerr << "rrvm: waiting for gdb on " << listener.name() << std::endl;
-  gdb::Connection connection(listener.accept(), listener.fd());
+  gdb::Connection connection(listener.accept());
+  gdb::ConnectionRefuser refuser(listener.fd());
   const gdb::GdbServer::End end = server.serve(connection);
-  if (end == gdb::GdbServer::End::kDetached) return controller.run_detached();
-  return controller.final_stop().value_or(gdb::Stop{gdb::Stop::Kind::kStep});
+  if (end == gdb::GdbServer::End::kDisconnected)
+    std::cerr << "rrvm: gdb disconnected without detaching"
+              << (connection.closed_mid_packet() ? " (in the middle of a packet)" : "")
+              << "; running on to the end as after a detach\n";
+  if (end == gdb::GdbServer::End::kKilled)
+    return controller.final_stop().value_or(gdb::Stop{gdb::Stop::Kind::kStep});
+  return controller.run_detached();
 }
 
 } // namespace

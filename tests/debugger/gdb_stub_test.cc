@@ -7,6 +7,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <regex>
 #include <signal.h>
 #include <sstream>
@@ -543,6 +544,117 @@ TEST_F(GdbStubTest, ASecondClientIsRefused) {
   close(first);
   EXPECT_EQ(server_status(), 1); // detached: the replay ran on to the guest's exit
   EXPECT_NE(slurp(server_err_).find("refused a second gdb"), std::string::npos);
+}
+
+// A divergence under gdb: gdb's console says so when it happens, stderr once when rrvm ends.
+TEST_F(GdbStubTest, ADivergenceIsReportedOnce) {
+  record("pit_long.elf");
+  start_server();
+  std::string out = gdb("set var *(int*)&ticks = 20\ncontinue\nkill\n");
+  EXPECT_NE(out.find("replay diverged"), std::string::npos) << out;
+  EXPECT_EQ(server_status(), 3) << slurp(server_err_); // ExitCode::kDivergence
+  const std::string err = slurp(server_err_);
+  size_t count = 0;
+  for (size_t at = err.find("replay diverged"); at != std::string::npos;
+       at = err.find("replay diverged", at + 1))
+    ++count;
+  EXPECT_EQ(count, 1u) << err;
+}
+
+// Clients knocking all at once while gdb is attached: each is turned away within moments (none
+// left retrying its SYN against a full accept queue), and the log has one line for the first
+// and a count for the rest.
+TEST_F(GdbStubTest, RefusedConnectionsAreQuickAndLoggedOnce) {
+  record("pit_long.elf");
+  start_server();
+  const int first = connect_raw();
+  EXPECT_EQ(talk(first, packet("?")), "+" + packet("T05thread:1;"));
+  constexpr int kClients = 400;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port_));
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  std::vector<pollfd> clients;
+  for (int i = 0; i < kClients; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa); // EINPROGRESS
+    clients.push_back({fd, POLLIN, 0});
+  }
+  // Each is closed by the server: readable with end-of-file (or reset).
+  int closed = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (closed < kClients && std::chrono::steady_clock::now() < deadline) {
+    if (poll(clients.data(), clients.size(), 100) <= 0) continue;
+    for (pollfd& c : clients) {
+      if (c.fd < 0 || !c.revents) continue;
+      char byte;
+      const ssize_t n = recv(c.fd, &byte, 1, 0);
+      if (n > 0 || (n < 0 && errno == EAGAIN)) continue;
+      close(c.fd);
+      c.fd = -1;
+      ++closed;
+    }
+  }
+  for (pollfd& c : clients)
+    if (c.fd >= 0) close(c.fd);
+  EXPECT_EQ(closed, kClients);
+  EXPECT_EQ(talk(first, packet("k")), "+");
+  close(first);
+  EXPECT_EQ(server_status(), 0);
+  const std::string err = slurp(server_err_);
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 3) << err; // waiting, first, count
+  EXPECT_NE(err.find("refused a second gdb connection"), std::string::npos) << err;
+  EXPECT_NE(err.find("refused " + std::to_string(kClients - 1) + " more gdb connections"),
+            std::string::npos)
+      << err;
+}
+
+// gdb going away in the middle of a packet is a detach: said on stderr, and the replay runs on
+// to the guest's end (status and serial output as without gdb).
+TEST_F(GdbStubTest, ADisconnectMidPacketIsADetach) {
+  record("pit_long.elf");
+  start_server();
+  const int fd = connect_raw();
+  EXPECT_EQ(talk(fd, packet("s")), "+" + packet("T05thread:1;"));
+  send(fd, "$m1000,", 7, MSG_NOSIGNAL);
+  close(fd);
+  EXPECT_EQ(server_status(), 1);
+  EXPECT_NE(slurp(server_err_)
+                .find("gdb disconnected without detaching (in the middle of a "
+                      "packet); running on to the end as after a detach"),
+            std::string::npos)
+      << slurp(server_err_);
+  EXPECT_EQ(slurp(server_out_), "PIT in long mode: 20 ticks\n");
+}
+
+// Register writes the CPU could never hold are refused with E16 and one line on stderr, and the
+// replay goes on; a legitimate write of the same register works.
+TEST_F(GdbStubTest, ImpossibleRegisterWritesAreRefused) {
+  record("pit_long.elf");
+  start_server();
+  const int fd = connect_raw();
+  const std::string flags = talk(fd, packet("p11"));
+  ASSERT_EQ(flags.size(), 1 + 1 + 8 + 3) << flags;                          // '+', $, 4 bytes, #cs
+  EXPECT_EQ(talk(fd, packet("P11=02020200")), "+" + packet("E16"));         // IF and VM
+  EXPECT_EQ(talk(fd, packet("P11=0a020000")), "+" + packet("E16"));         // reserved bit 3
+  EXPECT_EQ(talk(fd, packet("P10=0000000000800000")), "+" + packet("E16")); // rip 0x800000000000
+  EXPECT_EQ(talk(fd, packet("P12=f8ff0000")), "+" + packet("E16"));         // cs beyond the GDT
+  EXPECT_EQ(talk(fd, packet("p11")), flags);
+  EXPECT_EQ(talk(fd, packet("s")), "+" + packet("T05thread:1;"));
+  const std::string stepped = talk(fd, packet("p11"));
+  EXPECT_EQ(talk(fd, packet("P11=" + stepped.substr(2, 8))), "+" + packet("OK"));
+  EXPECT_EQ(talk(fd, packet("D")), "+" + packet("OK"));
+  close(fd);
+  EXPECT_EQ(server_status(), 1);
+  const std::string err = slurp(server_err_);
+  EXPECT_NE(err.find("rrvm: refused gdb's register write: eflags: gdb cannot switch "
+                     "virtual-8086 mode (the VM flag) on or off\n"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("eflags: reserved bits 0x8\n"), std::string::npos) << err;
+  EXPECT_NE(err.find("rip: non-canonical address 0x800000000000\n"), std::string::npos) << err;
+  EXPECT_NE(err.find("cs: selector 0xfff8 lies beyond"), std::string::npos) << err;
 }
 
 } // namespace

@@ -33,10 +33,6 @@ template <typename T> void store(KvmXsave& x, size_t offset, T v) {
   std::memcpy(reinterpret_cast<uint8_t*>(x.region) + offset, &v, sizeof v);
 }
 
-const uint8_t* at(const KvmXsave& x, size_t offset) {
-  return reinterpret_cast<const uint8_t*>(x.region) + offset;
-}
-
 uint8_t* at(KvmXsave& x, size_t offset) {
   return reinterpret_cast<uint8_t*>(x.region) + offset;
 }
