@@ -1,6 +1,9 @@
 #include "debugger/register_map.h"
 
 #include <cstring>
+#include <type_traits>
+
+#include "vmm/emu/x87_state.h"
 
 namespace rrvm::gdb {
 
@@ -8,9 +11,16 @@ namespace {
 
 constexpr const char* kCore = "org.gnu.gdb.i386.core";
 constexpr const char* kSegments = "org.gnu.gdb.i386.segments";
+constexpr const char* kSse = "org.gnu.gdb.i386.sse";
 constexpr const char* kControl = "org.rrvm.x86.control";
 
-constexpr uint64_t kX87ControlReset = 0x37f;
+// The registers wider than 64 bits, as bytes of the CPU state (nullptr for the others).
+template <typename State> auto* wide_register(State& cpu, const RegisterInfo& r) {
+  using Byte = std::conditional_t<std::is_const_v<State>, const uint8_t, uint8_t>;
+  if (r.id == RegisterId::kSt) return static_cast<Byte*>(cpu.fpu.st[r.index].data());
+  if (r.id == RegisterId::kXmm) return static_cast<Byte*>(cpu.fpu.xmm[r.index].data());
+  return static_cast<Byte*>(nullptr);
+}
 
 // CpuState or const CpuState: the read and the write path share it.
 template <typename State> auto& segment(State& cpu, RegisterId id) {
@@ -30,11 +40,11 @@ template <typename State> auto& segment(State& cpu, RegisterId id) {
   }
 }
 
-// The register's value, or nullopt for the registers rrvm does not model (x87 data).
-std::optional<uint64_t> value_of(const CpuState& cpu, const RegisterInfo& r) {
+// The value of a register of at most 64 bits.
+uint64_t value_of(const CpuState& cpu, const RegisterInfo& r) {
   switch (r.id) {
   case RegisterId::kGpr:
-    return cpu.gpr[r.gpr];
+    return cpu.gpr[r.index];
   case RegisterId::kRip:
     return cpu.rip;
   case RegisterId::kEflags:
@@ -46,12 +56,27 @@ std::optional<uint64_t> value_of(const CpuState& cpu, const RegisterInfo& r) {
   case RegisterId::kFs:
   case RegisterId::kGs:
     return segment(cpu, r.id).selector;
-  case RegisterId::kX87Data:
-    return std::nullopt;
-  case RegisterId::kX87Control:
-    return kX87ControlReset;
-  case RegisterId::kX87Other:
-    return 0;
+  case RegisterId::kFctrl:
+    return cpu.fpu.fcw;
+  case RegisterId::kFstat:
+    return cpu.fpu.fsw;
+  case RegisterId::kFtag:
+    return emu::x87::full_tag(cpu.fpu);
+  case RegisterId::kFiseg:
+    return cpu.fpu.fcs;
+  case RegisterId::kFioff:
+    return uint32_t(cpu.fpu.fip);
+  case RegisterId::kFoseg:
+    return cpu.fpu.fds;
+  case RegisterId::kFooff:
+    return uint32_t(cpu.fpu.fdp);
+  case RegisterId::kFop:
+    return cpu.fpu.fop;
+  case RegisterId::kMxcsr:
+    return cpu.fpu.mxcsr;
+  case RegisterId::kSt:
+  case RegisterId::kXmm:
+    return 0; // wide_register()
   case RegisterId::kFsBase:
     return cpu.fs.base;
   case RegisterId::kGsBase:
@@ -78,7 +103,7 @@ void store(CpuState& cpu, const RegisterInfo& r, uint64_t v) {
   auto merge = [&](uint64_t old) { return r.bits >= 64 ? v : (old & ~((1ull << r.bits) - 1)) | v; };
   switch (r.id) {
   case RegisterId::kGpr:
-    cpu.gpr[r.gpr] = merge(cpu.gpr[r.gpr]);
+    cpu.gpr[r.index] = merge(cpu.gpr[r.index]);
     break;
   case RegisterId::kRip:
     cpu.rip = merge(cpu.rip);
@@ -95,10 +120,36 @@ void store(CpuState& cpu, const RegisterInfo& r, uint64_t v) {
     // Only the selector: the hidden descriptor part stays as the guest loaded it.
     segment(cpu, r.id).selector = static_cast<uint16_t>(v);
     break;
-  case RegisterId::kX87Data:
-  case RegisterId::kX87Control:
-  case RegisterId::kX87Other:
+  case RegisterId::kFctrl:
+    cpu.fpu.fcw = uint16_t(v);
     break;
+  case RegisterId::kFstat:
+    cpu.fpu.fsw = uint16_t(v);
+    break;
+  case RegisterId::kFtag:
+    cpu.fpu.ftw = emu::x87::abridged_tag(uint16_t(v));
+    break;
+  case RegisterId::kFiseg:
+    cpu.fpu.fcs = uint16_t(v);
+    break;
+  case RegisterId::kFioff:
+    cpu.fpu.fip = (cpu.fpu.fip & ~0xffffffffull) | uint32_t(v);
+    break;
+  case RegisterId::kFoseg:
+    cpu.fpu.fds = uint16_t(v);
+    break;
+  case RegisterId::kFooff:
+    cpu.fpu.fdp = (cpu.fpu.fdp & ~0xffffffffull) | uint32_t(v);
+    break;
+  case RegisterId::kFop:
+    cpu.fpu.fop = uint16_t(v & 0x7ff);
+    break;
+  case RegisterId::kMxcsr:
+    cpu.fpu.mxcsr = uint32_t(v);
+    break;
+  case RegisterId::kSt:
+  case RegisterId::kXmm:
+    break; // wide_register()
   case RegisterId::kFsBase:
     cpu.fs.base = merge(cpu.fs.base);
     break;
@@ -164,12 +215,19 @@ RegisterMap::RegisterMap(bool x86_64) : x86_64_(x86_64) {
       {"es", RegisterId::kEs}, {"fs", RegisterId::kFs}, {"gs", RegisterId::kGs}};
   for (const auto& [name, id] : segments)
     registers_.push_back({name, 32, "int32", kCore, nullptr, id});
-  for (int i = 0; i < 8; ++i)
+  for (unsigned i = 0; i < 8; ++i)
     registers_.push_back(
-        {"st" + std::to_string(i), 80, "i387_ext", kCore, "float", RegisterId::kX87Data});
-  registers_.push_back({"fctrl", 32, "int", kCore, "float", RegisterId::kX87Control});
-  for (const char* name : {"fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"})
-    registers_.push_back({name, 32, "int", kCore, "float", RegisterId::kX87Other});
+        {"st" + std::to_string(i), 80, "i387_ext", kCore, "float", RegisterId::kSt, i});
+  const std::pair<const char*, RegisterId> x87[] = {
+      {"fctrl", RegisterId::kFctrl}, {"fstat", RegisterId::kFstat}, {"ftag", RegisterId::kFtag},
+      {"fiseg", RegisterId::kFiseg}, {"fioff", RegisterId::kFioff}, {"foseg", RegisterId::kFoseg},
+      {"fooff", RegisterId::kFooff}, {"fop", RegisterId::kFop}};
+  for (const auto& [name, id] : x87)
+    registers_.push_back({name, 32, "int", kCore, "float", id});
+  for (unsigned i = 0; i < (x86_64 ? 16u : 8u); ++i)
+    registers_.push_back(
+        {"xmm" + std::to_string(i), 128, "vec128", kSse, nullptr, RegisterId::kXmm, i});
+  registers_.push_back({"mxcsr", 32, "i386_mxcsr", kSse, "vector", RegisterId::kMxcsr});
   // gdb's i386 architecture (13.1) asserts on the segments feature outside its Linux ABI; the
   // bases of a 32-bit guest go with the control registers instead.
   const char* bases = x86_64 ? kSegments : kControl;
@@ -193,7 +251,12 @@ std::optional<std::vector<uint8_t>> RegisterMap::read(const CpuState& cpu, size_
   if (number >= registers_.size()) return std::nullopt;
   const RegisterInfo& r = registers_[number];
   std::vector<uint8_t> bytes(r.bits / 8, 0);
-  if (auto v = value_of(cpu, r)) std::memcpy(bytes.data(), &*v, std::min<size_t>(8, bytes.size()));
+  if (const uint8_t* wide = wide_register(cpu, r)) {
+    std::memcpy(bytes.data(), wide, bytes.size());
+  } else {
+    const uint64_t v = value_of(cpu, r);
+    std::memcpy(bytes.data(), &v, std::min<size_t>(8, bytes.size()));
+  }
   return bytes;
 }
 
@@ -210,6 +273,10 @@ bool RegisterMap::write(CpuState& cpu, size_t number, std::span<const uint8_t> b
   if (number >= registers_.size()) return false;
   const RegisterInfo& r = registers_[number];
   if (bytes.size() != r.bits / 8) return false;
+  if (uint8_t* wide = wide_register(cpu, r)) {
+    std::memcpy(wide, bytes.data(), bytes.size());
+    return true;
+  }
   uint64_t v = 0;
   std::memcpy(&v, bytes.data(), std::min<size_t>(8, bytes.size()));
   store(cpu, r, v);

@@ -1,7 +1,7 @@
 // gdb's register numbering for the guest: the i386 or x86-64 core set (general registers,
-// eflags, segment selectors, the x87 registers gdb insists on), the segment bases, and the
-// control registers. The target description lists them in this order, so the 'g' packet and
-// 'p'/'P' numbers follow it too.
+// eflags, segment selectors, the x87 registers), the SSE set (xmm0-15, or xmm0-7 for i386, and
+// mxcsr), the segment bases, and the control registers. The target description lists them in this
+// order, so the 'g' packet and 'p'/'P' numbers follow it too.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 namespace rrvm::gdb {
 
 enum class RegisterId : uint8_t {
-  kGpr, // `gpr` says which
+  kGpr, // `index` says which
   kRip,
   kEflags,
   kEs,
@@ -24,9 +24,17 @@ enum class RegisterId : uint8_t {
   kDs,
   kFs,
   kGs,
-  kX87Data,    // st0-st7: rrvm's CPU state carries no x87 registers; they read as zero
-  kX87Control, // fctrl: the reset value
-  kX87Other,   // fstat, ftag, fiseg, fioff, foseg, fooff, fop: zero
+  kSt, // ST(index), 80 bits
+  kFctrl,
+  kFstat,
+  kFtag, // the full 16-bit tag word, derived from FXSAVE's abridged one
+  kFiseg,
+  kFioff,
+  kFoseg,
+  kFooff,
+  kFop,
+  kXmm, // XMM(index)
+  kMxcsr,
   kFsBase,
   kGsBase,
   kCr0,
@@ -44,7 +52,7 @@ struct RegisterInfo {
   const char* feature; // the target-description feature it belongs to
   const char* group;   // nullptr: gdb's default
   RegisterId id;
-  unsigned gpr = 0;
+  unsigned index = 0; // which GPR, ST or XMM register
 };
 
 class RegisterMap {
@@ -59,7 +67,7 @@ public:
   // Little-endian target bytes, as 'g' and 'p' send them; nullopt for an unknown number.
   std::optional<std::vector<uint8_t>> read(const CpuState& cpu, size_t number) const;
   std::vector<uint8_t> read_all(const CpuState& cpu) const;
-  // False for an unknown number or a wrong size. Writes to the x87 registers are dropped.
+  // False for an unknown number or a wrong size.
   bool write(CpuState& cpu, size_t number, std::span<const uint8_t> bytes) const;
   // Writes the registers `bytes` covers, in order (gdb may send fewer than all).
   bool write_all(CpuState& cpu, std::span<const uint8_t> bytes) const;

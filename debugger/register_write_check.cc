@@ -1,6 +1,7 @@
 #include "debugger/register_write_check.h"
 
 #include "debugger/hex.h"
+#include "vmm/emu/simd.h"
 
 namespace rrvm::gdb {
 
@@ -85,6 +86,9 @@ std::optional<std::string> register_write_problem(const CpuState& before, const 
   if ((after.rflags ^ before.rflags) & rflags::kVM)
     return "eflags: gdb cannot switch virtual-8086 mode (the VM flag) on or off";
   if (auto problem = control_problem(before, after)) return problem;
+  // LDMXCSR raises #GP for these; the engines compute under MXCSR and must never hold them.
+  if (after.fpu.mxcsr & ~emu::mxcsr::kWritable)
+    return "mxcsr: reserved bits " + bits(after.fpu.mxcsr & ~emu::mxcsr::kWritable);
   if (after.rip != before.rip)
     if (auto problem = address_problem(after.code_bits() == 64, after.rip))
       return "rip: " + *problem;

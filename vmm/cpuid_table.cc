@@ -26,14 +26,18 @@ constexpr uint32_t fourcc(const char* s) {
 
 CpuidTable CpuidTable::emulated() {
   // Leaf 1 EDX: FPU, VME off, DE, PSE, TSC, MSR, PAE, MCE off, CX8, APIC off, SEP, MTRR off, PGE,
-  // CMOV, PAT, PSE36 off, FXSR, SSE, SSE2 (the interpreter carries no SIMD state yet, but long mode
-  // requires the bits; instructions it does not implement stop the run with a clear message).
+  // CMOV, PAT, PSE36 off, CLFSH, MMX, FXSR, SSE, SSE2.
   constexpr uint32_t leaf1_edx = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
                                  (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) |
-                                 (1u << 16) | (1u << 24) | (1u << 25) | (1u << 26);
-  constexpr uint32_t leaf1_ecx = (1u << 13) | (1u << 23) | (1u << 31); // CX16, POPCNT, hypervisor
-  constexpr uint32_t ext1_edx = (1u << 11) | (1u << 20) | (1u << 29);  // SYSCALL, NX, LM
-  constexpr uint32_t ext1_ecx = (1u << 0);                             // LAHF/SAHF in 64-bit
+                                 (1u << 16) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) |
+                                 (1u << 26);
+  // Leaf 1 ECX: SSE3, SSSE3, CX16, SSE4.1, SSE4.2, POPCNT, hypervisor: the x86-64-v2 level.
+  // PCLMULQDQ, MONITOR, FMA, MOVBE, AES, XSAVE/OSXSAVE, AVX and F16C stay hidden and their
+  // instructions raise #UD.
+  constexpr uint32_t leaf1_ecx =
+      (1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 23) | (1u << 31);
+  constexpr uint32_t ext1_edx = (1u << 11) | (1u << 20) | (1u << 29); // SYSCALL, NX, LM
+  constexpr uint32_t ext1_ecx = (1u << 0);                            // LAHF/SAHF in 64-bit
   return CpuidTable({
       {0, 0, false, 0xd, fourcc("Genu"), fourcc("ntel"), fourcc("ineI")},
       {1, 0, false, 0x000306a9, 0x00000800, leaf1_ecx, leaf1_edx}, // family 6 model 58

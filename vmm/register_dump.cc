@@ -1,5 +1,6 @@
 #include "vmm/register_dump.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "vmm/disassembler.h"
@@ -21,6 +22,34 @@ std::string describe_instruction_at(const GuestMemory& memory, const CpuState& c
   return std::string(head) + ": " + hex_bytes(code.first(std::min<size_t>(n, 8))) +
          (n > 8 ? " …" : "") + "  " + text;
 }
+
+namespace {
+
+// The x87/SSE control and status words, then only the XMM registers that are not zero (most of
+// a failure's registers are unused), two to a line, most significant byte first.
+std::string fpu_dump(const FpuState& f) {
+  char line[160];
+  std::snprintf(line, sizeof line, "\n  fcw %04x fsw %04x ftw %02x mxcsr %08x", f.fcw, f.fsw, f.ftw,
+                f.mxcsr);
+  std::string out = line;
+  unsigned shown = 0;
+  for (unsigned i = 0; i < f.xmm.size(); ++i) {
+    const auto& x = f.xmm[i];
+    if (std::all_of(x.begin(), x.end(), [](uint8_t b) { return b == 0; })) continue;
+    std::string hex;
+    for (size_t b = x.size(); b-- > 0;) {
+      char two[3];
+      std::snprintf(two, sizeof two, "%02x", x[b]);
+      hex += two;
+    }
+    std::snprintf(line, sizeof line, "%sxmm%-2u %s", shown % 2 ? "  " : "\n  ", i, hex.c_str());
+    out += line;
+    ++shown;
+  }
+  return out;
+}
+
+} // namespace
 
 std::string register_dump(const CpuState& cpu) {
   static const char* const kNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -57,6 +86,7 @@ std::string register_dump(const CpuState& cpu) {
                 static_cast<unsigned long long>(cpu.gdt.base), cpu.gdt.limit,
                 static_cast<unsigned long long>(cpu.idt.base), cpu.idt.limit);
   out += line;
+  out += fpu_dump(cpu.fpu);
   return out;
 }
 

@@ -37,7 +37,11 @@ uint64_t hash_cpu_state(const CpuState& cpu) {
     h = mix(h, v);
   for (const Segment* s : {&cpu.cs, &cpu.ss, &cpu.ds, &cpu.es, &cpu.fs, &cpu.gs})
     h = mix(mix(h, s->selector), s->base);
-  return h;
+  const FpuState& f = cpu.fpu;
+  h = mix(h, uint64_t(f.fcw) | uint64_t(f.fsw) << 16 | uint64_t(f.ftw) << 32);
+  h = mix(h, f.mxcsr);
+  h = hash_bytes({f.st[0].data(), sizeof f.st}, h);
+  return hash_bytes({f.xmm[0].data(), sizeof f.xmm}, h);
 }
 
 } // namespace rrvm

@@ -13,7 +13,9 @@ namespace rrvm {
 uint64_t hash_bytes(std::span<const uint8_t> bytes, uint64_t seed = 0);
 
 // The registers that determine what the vCPU does next: general registers, rip, rflags, control
-// registers and segment selectors and bases.
+// registers, segment selectors and bases, and the x87/SSE state (registers, control and status
+// words, tags, MXCSR; not the last instruction's opcode and pointers, which only exception
+// handlers read and which CPUs record differently).
 uint64_t hash_cpu_state(const CpuState& cpu);
 
 } // namespace rrvm

@@ -149,7 +149,9 @@ TEST_F(GdbServerTest, LegitimateRegisterWritesReachTheEngine) {
   EXPECT_EQ(read("eflags"), flags ^ 1);
   EXPECT_EQ(write("rip", read("rip") + 1), "OK");
   EXPECT_EQ(write("fs_base", 0xffff'8000'0000'0000), "OK");
-  EXPECT_EQ(write("ds", 0, 4), "OK"); // a null data selector
+  EXPECT_EQ(write("ds", 0, 4), "OK");         // a null data selector
+  EXPECT_EQ(write("mxcsr", 0x3f80, 4), "OK"); // round down
+  EXPECT_EQ(read("mxcsr"), 0x3f80u);
   // gdb writes all registers back with G after a `set var $rbx`: unchanged values pass.
   auto all = from_hex(ask(ReadRegisters{}));
   ASSERT_TRUE(all);
@@ -181,6 +183,7 @@ TEST_F(GdbServerTest, ImpossibleRegisterWritesAreRefusedWithAWarning) {
       {"efer", read("efer") | 1u << 2, 8, "efer: reserved bits 0x4"},
       {"cr3", read("cr3") | 1ull << 63, 8, "cr3: reserved bits 0x8000000000000000"},
       {"cr8", 16, 8, "cr8: reserved bits 0x10"},
+      {"mxcsr", 0x11f80, 4, "mxcsr: reserved bits 0x10000"},
   };
   for (const Case& c : cases) {
     testing::internal::CaptureStderr();

@@ -273,6 +273,23 @@ TEST_F(GdbStubTest, ContinueToTheEndReportsTheExitStatus) {
   EXPECT_EQ(slurp(server_out_), "PIT in 32-bit protected mode: 20 ticks\n");
 }
 
+// gdb 13 reads the x87 and SSE registers through the standard i386 core/sse features: `p $xmm0`,
+// `info registers xmm0`, `p $mxcsr` and `info float` show what sse_long.asm loaded.
+TEST_F(GdbStubTest, X87AndSseRegistersReachGdb) {
+  record("sse_long.elf");
+  start_server();
+  std::string out = gdb("break loaded\ncontinue\np/x $xmm0.uint128\np/x $xmm15.v2_int64\n"
+                        "p $xmm0.v2_double[1]\np $mxcsr\ninfo registers xmm0\ninfo float\nkill\n");
+  EXPECT_NE(out.find("= 0x3ff00000000000000123456789abcdef"), std::string::npos) << out;
+  EXPECT_NE(out.find("= {0x2468acf13579bde, 0x7fe0000000000000}"), std::string::npos) << out;
+  EXPECT_NE(out.find("= 1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("= [ PE IM DM ZM OM UM PM ]"), std::string::npos) << out;
+  EXPECT_NE(out.find("v4_float = {0x89abcdef"), std::string::npos) << out;
+  EXPECT_NE(out.find("=>R0: Empty"), std::string::npos) << out;
+  EXPECT_NE(out.find("Control Word:        0x037f"), std::string::npos) << out;
+  EXPECT_NE(out.find("Tag Word:            0xffff"), std::string::npos) << out;
+}
+
 // Scenario (3) on the demo's failing trace. Where does the lost update come from? At the check
 // (`lost`) total = iterations + ticks - 1. The culprit is the racy store `mov [rel total], rbx`
 // in the iteration where a tick arrived during the `out`: the handler raised total to T+1 and the

@@ -7,6 +7,10 @@
 // multiboot loader, translation of the setup code) does not count. Each QEMU run is repeated and
 // the fastest kept, since the build machines are shared.
 //
+// The interpreter also runs the loop with SSE moves and inline integer SIMD (emu-sse) and with
+// integer SIMD computed by host stubs (emu-stub) in place of the ALU instructions, neither of
+// which may be slower per instruction, and with SSE floating point (emu-fp), reported.
+//
 // Usage: emu_bench [emu_iterations [qemu_iterations]]
 #include <spawn.h>
 #include <sys/wait.h>
@@ -36,19 +40,52 @@ constexpr uint64_t kRam = 16 << 20;
 constexpr uint64_t kPerIteration = 8;
 constexpr unsigned kQemuRounds = 3;
 
-// The measured loop: eight instructions per iteration, ECX counting iterations (at least one).
-std::string loop_source(uint32_t iterations) {
-  return "  mov ecx, " + std::to_string(iterations) + R"(
-again:
+// The measured loop body: six integer ALU instructions.
+constexpr const char* kAluBody = R"(
   add rax, rbx
   xor rbx, rcx
   rol rax, 3
   lea rdx, [rax + rbx*2 + 7]
   sub rsi, rdx
   and rdi, rsi
-  dec ecx
-  jnz again
 )";
+// The same number of SSE moves and integer SIMD instructions (emu only: on PVM, KVM would
+// emulate them at ring 0, and QEMU's guest leaves SSE disabled).
+constexpr const char* kSseBody = R"(
+  movdqa xmm0, xmm1
+  paddd xmm0, xmm2
+  pxor xmm1, xmm0
+  movdqu [0x20000], xmm1
+  pshufd xmm2, xmm0, 0x1b
+  pcmpeqb xmm3, xmm1
+)";
+
+// Integer SIMD the interpreter computes through a host stub rather than inline (unpacks, byte
+// shifts and shuffles, SSSE3 arithmetic), under the same rule.
+constexpr const char* kSseStubBody = R"(
+  punpckhbw xmm0, xmm1
+  psrldq xmm1, 4
+  pmaddubsw xmm2, xmm3
+  palignr xmm4, xmm5, 3
+  pshufb xmm6, xmm7
+  phaddd xmm1, xmm2
+)";
+
+// Floating point, which runs under the guest's MXCSR (an LDMXCSR per flag-raising instruction):
+// reported, not held to the ALU rule.
+constexpr const char* kSseFpBody = R"(
+  addps xmm0, xmm1
+  mulsd xmm2, xmm3
+  cvtsi2sd xmm4, eax
+  sqrtpd xmm5, xmm6
+  minps xmm6, xmm7
+  divss xmm1, xmm2
+)";
+
+// The measured loop: eight instructions per iteration, ECX counting iterations (at least one).
+std::string loop_source(uint32_t iterations, const char* body = kAluBody) {
+  return "  mov ecx, " + std::to_string(iterations) + "\nagain:" + body +
+         "  dec ecx\n  jnz again\n";
 }
 
 struct Rate {
@@ -63,10 +100,12 @@ double seconds_since(Clock::time_point t0) {
 
 // Runs the loop on `engine` from the long-mode start state until its final port write. The count
 // is the engine's own where it keeps one (emu); otherwise the loop plus its MOV and OUT.
-std::optional<Rate> time_engine(Engine& engine, GuestMemory& memory, uint32_t iterations) {
-  const CpuState start = test::initial_state(test::Mode::kLong64, memory);
-  memory.write(test::kCodeAddr,
-               test::assemble(loop_source(iterations) + "out 0x80, al\n", 64, test::kCodeAddr));
+std::optional<Rate> time_engine(Engine& engine, GuestMemory& memory, uint32_t iterations,
+                                const char* body = kAluBody) {
+  CpuState start = test::initial_state(test::Mode::kLong64, memory);
+  start.cr4 |= cr4::kOSFXSR | cr4::kOSXMMEXCPT;
+  memory.write(test::kCodeAddr, test::assemble(loop_source(iterations, body) + "out 0x80, al\n", 64,
+                                               test::kCodeAddr));
   engine.set_state(start);
   const auto t0 = Clock::now();
   Exit& e = test::run_past_kicks(engine);
@@ -219,6 +258,27 @@ int main(int argc, char** argv) {
     emu = time_engine(engine, memory, emu_iterations);
     if (!emu) return 1;
   }
+  std::optional<Rate> emu_sse;
+  {
+    GuestMemory memory(kRam);
+    EmuEngine engine(memory);
+    emu_sse = time_engine(engine, memory, emu_iterations, kSseBody);
+    if (!emu_sse) return 1;
+  }
+  std::optional<Rate> emu_stub;
+  {
+    GuestMemory memory(kRam);
+    EmuEngine engine(memory);
+    emu_stub = time_engine(engine, memory, emu_iterations, kSseStubBody);
+    if (!emu_stub) return 1;
+  }
+  std::optional<Rate> emu_fp;
+  {
+    GuestMemory memory(kRam);
+    EmuEngine engine(memory);
+    emu_fp = time_engine(engine, memory, emu_iterations, kSseFpBody);
+    if (!emu_fp) return 1;
+  }
   std::optional<Rate> kvm;
   std::string kvm_note;
   try {
@@ -232,9 +292,15 @@ int main(int argc, char** argv) {
   std::optional<Rate> qemu = rate_qemu(qemu_iterations);
 
   print("emu", emu, "");
+  print("emu-sse", emu_sse, "");
+  print("emu-stub", emu_stub, "");
+  print("emu-fp", emu_fp, "");
   print("kvm", kvm, kvm_note.c_str());
   print("qemu-tcg", qemu, "qemu-system-x86_64 missing or the guest did not exit through 0xf4");
   ratio("emu/kvm", emu, kvm);
+  ratio("emu-sse/emu", emu_sse, emu);
+  ratio("emu-stub/emu", emu_stub, emu);
+  ratio("emu-fp/emu", emu_fp, emu);
   ratio("qemu-tcg/emu", qemu, emu);
   ratio("qemu-tcg/kvm", qemu, kvm);
   return 0;

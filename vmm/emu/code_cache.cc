@@ -142,8 +142,8 @@ bool CodeCache::decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& in) 
   bool ok = zi.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY && zi.operand_count_visible <= 3;
   for (unsigned i = 0; ok && i < zi.operand_count_visible; ++i)
     ok = convert(ops[i], in.op[i], in);
-  Handler h = nullptr;
-  if (ok) {
+  Handler h = select_simd(zi, ops, in, convert);
+  if (!h && ok) {
     h = select_alu(zi, in);
     if (!h) h = select_data(zi, in);
     if (!h) h = select_string(zi, in);

@@ -15,6 +15,15 @@ Handler select_string(const ZydisDecodedInstruction& zi, Insn& in);
 Handler select_control(const ZydisDecodedInstruction& zi, Insn& in);
 Handler select_system(const ZydisDecodedInstruction& zi, Insn& in);
 Handler select_x87(const ZydisDecodedInstruction& zi, Insn& in);
+// SSE/MMX/FXSAVE operands are not all expressible as Operands; these selectors see Zydis's and
+// convert the ones they keep (memory, GPRs) with `convert`. They run before the others.
+using ConvertOperand = bool (*)(const ZydisDecodedOperand&, Operand&, Insn&);
+Handler select_simd(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
+                    ConvertOperand convert);
+Handler select_sse_fast(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
+                        ConvertOperand convert);
+Handler select_fxsave(const ZydisDecodedInstruction& zi, const ZydisDecodedOperand* ops, Insn& in,
+                      ConvertOperand convert);
 
 // The instantiation of handler template F for an operand size in bytes (nullptr if none).
 #define RRVM_EMU_BY_SIZE(F, size)                                                                  \
