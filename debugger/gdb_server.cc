@@ -35,7 +35,7 @@ std::optional<std::pair<uint64_t, uint64_t>> address_length(std::string_view arg
 } // namespace
 
 GdbServer::GdbServer(KernelKind kernel, ReplayController& controller)
-    : controller_(controller), registers_(kernel == KernelKind::kElf64),
+    : controller_(controller), registers_(kernel_starts_in_long_mode(kernel)),
       target_xml_(target_description_xml(registers_)) {}
 
 GdbServer::End GdbServer::serve(Connection& connection) {
