@@ -55,7 +55,7 @@ void check_cmdline(const BootOptions& options, uint32_t cmdline_size) {
 
 void check_kernel_fits(const GuestMemory& memory, const std::string& path,
                        const LinuxKernel& kernel) {
-  if (kernel.end > memory.size())
+  if (kernel.end < kernel.load_address || kernel.end > memory.size())
     throw Error(ExitCode::kBadInput, path + ": the kernel needs RAM up to " + mib(kernel.end) +
                                          " (load address " + hex(kernel.load_address) +
                                          " + init_size " + mib(kernel.end - kernel.load_address) +
