@@ -143,6 +143,7 @@ TEST_F(StockKernelTest, ZeroPageHoldsWhatTheLoaderDecided) {
     EXPECT_EQ(zero_page<uint64_t>(entry + 8), map[i].size);
     EXPECT_EQ(zero_page<uint32_t>(entry + 16), map[i].type);
   }
+  EXPECT_EQ(zero_page<uint8_t>(kSentinel), 0);
   // screen_info and the rest outside the header and e820 table stay zero.
   for (uint64_t offset = 0; offset < 0xc0; ++offset)
     EXPECT_EQ(zero_page<uint8_t>(offset), 0);

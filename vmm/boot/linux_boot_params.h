@@ -11,7 +11,10 @@ namespace rrvm::linux_boot {
 constexpr uint64_t kExtRamdiskImage = 0x0c0; // u32: bits 63:32 of ramdisk_image
 constexpr uint64_t kExtRamdiskSize = 0x0c4;  // u32: bits 63:32 of ramdisk_size
 constexpr uint64_t kExtCmdLinePtr = 0x0c8;   // u32: bits 63:32 of cmd_line_ptr
-constexpr uint64_t kE820Entries = 0x1e8;     // u8
+constexpr uint64_t kE820Entries = 0x1e8;
+// u8: a loader that copies the whole boot sector leaves it non-zero, and the kernel then clears
+// the fields such a loader would not have set; rrvm's zero page starts zeroed.
+constexpr uint64_t kSentinel = 0x1ef;  // u8
 constexpr uint64_t kE820Table = 0x2d0; // up to kE820MaxEntries of {u64 addr, u64 size, u32 type}
 constexpr unsigned kE820MaxEntries = 128;
 constexpr uint64_t kE820EntrySize = 20;
