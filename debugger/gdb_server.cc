@@ -28,7 +28,7 @@ bool names_our_thread(request::ThreadId thread) {
 } // namespace
 
 GdbServer::GdbServer(KernelKind kernel, ReplayController& controller)
-    : controller_(controller), registers_(kernel == KernelKind::kElf64),
+    : controller_(controller), registers_(kernel_starts_in_long_mode(kernel)),
       target_xml_(target_description_xml(registers_)) {}
 
 GdbServer::End GdbServer::serve(Connection& connection) {

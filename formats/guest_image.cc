@@ -9,8 +9,12 @@
 namespace rrvm {
 namespace {
 
-// Images are written once per recording and read on every replay: compress hard.
+// Images are written once per recording and read on every replay: compress hard where that is
+// cheap. A large image is a Linux kernel or initrd, compressed already: zstd's level 19 takes 4 s
+// on Debian's 8 MB bzImage to save 0.14% over level 3, whose 0.03 s keeps recording fast.
 constexpr int kImageCompressionLevel = 19;
+constexpr int kLargeImageCompressionLevel = 3;
+constexpr size_t kLargeImageBytes = 1 << 20;
 
 std::array<uint8_t, 32> digest_of(std::span<const uint8_t> bytes) {
   std::array<uint8_t, 32> digest{};
@@ -30,8 +34,10 @@ GuestImage GuestImage::from_bytes(std::string name, std::span<const uint8_t> byt
   image.original_size = bytes.size();
   image.sha256 = digest_of(bytes);
   image.zstd.resize(ZSTD_compressBound(bytes.size()));
-  const size_t n = ZSTD_compress(image.zstd.data(), image.zstd.size(), bytes.data(), bytes.size(),
-                                 kImageCompressionLevel);
+  const int level =
+      bytes.size() > kLargeImageBytes ? kLargeImageCompressionLevel : kImageCompressionLevel;
+  const size_t n =
+      ZSTD_compress(image.zstd.data(), image.zstd.size(), bytes.data(), bytes.size(), level);
   if (ZSTD_isError(n))
     throw Error(ExitCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
   image.zstd.resize(n);

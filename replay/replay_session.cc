@@ -19,9 +19,12 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   if (h.machine.clock_mode != "host")
     throw Error(ExitCode::kBadInput, "trace clock mode '" + h.machine.clock_mode +
                                          "' is not supported: rrvm replays only clock mode 'host'");
-  if (h.images.size() != 1)
+  // The kernel, then a Linux kernel's initrd.
+  const size_t images = h.boot.kernel_kind == KernelKind::kLinux ? 2 : 1;
+  if (h.images.size() != 1 && h.images.size() != images)
     throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
-                                         " guest images; rrvm replays traces with one kernel");
+                                         " guest images; rrvm replays traces with one kernel" +
+                                         (images == 2 ? " and at most one initrd" : ""));
   const std::string recorded = h.machine.engine;
   const std::string engine = options.engine.empty() ? recorded : options.engine;
   if (recorded == "emu" && engine != "emu")
@@ -44,6 +47,10 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   boot.cmdline = h.boot.command_line;
   boot.flat = h.boot.kernel_kind == KernelKind::kFlat;
   boot.flat_address = h.boot.flat_load_address;
+  if (h.images.size() == 2) {
+    boot.initrd_path = h.images[1].name;
+    boot.initrd = h.images[1].bytes();
+  }
   machine_->boot(boot, image.bytes());
 }
 

@@ -6,14 +6,15 @@
 
 namespace rrvm {
 
-const std::vector<std::string> kMachineValueOptions = {"--mem",    "--append",     "--serial",
-                                                       "--engine", "--flat",       "--rtc-time",
-                                                       "--verify", "--kick-bound", "--gdb"};
+const std::vector<std::string> kMachineValueOptions = {
+    "--mem",  "--append",   "--initrd", "--serial",     "--engine",
+    "--flat", "--rtc-time", "--verify", "--kick-bound", "--gdb"};
 const std::vector<std::string> kMachineFlagOptions = {"--stats"};
 
 const char* const kMachineOptionsHelp =
     "  --mem SIZE           guest RAM, e.g. 64M, 1G (default 64M; at least 2M)\n"
-    "  --append CMDLINE     kernel command line (multiboot and ELF64 kernels)\n"
+    "  --append CMDLINE     kernel command line (Linux, multiboot and ELF64 kernels)\n"
+    "  --initrd FILE        Linux: initial RAM disk (e.g. a gzipped cpio initramfs)\n"
     "  --flat ADDR          KERNEL is a raw binary: load it at ADDR, start in real mode there\n"
     "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
     "  --engine KIND        auto (default), kvm or emu\n"
@@ -63,6 +64,7 @@ MachineOptions parse_machine_options(const CommandLine& line) {
       throw Error(ExitCode::kUsage, "--mem " + *mem + " is not a multiple of 4K");
   }
   if (auto append = line.value("--append")) options.boot.cmdline = *append;
+  if (auto initrd = line.value("--initrd")) options.boot.initrd_path = *initrd;
   if (auto flat = line.value("--flat")) {
     options.boot.flat = true;
     options.boot.flat_address = parse_size(*flat, "--flat address");

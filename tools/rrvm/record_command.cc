@@ -34,6 +34,8 @@ TraceHeader make_header(const MachineOptions& options, const BootImage& image, E
     segments.push_back({s.gpa, s.gpa, s.file_offset, s.file_size});
   header.images.push_back(GuestImage::from_bytes(image.path, image.file,
                                                  static_cast<uint8_t>(image.code_bits), segments));
+  if (!image.initrd.empty())
+    header.images.push_back(GuestImage::from_bytes(image.initrd_path, image.initrd, 0, {}));
   return header;
 }
 

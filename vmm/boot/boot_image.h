@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,8 @@
 
 namespace rrvm {
 
-enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat };
+// kLinux: a bzImage or vmlinux started by the Linux x86 boot protocol's 64-bit entry.
+enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat, kLinux };
 inline const char* kernel_kind_name(KernelKind kind) {
   switch (kind) {
   case KernelKind::kMultiboot:
@@ -20,8 +22,13 @@ inline const char* kernel_kind_name(KernelKind kind) {
     return "elf64";
   case KernelKind::kFlat:
     return "flat";
+  case KernelKind::kLinux:
+    return "linux";
   }
   return "unknown";
+}
+inline bool kernel_starts_in_long_mode(KernelKind kind) {
+  return kind == KernelKind::kElf64 || kind == KernelKind::kLinux;
 }
 
 struct LoadedSegment {
@@ -35,9 +42,15 @@ struct BootImage {
   KernelKind kind;
   std::string path;
   std::vector<uint8_t> file; // the whole kernel file
+  // The pieces of `file` copied into memory as they are; a bzImage whose payload rrvm
+  // decompressed has none (the file holds only the compressed vmlinux).
   std::vector<LoadedSegment> segments;
   uint64_t entry;
   unsigned code_bits; // 16, 32 or 64: how the entry code is decoded
+  // Linux: the initial RAM disk, when one was given, and where it was put.
+  std::string initrd_path;
+  std::vector<uint8_t> initrd;
+  uint64_t initrd_gpa = 0;
 };
 
 struct BootOptions {
@@ -45,6 +58,9 @@ struct BootOptions {
   std::string cmdline;
   bool flat = false;
   uint64_t flat_address = 0;
+  // Linux only: an initial RAM disk, read from initrd_path unless given as bytes (from a trace).
+  std::string initrd_path;
+  std::optional<std::vector<uint8_t>> initrd;
 };
 
 struct BootResult {

@@ -8,7 +8,8 @@
 namespace rrvm::boot_layout {
 
 constexpr uint64_t kStart = 0x500;
-constexpr uint64_t kGdt = 0x500;   // null, code32 (0x08), data (0x10), code64 (0x18)
+constexpr uint64_t kGdt = 0x500;   // null, code32 (0x08), data (0x10), code64 (0x18); for Linux
+                                   // null, null, code64 (0x10), data (0x18)
 constexpr uint64_t kPml4 = 0x1000; // long mode: PML4, PDPT, then 4 page directories
 constexpr uint64_t kPdpt = 0x2000;
 constexpr uint64_t kPageDirectories = 0x3000;
@@ -16,7 +17,10 @@ constexpr uint64_t kBootInfo = 0x7000; // multiboot information structure
 constexpr uint64_t kMemoryMap = 0x7100;
 constexpr uint64_t kCmdline = 0x7400; // NUL-terminated, up to kCmdlineMax bytes
 constexpr uint64_t kCmdlineMax = 0x8000 - 0x7400 - 1;
-constexpr uint64_t kStackTop = 0xfff0; // initial stack of 64-bit kernels (grows down to 0x8000)
+constexpr uint64_t kLinuxZeroPage = 0x7000; // Linux: boot_params, in place of the multiboot info
+constexpr uint64_t kLinuxCmdline = 0x8000;  // Linux: NUL-terminated, up to kLinuxCmdlineMax bytes
+constexpr uint64_t kLinuxCmdlineMax = 0xc000 - 0x8000 - 1;
+constexpr uint64_t kStackTop = 0xfff0; // initial stack of 64-bit kernels (grows down to 0xc000)
 constexpr uint64_t kEnd = 0x10000;
 
 constexpr uint16_t kCode32Selector = 0x08;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "vmm/boot/boot_layout.h"
+#include "vmm/boot/linux_boot_params.h"
 
 namespace rrvm {
 
@@ -62,6 +63,34 @@ void write_boot_gdt(GuestMemory& memory, CpuState& cpu) {
   tr.present = 1;
   tr.limit = 0xffff;
   cpu.tr = tr;
+}
+
+void write_linux_boot_gdt(GuestMemory& memory, CpuState& cpu) {
+  write_boot_gdt(memory, cpu);
+  const uint64_t gdt[] = {0, 0, descriptor(0x9b, 0xa0), descriptor(0x93, 0xc0)};
+  memory.write(boot_layout::kGdt, {reinterpret_cast<const uint8_t*>(gdt), sizeof gdt});
+  cpu.cs = flat(linux_boot::kBootCodeSelector, 0xb, 0, 1);
+  cpu.ds = cpu.es = cpu.fs = cpu.gs = cpu.ss = flat(linux_boot::kBootDataSelector, 0x3, 1, 0);
+}
+
+void enter_long_mode(GuestMemory& memory, CpuState& cpu) {
+  using namespace boot_layout;
+  constexpr uint64_t kPresentWritable = 0x3, kLarge = 0x80;
+  std::memset(memory.at(kPml4, 0x6000), 0, 0x6000);
+  memory.store<uint64_t>(kPml4, kPdpt | kPresentWritable);
+  for (uint64_t gib = 0; gib < 4; ++gib) {
+    uint64_t directory = kPageDirectories + gib * 0x1000;
+    memory.store<uint64_t>(kPdpt + gib * 8, directory | kPresentWritable);
+    for (uint64_t i = 0; i < 512; ++i) {
+      uint64_t address = (gib << 30) | (i << 21);
+      memory.store<uint64_t>(directory + i * 8, address | kPresentWritable | kLarge);
+    }
+  }
+  cpu.cr0 = cr0::kPE | cr0::kMP | cr0::kET | cr0::kNE | cr0::kWP | cr0::kPG;
+  cpu.cr3 = kPml4;
+  cpu.cr4 = cr4::kPAE;
+  cpu.efer = efer::kLME | efer::kLMA | efer::kSCE | efer::kNXE;
+  cpu.rflags = rflags::kFixed1;
 }
 
 uint64_t write_multiboot_info(GuestMemory& memory, const std::string& cmdline) {

@@ -15,6 +15,13 @@ void write_boot_gdt(GuestMemory& memory, CpuState& cpu);
 Segment flat_code32();
 Segment flat_data32();
 Segment code64();
+// Writes the GDT the Linux 64-bit boot protocol asks for (flat 64-bit code at 0x10, flat data at
+// 0x18) at boot_layout::kGdt and loads CS, DS, ES, SS, FS and GS from it.
+void write_linux_boot_gdt(GuestMemory& memory, CpuState& cpu);
+
+// Identity-maps the first 4 GiB (RAM and the MMIO hole with the HPET) with 2 MiB pages at
+// boot_layout::kPml4 and puts the CPU in 64-bit long mode on that map, interrupts off.
+void enter_long_mode(GuestMemory& memory, CpuState& cpu);
 
 // Writes a multiboot v1 information structure (memory fields, command line, memory map) and
 // returns its guest-physical address.

@@ -20,10 +20,15 @@ struct ElfFile {
   bool is64;
   uint16_t machine;
   uint64_t entry;
-  std::vector<ElfSegment> loadable; // PT_LOAD segments
+  std::vector<ElfSegment> loadable;     // PT_LOAD segments
+  std::vector<std::string> note_owners; // the name of every note in PT_NOTE segments, e.g. "Linux"
 };
 
 bool looks_like_elf(std::span<const uint8_t> file);
+
+// A Linux vmlinux: an ELF64 file with notes owned by "Linux" (the kernel's build salt), which
+// rrvm's own ELF64 kernels do not have.
+bool is_linux_vmlinux(const ElfFile& elf);
 
 // Parses the headers; throws a kBadInput error naming `path` when the file is malformed.
 ElfFile parse_elf(std::span<const uint8_t> file, const std::string& path);

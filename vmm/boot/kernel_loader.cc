@@ -1,30 +1,16 @@
 #include "vmm/boot/kernel_loader.h"
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sys/stat.h>
 
+#include "vmm/boot/boot_file.h"
 #include "vmm/boot/boot_layout.h"
 #include "vmm/boot/boot_structures.h"
+#include "vmm/boot/bzimage.h"
+#include "vmm/boot/linux_loader.h"
 
 namespace rrvm {
 
 namespace {
-
-std::vector<uint8_t> read_kernel_file(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    throw Error(ExitCode::kBadInput, errno_message("kernel " + path, errno));
-  if (!S_ISREG(st.st_mode)) throw Error(ExitCode::kBadInput, "kernel " + path + ": not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ExitCode::kBadInput, errno_message("kernel " + path, errno));
-  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!in) throw Error(ExitCode::kBadInput, "kernel " + path + ": read failed");
-  if (bytes.empty()) throw Error(ExitCode::kBadInput, "kernel " + path + ": file is empty");
-  return bytes;
-}
 
 // Like GRUB and QEMU, the command line a kernel sees starts with the kernel's path.
 std::string multiboot_cmdline(const BootOptions& options) {
@@ -34,17 +20,27 @@ std::string multiboot_cmdline(const BootOptions& options) {
 } // namespace
 
 BootResult load_kernel(GuestMemory& memory, const BootOptions& options) {
-  return load_kernel(memory, options, read_kernel_file(options.kernel_path));
+  return load_kernel(memory, options, read_boot_file("kernel", options.kernel_path));
 }
 
 BootResult load_kernel(GuestMemory& memory, const BootOptions& options, std::vector<uint8_t> file) {
   if (file.empty())
     throw Error(ExitCode::kBadInput, "kernel " + options.kernel_path + ": file is empty");
+  const bool linux =
+      !options.flat &&
+      (looks_like_bzimage(file) ||
+       (looks_like_elf(file) && is_linux_vmlinux(parse_elf(file, options.kernel_path))));
+  if (!linux && (options.initrd || !options.initrd_path.empty()))
+    throw Error(ExitCode::kUsage,
+                "--initrd is for Linux kernels; " + options.kernel_path + " is not one");
   if (options.flat) return load_flat(memory, options, std::move(file));
+  if (looks_like_bzimage(file)) return load_linux_bzimage(memory, options, std::move(file));
   if (!looks_like_elf(file))
-    throw Error(ExitCode::kBadInput,
-                options.kernel_path + ": not an ELF file (use --flat ADDR for a raw binary)");
+    throw Error(ExitCode::kBadInput, options.kernel_path +
+                                         ": not a Linux bzImage (no HdrS setup header) and not an "
+                                         "ELF file (use --flat ADDR for a raw binary)");
   ElfFile elf = parse_elf(file, options.kernel_path);
+  if (is_linux_vmlinux(elf)) return load_linux_vmlinux(memory, options, std::move(file), elf);
   if (elf.is64) return load_elf64(memory, options, std::move(file));
   return load_multiboot(memory, options, std::move(file));
 }
@@ -59,7 +55,11 @@ BootResult load_flat(GuestMemory& memory, const BootOptions& options, std::vecto
   memory.write(address, file);
 
   BootResult result;
-  result.image = {KernelKind::kFlat, options.kernel_path, std::move(file), {}, address, 16};
+  result.image.kind = KernelKind::kFlat;
+  result.image.path = options.kernel_path;
+  result.image.file = std::move(file);
+  result.image.entry = address;
+  result.image.code_bits = 16;
   result.image.segments.push_back({address, 0, result.image.file.size(), result.image.file.size()});
   CpuState& cpu = result.cpu;
   // CS:IP addresses the image as boot sectors expect (0000:7C00 style) when it lies in the first
@@ -120,7 +120,10 @@ BootResult load_multiboot(GuestMemory& memory, const BootOptions& options,
                                  ")");
   ElfFile elf = parse_elf(file, path);
   BootResult result;
-  result.image = {KernelKind::kMultiboot, path, {}, {}, elf.entry, 32};
+  result.image.kind = KernelKind::kMultiboot;
+  result.image.path = path;
+  result.image.entry = elf.entry;
+  result.image.code_bits = 32;
   result.image.segments = load_elf_segments(memory, elf, file, path);
   result.image.file = std::move(file);
 
@@ -140,33 +143,19 @@ BootResult load_elf64(GuestMemory& memory, const BootOptions& options, std::vect
   using namespace boot_layout;
   ElfFile elf = parse_elf(file, options.kernel_path);
   BootResult result;
-  result.image = {KernelKind::kElf64, options.kernel_path, {}, {}, elf.entry, 64};
+  result.image.kind = KernelKind::kElf64;
+  result.image.path = options.kernel_path;
+  result.image.entry = elf.entry;
+  result.image.code_bits = 64;
   result.image.segments = load_elf_segments(memory, elf, file, options.kernel_path);
   result.image.file = std::move(file);
-
-  // Identity-map the first 4 GiB (RAM and the MMIO hole with the HPET) with 2 MiB pages.
-  constexpr uint64_t kPresentWritable = 0x3, kLarge = 0x80;
-  std::memset(memory.at(kPml4, 0x6000), 0, 0x6000);
-  memory.store<uint64_t>(kPml4, kPdpt | kPresentWritable);
-  for (uint64_t gib = 0; gib < 4; ++gib) {
-    uint64_t directory = kPageDirectories + gib * 0x1000;
-    memory.store<uint64_t>(kPdpt + gib * 8, directory | kPresentWritable);
-    for (uint64_t i = 0; i < 512; ++i) {
-      uint64_t address = (gib << 30) | (i << 21);
-      memory.store<uint64_t>(directory + i * 8, address | kPresentWritable | kLarge);
-    }
-  }
 
   CpuState& cpu = result.cpu;
   write_boot_gdt(memory, cpu);
   cpu.cs = code64();
   cpu.ds = cpu.es = cpu.fs = cpu.gs = cpu.ss = flat_data32();
-  cpu.cr0 = cr0::kPE | cr0::kMP | cr0::kET | cr0::kNE | cr0::kWP | cr0::kPG;
-  cpu.cr3 = kPml4;
-  cpu.cr4 = cr4::kPAE;
-  cpu.efer = efer::kLME | efer::kLMA | efer::kSCE | efer::kNXE;
+  enter_long_mode(memory, cpu);
   cpu.rip = elf.entry;
-  cpu.rflags = rflags::kFixed1;
   cpu.gpr[kRsp] = kStackTop;
   cpu.gpr[kRax] = 0x2badb002;
   cpu.gpr[kRdi] = write_multiboot_info(memory, multiboot_cmdline(options));

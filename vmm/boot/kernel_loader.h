@@ -1,4 +1,6 @@
 // Loads a kernel into guest memory and gives the CPU state to start it in:
+//  - a Linux bzImage (recognised by its "HdrS" setup header) or vmlinux (an ELF64 file with
+//    "Linux" notes), started by the x86 boot protocol's 64-bit entry (see linux_loader.h);
 //  - a multiboot v1 ELF32 kernel, started as the Multiboot specification says (EAX=0x2BADB002,
 //    EBX = multiboot information, flat 32-bit protected mode, paging and interrupts off);
 //  - an ELF64 kernel, started directly in 64-bit long mode (see load_elf64 for the entry state);
@@ -10,8 +12,9 @@
 
 namespace rrvm {
 
-// Throws Error(kBadInput) for a missing/unreadable file, a non-ELF file without --flat, an ELF32
-// file without a multiboot header, or segments that do not fit guest memory.
+// Throws Error(kBadInput) for a missing/unreadable file, a file that is neither Linux nor ELF
+// without --flat, an ELF32 file without a multiboot header, or segments that do not fit guest
+// memory; Error(kUsage) for an initrd with a kernel that is not Linux.
 BootResult load_kernel(GuestMemory& memory, const BootOptions& options);
 // The same for a kernel file already in memory; options.kernel_path names it in messages.
 BootResult load_kernel(GuestMemory& memory, const BootOptions& options, std::vector<uint8_t> file);
