@@ -21,7 +21,8 @@ int report_outcome(const RunOutcome& outcome);
 std::string stop_position(Machine& machine);
 // Prints "rrvm: stopped by SIGINT at WHERE" and returns ExitCode::kStopped.
 int report_signal_stop(int signal, const std::string& where);
-// Flushes `out` and throws Error(kIo) naming `name` if anything written to it was lost.
+// Flushes `out` and throws Error(kIo) with `name` ("writing the dump to standard output") if
+// anything written to it was lost.
 void finish_output(std::ostream& out, const std::string& name);
 
 } // namespace rrvm

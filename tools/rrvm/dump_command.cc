@@ -13,7 +13,7 @@ int dump_command(const std::vector<std::string>& args) {
   std::ostringstream problems;
   const int status = dump_trace(line.positional()[0], line.count("--from").value_or(0),
                                 line.count("--count").value_or(UINT64_MAX), std::cout, problems);
-  finish_output(std::cout, "the dump to standard output");
+  finish_output(std::cout, "writing the dump to standard output");
   if (!problems.str().empty()) std::cerr << "rrvm: " << problems.str();
   return status;
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "tools/rrvm/checked_stdout.h"
 #include "tools/rrvm/commands.h"
 #include "tools/rrvm/help.h"
 #include "vmm/error.h"
@@ -23,20 +24,21 @@ int main(int argc, char** argv) {
   }
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
+  rrvm::CheckedStdout checked_stdout;
   try {
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << rrvm::overview_help();
-      rrvm::finish_output(std::cout, "the help to standard output");
+      rrvm::finish_output(std::cout, "writing the help to standard output");
       return 0;
     }
     if (command == "version" || command == "--version") {
       std::cout << "rrvm " << RRVM_VERSION << "\n";
-      rrvm::finish_output(std::cout, "the version to standard output");
+      rrvm::finish_output(std::cout, "writing the version to standard output");
       return 0;
     }
     if (auto help = rrvm::command_help(command); help && asks_for_help(args)) {
       std::cout << *help;
-      rrvm::finish_output(std::cout, "the help to standard output");
+      rrvm::finish_output(std::cout, "writing the help to standard output");
       return 0;
     }
     if (command == "run") return rrvm::run_command(args);

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/error.h"
@@ -9,7 +10,14 @@
 namespace rrvm {
 
 PartialOutput::PartialOutput(std::string path, bool keep_incomplete)
-    : path_(std::move(path)), temp_path_(path_ + ".partial"), keep_incomplete_(keep_incomplete) {}
+    : path_(std::move(path)), temp_path_(path_ + ".partial"), keep_incomplete_(keep_incomplete) {
+  // A device (/dev/null) is written in place: there is nothing to replace, nowhere to rename.
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    temp_path_ = path_;
+    done_ = true;
+  }
+}
 
 PartialOutput::~PartialOutput() {
   abandon();

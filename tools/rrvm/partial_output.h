@@ -1,6 +1,6 @@
 // An output file written under a temporary name beside its final one ("PATH.partial") and renamed
 // into place when complete, so that PATH is never a half-written file while rrvm runs and an
-// earlier PATH survives a run that fails before writing anything.
+// earlier PATH survives a run that fails before writing anything. A device is written in place.
 #pragma once
 
 #include <atomic>

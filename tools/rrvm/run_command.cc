@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "debugger/serve_gdb.h"
+#include "tools/rrvm/checked_stdout.h"
 #include "tools/rrvm/commands.h"
 #include "tools/rrvm/distinct_files.h"
 #include "tools/rrvm/machine_options.h"
@@ -76,11 +77,10 @@ int report_signal_stop(int signal, const std::string& where) {
 }
 
 void finish_output(std::ostream& out, const std::string& name) {
+  if (auto* checked = dynamic_cast<CheckedStdout*>(out.rdbuf())) return checked->finish(name);
   errno = 0;
   out.flush();
-  if (!out)
-    throw Error(ExitCode::kIo,
-                errno ? errno_message("writing " + name, errno) : "writing " + name + " failed");
+  if (!out) throw Error(ExitCode::kIo, errno ? errno_message(name, errno) : name + " failed");
 }
 
 } // namespace rrvm

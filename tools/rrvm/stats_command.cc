@@ -40,8 +40,9 @@ int stats_command(const std::vector<std::string>& args) {
 
   // One line on what is missing, if anything: a killed recording has no summary (and may end
   // inside a chunk); a damaged footer loses only the summary; damaged chunks lose events.
-  const bool events_lost = !report.truncation.empty() && !report.every_event;
-  if (!report.has_summary && report.truncation.rfind("no footer", 0) == 0)
+  const bool unfinished = report.truncation.rfind("no footer", 0) == 0;
+  const bool events_lost = !report.truncation.empty() && !report.every_event && !unfinished;
+  if (unfinished)
     std::cerr << "rrvm: " << trace << ": the recording did not finish (" << report.truncation
               << "); counters rebuilt from its events and samples\n";
   else if (events_lost)
@@ -58,7 +59,7 @@ int stats_command(const std::vector<std::string>& args) {
     std::ofstream svg(svg_file.temp_path(), std::ios::binary | std::ios::trunc);
     if (!svg) throw Error(ExitCode::kIo, errno_message(*plot, errno));
     write_stats_svg(svg, report, "rrvm statistics: " + trace);
-    finish_output(svg, *plot);
+    finish_output(svg, "writing " + *plot);
     svg.close();
     if (!svg) throw Error(ExitCode::kIo, errno_message(*plot, errno));
     svg_file.commit();
@@ -69,7 +70,7 @@ int stats_command(const std::vector<std::string>& args) {
     report.counters.print(std::cout, 0);
     print_intervals(std::cout, report);
   }
-  finish_output(std::cout, "the statistics to standard output");
+  finish_output(std::cout, "writing the statistics to standard output");
   return events_lost ? static_cast<int>(ExitCode::kBadInput) : 0;
 }
 
