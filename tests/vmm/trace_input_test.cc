@@ -122,6 +122,7 @@ TEST(NumberTest, DecimalWithUnitsAndNoSigns) {
   expect_error(rrvm({"record", "-o", trace, "--until-fail", "-1", kernel}), 64,
                "bad --until-fail '-1': expected a whole number");
   expect_error(rrvm({"dump", "--count", "-1", trace}), 64, "bad --count '-1'");
+  expect_error(rrvm({"run", "--kick-bound", "-1ms", kernel}), 64, "bad --kick-bound '-1ms'");
   expect_error(rrvm({"dump", "--from", "1K", trace}), 64, "bad --from '1K'");
   expect_error(rrvm({"replay", "--engine", "bogus", trace}), 64,
                "bad --engine 'bogus': expected kvm or emu");
