@@ -77,6 +77,12 @@ bool host_has_hardware_virtualization() {
   return probe_kvm_host().hardware_virt;
 }
 
+bool pvm_window_imprecision(const ProcessResult& replayed) {
+  return !host_has_hardware_virtualization() && replayed.status == 3 &&
+         (replayed.err.find("interrupt-window") != std::string::npos ||
+          replayed.err.find("host-timer kick") != std::string::npos);
+}
+
 std::string rrvm_binary() {
   return RRVM_BINARY;
 }

@@ -98,6 +98,9 @@ TEST_F(DamagedTraceTest, StatsTellsADamagedFooterFromLostEvents) {
   EXPECT_NE(r.err.find("every event is there but the footer is damaged"), std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("did not finish"), std::string::npos) << r.err;
+  ProcessResult dump = rrvm({"dump", path_});
+  expect_error(dump, 0, path_ + ": every event is there but the footer is damaged");
+  EXPECT_NE(dump.out.find("\n39 "), std::string::npos) << dump.out;
 
   // A chunk's payload: the events from there on are lost.
   write(bytes_);

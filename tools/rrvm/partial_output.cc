@@ -16,7 +16,11 @@ PartialOutput::PartialOutput(std::string path, bool keep_incomplete)
   if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     temp_path_ = path_;
     done_ = true;
+    return;
   }
+  // Left by a recorder killed outright: this run replaces it, and abandoning this run before it
+  // writes anything must not move that one into place.
+  ::unlink(temp_path_.c_str());
 }
 
 PartialOutput::~PartialOutput() {

@@ -38,19 +38,19 @@ int stats_command(const std::vector<std::string>& args) {
   if (plot) require_distinct_files({{"TRACE", trace}}, {{"--plot", *plot}});
   const StatsReport report = read_stats_report(trace);
 
-  // One line on what is missing, if anything: a killed recording has no summary (and may end
-  // inside a chunk); a damaged footer loses only the summary; damaged chunks lose events.
+  // One line on what is missing, if anything: a damaged footer loses only the summary, a killed
+  // recording the events after its last chunk, damaged chunks the events from there on.
   const bool unfinished = report.truncation.rfind("no footer", 0) == 0;
   const bool events_lost = !report.truncation.empty() && !report.every_event && !unfinished;
-  if (unfinished)
-    std::cerr << "rrvm: " << trace << ": the recording did not finish (" << report.truncation
-              << "); counters rebuilt from its events and samples\n";
+  if (report.every_event)
+    std::cerr << "rrvm: " << trace << ": every event is there but the footer is damaged ("
+              << report.truncation << "); counters rebuilt from the events and samples\n";
+  else if (unfinished)
+    std::cerr << "rrvm: " << trace << ": " << report.truncation
+              << "; counters rebuilt from its events and samples\n";
   else if (events_lost)
     std::cerr << "rrvm: " << trace << ": events lost: " << report.truncation
               << "; counters rebuilt from the events before\n";
-  else if (!report.has_summary)
-    std::cerr << "rrvm: " << trace << ": every event is there but the footer is damaged ("
-              << report.truncation << "); counters rebuilt from the events and samples\n";
   for (const auto& [description, value] : report.unknown_counters)
     std::cerr << "rrvm: counter unknown to this rrvm: " << description << " = " << value << "\n";
 
