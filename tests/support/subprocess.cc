@@ -83,6 +83,14 @@ bool pvm_window_imprecision(const ProcessResult& replayed) {
           replayed.err.find("host-timer kick") != std::string::npos);
 }
 
+std::string unique_temp_path(const std::string& name) {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string unique = test ? std::string(test->test_suite_name()) + "." + test->name() : "none";
+  for (char& c : unique)
+    if (c == '/') c = '_'; // parameterized names
+  return ::testing::TempDir() + unique + "." + std::to_string(getpid()) + "." + name;
+}
+
 std::string rrvm_binary() {
   return RRVM_BINARY;
 }

@@ -25,10 +25,10 @@ ProcessResult rrvm(const std::vector<std::string>& args) {
 class OutputTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    kernel_ = ::testing::TempDir() + "output_kernel.elf";
+    kernel_ = unique_temp_path("kernel.elf");
     std::filesystem::copy_file(guest_path("hello_multiboot.elf"), kernel_,
                                std::filesystem::copy_options::overwrite_existing);
-    trace_ = ::testing::TempDir() + "output_hello.trace";
+    trace_ = unique_temp_path("hello.trace");
     ProcessResult r =
         rrvm({"record", "--engine", "emu", "-o", trace_, "--serial", "none", kernel_});
     ASSERT_EQ(r.status, 1) << r.err;
@@ -58,14 +58,14 @@ TEST_F(OutputTest, OutputsThatAreInputsAreRefused) {
                  "--plot " + trace_ + " is the same file as TRACE");
   expect_refused({"replay", "--serial", "file:" + trace_, trace_}, "is the same file as TRACE");
   // The same file by another name.
-  const std::string link = ::testing::TempDir() + "output_kernel_link.elf";
+  const std::string link = unique_temp_path("kernel_link.elf");
   std::filesystem::remove(link);
   std::filesystem::create_symlink(kernel_, link);
   expect_refused({"record", "-o", link, kernel_}, "is the same file as KERNEL");
 }
 
 TEST_F(OutputTest, TwoOutputsThatAreOneFileAreRefused) {
-  const std::string both = ::testing::TempDir() + "output_both";
+  const std::string both = unique_temp_path("both");
   std::filesystem::remove(both);
   expect_refused({"record", "-o", both, "--serial", "file:" + both, kernel_},
                  "--serial file: " + both + " is the same file as -o " + both);
@@ -76,7 +76,7 @@ TEST_F(OutputTest, SerialOutputToAFullDeviceIsAnIoError) {
   for (const char* command : {"run", "record"}) {
     std::vector<std::string> args = {command, "--engine", "emu", "--serial", "file:/dev/full"};
     if (std::string(command) == "record")
-      args.insert(args.end(), {"-o", ::testing::TempDir() + "output_full.trace"});
+      args.insert(args.end(), {"-o", unique_temp_path("full.trace")});
     args.push_back(kernel_);
     ProcessResult r = rrvm(args);
     EXPECT_EQ(r.status, 76) << r.err;
@@ -99,7 +99,7 @@ TEST_F(OutputTest, StatsDumpAndHelpToAFullDeviceAreIoErrors) {
 }
 
 TEST_F(OutputTest, PlotIsWrittenWhole) {
-  const std::string svg = ::testing::TempDir() + "output_plot.svg";
+  const std::string svg = unique_temp_path("plot.svg");
   std::filesystem::remove(svg);
   ProcessResult r = rrvm({"stats", "--plot", svg, trace_});
   EXPECT_EQ(r.status, 0) << r.err;

@@ -30,8 +30,8 @@ bool exists(const std::string& path) {
 // Starts rrvm with `args`, sends each of `signals` after its delay, and collects the result.
 ProcessResult signalled(const std::vector<std::string>& args,
                         const std::vector<std::pair<int, int>>& delay_ms_and_signal) {
-  const std::string out = ::testing::TempDir() + "signal_out.txt";
-  const std::string err = ::testing::TempDir() + "signal_err.txt";
+  const std::string out = unique_temp_path("out.txt");
+  const std::string err = unique_temp_path("err.txt");
   const pid_t pid = fork();
   if (pid == 0) {
     const int null_fd = open("/dev/null", O_RDONLY);
@@ -79,15 +79,12 @@ protected:
   void SetUp() override {
     if (GetParam() == "kvm" && !kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable";
   }
-  std::string temp(const std::string& name) const {
-    return ::testing::TempDir() + "stop_" + GetParam() + "_" + name;
-  }
 };
 
 TEST_P(StopSignalTest, InterruptedRecordingReplaysToTheSameOutput) {
-  const std::string trace = temp("ticker.trace");
-  const std::string recorded = temp("recorded.txt");
-  const std::string replayed = temp("replayed.txt");
+  const std::string trace = unique_temp_path("ticker.trace");
+  const std::string recorded = unique_temp_path("recorded.txt");
+  const std::string replayed = unique_temp_path("replayed.txt");
   ProcessResult r = signalled({"record", "--engine", GetParam(), "-o", trace, "--serial",
                                "file:" + recorded, guest_path("ticker_long.elf")},
                               {{500, SIGINT}});
@@ -127,7 +124,7 @@ TEST_P(StopSignalTest, RunStopsOnSigtermAndSighup) {
 TEST_P(StopSignalTest, BusyGuestStopsToo) {
   // No exits at all while it computes: the stop must kick the vCPU (emu: a long run; kvm: a
   // guest PVM runs slowly enough never to finish in time).
-  const std::string trace = temp("compute.trace");
+  const std::string trace = unique_temp_path("compute.trace");
   ProcessResult r = signalled({"record", "--engine", GetParam(), "-o", trace, "--append",
                                "100000000000", guest_path("compute_long.elf")},
                               {{500, SIGINT}});
@@ -142,7 +139,7 @@ TEST_P(StopSignalTest, BusyGuestStopsToo) {
 TEST_P(StopSignalTest, SecondSignalEndsAtOnceAndLeavesAReadableTrace) {
   // Serving gdb, the recorder waits for a connection and cannot reach an exit: the first signal
   // only asks, the second ends it.
-  const std::string trace = temp("gdb.trace");
+  const std::string trace = unique_temp_path("gdb.trace");
   ProcessResult r = signalled({"record", "--engine", GetParam(), "-o", trace, "--gdb",
                                "127.0.0.1:0", guest_path("ticker_long.elf")},
                               {{500, SIGINT}, {300, SIGINT}});

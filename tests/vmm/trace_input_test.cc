@@ -27,12 +27,8 @@ void expect_error(const ProcessResult& r, int status, const std::string& message
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
 }
 
-std::string temp(const std::string& name) {
-  return ::testing::TempDir() + "input_" + name;
-}
-
 std::string write_trace(const std::string& name, const TraceHeader& header) {
-  const std::string path = temp(name);
+  const std::string path = unique_temp_path(name);
   TraceWriter writer(path, header);
   writer.exit(0, 0x1000);
   writer.finish();
@@ -55,7 +51,7 @@ TEST(TraceInputTest, ForgedHeadersAreTraceErrors) {
 }
 
 TEST(TraceInputTest, FifoIsNotATrace) {
-  const std::string fifo = temp("fifo");
+  const std::string fifo = unique_temp_path("fifo");
   unlink(fifo.c_str());
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   for (const char* command : {"replay", "dump", "stats"})
@@ -66,7 +62,7 @@ TEST(TraceInputTest, FifoIsNotATrace) {
 class DamagedTraceTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    path_ = temp("damaged.trace");
+    path_ = unique_temp_path("damaged.trace");
     write_sample_trace(path_, sample_events(40), 10, /*finish=*/true);
     bytes_ = read_bytes(path_);
   }
@@ -114,7 +110,7 @@ TEST_F(DamagedTraceTest, StatsTellsADamagedFooterFromLostEvents) {
 }
 
 TEST(NumberTest, DecimalWithUnitsAndNoSigns) {
-  const std::string trace = temp("mem.trace");
+  const std::string trace = unique_temp_path("mem.trace");
   ProcessResult r = rrvm({"record", "--engine", "emu", "--mem", "010M", "--serial", "none", "-o",
                           trace, guest_path("hello_multiboot.elf")});
   EXPECT_EQ(r.status, 1) << r.err;
