@@ -27,6 +27,13 @@ File::~File() {
 }
 
 File File::open_read(const std::string& path) {
+  // Checked before opening: opening a FIFO would wait for a writer.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw Error(ExitCode::kBadInput,
+                path + ": not a regular file (" +
+                    (S_ISDIR(st.st_mode) ? "a directory" : "a pipe, FIFO or device") +
+                    "); rrvm reads traces by offset, so they must be files");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;

@@ -18,7 +18,8 @@ public:
   File& operator=(const File&) = delete;
   ~File();
 
-  // Both throw Error(kIo) (kBadInput for a missing trace) naming the path.
+  // Both throw Error(kIo) (kBadInput for a missing trace or one that is not a regular file)
+  // naming the path.
   static File open_read(const std::string& path);
   static File create(const std::string& path);
 

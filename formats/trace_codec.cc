@@ -86,7 +86,7 @@ std::optional<std::string> decode_header(std::span<const uint8_t> buffer, TraceH
     }
   }
   if (const fb::BootArgs* boot = h->boot()) {
-    if (uint8_t(boot->kernel_kind()) > uint8_t(KernelKind::kLinux)) return "unknown kernel kind";
+    if (uint8_t(boot->kernel_kind()) > uint8_t(kLastKernelKind)) return "unknown kernel kind";
     out.boot.kernel_kind = KernelKind(boot->kernel_kind());
     out.boot.flat_load_address = boot->flat_load_address();
     out.boot.command_line = text(boot->command_line());

@@ -240,16 +240,17 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
 
 } // namespace
 
-int dump_trace(const std::string& path, uint64_t from, uint64_t count, std::ostream& out) {
+int dump_trace(const std::string& path, uint64_t from, uint64_t count, std::ostream& out,
+               std::ostream& problems) {
   TraceReader reader(path);
   print_header(path, reader, out);
   ImageDisassembler disassembler(reader.header().images);
 
   const uint64_t end = count > UINT64_MAX - from ? UINT64_MAX : from + count;
   bool reached_end = reader.seek(from);
-  if (!reached_end && reader.status().complete()) {
-    out << "the trace has " << reader.status().events << " events; --from " << from
-        << " is past its end\n";
+  if (!reached_end && (reader.status().complete() || reader.status().every_event)) {
+    problems << path << ": --from " << from << " is past the end of the trace ("
+             << reader.status().events << " events)\n";
     return int(ExitCode::kUsage);
   }
   Event event;
@@ -263,7 +264,13 @@ int dump_trace(const std::string& path, uint64_t from, uint64_t count, std::ostr
   }
   const TraceStatus& status = reader.status();
   if (status.complete() || (reached_end && end <= status.events)) return int(ExitCode::kOk);
-  out << "trace truncated at event " << status.events << ": " << status.reason << "\n";
+  if (status.every_event) {
+    problems << path << ": every event is there but the footer is damaged: " << status.reason
+             << "\n";
+    return int(ExitCode::kOk);
+  }
+  problems << path << ": trace truncated at event " << status.events << ": " << status.reason
+           << "\n";
   return int(ExitCode::kBadInput);
 }
 

@@ -148,7 +148,10 @@ void TraceReader::scan_chunks() {
     FrameHeader frame;
     if (!file_.read_at(offset, frame_bytes)) return stop("unreadable");
     if (auto why = decode_frame(frame_bytes, frame)) return stop(*why);
-    if (frame.tag == FrameTag::kFooter) return stop("footer without a valid trailer");
+    if (frame.tag == FrameTag::kFooter) {
+      status_.every_event = true;
+      return stop("footer without a valid trailer");
+    }
     if (frame.tag != FrameTag::kChunk) return stop("unexpected frame");
     if (frame.first_event != next_event) return stop("starts at the wrong event");
     if (frame.event_count == 0 || frame.raw_size > kMaxChunkRawBytes ||
@@ -166,6 +169,7 @@ void TraceReader::scan_chunks() {
 
 void TraceReader::truncate(size_t chunk, const std::string& why) {
   status_.events = chunks_[chunk].first_event;
+  status_.every_event = false;
   status_.reason = at("chunk", chunk, chunks_[chunk].offset) + ": " + why;
   chunks_.resize(chunk);
   loaded_chunk_ = kNone; // decoding may have left columns_ half-filled

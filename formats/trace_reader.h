@@ -25,6 +25,9 @@ struct TraceStatus {
   // "chunk 3 at offset 196720: payload checksum mismatch" or "no footer (recording did not
   // finish); file ends after 2 complete chunks at offset 131200".
   std::string reason;
+  // The footer is unusable but the chunks before its frame are all there: no event is missing,
+  // only the index and the summary.
+  bool every_event = false;
   bool complete() const { return reason.empty(); }
 };
 

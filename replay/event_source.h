@@ -19,6 +19,8 @@ public:
   virtual bool seek(uint64_t index) = 0;
   // Whether the events end where the recording ended, or earlier and why.
   virtual const TraceStatus& status() const = 0;
+  // The recording finished without a guest exit: it was stopped (a signal, Ctrl-A x).
+  virtual bool recording_was_stopped() const = 0;
 };
 
 class TraceEventSource final : public EventSource {
@@ -27,6 +29,9 @@ public:
   bool next(Event& out) override { return reader_.next(out); }
   bool seek(uint64_t index) override { return reader_.seek(index); }
   const TraceStatus& status() const override { return reader_.status(); }
+  bool recording_was_stopped() const override {
+    return reader_.footer() && !reader_.footer()->summary.guest_exit_status;
+  }
 
 private:
   TraceReader& reader_;
@@ -40,9 +45,12 @@ public:
   bool next(Event& out) override;
   bool seek(uint64_t index) override;
   const TraceStatus& status() const override { return status_; }
+  bool recording_was_stopped() const override { return stopped_; }
+  void set_recording_was_stopped() { stopped_ = true; }
 
 private:
   std::vector<Event> events_;
+  bool stopped_ = false;
   size_t position_ = 0;
   TraceStatus status_;
 };

@@ -78,6 +78,10 @@ const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
     if (!status.complete())
       throw Error(ExitCode::kBadInput, "trace ends early at event " + std::to_string(consumed_) +
                                            " (" + status.reason + "); replayed up to there");
+    // A recording that was stopped ends at an exit like any other; the replay ends there too.
+    if (events_.recording_was_stopped())
+      throw Error(ExitCode::kStopped, "replay reached the end of the recording at event " +
+                                          std::to_string(consumed_) + ", where it was stopped");
     diverge("no more events", what);
   }
   if (kind_of(*next) != kind) diverge(describe(*next), what);

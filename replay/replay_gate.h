@@ -45,7 +45,11 @@ public:
   // For the debugger's `monitor goto EVENT`: the machine stops (Machine::run returns kStopped)
   // after the first exit at which `index` events have been consumed; nullopt: no such stop.
   void stop_at_event(std::optional<uint64_t> index) { stop_at_event_ = index; }
-  bool stop_requested() const override { return stop_at_event_ && position() >= *stop_at_event_; }
+  bool stop_requested() const override {
+    return user_stop_.load() || (stop_at_event_ && position() >= *stop_at_event_);
+  }
+  // Ends the replay at the next exit (a stop signal). Callable from any thread.
+  void request_stop() { user_stop_ = true; }
 
 private:
   // The next event, which must be of kind `kind`; `what` describes what the machine did.
@@ -61,6 +65,7 @@ private:
   // Read by the progress display's thread; written only by the vCPU thread.
   std::atomic<uint64_t> consumed_ = 0;
   std::optional<uint64_t> stop_at_event_;
+  std::atomic<bool> user_stop_{false};
 };
 
 } // namespace rrvm

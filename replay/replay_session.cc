@@ -19,9 +19,8 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   if (h.machine.clock_mode != "host")
     throw Error(ExitCode::kBadInput, "trace clock mode '" + h.machine.clock_mode +
                                          "' is not supported: rrvm replays only clock mode 'host'");
-  // The kernel, then a Linux kernel's initrd.
-  const size_t images = h.boot.kernel_kind == KernelKind::kLinux ? 2 : 1;
-  if (h.images.size() != 1 && h.images.size() != images)
+  const size_t images = max_guest_images(h.boot.kernel_kind);
+  if (h.images.empty() || h.images.size() > images)
     throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
                                          " guest images; rrvm replays traces with one kernel" +
                                          (images == 2 ? " and at most one initrd" : ""));

@@ -20,6 +20,8 @@ enum class ExitCode : int {
   kGuestHung = 72,  // HLT with nothing that can ever wake the guest
   kInternal = 74,   // a bug in rrvm
   kIo = 76,         // host I/O failure
+  kStopped = 78,    // stopped by SIGINT/SIGTERM/SIGHUP (outputs finished), or a replay reached the
+                    // end of a recording that was stopped
 };
 
 class Error : public std::runtime_error {

@@ -1,5 +1,6 @@
 #include "vmm/guest_memory.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <string>
@@ -46,15 +47,21 @@ uint64_t parse_size(const std::string& text, const char* what) {
     return Error(ExitCode::kUsage, std::string("bad ") + what + " '" + text +
                                        "': expected a number with an optional K, M or G suffix");
   };
-  if (text.empty()) throw bad();
+  // Decimal, or hexadecimal after "0x" (addresses); never octal ("010M" is 10 MiB), never signed
+  // (stoull would wrap "-1" around).
+  const bool hex = text.rfind("0x", 0) == 0 || text.rfind("0X", 0) == 0;
+  const std::string digits = hex ? text.substr(2) : text;
+  if (digits.empty() || !std::isxdigit(static_cast<unsigned char>(digits[0])) ||
+      (!hex && !std::isdigit(static_cast<unsigned char>(digits[0]))))
+    throw bad();
   size_t pos = 0;
   unsigned long long value;
   try {
-    value = std::stoull(text, &pos, 0);
+    value = std::stoull(digits, &pos, hex ? 16 : 10);
   } catch (const std::exception&) {
     throw bad();
   }
-  std::string suffix = text.substr(pos);
+  std::string suffix = digits.substr(pos);
   unsigned shift = 0;
   if (suffix == "K" || suffix == "k" || suffix == "KiB")
     shift = 10;

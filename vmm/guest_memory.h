@@ -56,7 +56,8 @@ private:
   uint8_t* host_;
 };
 
-// Parses "64M", "1G", "512K", "1048576" into bytes; throws a usage error naming `what` otherwise.
+// Parses "64M", "1G", "512K", "1048576", "0x7c00" into bytes (decimal unless "0x"); throws a usage
+// error naming `what` otherwise.
 uint64_t parse_size(const std::string& text, const char* what);
 
 } // namespace rrvm

@@ -32,7 +32,7 @@ LiveGate::~LiveGate() {
   char c = 0;
   (void)!write(wake_pipe_[1], &c, 1);
   reader_.join();
-  tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios_);
+  restore_terminal();
   close(wake_pipe_[0]);
   close(wake_pipe_[1]);
 }
@@ -65,6 +65,20 @@ void LiveGate::reader_loop() {
     input_ready_.notify_all();
     if (Engine* e = engine_.load()) e->kick();
   }
+}
+
+void LiveGate::request_stop() {
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+    has_input_ = true;
+  }
+  input_ready_.notify_all();
+  if (Engine* e = engine_.load()) e->kick();
+}
+
+void LiveGate::restore_terminal() const {
+  if (reading_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios_);
 }
 
 uint64_t LiveGate::sample_clock() {

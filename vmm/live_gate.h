@@ -31,6 +31,11 @@ public:
   // The engine to kick when input arrives while the guest runs.
   void set_engine(Engine* engine) { engine_.store(engine); }
   bool stop_requested() const override { return quit_.load(); }
+  // Ends the run as Ctrl-A x does: the running vCPU is kicked and a halted one woken. Callable
+  // from any thread.
+  void request_stop();
+  // Puts the terminal back as it was, for a process about to die without unwinding.
+  void restore_terminal() const;
 
 private:
   void reader_loop();

@@ -87,6 +87,12 @@ RunOutcome Machine::run() {
     }
     std::optional<KickPoint> sought = seek_kick();
     Exit& exit = engine_->run();
+    // The kick of a stop request is no event of the guest's: neither logged nor replayed, so
+    // it may interrupt any engine, recording or replaying, anywhere.
+    if (exit.reason == ExitReason::kKicked && gate_.stop_requested()) {
+      kicker_->disarm();
+      return {RunOutcome::Kind::kStopped, 0, "stopped by the user"};
+    }
     if (exit.reason == ExitReason::kDebug) {
       if (!sought) return debug_stop(exit.debug);
       if (!kicks_->found(*sought, stats_)) continue; // a hit whose state does not match

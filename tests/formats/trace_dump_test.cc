@@ -17,10 +17,12 @@ protected:
   }
   void TearDown() override { unlink(path_.c_str()); }
 
+  // What the dump printed, then what it said was wrong.
   std::string dump(uint64_t from, uint64_t count, int expected_status = 0) {
-    std::ostringstream out;
-    EXPECT_EQ(dump_trace(path_, from, count, out), expected_status);
-    return out.str();
+    std::ostringstream out, problems;
+    EXPECT_EQ(dump_trace(path_, from, count, out, problems), expected_status);
+    EXPECT_EQ(problems.str().empty(), expected_status == 0) << problems.str();
+    return out.str() + problems.str();
   }
 
   std::string path_;
@@ -67,7 +69,8 @@ TEST_F(TraceDump, HeaderEventsAndDisassembly) {
   EXPECT_EQ(window.find("\n1 "), std::string::npos) << window;
   EXPECT_EQ(window.find("\n4 "), std::string::npos) << window;
 
-  EXPECT_NE(dump(10, 1, int(ExitCode::kUsage)).find("past its end"), std::string::npos);
+  EXPECT_NE(dump(10, 1, int(ExitCode::kUsage)).find("is past the end of the trace (9 events)"),
+            std::string::npos);
   EXPECT_EQ(dump(9, 1).find("\n9 "), std::string::npos);
 }
 
@@ -81,7 +84,7 @@ TEST_F(TraceDump, TruncatedTraceSaysWhere) {
 
 TEST_F(TraceDump, MissingTraceThrows) {
   std::ostringstream out;
-  EXPECT_THROW(dump_trace("/nonexistent/trace", 0, 1, out), Error);
+  EXPECT_THROW(dump_trace("/nonexistent/trace", 0, 1, out, out), Error);
 }
 
 } // namespace

@@ -136,12 +136,8 @@ int64_t replayed_counter(const std::string& stats, const std::string& name) {
 // "the recording has exit interrupt-window at rip 0x7c47, the replay exit interrupt-window at rip
 // 0x7c4d"; "the recording has exit hlt, the replay exit interrupt-window"). Hardware
 // virtualization does both exactly. So on PVM a kvm recording whose guest took an interrupt
-// through a window or a kick may not replay; that is the host, not rrvm, and the test says so.
-bool pvm_window_imprecision(const ProcessResult& replayed) {
-  return !host_has_hardware_virtualization() && replayed.status == 3 &&
-         (replayed.err.find("interrupt-window") != std::string::npos ||
-          replayed.err.find("host-timer kick") != std::string::npos);
-}
+// through a window or a kick may not replay; that is the host, not rrvm, and the tests say so
+// (pvm_window_imprecision).
 
 using GuestOnEngine = std::tuple<Guest, std::string>;
 

@@ -77,6 +77,20 @@ bool host_has_hardware_virtualization() {
   return probe_kvm_host().hardware_virt;
 }
 
+bool pvm_window_imprecision(const ProcessResult& replayed) {
+  return !host_has_hardware_virtualization() && replayed.status == 3 &&
+         (replayed.err.find("interrupt-window") != std::string::npos ||
+          replayed.err.find("host-timer kick") != std::string::npos);
+}
+
+std::string unique_temp_path(const std::string& name) {
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string unique = test ? std::string(test->test_suite_name()) + "." + test->name() : "none";
+  for (char& c : unique)
+    if (c == '/') c = '_'; // parameterized names
+  return ::testing::TempDir() + unique + "." + std::to_string(getpid()) + "." + name;
+}
+
 std::string rrvm_binary() {
   return RRVM_BINARY;
 }

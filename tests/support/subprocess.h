@@ -20,6 +20,12 @@ ProcessResult run_process(const std::vector<std::string>& argv, int timeout_seco
 bool kvm_usable_or_fail();
 // True when the host CPU has vmx or svm (real hardware virtualization, not PVM).
 bool host_has_hardware_virtualization();
+// True when a kvm replay failed only because PVM (no vmx/svm) placed an interrupt window or a
+// host-timer kick imprecisely, a limitation of that host the README names.
+bool pvm_window_imprecision(const ProcessResult& replayed);
+// A path in the test temporary directory that no other test, nor the same test in another
+// process (ctest -j), uses: "<dir>/<suite>.<test>.<pid>.<name>".
+std::string unique_temp_path(const std::string& name);
 // The build's rrvm binary and test-guest directory (set by CMake).
 std::string rrvm_binary();
 std::string guest_path(const std::string& name);

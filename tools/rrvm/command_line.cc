@@ -49,4 +49,18 @@ std::optional<std::string> CommandLine::value(const std::string& name) const {
   return it->second;
 }
 
+std::optional<uint64_t> CommandLine::count(const std::string& name) const {
+  auto text = value(name);
+  if (!text) return std::nullopt;
+  auto bad = [&] {
+    return Error(ExitCode::kUsage, "bad " + name + " '" + *text + "': expected a whole number");
+  };
+  if (text->empty() || text->find_first_not_of("0123456789") != std::string::npos) throw bad();
+  try {
+    return std::stoull(*text, nullptr, 10);
+  } catch (const std::out_of_range&) {
+    throw bad();
+  }
+}
+
 } // namespace rrvm

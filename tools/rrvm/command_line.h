@@ -2,6 +2,7 @@
 // one-line errors for unknown options and missing values.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,6 +17,8 @@ public:
               const std::vector<std::string>& flags);
 
   std::optional<std::string> value(const std::string& name) const;
+  // A count option's value: decimal digits only (no sign, no units); Error(kUsage) otherwise.
+  std::optional<uint64_t> count(const std::string& name) const;
   bool flag(const std::string& name) const { return flags_.count(name) != 0; }
   const std::vector<std::string>& positional() const { return positional_; }
 

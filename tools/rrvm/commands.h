@@ -1,6 +1,7 @@
 // rrvm's subcommands; each takes the arguments after its name and returns the process status.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -16,5 +17,12 @@ int stats_command(const std::vector<std::string>& args);
 
 // Prints a failed run's one-line reason (and register dump) and maps the outcome to a status.
 int report_outcome(const RunOutcome& outcome);
+// "rip 0x1234 after 567 exits": where a stopped machine is.
+std::string stop_position(Machine& machine);
+// Prints "rrvm: stopped by SIGINT at WHERE" and returns ExitCode::kStopped.
+int report_signal_stop(int signal, const std::string& where);
+// Flushes `out` and throws Error(kIo) with `name` ("writing the dump to standard output") if
+// anything written to it was lost.
+void finish_output(std::ostream& out, const std::string& name);
 
 } // namespace rrvm

@@ -1,5 +1,6 @@
 #include "tools/rrvm/machine_options.h"
 
+#include <cctype>
 #include <ctime>
 
 #include "vmm/guest_memory.h"
@@ -31,7 +32,9 @@ uint64_t parse_duration_ns(const std::string& text, const char* what) {
   size_t pos = 0;
   unsigned long long value = 0;
   try {
-    value = std::stoull(text, &pos);
+    // stoull would take "-1" (and " 1") and wrap it around.
+    if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])))
+      value = std::stoull(text, &pos, 10);
   } catch (const std::exception&) {
     pos = 0;
   }

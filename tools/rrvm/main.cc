@@ -1,64 +1,51 @@
 // rrvm: record, replay and debug x86 guests.
-#include <cstring>
+#include <algorithm>
 #include <iostream>
 
+#include "tools/rrvm/checked_stdout.h"
 #include "tools/rrvm/commands.h"
-#include "tools/rrvm/machine_options.h"
+#include "tools/rrvm/help.h"
 #include "vmm/error.h"
 
 namespace {
 
-void print_help() {
-  std::cout
-      << "usage: rrvm COMMAND [options]\n"
-         "\n"
-         "commands:\n"
-         "  run [options] KERNEL     boot KERNEL (multiboot ELF32, ELF64, or --flat binary)\n"
-         "  record -o TRACE [--until-fail N] [options] KERNEL\n"
-         "                           run KERNEL and record it into TRACE\n"
-         "  replay TRACE [--stats] [--gdb [HOST:]PORT]\n"
-         "                           replay a recording; with --gdb, stopped before its first\n"
-         "                           instruction for gdb (target remote HOST:PORT), reverse\n"
-         "                           execution included on emu (127.0.0.1 unless HOST given);\n"
-         "                           run and record take --gdb too, forward only\n"
-         "  stats [--json] [--plot FILE.svg] TRACE\n"
-         "                           the statistics a recording stored (bhyvectl --get-stats\n"
-         "                           form, samples of exits/s, ready %, idle %), without\n"
-         "                           re-executing it; --json for machines, --plot draws an SVG\n"
-         "  help                     this text\n"
-         "  version                  rrvm's version\n"
-         "\n"
-         "machine options:\n"
-      << rrvm::kMachineOptionsHelp
-      << "\n"
-         "exit status: the guest's isa-debug-exit status ((value << 1) | 1, port 0xf4), or\n"
-         "  64 usage, 66 bad kernel or trace, 68 no usable /dev/kvm, 70 guest fault\n"
-         "  (triple fault, unsupported instruction), 72 guest hung, 74 internal, 76 host I/O\n";
+// "--help" or "-h" among the options (not after "--", where a kernel may be named so).
+bool asks_for_help(const std::vector<std::string>& args) {
+  const auto end = std::find(args.begin(), args.end(), "--");
+  return std::find(args.begin(), end, "--help") != end || std::find(args.begin(), end, "-h") != end;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    print_help();
+    std::cerr << rrvm::overview_help();
     return static_cast<int>(rrvm::ExitCode::kUsage);
   }
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
+  rrvm::CheckedStdout checked_stdout;
   try {
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::cout << rrvm::overview_help();
+      rrvm::finish_output(std::cout, "writing the help to standard output");
+      return 0;
+    }
+    if (command == "version" || command == "--version") {
+      std::cout << "rrvm " << RRVM_VERSION << "\n";
+      rrvm::finish_output(std::cout, "writing the version to standard output");
+      return 0;
+    }
+    if (auto help = rrvm::command_help(command); help && asks_for_help(args)) {
+      std::cout << *help;
+      rrvm::finish_output(std::cout, "writing the help to standard output");
+      return 0;
+    }
     if (command == "run") return rrvm::run_command(args);
     if (command == "record") return rrvm::record_command(args);
     if (command == "replay") return rrvm::replay_command(args);
     if (command == "dump") return rrvm::dump_command(args);
     if (command == "stats") return rrvm::stats_command(args);
-    if (command == "help" || command == "--help" || command == "-h") {
-      print_help();
-      return 0;
-    }
-    if (command == "version" || command == "--version") {
-      std::cout << "rrvm " << RRVM_VERSION << "\n";
-      return 0;
-    }
     std::cerr << "rrvm: unknown command '" << command << "' (see rrvm help)\n";
     return static_cast<int>(rrvm::ExitCode::kUsage);
   } catch (const rrvm::Error& e) {

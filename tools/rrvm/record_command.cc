@@ -5,8 +5,11 @@
 #include "formats/trace_writer.h"
 #include "record/record_gate.h"
 #include "tools/rrvm/commands.h"
+#include "tools/rrvm/distinct_files.h"
 #include "tools/rrvm/machine_options.h"
+#include "tools/rrvm/partial_output.h"
 #include "tools/rrvm/serial_output.h"
+#include "tools/rrvm/stop_signals.h"
 
 namespace rrvm {
 
@@ -49,19 +52,36 @@ TraceSummary make_summary(const VmStats& stats, const RunOutcome& outcome) {
   return summary;
 }
 
-// One recording of the guest into `path`; returns how the run ended.
-RunOutcome record_once(MachineOptions options, const std::string& path, SerialOutput& serial,
-                       bool announce_engine) {
+struct Recorded {
+  RunOutcome outcome;
+  uint64_t events = 0;
+};
+
+// One recording of the guest into `path`, written as PATH.partial and renamed into place when it
+// ends, however it ends (the prefix of a failed recording replays); only a process killed
+// outright leaves PATH.partial.
+Recorded record_once(MachineOptions options, const std::string& path, SerialOutput& serial,
+                     bool announce_engine, StopSignals& signals) {
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
+  PartialOutput trace(path, /*keep_incomplete=*/true);
   LiveGate host(options.serial == "stdio");
+  const auto kill = signals.on_kill([&host, &trace] {
+    host.restore_terminal();
+    trace.abandon();
+  });
   RecordGate gate(host, options.verify_full);
   GuestMemory memory(options.config.memory_bytes);
   Machine machine(options.config, memory, create_engine(options.config.engine, memory), gate);
+  // The machine logs no kick that ends the run, so even emu may be kicked for a stop.
+  const auto stop = signals.on_stop([&host, &machine] {
+    host.request_stop();
+    machine.engine().kick();
+  });
   // An instruction-counting engine picks input up at its quanta; a kick would land at a point the
   // replay could not find.
   if (!machine.engine().instruction_count()) host.set_engine(&machine.engine());
   const BootImage& image = machine.boot(options.boot);
-  TraceWriter writer(path, make_header(options, image, machine.engine()));
+  TraceWriter writer(trace.temp_path(), make_header(options, image, machine.engine()));
   gate.start(writer);
   machine.set_sample_sink(kStatsSampleIntervalNs,
                           [&gate](const HostSample& sample) { gate.stats_sample(sample); });
@@ -71,13 +91,19 @@ RunOutcome record_once(MachineOptions options, const std::string& path, SerialOu
                            ? serve_gdb_live(machine, image.kind, true, *options.gdb_address)
                            : machine.run();
   host.set_engine(nullptr);
-  serial.flush();
   // Once: the host-time counters then print as the trace stores them.
   const VmStats& stats = machine.final_stats();
   writer.finish(make_summary(stats, outcome));
-  std::cerr << "rrvm: recorded " << writer.event_count() << " events to " << path << "\n";
+  trace.commit();
+  serial.flush();
+  Recorded recorded{outcome, writer.event_count()};
+  if (outcome.kind == RunOutcome::Kind::kStopped && signals.received())
+    recorded.outcome.message = stop_position(machine) + "; recorded " +
+                               std::to_string(recorded.events) + " events to " + path;
+  else
+    std::cerr << "rrvm: recorded " << recorded.events << " events to " << path << "\n";
   if (options.stats) stats.print(std::cerr, 0);
-  return outcome;
+  return recorded;
 }
 
 // A guest run fails when it does not end through isa-debug-exit with value 0 (status 1): another
@@ -96,18 +122,26 @@ int record_command(const std::vector<std::string>& args) {
   auto output = line.value("-o");
   if (!output) throw Error(ExitCode::kUsage, "record needs -o TRACE");
   MachineOptions options = parse_machine_options(line);
-  SerialOutput serial(options.serial);
-  auto until_fail = line.value("--until-fail");
-  if (!until_fail) return report_outcome(record_once(options, *output, serial, true));
-
-  uint64_t attempts = parse_size(*until_fail, "--until-fail count");
+  std::vector<NamedPath> outputs = {{"-o", *output}};
+  if (auto path = SerialOutput::file_path(options.serial))
+    outputs.push_back({"--serial file:", *path});
+  require_distinct_files({{"KERNEL", options.boot.kernel_path}}, outputs);
+  const uint64_t attempts = line.count("--until-fail").value_or(1);
   if (attempts == 0) throw Error(ExitCode::kUsage, "--until-fail needs at least 1 attempt");
+  const bool until_fail = line.value("--until-fail").has_value();
+
+  StopSignals signals;
+  SerialOutput serial(options.serial);
   for (uint64_t attempt = 1; attempt <= attempts; ++attempt) {
-    std::cerr << "rrvm: attempt " << attempt << " of " << attempts << "\n";
-    RunOutcome outcome = record_once(options, *output, serial, attempt == 1);
-    if (run_failed(outcome)) {
+    if (until_fail) std::cerr << "rrvm: attempt " << attempt << " of " << attempts << "\n";
+    Recorded recorded = record_once(options, *output, serial, attempt == 1, signals);
+    if (int signal = signals.received();
+        signal && recorded.outcome.kind == RunOutcome::Kind::kStopped)
+      return report_signal_stop(signal, recorded.outcome.message);
+    if (!until_fail) return report_outcome(recorded.outcome);
+    if (run_failed(recorded.outcome)) {
       std::cerr << "rrvm: attempt " << attempt << " failed; its trace is " << *output << "\n";
-      return report_outcome(outcome);
+      return report_outcome(recorded.outcome);
     }
   }
   std::remove(output->c_str()); // only passing runs: nothing worth keeping

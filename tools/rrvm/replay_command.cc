@@ -5,9 +5,12 @@
 #include "replay/replay_session.h"
 #include "tools/rrvm/command_line.h"
 #include "tools/rrvm/commands.h"
+#include "tools/rrvm/distinct_files.h"
 #include "tools/rrvm/replay_progress.h"
 #include "tools/rrvm/serial_output.h"
 #include "tools/rrvm/stats_compare.h"
+#include "tools/rrvm/stop_signals.h"
+#include "tools/rrvm/trace_header_check.h"
 #include "vmm/register_dump.h"
 
 namespace rrvm {
@@ -15,22 +18,36 @@ namespace rrvm {
 int replay_command(const std::vector<std::string>& args) {
   CommandLine line(args, {"--serial", "--engine", "--gdb"}, {"--stats"});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "replay needs one TRACE");
-  SerialOutput serial(line.value("--serial").value_or("stdio"));
+  const std::string& trace = line.positional()[0];
+  const std::string engine = line.value("--engine").value_or("");
+  if (!engine.empty() && engine != "kvm" && engine != "emu")
+    throw Error(ExitCode::kUsage, "bad --engine '" + engine + "': expected kvm or emu");
+  const std::string serial_spec = line.value("--serial").value_or("stdio");
+  std::vector<NamedPath> outputs;
+  if (auto path = SerialOutput::file_path(serial_spec))
+    outputs.push_back({"--serial file:", *path});
+  require_distinct_files({{"TRACE", trace}}, outputs);
+  check_trace_header(trace, TraceReader(trace).header());
+
+  StopSignals signals;
+  SerialOutput serial(serial_spec);
   if (auto address = line.value("--gdb")) {
     // --stats compares the statistics as a replay without gdb does, when gdb let it end.
     auto compare_stats = [&](Machine& machine) {
       serial.flush();
       if (!line.flag("--stats")) return 0;
-      const int differ =
-          print_stats_comparison(std::cerr, line.positional()[0], machine.final_stats());
+      const int differ = print_stats_comparison(std::cerr, trace, machine.final_stats());
       return differ != 0 ? static_cast<int>(ExitCode::kDivergence) : 0;
     };
-    return serve_gdb(line.positional()[0],
-                     {line.value("--engine").value_or(""), [&serial](uint8_t b) { serial.put(b); }},
-                     *address, compare_stats);
+    return serve_gdb(trace, {engine, [&serial](uint8_t b) { serial.put(b); }}, *address,
+                     compare_stats);
   }
-  ReplaySession session(line.positional()[0], {line.value("--engine").value_or(""),
-                                               [&serial](uint8_t byte) { serial.put(byte); }});
+  ReplaySession session(trace, {engine, [&serial](uint8_t byte) { serial.put(byte); }});
+  // The machine replays no kick that ends the run, so a stop may interrupt the replay anywhere.
+  const auto stop = signals.on_stop([&session] {
+    session.gate().request_stop();
+    session.machine().engine().kick();
+  });
   Machine& machine = session.machine();
   RunOutcome outcome;
   try {
@@ -49,8 +66,10 @@ int replay_command(const std::vector<std::string>& args) {
     return static_cast<int>(ExitCode::kDivergence);
   }
   serial.flush();
-  if (line.flag("--stats") &&
-      print_stats_comparison(std::cerr, line.positional()[0], machine.final_stats()) != 0)
+  if (int signal = signals.received(); signal && outcome.kind == RunOutcome::Kind::kStopped)
+    return report_signal_stop(signal, "event " + std::to_string(session.gate().position()) +
+                                          " of the recording");
+  if (line.flag("--stats") && print_stats_comparison(std::cerr, trace, machine.final_stats()) != 0)
     return static_cast<int>(ExitCode::kDivergence);
   return report_outcome(outcome);
 }

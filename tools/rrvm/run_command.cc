@@ -1,19 +1,39 @@
+#include <cerrno>
+#include <cstdio>
 #include <iostream>
 
 #include "debugger/serve_gdb.h"
+#include "tools/rrvm/checked_stdout.h"
 #include "tools/rrvm/commands.h"
+#include "tools/rrvm/distinct_files.h"
 #include "tools/rrvm/machine_options.h"
 #include "tools/rrvm/serial_output.h"
+#include "tools/rrvm/stop_signals.h"
 #include "vmm/live_gate.h"
 
 namespace rrvm {
 
+std::string stop_position(Machine& machine) {
+  char rip[24];
+  std::snprintf(rip, sizeof rip, "0x%llx",
+                static_cast<unsigned long long>(machine.engine().state().rip));
+  return std::string("rip ") + rip + " after " +
+         std::to_string(machine.stats().get(VmStat::VMEXIT_COUNT)) + " exits";
+}
+
 int run_command(const std::vector<std::string>& args) {
   CommandLine line(args, kMachineValueOptions, kMachineFlagOptions);
   MachineOptions options = parse_machine_options(line);
+  std::vector<NamedPath> outputs;
+  if (auto path = SerialOutput::file_path(options.serial))
+    outputs.push_back({"--serial file:", *path});
+  require_distinct_files({{"KERNEL", options.boot.kernel_path}}, outputs);
+  StopSignals signals;
   SerialOutput serial(options.serial);
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
   LiveGate gate(options.serial == "stdio");
+  const auto stop = signals.on_stop([&gate] { gate.request_stop(); });
+  const auto kill = signals.on_kill([&gate] { gate.restore_terminal(); });
   GuestMemory memory(options.config.memory_bytes);
   Machine machine(options.config, memory, create_engine(options.config.engine, memory), gate);
   gate.set_engine(&machine.engine());
@@ -26,6 +46,8 @@ int run_command(const std::vector<std::string>& args) {
   gate.set_engine(nullptr);
   serial.flush();
   if (options.stats) machine.final_stats().print(std::cerr, 0);
+  if (outcome.kind == RunOutcome::Kind::kStopped && signals.received())
+    return report_signal_stop(signals.received(), stop_position(machine));
   return report_outcome(outcome);
 }
 
@@ -48,6 +70,18 @@ int report_outcome(const RunOutcome& outcome) {
     break; // only a debugger asks for these stops
   }
   return static_cast<int>(ExitCode::kInternal);
+}
+
+int report_signal_stop(int signal, const std::string& where) {
+  std::cerr << "rrvm: stopped by " << StopSignals::name(signal) << " at " << where << "\n";
+  return static_cast<int>(ExitCode::kStopped);
+}
+
+void finish_output(std::ostream& out, const std::string& name) {
+  if (auto* checked = dynamic_cast<CheckedStdout*>(out.rdbuf())) return checked->finish(name);
+  errno = 0;
+  out.flush();
+  if (!out) throw Error(ExitCode::kIo, errno ? errno_message(name, errno) : name + " failed");
 }
 
 } // namespace rrvm

@@ -102,6 +102,7 @@ StatsReport read_stats_report(const std::string& trace_path) {
     }
   }
   if (!reader.status().complete()) report.truncation = reader.status().reason;
+  report.every_event = reader.status().every_event;
   if (!report.has_summary) {
     rebuilt.set(VmStat::VCPU_TOTAL_RUNTIME, previous.runtime_ns);
     rebuilt.set(VmStat::VCPU_IDLE_TICKS, previous.idle_ns);

@@ -38,8 +38,10 @@ struct StatsReport {
   std::vector<std::pair<std::string, uint64_t>> unknown_counters;
   std::optional<int32_t> guest_exit_status;
   std::vector<StatsInterval> intervals;
-  // Why the trace's events end early, if they do.
+  // Why the trace is not complete, if it is not.
   std::string truncation;
+  // Not complete, but only the footer is damaged: every event is there.
+  bool every_event = false;
 };
 
 // Throws Error(kBadInput) for a file that is not a trace.

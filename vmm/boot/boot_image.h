@@ -3,6 +3,7 @@
 // original file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,9 @@ namespace rrvm {
 
 // kLinux: a bzImage or vmlinux started by the Linux x86 boot protocol's 64-bit entry.
 enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat, kLinux };
+constexpr KernelKind kLastKernelKind = KernelKind::kLinux;
+// The images a trace holds for a kernel of this kind: the kernel, then a Linux kernel's initrd.
+inline size_t max_guest_images(KernelKind kind) { return kind == KernelKind::kLinux ? 2 : 1; }
 inline const char* kernel_kind_name(KernelKind kind) {
   switch (kind) {
   case KernelKind::kMultiboot:

@@ -1,0 +1,78 @@
+#include "tools/rrvm/help.h"
+
+#include "tools/rrvm/machine_options.h"
+
+namespace rrvm {
+
+namespace {
+
+const char* const kExitStatusHelp =
+    "exit status: the guest's isa-debug-exit status ((value << 1) | 1, port 0xf4), or\n"
+    "  3 replay divergence, 64 usage, 66 bad kernel or trace, 68 no usable /dev/kvm,\n"
+    "  70 guest fault (triple fault, unsupported instruction), 72 guest hung, 74 internal,\n"
+    "  76 host I/O, 78 stopped by SIGINT/SIGTERM/SIGHUP (trace and output finished; a second\n"
+    "  signal ends rrvm at once)\n";
+
+const char* const kRunUsage =
+    "  run [options] KERNEL     boot KERNEL (multiboot ELF32, ELF64, or --flat binary)\n";
+const char* const kRecordUsage =
+    "  record -o TRACE [--until-fail N] [options] KERNEL\n"
+    "                           run KERNEL and record it into TRACE (written as TRACE.partial\n"
+    "                           and renamed when the recording ends); --until-fail records up\n"
+    "                           to N runs and keeps the first that fails\n";
+const char* const kReplayUsage =
+    "  replay TRACE [--engine kvm|emu] [--serial WHERE] [--stats] [--gdb [HOST:]PORT]\n"
+    "                           replay a recording; with --gdb, stopped before its first\n"
+    "                           instruction for gdb (target remote HOST:PORT), reverse\n"
+    "                           execution included on emu (127.0.0.1 unless HOST given);\n"
+    "                           run and record take --gdb too, forward only\n";
+const char* const kDumpUsage =
+    "  dump TRACE [--from N] [--count K]\n"
+    "                           the trace's header, then events N to N+K-1, one per line\n";
+const char* const kStatsUsage =
+    "  stats [--json] [--plot FILE.svg] TRACE\n"
+    "                           the statistics a recording stored (bhyvectl --get-stats\n"
+    "                           form, samples of exits/s, ready %, idle %), without\n"
+    "                           re-executing it; --json for machines, --plot draws an SVG\n";
+
+std::string with_machine_options(const char* usage) {
+  return std::string("usage:\n") + usage + "\nmachine options:\n" + kMachineOptionsHelp + "\n" +
+         kExitStatusHelp;
+}
+
+} // namespace
+
+std::string overview_help() {
+  return std::string("usage: rrvm COMMAND [options]   (rrvm COMMAND --help: its options)\n"
+                     "\n"
+                     "commands:\n") +
+         kRunUsage + kRecordUsage + kReplayUsage + kDumpUsage + kStatsUsage +
+         "  help                     this text\n"
+         "  version                  rrvm's version\n"
+         "\n"
+         "machine options (run, record):\n" +
+         kMachineOptionsHelp + "\n" + kExitStatusHelp;
+}
+
+std::optional<std::string> command_help(const std::string& command) {
+  if (command == "run") return with_machine_options(kRunUsage);
+  if (command == "record") return with_machine_options(kRecordUsage);
+  if (command == "replay")
+    return std::string("usage:\n") + kReplayUsage +
+           "\n  --engine KIND        replay on kvm or emu (default: the recording's engine)\n"
+           "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
+           "  --stats              compare the replay's statistics with the recording's\n"
+           "\n" +
+           kExitStatusHelp;
+  if (command == "dump")
+    return std::string("usage:\n") + kDumpUsage +
+           "\n  --from N             the first event to print (default 0)\n"
+           "  --count K            how many events to print (default: all)\n";
+  if (command == "stats")
+    return std::string("usage:\n") + kStatsUsage +
+           "\n  --json               the counters and intervals as JSON\n"
+           "  --plot FILE.svg      also draw exits/s, ready % and idle % over time\n";
+  return std::nullopt;
+}
+
+} // namespace rrvm
