@@ -20,7 +20,7 @@ TraceHeader make_header(const MachineOptions& options, const BootImage& image, E
   TraceHeader header;
   header.machine.memory_bytes = options.config.memory_bytes;
   header.machine.engine = engine.name();
-  header.machine.clock_mode = "host";
+  header.machine.clock_mode = clock_mode_name(options.config.clock_mode);
   header.machine.rtc_base_unix_s = options.config.rtc_base_unix_seconds;
   header.machine.verify_mode = options.verify_full ? "full" : "exits";
   header.machine.kick_bound_ns = options.config.kick_bound_ns;
@@ -56,7 +56,8 @@ RunOutcome record_once(MachineOptions options, const std::string& path, SerialOu
   LiveGate host(options.serial == "stdio");
   RecordGate gate(host, options.verify_full);
   GuestMemory memory(options.config.memory_bytes);
-  Machine machine(options.config, memory, create_engine(options.config.engine, memory), gate);
+  Machine machine(options.config, memory,
+                  create_engine(options.config.engine, memory, options.config.clock_mode), gate);
   // An instruction-counting engine picks input up at its quanta; a kick would land at a point the
   // replay could not find.
   if (!machine.engine().instruction_count()) host.set_engine(&machine.engine());

@@ -15,7 +15,8 @@ int run_command(const std::vector<std::string>& args) {
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
   LiveGate gate(options.serial == "stdio");
   GuestMemory memory(options.config.memory_bytes);
-  Machine machine(options.config, memory, create_engine(options.config.engine, memory), gate);
+  Machine machine(options.config, memory,
+                  create_engine(options.config.engine, memory, options.config.clock_mode), gate);
   gate.set_engine(&machine.engine());
   const BootImage& image = machine.boot(options.boot);
   if (options.config.engine == EngineKind::kAuto)

@@ -47,6 +47,7 @@ public:
   std::optional<uint64_t> instruction_count() const override;
   void set_instruction_limit(std::optional<uint64_t> count) override;
   void set_instruction_count(uint64_t count) override;
+  void set_tsc_offset(uint64_t offset) override;
   const CpuidTable& cpuid() const override;
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
