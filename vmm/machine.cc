@@ -227,6 +227,7 @@ MachineSnapshot Machine::snapshot() const {
   s.devices = devices.take();
   s.clock_ns = clock_.now_ns();
   s.tsc_offset = tsc_offset_;
+  s.idle_ns = idle_ns_;
   s.halted = halted_;
   s.interrupt_window_requested = window_requested_;
   s.instruction_count = engine_->instruction_count().value_or(0);
@@ -241,10 +242,8 @@ void Machine::restore(const MachineSnapshot& s) {
   platform_.restore(devices);
   clock_.reset(s.clock_ns);
   tsc_offset_ = s.tsc_offset;
-  if (config_.clock_mode == ClockMode::kIcount) {
-    idle_ns_ = s.clock_ns - s.instruction_count * kIcountNsPerInstruction;
-    engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
-  }
+  idle_ns_ = s.idle_ns;
+  if (config_.clock_mode == ClockMode::kIcount) engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
   halted_ = s.halted;
   request_window(s.interrupt_window_requested);
   engine_->set_instruction_count(s.instruction_count);

@@ -66,6 +66,7 @@ struct MachineSnapshot {
   std::vector<uint8_t> devices;
   uint64_t clock_ns = 0;
   uint64_t tsc_offset = 0;
+  uint64_t idle_ns = 0; // icount mode: guest time skipped over HLTs
   bool halted = false;
   bool interrupt_window_requested = false;
   uint64_t instruction_count = 0; // engines that keep one
