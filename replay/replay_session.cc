@@ -16,9 +16,11 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
     : reader_(trace_path), events_(reader_),
       gate_(events_, reader_.header().machine.verify_mode == "full") {
   const TraceHeader& h = reader_.header();
-  if (h.machine.clock_mode != "host")
-    throw Error(ExitCode::kBadInput, "trace clock mode '" + h.machine.clock_mode +
-                                         "' is not supported: rrvm replays only clock mode 'host'");
+  const std::optional<ClockMode> clock = parse_clock_mode(h.machine.clock_mode);
+  if (!clock)
+    throw Error(ExitCode::kBadInput,
+                "trace clock mode '" + h.machine.clock_mode +
+                    "' is not supported: rrvm replays clock modes 'host' and 'icount'");
   const size_t images = max_guest_images(h.boot.kernel_kind);
   if (h.images.empty() || h.images.size() > images)
     throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
@@ -33,12 +35,16 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   config.memory_bytes = h.machine.memory_bytes;
   config.rtc_base_unix_seconds = h.machine.rtc_base_unix_s;
   config.engine = engine_kind(engine);
+  config.clock_mode = *clock;
+  if (*clock == ClockMode::kIcount && config.engine != EngineKind::kEmu)
+    throw Error(ExitCode::kUsage, "this trace was recorded with --clock icount, whose guest time "
+                                  "is the instruction count; it replays only with --engine emu");
   config.serial_output = std::move(options.serial_output);
   // A kvm recording looked at the clock only at its exits; emu must not add looks of its own.
   config.instruction_quanta = recorded == "emu";
   memory_ = std::make_unique<GuestMemory>(config.memory_bytes);
-  machine_ =
-      std::make_unique<Machine>(config, *memory_, create_engine(config.engine, *memory_), gate_);
+  machine_ = std::make_unique<Machine>(
+      config, *memory_, create_engine(config.engine, *memory_, config.clock_mode), gate_);
 
   const GuestImage& image = h.images[0];
   BootOptions boot;

@@ -24,7 +24,7 @@ constexpr uint32_t fourcc(const char* s) {
 }
 } // namespace
 
-CpuidTable CpuidTable::emulated() {
+CpuidTable CpuidTable::emulated(ClockMode clock) {
   // Leaf 1 EDX: FPU, VME off, DE, PSE, TSC, MSR, PAE, MCE off, CX8, APIC off, SEP, MTRR off, PGE,
   // CMOV, PAT, PSE36 off, CLFSH, MMX, FXSR, SSE, SSE2.
   constexpr uint32_t leaf1_edx = (1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
@@ -38,7 +38,7 @@ CpuidTable CpuidTable::emulated() {
       (1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 23) | (1u << 31);
   constexpr uint32_t ext1_edx = (1u << 11) | (1u << 20) | (1u << 29); // SYSCALL, NX, LM
   constexpr uint32_t ext1_ecx = (1u << 0);                            // LAHF/SAHF in 64-bit
-  return CpuidTable({
+  std::vector<CpuidEntry> entries = {
       {0, 0, false, 0xd, fourcc("Genu"), fourcc("ntel"), fourcc("ineI")},
       {1, 0, false, 0x000306a9, 0x00000800, leaf1_ecx, leaf1_edx}, // family 6 model 58
       {7, 0, true, 0, 0, 0, 0},
@@ -49,7 +49,16 @@ CpuidTable CpuidTable::emulated() {
       {0x80000003, 0, false, fourcc("6-64"), fourcc(" CPU"), 0, 0},
       {0x80000004, 0, false, 0, 0, 0, 0},
       {0x80000008, 0, false, 0x00003027, 0, 0, 0}, // 39-bit physical, 48-bit virtual
-  });
+  };
+  if (clock == ClockMode::kIcount) {
+    // Leaf 0x15: TSC = crystal (ECX Hz) × EBX / EAX; leaf 0x16: base and maximum MHz, bus MHz.
+    constexpr uint32_t tsc_mhz = kIcountTscHz / 1'000'000;
+    entries[0].eax = 0x16;
+    entries.push_back({0x15, 0, false, 1, 1, uint32_t(kIcountTscHz), 0});
+    entries.push_back({0x16, 0, false, tsc_mhz, tsc_mhz, 100, 0});
+    entries.push_back({0x80000007, 0, false, 0, 0, 0, 1u << 8}); // invariant TSC
+  }
+  return CpuidTable(std::move(entries));
 }
 
 } // namespace rrvm

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "vmm/virtual_clock.h"
+
 namespace rrvm {
 
 struct CpuidEntry {
@@ -26,8 +28,12 @@ public:
   const std::vector<CpuidEntry>& entries() const { return entries_; }
 
   // The table rrvm's interpreter implements: a generic 64-bit CPU without the nondeterministic
-  // features docs/DESIGN.md lists as hidden (RDRAND, RDSEED, RDTSCP, RDPID, TSC deadline, PMU, KVM leaves).
-  static CpuidTable emulated();
+  // features docs/DESIGN.md lists as hidden (RDRAND, RDSEED, RDTSCP, RDPID, TSC deadline, PMU, KVM
+  // leaves). With a fixed-rate clock (--clock icount) it also advertises the TSC's frequency
+  // (leaves 0x15 and 0x16) and an invariant TSC, so a guest calibrates the same rate on every run;
+  // in host mode the TSC counts instructions at no fixed rate against guest time, so nothing is
+  // claimed.
+  static CpuidTable emulated(ClockMode clock = ClockMode::kHost);
 
 private:
   std::vector<CpuidEntry> entries_;

@@ -133,6 +133,10 @@ public:
   virtual void set_instruction_limit(std::optional<uint64_t> count) = 0;
   // Puts the count back to a checkpoint's value (engines that keep one).
   virtual void set_instruction_count(uint64_t) {}
+  // --clock icount: RDTSC reads the instruction count plus `offset` (the idle time the machine
+  // fast-forwarded and the guest's TSC writes), so it agrees with the machine's clock. Engines
+  // without an instruction count never get it.
+  virtual void set_tsc_offset(uint64_t /*offset*/) {}
 
   // The fixed CPUID table the guest sees; a recording stores it.
   virtual const CpuidTable& cpuid() const = 0;

@@ -1,12 +1,20 @@
 #include "vmm/engine_factory.h"
 
 #include "vmm/emu/emu_engine.h"
+#include "vmm/error.h"
 #include "vmm/kvm/kvm_engine.h"
 #include "vmm/machine.h"
 
 namespace rrvm {
 
-EngineChoice create_engine(EngineKind kind, GuestMemory& memory) {
+EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock) {
+  if (clock == ClockMode::kIcount) {
+    if (kind == EngineKind::kKvm)
+      throw Error(ExitCode::kUsage, "--clock icount needs an instruction count: it runs only "
+                                    "with --engine emu (or auto), not kvm");
+    return {std::make_unique<EmuEngine>(memory, CpuidTable::emulated(clock)),
+            kind == EngineKind::kEmu ? "emu (--engine emu)" : "emu (auto: --clock icount)"};
+  }
   switch (kind) {
   case EngineKind::kKvm:
     return {std::make_unique<KvmEngine>(memory), "kvm (--engine kvm)"};

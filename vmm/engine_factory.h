@@ -6,6 +6,7 @@
 
 #include "vmm/engine.h"
 #include "vmm/guest_memory.h"
+#include "vmm/virtual_clock.h"
 
 namespace rrvm {
 
@@ -18,7 +19,10 @@ struct EngineChoice {
   std::string why;
 };
 
-// The engine for `kind`, running the guest in `memory` (which must outlive it).
-EngineChoice create_engine(EngineKind kind, GuestMemory& memory);
+// The engine for `kind`, running the guest in `memory` (which must outlive it). The fixed-rate
+// clock needs an instruction count: with ClockMode::kIcount auto picks emu and kvm is refused
+// (Error kUsage).
+EngineChoice create_engine(EngineKind kind, GuestMemory& memory,
+                           ClockMode clock = ClockMode::kHost);
 
 } // namespace rrvm

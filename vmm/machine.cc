@@ -77,13 +77,12 @@ RunOutcome Machine::run() {
     // at the clock and the timers, instead of being kicked by a host timer at a nondeterministic
     // point: its asynchronous events then need no logged position at all. A debugger's stop
     // position may come first; it is invisible to the gate.
+    // In icount mode it also stops at the count where the next timer deadline falls, so the
+    // timer's interrupt is raised at exactly that instruction.
     const std::optional<uint64_t> count = engine_->instruction_count();
     if (count) {
       if (stop_at_ && *stop_at_ == *count) return {RunOutcome::Kind::kPositionReached, 0, ""};
-      std::optional<uint64_t> limit;
-      if (config_.instruction_quanta) limit = (*count / kEmuQuantum + 1) * kEmuQuantum;
-      if (stop_at_ && *stop_at_ > *count) limit = std::min(limit.value_or(UINT64_MAX), *stop_at_);
-      engine_->set_instruction_limit(limit);
+      engine_->set_instruction_limit(next_instruction_limit(*count));
     }
     std::optional<KickPoint> sought = seek_kick();
     Exit& exit = engine_->run();
@@ -98,14 +97,16 @@ RunOutcome Machine::run() {
       if (!kicks_->found(*sought, stats_)) continue; // a hit whose state does not match
       exit.reason = ExitReason::kKicked;
     }
-    if (exit.reason == ExitReason::kInstructionLimit &&
-        !(config_.instruction_quanta && *engine_->instruction_count() % kEmuQuantum == 0))
-      return {RunOutcome::Kind::kPositionReached, 0, ""};
+    if (exit.reason == ExitReason::kInstructionLimit) {
+      const uint64_t at = *engine_->instruction_count();
+      if (!(config_.instruction_quanta && at % kEmuQuantum == 0) && at != deadline_count_)
+        return {RunOutcome::Kind::kPositionReached, 0, ""};
+    }
     stats_.add(VmStat::VMEXIT_COUNT);
     if (exit.reason == ExitReason::kKicked && kicks_) kicks_->report();
     gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
     if (gate_.wants_register_hashes()) gate_.on_register_hash(hash_cpu_state(engine_->state()));
-    clock_.advance_to(gate_.sample_clock());
+    update_clock();
     count_host_cpu();
     if (clock_.now_ns() >= next_sample_ns_) [[unlikely]]
       take_sample();
@@ -166,6 +167,41 @@ RunOutcome Machine::run() {
   }
 }
 
+std::optional<uint64_t> Machine::next_instruction_limit(uint64_t count) {
+  std::optional<uint64_t> limit;
+  if (config_.instruction_quanta) limit = (count / kEmuQuantum + 1) * kEmuQuantum;
+  deadline_count_ = TimerSource::kNever;
+  if (config_.clock_mode == ClockMode::kIcount) {
+    const uint64_t deadline = platform_.next_deadline_ns();
+    if (deadline != TimerSource::kNever) {
+      // The first instruction count whose time reaches the deadline; a deadline already passed
+      // (its interrupt is still pending) is looked at again after the next instruction.
+      const uint64_t ns = deadline > idle_ns_ ? deadline - idle_ns_ : 0;
+      deadline_count_ =
+          std::max(count + 1, (ns + kIcountNsPerInstruction - 1) / kIcountNsPerInstruction);
+      limit = std::min(limit.value_or(UINT64_MAX), deadline_count_);
+    }
+  }
+  if (stop_at_ && *stop_at_ > count) limit = std::min(limit.value_or(UINT64_MAX), *stop_at_);
+  return limit;
+}
+
+void Machine::update_clock() {
+  if (config_.clock_mode == ClockMode::kIcount)
+    clock_.advance_to(*engine_->instruction_count() * kIcountNsPerInstruction + idle_ns_);
+  else
+    clock_.advance_to(gate_.sample_clock());
+}
+
+void Machine::fast_forward_to(uint64_t deadline_ns) {
+  if (deadline_ns > clock_.now_ns()) {
+    stats_.add(VmStat::VCPU_IDLE_TICKS, deadline_ns - clock_.now_ns());
+    idle_ns_ += deadline_ns - clock_.now_ns();
+    clock_.advance_to(deadline_ns);
+  }
+  engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
+}
+
 std::optional<KickPoint> Machine::seek_kick() {
   if (kicks_) return kicks_->seek();
   // emu replaying a kvm recording stops only where kvm exited; a kick in between has no
@@ -197,6 +233,7 @@ MachineSnapshot Machine::snapshot() const {
   s.devices = devices.take();
   s.clock_ns = clock_.now_ns();
   s.tsc_offset = tsc_offset_;
+  s.idle_ns = idle_ns_;
   s.halted = halted_;
   s.interrupt_window_requested = window_requested_;
   s.instruction_count = engine_->instruction_count().value_or(0);
@@ -211,6 +248,8 @@ void Machine::restore(const MachineSnapshot& s) {
   platform_.restore(devices);
   clock_.reset(s.clock_ns);
   tsc_offset_ = s.tsc_offset;
+  idle_ns_ = s.idle_ns;
+  if (config_.clock_mode == ClockMode::kIcount) engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
   halted_ = s.halted;
   request_window(s.interrupt_window_requested);
   engine_->set_instruction_count(s.instruction_count);
@@ -273,6 +312,7 @@ void Machine::answer_clock_msr(uint32_t index, bool read, uint64_t& value) {
       value = tsc;
     else
       tsc_offset_ = value - clock_.now_ns();
+    if (config_.clock_mode == ClockMode::kIcount) engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
     break;
   case msr::kMperf:
   case msr::kAperf:
@@ -357,11 +397,16 @@ bool Machine::wait_while_halted(RunOutcome& outcome) {
     // needlessly (and, when recording on kvm, at a point replay must then search for).
     if (kicker_) kicker_->disarm();
     armed_deadline_ = TimerSource::kNever;
-    uint64_t idle_start = host_monotonic_ns();
-    gate_.wait_idle(deadline);
-    engine_->cancel_kick();
-    stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
-    clock_.advance_to(gate_.sample_clock());
+    if (config_.clock_mode == ClockMode::kIcount && deadline != TimerSource::kNever) {
+      fast_forward_to(deadline); // guest time owes host time nothing: no waiting at all
+    } else {
+      // Host mode waits for the deadline; icount mode only for input (the clock stands still).
+      uint64_t idle_start = host_monotonic_ns();
+      gate_.wait_idle(deadline);
+      engine_->cancel_kick();
+      stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
+      if (config_.clock_mode == ClockMode::kHost) clock_.advance_to(gate_.sample_clock());
+    }
     if (clock_.now_ns() >= next_sample_ns_) take_sample();
     if (gate_.stop_requested()) {
       outcome = {RunOutcome::Kind::kStopped, 0, "stopped by the user"};

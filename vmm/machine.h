@@ -34,6 +34,9 @@ struct MachineConfig {
   // Instruction-counting engines stop every 100 000 instructions to look at the clock. Off only
   // to replay a kvm recording on emu, whose clock was looked at only at the kvm exits.
   bool instruction_quanta = true;
+  // Where guest time comes from (vmm/virtual_clock.h). kIcount needs an instruction-counting
+  // engine (create_engine with the same mode).
+  ClockMode clock_mode = ClockMode::kHost;
   // kvm: how long a due timer interrupt may wait for the guest to exit by itself before a host
   // timer kicks the vCPU.
   uint64_t kick_bound_ns = 1'000'000;
@@ -63,6 +66,7 @@ struct MachineSnapshot {
   std::vector<uint8_t> devices;
   uint64_t clock_ns = 0;
   uint64_t tsc_offset = 0;
+  uint64_t idle_ns = 0; // icount mode: guest time skipped over HLTs
   bool halted = false;
   bool interrupt_window_requested = false;
   uint64_t instruction_count = 0; // engines that keep one
@@ -119,6 +123,13 @@ private:
   void request_window(bool enable);
   void count_host_cpu();
   void take_sample();
+  // Brings the clock up to the present: the gate's sample (host mode) or the instruction count.
+  void update_clock();
+  // The instruction limit for the next run: the next quantum, the next timer deadline (icount
+  // mode) or the debugger's stop position, whichever comes first.
+  std::optional<uint64_t> next_instruction_limit(uint64_t count);
+  // icount mode: a halted guest skips guest time to `deadline_ns` without waiting.
+  void fast_forward_to(uint64_t deadline_ns);
   HostSample host_sample() const;
   bool wait_while_halted(RunOutcome& outcome);
   void arm_kicker();
@@ -140,6 +151,10 @@ private:
   std::optional<uint64_t> stop_at_;
   std::unique_ptr<KickTracker> kicks_; // kvm, when the gate records or replays kicks
   uint64_t tsc_offset_ = 0;
+  // icount mode: guest time fast-forwarded over HLTs (clock = count × rate + idle_ns_), and the
+  // count at which the next timer deadline falls (the engine's limit; kNever: none).
+  uint64_t idle_ns_ = 0;
+  uint64_t deadline_count_ = TimerSource::kNever;
   uint64_t armed_deadline_ = TimerSource::kNever;
   uint64_t run_start_host_ns_ = 0;
   std::unique_ptr<VcpuKicker> kicker_;

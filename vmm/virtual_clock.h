@@ -1,11 +1,32 @@
-// Guest-visible time. The only source is the gate's per-exit clock sample (docs/DESIGN.md, "the
-// nondeterminism gate"): devices read now_ns() and never ask the host for the time, so a replay
-// that feeds the same samples sees the same time everywhere.
+// Guest-visible time. Devices read now_ns() and never ask the host for the time. Its source is
+// the clock mode: in kHost mode the gate's per-exit clock sample (docs/DESIGN.md, "the
+// nondeterminism gate"), so a replay that feeds the same samples sees the same time everywhere;
+// in kIcount mode (emu only) the retired-instruction count at a fixed rate plus the idle time
+// fast-forwarded over HLTs, so the time is a function of the guest alone and the gate is never
+// asked.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 namespace rrvm {
+
+enum class ClockMode : uint8_t {
+  kHost,   // guest time follows host time (sampled at every exit)
+  kIcount, // guest time = retired instructions × kIcountNsPerInstruction + idle fast-forward
+};
+
+// --clock icount: one retired instruction is one guest nanosecond, so the TSC (one tick per
+// guest nanosecond in every mode) runs at 1 GHz and counts instructions, and a 1 ms timer fires
+// every million instructions. CPUID leaves 0x15/0x16 advertise this rate.
+constexpr uint64_t kIcountNsPerInstruction = 1;
+constexpr uint64_t kIcountTscHz = 1'000'000'000 / kIcountNsPerInstruction;
+
+// The names the command line and the trace header use.
+inline const char* clock_mode_name(ClockMode mode) {
+  return mode == ClockMode::kIcount ? "icount" : "host";
+}
 
 class VirtualClock {
 public:
@@ -36,5 +57,11 @@ public:
   // Raise whatever interrupts are due at the clock's current time.
   virtual void expire() = 0;
 };
+
+inline std::optional<ClockMode> parse_clock_mode(const std::string& name) {
+  if (name == "host") return ClockMode::kHost;
+  if (name == "icount") return ClockMode::kIcount;
+  return std::nullopt;
+}
 
 } // namespace rrvm

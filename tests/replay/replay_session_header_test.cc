@@ -8,21 +8,22 @@
 namespace rrvm::test {
 namespace {
 
-TEST(ReplaySessionHeader, ClockModeIcountIsRefusedClearly) {
-  const std::string path = ::testing::TempDir() + "icount_clock.trace";
+TEST(ReplaySessionHeader, AnUnknownClockModeIsRefusedClearly) {
+  const std::string path = ::testing::TempDir() + "shift_clock.trace";
   TraceHeader header = sample_header();
-  header.machine.clock_mode = "icount"; // declared by the schema, never implemented
+  header.machine.clock_mode = "shift";
   {
     TraceWriter writer(path, header);
     writer.finish();
   }
   try {
     ReplaySession session(path, {});
-    FAIL() << "replayed a trace in clock mode icount";
+    FAIL() << "replayed a trace in clock mode shift";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kBadInput);
     EXPECT_STREQ(e.what(),
-                 "trace clock mode 'icount' is not supported: rrvm replays only clock mode 'host'");
+                 "trace clock mode 'shift' is not supported: rrvm replays clock modes 'host' and "
+                 "'icount'");
   }
 }
 

@@ -1,5 +1,6 @@
 // Checkpoints of a replaying machine: restoring one and running on reproduces the rest of the
-// recording exactly, from any instruction count (the basis of reverse execution).
+// recording exactly, from any instruction count (the basis of reverse execution), in both clock
+// modes (in icount mode the restored clock also fixes the idle time skipped so far).
 #include <gtest/gtest.h>
 
 #include "replay/replay_session.h"
@@ -14,12 +15,13 @@ struct ReplayEnd {
   std::string serial;
 };
 
-class ReplaySessionTest : public ::testing::Test {
+class ReplaySessionTest : public ::testing::TestWithParam<const char*> {
 protected:
   void SetUp() override {
-    trace_ = ::testing::TempDir() + "session_pit_long.trace";
-    ProcessResult r = run_process({rrvm_binary(), "record", "-o", trace_, "--engine", "emu",
-                                   "--mem", "2M", "--serial", "none", guest_path("pit_long.elf")});
+    trace_ = ::testing::TempDir() + "session_pit_long_" + GetParam() + ".trace";
+    ProcessResult r =
+        run_process({rrvm_binary(), "record", "-o", trace_, "--engine", "emu", "--clock",
+                     GetParam(), "--mem", "2M", "--serial", "none", guest_path("pit_long.elf")});
     ASSERT_EQ(r.status, 1) << r.err;
     session_ = std::make_unique<ReplaySession>(
         trace_, ReplayOptions{"", [this](uint8_t byte) { serial_.push_back(char(byte)); }});
@@ -37,7 +39,7 @@ protected:
   std::unique_ptr<ReplaySession> session_;
 };
 
-TEST_F(ReplaySessionTest, EveryCheckpointReplaysTheSameFuture) {
+TEST_P(ReplaySessionTest, EveryCheckpointReplaysTheSameFuture) {
   std::vector<ReplayCheckpoint> checkpoints;
   Machine& machine = session_->machine();
   // Stop at instruction counts that fall between exits, inside interrupt handlers and halts.
@@ -59,6 +61,8 @@ TEST_F(ReplaySessionTest, EveryCheckpointReplaysTheSameFuture) {
   session_->restore(checkpoints.front());
   EXPECT_EQ(run_to_end().serial, "PIT in long mode: 20 ticks\n");
 }
+
+INSTANTIATE_TEST_SUITE_P(ClockModes, ReplaySessionTest, ::testing::Values("host", "icount"));
 
 } // namespace
 } // namespace rrvm::test

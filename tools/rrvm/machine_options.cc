@@ -8,8 +8,8 @@
 namespace rrvm {
 
 const std::vector<std::string> kMachineValueOptions = {
-    "--mem",  "--append",   "--initrd", "--serial",     "--engine",
-    "--flat", "--rtc-time", "--verify", "--kick-bound", "--gdb"};
+    "--mem",      "--append", "--initrd",     "--serial", "--engine", "--flat",
+    "--rtc-time", "--verify", "--kick-bound", "--gdb",    "--clock"};
 const std::vector<std::string> kMachineFlagOptions = {"--stats"};
 
 const char* const kMachineOptionsHelp =
@@ -20,6 +20,9 @@ const char* const kMachineOptionsHelp =
     "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
     "  --engine KIND        auto (default), kvm or emu\n"
     "  --rtc-time SECONDS   wall-clock time the RTC starts at, Unix seconds (default: now)\n"
+    "  --clock MODE         guest time: host (default: follows host time) or icount (emu only:\n"
+    "                       1 ns per retired instruction, a 1 GHz TSC, idle time skipped; a\n"
+    "                       run is reproducible without a recording)\n"
     "  --stats              print bhyve-style statistics at the end (on stderr)\n"
     "  --kick-bound TIME    kvm: how long a due interrupt waits for a guest exit before the vCPU\n"
     "                       is kicked, e.g. 1ms (default), 200us, 0\n"
@@ -92,6 +95,16 @@ MachineOptions parse_machine_options(const CommandLine& line) {
     } catch (const std::exception&) {
       throw Error(ExitCode::kUsage, "bad --rtc-time '" + *rtc + "': expected Unix seconds");
     }
+  }
+  if (auto clock = line.value("--clock")) {
+    const std::optional<ClockMode> mode = parse_clock_mode(*clock);
+    if (!mode)
+      throw Error(ExitCode::kUsage, "bad --clock '" + *clock + "': expected host or icount");
+    options.config.clock_mode = *mode;
+    if (options.config.clock_mode == ClockMode::kIcount &&
+        options.config.engine == EngineKind::kKvm)
+      throw Error(ExitCode::kUsage, "--clock icount needs an instruction count: it runs only "
+                                    "with --engine emu (or auto), not kvm");
   }
   options.stats = line.flag("--stats");
   options.gdb_address = line.value("--gdb");

@@ -23,7 +23,7 @@ TraceHeader make_header(const MachineOptions& options, const BootImage& image, E
   TraceHeader header;
   header.machine.memory_bytes = options.config.memory_bytes;
   header.machine.engine = engine.name();
-  header.machine.clock_mode = "host";
+  header.machine.clock_mode = clock_mode_name(options.config.clock_mode);
   header.machine.rtc_base_unix_s = options.config.rtc_base_unix_seconds;
   header.machine.verify_mode = options.verify_full ? "full" : "exits";
   header.machine.kick_bound_ns = options.config.kick_bound_ns;
@@ -71,7 +71,8 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
   });
   RecordGate gate(host, options.verify_full);
   GuestMemory memory(options.config.memory_bytes);
-  Machine machine(options.config, memory, create_engine(options.config.engine, memory), gate);
+  Machine machine(options.config, memory,
+                  create_engine(options.config.engine, memory, options.config.clock_mode), gate);
   // The machine logs no kick that ends the run, so even emu may be kicked for a stop.
   const auto stop = signals.on_stop([&host, &machine] {
     host.request_stop();

@@ -122,6 +122,7 @@ public:
   bool interrupt_shadow = false;
   bool halted = false;
   uint64_t icount = 0;
+  uint64_t tsc_offset = 0; // RDTSC reads icount + tsc_offset (Engine::set_tsc_offset)
 
   // ---- cached mode ----
   unsigned cpl = 0;

@@ -286,6 +286,10 @@ void EmuEngine::set_instruction_count(uint64_t count) {
   cpu_->icount = count;
 }
 
+void EmuEngine::set_tsc_offset(uint64_t offset) {
+  cpu_->tsc_offset = offset;
+}
+
 const CpuidTable& EmuEngine::cpuid() const {
   return cpu_->cpuid;
 }

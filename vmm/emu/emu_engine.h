@@ -3,8 +3,9 @@
 //
 // Counting: every retired instruction counts one, and so does every iteration of a REP-prefixed
 // string instruction (a REP with a zero count counts once). Faulting instructions, interrupt and
-// exception delivery count nothing. RDTSC reads the count; RDMSR/WRMSR of the MSRs the machine
-// answers (vmm/msr_model.h: the TSC family, constants, unknown MSRs) exit to it, as on kvm.
+// exception delivery count nothing. RDTSC reads the count (plus the machine's offset under
+// --clock icount); RDMSR/WRMSR of the MSRs the machine answers (vmm/msr_model.h: the TSC family,
+// constants, unknown MSRs) exit to it, as on kvm.
 //
 // Memory written behind the engine's back (loaders, the debugger, DMA) must be reported through
 // invalidate_code() if it may hold code the guest already ran; set_state() drops all cached code.
@@ -47,6 +48,7 @@ public:
   std::optional<uint64_t> instruction_count() const override;
   void set_instruction_limit(std::optional<uint64_t> count) override;
   void set_instruction_count(uint64_t count) override;
+  void set_tsc_offset(uint64_t offset) override;
   const CpuidTable& cpuid() const override;
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.

@@ -269,8 +269,9 @@ void op_cpuid(Cpu& c, const Insn&) {
 
 void op_rdtsc(Cpu& c, const Insn&) {
   if ((c.cr4 & cr4::kTSD) && c.cpl != 0 && (c.cr0 & cr0::kPE)) Cpu::fault(vec::kGP, 0);
-  c.gpr[kRax] = uint32_t(c.icount);
-  c.gpr[kRdx] = uint32_t(c.icount >> 32);
+  const uint64_t tsc = c.icount + c.tsc_offset;
+  c.gpr[kRax] = uint32_t(tsc);
+  c.gpr[kRdx] = uint32_t(tsc >> 32);
 }
 
 void op_hlt(Cpu& c, const Insn&) {
