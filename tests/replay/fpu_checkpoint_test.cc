@@ -22,6 +22,7 @@ TEST(FpuCheckpointTest, RestoreBringsTheXmmAndX87StateBack) {
                                  "--serial", "none", guest_path("vector_c.elf")});
   ASSERT_EQ(r.status, 1) << r.err;
   const ProcessResult host = run_process({guest_path("vector_c_host")});
+  ASSERT_EQ(host.status, 0) << host.err;
   std::string serial;
   ReplaySession session(trace,
                         ReplayOptions{"", [&](uint8_t byte) { serial.push_back(char(byte)); }});

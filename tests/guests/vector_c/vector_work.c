@@ -120,7 +120,7 @@ static void double_kernels(void) {
 
 static void integer_kernels(void) {
   for (int i = 0; i < N; ++i)
-    ic[i] = ia[i] * ib[i] + (ia[i] >> 3);
+    ic[i] = (int)((unsigned)ia[i] * (unsigned)ib[i] + (unsigned)(ia[i] >> 3)); // wraps, no UB
   report("imul", ic, sizeof ic);
   for (int i = 0; i < N; ++i)
     ic[i] = ia[i] > ib[i] ? ia[i] : ib[i];
