@@ -1,7 +1,7 @@
 #include "debugger/register_write_check.h"
 
-#include "debugger/hex.h"
 #include "vmm/emu/simd.h"
+#include "vmm/hex_text.h"
 
 namespace rrvm::gdb {
 
@@ -26,16 +26,12 @@ bool canonical(uint64_t address) {
   return uint64_t(int64_t(address << 16) >> 16) == address;
 }
 
-std::string bits(uint64_t value) {
-  return "0x" + hex_number(value);
-}
-
 // An address register (rip, a segment base): canonical where it is 64 bits wide, else 32 bits.
 std::optional<std::string> address_problem(bool wide, uint64_t address) {
   if (wide) {
-    if (!canonical(address)) return "non-canonical address " + bits(address);
+    if (!canonical(address)) return "non-canonical address " + hex_text(address);
   } else if (address > UINT32_MAX) {
-    return "address " + bits(address) + " beyond 32 bits";
+    return "address " + hex_text(address) + " beyond 32 bits";
   }
   return std::nullopt;
 }
@@ -47,7 +43,7 @@ std::optional<std::string> selector_problem(const CpuState& cpu, const char* nam
   if (!cpu.protected_mode() || (cpu.rflags & rflags::kVM)) return std::nullopt; // any paragraph
   const bool code = name[0] == 'c', stack = name[0] == 's';
   const unsigned cpl = cpu.cs.selector & 3;
-  const std::string what = "selector " + bits(selector);
+  const std::string what = "selector " + hex_text(selector);
   if ((selector & ~3u) == 0) {
     if (code || (stack && !(cpu.long_mode_active() && cpu.cs.l)))
       return "a null " + what + " in " + name;
@@ -63,18 +59,19 @@ std::optional<std::string> selector_problem(const CpuState& cpu, const char* nam
 }
 
 std::optional<std::string> control_problem(const CpuState& before, const CpuState& after) {
-  if (after.cr0 & ~kDefinedCr0) return "cr0: reserved bits " + bits(after.cr0 & ~kDefinedCr0);
+  if (after.cr0 & ~kDefinedCr0) return "cr0: reserved bits " + hex_text(after.cr0 & ~kDefinedCr0);
   if ((after.cr0 & cr0::kNW) && !(after.cr0 & cr0::kCD)) return "cr0: NW set without CD";
   if ((after.cr0 ^ before.cr0) & (cr0::kPE | cr0::kPG))
     return "cr0: gdb cannot switch protection or paging on or off";
-  if (after.cr4 & ~kDefinedCr4) return "cr4: reserved bits " + bits(after.cr4 & ~kDefinedCr4);
+  if (after.cr4 & ~kDefinedCr4) return "cr4: reserved bits " + hex_text(after.cr4 & ~kDefinedCr4);
   if ((after.cr4 ^ before.cr4) & (cr4::kPAE | kCr4La57))
     return "cr4: gdb cannot change the paging mode (PAE, LA57)";
-  if (after.efer & ~kDefinedEfer) return "efer: reserved bits " + bits(after.efer & ~kDefinedEfer);
+  if (after.efer & ~kDefinedEfer)
+    return "efer: reserved bits " + hex_text(after.efer & ~kDefinedEfer);
   if ((after.efer ^ before.efer) & (efer::kLME | efer::kLMA))
     return "efer: gdb cannot switch long mode on or off";
-  if (after.cr3 & kCr3Reserved) return "cr3: reserved bits " + bits(after.cr3 & kCr3Reserved);
-  if (after.cr8 & ~kCr8Defined) return "cr8: reserved bits " + bits(after.cr8 & ~kCr8Defined);
+  if (after.cr3 & kCr3Reserved) return "cr3: reserved bits " + hex_text(after.cr3 & kCr3Reserved);
+  if (after.cr8 & ~kCr8Defined) return "cr8: reserved bits " + hex_text(after.cr8 & ~kCr8Defined);
   return std::nullopt;
 }
 
@@ -82,13 +79,13 @@ std::optional<std::string> control_problem(const CpuState& before, const CpuStat
 
 std::optional<std::string> register_write_problem(const CpuState& before, const CpuState& after) {
   if (after.rflags & ~kDefinedRflags)
-    return "eflags: reserved bits " + bits(after.rflags & ~kDefinedRflags);
+    return "eflags: reserved bits " + hex_text(after.rflags & ~kDefinedRflags);
   if ((after.rflags ^ before.rflags) & rflags::kVM)
     return "eflags: gdb cannot switch virtual-8086 mode (the VM flag) on or off";
   if (auto problem = control_problem(before, after)) return problem;
   // LDMXCSR raises #GP for these; the engines compute under MXCSR and must never hold them.
   if (after.fpu.mxcsr & ~emu::mxcsr::kWritable)
-    return "mxcsr: reserved bits " + bits(after.fpu.mxcsr & ~emu::mxcsr::kWritable);
+    return "mxcsr: reserved bits " + hex_text(after.fpu.mxcsr & ~emu::mxcsr::kWritable);
   if (after.rip != before.rip)
     if (auto problem = address_problem(after.code_bits() == 64, after.rip))
       return "rip: " + *problem;

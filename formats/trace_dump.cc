@@ -11,17 +11,12 @@
 #include "formats/trace_reader.h"
 #include "vmm/engine.h"
 #include "vmm/error.h"
+#include "vmm/hex_text.h"
 
 namespace rrvm {
 namespace {
 
 constexpr size_t kMaxInstructionBytes = 15;
-
-std::string hex(uint64_t v) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(v));
-  return text;
-}
 
 std::string hash(uint64_t v) {
   char text[24];
@@ -151,8 +146,8 @@ void print_header(const std::string& path, const TraceReader& reader, std::ostre
       << ", kick bound " << m.kick_bound_ns << " ns, " << m.cpuid.size() << " cpuid entries\n";
   const BootArgs& b = h.boot;
   out << "boot: " << kernel_kind_name(b.kernel_kind) << ", load address "
-      << hex(b.flat_load_address) << ", serial " << b.serial.backend << " (port "
-      << hex(b.serial.io_port) << ", irq " << int(b.serial.irq) << "), command line "
+      << hex_text(b.flat_load_address) << ", serial " << b.serial.backend << " (port "
+      << hex_text(b.serial.io_port) << ", irq " << int(b.serial.irq) << "), command line "
       << quoted({reinterpret_cast<const uint8_t*>(b.command_line.data()), b.command_line.size()})
       << "\n";
   for (size_t i = 0; i < h.images.size(); ++i) {
@@ -164,8 +159,8 @@ void print_header(const std::string& path, const TraceReader& reader, std::ostre
         << image.zstd.size() << " compressed), " << int(image.mode_bits) << "-bit, sha256 " << sha
         << "\n";
     for (const ImageSegment& s : image.segments)
-      out << "  segment gpa " << hex(s.gpa) << " vaddr " << hex(s.vaddr) << " file offset "
-          << hex(s.file_offset) << " size " << hex(s.size) << "\n";
+      out << "  segment gpa " << hex_text(s.gpa) << " vaddr " << hex_text(s.vaddr)
+          << " file offset " << hex_text(s.file_offset) << " size " << hex_text(s.size) << "\n";
   }
   if (const auto& footer = reader.footer()) {
     out << "footer: " << footer->total_events << " events in " << footer->chunks.size()
@@ -192,20 +187,21 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
       [&](const auto& e) -> std::string {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, ExitEvent>) {
-          std::string line = "exit " + exit_reason_text(e.reason) + " rip=" + hex(e.rip);
+          std::string line = "exit " + exit_reason_text(e.reason) + " rip=" + hex_text(e.rip);
           if (auto insn = disassembler.at(e.rip)) line += "  " + *insn;
           return line;
         } else if constexpr (std::is_same_v<T, ClockEvent>) {
           return "clock " + dec(e.ns) + " ns";
         } else if constexpr (std::is_same_v<T, PortReadEvent>) {
-          return "port-read port=" + hex(e.port) + " size=" + dec(e.size) +
-                 " value=" + hex(e.value);
+          return "port-read port=" + hex_text(e.port) + " size=" + dec(e.size) +
+                 " value=" + hex_text(e.value);
         } else if constexpr (std::is_same_v<T, MmioReadEvent>) {
-          return "mmio-read gpa=" + hex(e.gpa) + " size=" + dec(e.size) + " value=" + hex(e.value);
+          return "mmio-read gpa=" + hex_text(e.gpa) + " size=" + dec(e.size) +
+                 " value=" + hex_text(e.value);
         } else if constexpr (std::is_same_v<T, MsrReadEvent>) {
-          return "msr-read index=" + hex(e.index) + " value=" + hex(e.value);
+          return "msr-read index=" + hex_text(e.index) + " value=" + hex_text(e.value);
         } else if constexpr (std::is_same_v<T, InjectionEvent>) {
-          const std::string head = "injection vector=" + hex(e.vector);
+          const std::string head = "injection vector=" + hex_text(e.vector);
           switch (e.kind) {
           case InjectionKind::kAtExit:
             return head + " at-exit exit=" + dec(e.point);
@@ -214,7 +210,7 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
           case InjectionKind::kAtKick:
             break;
           }
-          return head + " at-kick rip=" + hex(e.rip) + " state=" + hash(e.state_hash) +
+          return head + " at-kick rip=" + hex_text(e.rip) + " state=" + hash(e.state_hash) +
                  " dirty=" + hash(e.dirty_hash);
         } else if constexpr (std::is_same_v<T, SerialInputEvent>) {
           return "serial-input " + dec(e.bytes.size()) + " bytes " + quoted(e.bytes);
@@ -229,7 +225,7 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
         } else if constexpr (std::is_same_v<T, GuestExitEvent>) {
           return "guest-exit status=" + std::to_string(e.status);
         } else {
-          std::string line = "kick rip=" + hex(e.rip) + " icount=" + dec(e.icount) +
+          std::string line = "kick rip=" + hex_text(e.rip) + " icount=" + dec(e.icount) +
                              " state=" + hash(e.state_hash) + " dirty=" + hash(e.dirty_hash);
           if (auto insn = disassembler.at(e.rip)) line += "  " + *insn;
           return line;

@@ -4,16 +4,11 @@
 #include <cstring>
 
 #include "vmm/error.h"
+#include "vmm/hex_text.h"
 
 namespace rrvm {
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 std::string describe(const Event& e) {
   return std::visit(
@@ -21,24 +16,25 @@ std::string describe(const Event& e) {
         using T = std::decay_t<decltype(ev)>;
         if constexpr (std::is_same_v<T, ExitEvent>)
           return std::string("exit ") + exit_reason_name(ExitReason(ev.reason)) + " at rip " +
-                 hex(ev.rip);
+                 hex_text(ev.rip);
         else if constexpr (std::is_same_v<T, ClockEvent>)
           return "clock sample " + std::to_string(ev.ns) + " ns";
         else if constexpr (std::is_same_v<T, PortReadEvent>)
-          return "port read " + hex(ev.port) + "/" + std::to_string(ev.size) + " = " +
-                 hex(ev.value);
+          return "port read " + hex_text(ev.port) + "/" + std::to_string(ev.size) + " = " +
+                 hex_text(ev.value);
         else if constexpr (std::is_same_v<T, MmioReadEvent>)
-          return "mmio read " + hex(ev.gpa) + "/" + std::to_string(ev.size) + " = " + hex(ev.value);
+          return "mmio read " + hex_text(ev.gpa) + "/" + std::to_string(ev.size) + " = " +
+                 hex_text(ev.value);
         else if constexpr (std::is_same_v<T, MsrReadEvent>)
-          return "rdmsr " + hex(ev.index) + " = " + hex(ev.value);
+          return "rdmsr " + hex_text(ev.index) + " = " + hex_text(ev.value);
         else if constexpr (std::is_same_v<T, InjectionEvent>)
-          return "interrupt vector " + hex(ev.vector) + " injected at " +
+          return "interrupt vector " + hex_text(ev.vector) + " injected at " +
                  (ev.kind == InjectionKind::kAtIcount ? "instruction " : "exit ") +
                  std::to_string(ev.point);
         else if constexpr (std::is_same_v<T, SerialInputEvent>)
           return std::to_string(ev.bytes.size()) + " bytes of serial input";
         else if constexpr (std::is_same_v<T, KickEvent>)
-          return "a host-timer kick at rip " + hex(ev.rip);
+          return "a host-timer kick at rip " + hex_text(ev.rip);
         else if constexpr (std::is_same_v<T, GuestExitEvent>)
           return "guest exit with status " + std::to_string(ev.status);
         else
@@ -125,9 +121,9 @@ void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t
 }
 
 void ReplayGate::on_register_hash(uint64_t hash) {
-  const std::string replayed = "registers hashing to " + hex(hash);
+  const std::string replayed = "registers hashing to " + hex_text(hash);
   const auto& recorded = std::get<RegisterHashEvent>(expect(EventKind::kRegisterHash, replayed));
-  if (recorded.hash != hash) diverge("registers hashing to " + hex(recorded.hash), replayed);
+  if (recorded.hash != hash) diverge("registers hashing to " + hex_text(recorded.hash), replayed);
 }
 
 void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
@@ -173,10 +169,10 @@ std::optional<KickPoint> ReplayGate::next_kick() {
 }
 
 void ReplayGate::on_kick(const KickPoint& kick) {
-  const std::string replayed = "a kick at rip " + hex(kick.rip);
+  const std::string replayed = "a kick at rip " + hex_text(kick.rip);
   const auto& recorded = std::get<KickEvent>(expect(EventKind::kKick, replayed));
   if (KickPoint{recorded.rip, recorded.state_hash, recorded.dirty_hash} != kick)
-    diverge("a kick at rip " + hex(recorded.rip) + " with other state", replayed);
+    diverge("a kick at rip " + hex_text(recorded.rip) + " with other state", replayed);
 }
 
 void ReplayGate::on_guest_exit(int status) {

@@ -8,6 +8,7 @@
 
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/disassembler.h"
+#include "vmm/hex_text.h"
 #include "vmm/kick_tracker.h"
 #include "vmm/live_gate.h"
 #include "vmm/msr_index.h"
@@ -208,10 +209,9 @@ std::optional<KickPoint> Machine::seek_kick() {
   // instruction count to stop at, so such a recording replays only on kvm.
   if (!config_.instruction_quanta && gate_.tracks_kicks()) {
     if (auto kick = gate_.next_kick()) {
-      char rip[24];
-      std::snprintf(rip, sizeof rip, "0x%llx", static_cast<unsigned long long>(kick->rip));
       throw Error(ExitCode::kDivergence,
-                  std::string("the recording was interrupted by a host-timer kick at rip ") + rip +
+                  "the recording was interrupted by a host-timer kick at rip " +
+                      hex_text(kick->rip) +
                       "; a kvm recording with kicks cannot replay on emu (replay it on kvm)");
     }
   }

@@ -9,15 +9,13 @@
 #include "tools/rrvm/machine_options.h"
 #include "tools/rrvm/serial_output.h"
 #include "tools/rrvm/stop_signals.h"
+#include "vmm/hex_text.h"
 #include "vmm/live_gate.h"
 
 namespace rrvm {
 
 std::string stop_position(Machine& machine) {
-  char rip[24];
-  std::snprintf(rip, sizeof rip, "0x%llx",
-                static_cast<unsigned long long>(machine.engine().state().rip));
-  return std::string("rip ") + rip + " after " +
+  return "rip " + hex_text(machine.engine().state().rip) + " after " +
          std::to_string(machine.stats().get(VmStat::VMEXIT_COUNT)) + " exits";
 }
 

@@ -5,6 +5,7 @@
 
 #include "vmm/boot/linux_boot_params.h"
 #include "vmm/error.h"
+#include "vmm/hex_text.h"
 
 namespace rrvm {
 
@@ -14,12 +15,6 @@ template <typename T> T field(std::span<const uint8_t> file, uint64_t offset) {
   T value;
   std::memcpy(&value, file.data() + offset, sizeof value);
   return value;
-}
-
-std::string hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
 }
 
 std::string version_text(uint16_t version) {
@@ -47,7 +42,7 @@ BzImage parse_bzimage(std::span<const uint8_t> file, const std::string& path) {
               " is older than 2.12, the first with a 64-bit entry point");
   const uint64_t header_end = kJump + 2 + file[kJump + 1];
   if (header_end < kSetupHeaderMinEnd || header_end > file.size())
-    throw bad("setup header ends at " + hex(header_end) + ", outside a protocol " +
+    throw bad("setup header ends at " + hex_text(header_end) + ", outside a protocol " +
               version_text(image.version) + " header or the file");
   image.setup_header = file.subspan(kSetupHeader, header_end - kSetupHeader);
   if (!(field<uint16_t>(file, kXLoadFlags) & kXlfKernel64))
@@ -64,7 +59,7 @@ BzImage parse_bzimage(std::span<const uint8_t> file, const std::string& path) {
   const uint64_t payload_length = field<uint32_t>(file, kPayloadLength);
   if (payload_length < 4 || payload_offset + payload_length > image.protected_mode_kernel.size())
     throw bad("the compressed kernel (" + std::to_string(payload_length) + " bytes at " +
-              hex(payload_offset) + ") lies outside the file");
+              hex_text(payload_offset) + ") lies outside the file");
   image.payload = image.protected_mode_kernel.subspan(payload_offset, payload_length);
   image.pref_address = field<uint64_t>(file, kPrefAddress);
   image.init_size = field<uint32_t>(file, kInitSize);

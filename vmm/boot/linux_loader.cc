@@ -12,6 +12,7 @@
 #include "vmm/boot/payload_decompressor.h"
 #include "vmm/boot/zero_page.h"
 #include "vmm/error.h"
+#include "vmm/hex_text.h"
 
 namespace rrvm {
 
@@ -22,12 +23,6 @@ constexpr uint16_t kProtocolVersion = 0x020f;
 // A vmlinux is a 2 MiB-aligned kernel; the header made for it says so.
 constexpr uint32_t kVmlinuxAlignment = 0x200000;
 constexpr uint32_t kVmlinuxInitrdAddrMax = 0x7fffffff;
-
-std::string hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
 
 std::string mib(uint64_t bytes) {
   char text[32];
@@ -57,7 +52,7 @@ void check_kernel_fits(const GuestMemory& memory, const std::string& path,
                        const LinuxKernel& kernel) {
   if (kernel.end < kernel.load_address || kernel.end > memory.size())
     throw Error(ExitCode::kBadInput, path + ": the kernel needs RAM up to " + mib(kernel.end) +
-                                         " (load address " + hex(kernel.load_address) +
+                                         " (load address " + hex_text(kernel.load_address) +
                                          " + init_size " + mib(kernel.end - kernel.load_address) +
                                          "), guest has " + mib(memory.size()) +
                                          "; try a larger --mem");
@@ -138,9 +133,9 @@ uint64_t place_initrd(uint64_t size, uint64_t kernel_end, uint64_t initrd_addr_m
   if (size > top || address < kernel_end)
     throw Error(ExitCode::kBadInput,
                 "initrd of " + std::to_string(size) + " bytes (" + mib(size) +
-                    ") does not fit in guest RAM between the kernel's end at " + hex(kernel_end) +
-                    " and " + hex(top) + " (" + mib(top > kernel_end ? top - kernel_end : 0) +
-                    " free); try a larger --mem");
+                    ") does not fit in guest RAM between the kernel's end at " +
+                    hex_text(kernel_end) + " and " + hex_text(top) + " (" +
+                    mib(top > kernel_end ? top - kernel_end : 0) + " free); try a larger --mem");
   return address;
 }
 
@@ -173,7 +168,8 @@ BootResult load_linux_bzimage(GuestMemory& memory, const BootOptions& options,
     check_kernel_fits(memory, path, kernel);
     if (kernel.load_address < boot_layout::kEnd)
       throw Error(ExitCode::kBadInput, path + ": preferred load address " +
-                                           hex(kernel.load_address) + " overlaps rrvm's boot area");
+                                           hex_text(kernel.load_address) +
+                                           " overlaps rrvm's boot area");
     memory.write(kernel.load_address, bz.protected_mode_kernel);
     const uint64_t size = bz.protected_mode_kernel.size();
     image.segments.push_back({kernel.load_address, bz.protected_mode_offset, size, size});

@@ -17,12 +17,6 @@ Cpu::Cpu(GuestMemory& memory, CpuidTable table)
 
 Cpu::~Cpu() = default;
 
-std::string hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
 bool Cpu::take_input(bool io, uint64_t address, unsigned size, uint64_t* value) {
   if (inputs.icount != icount || inputs.next >= inputs.count) return false;
   const DeviceInput& in = inputs.entries[inputs.next];

@@ -17,6 +17,7 @@
 #include "vmm/emu/insn.h"
 #include "vmm/engine.h"
 #include "vmm/guest_memory.h"
+#include "vmm/hex_text.h"
 #include "vmm/x86/descriptors.h"
 #include "vmm/x86/exceptions.h"
 
@@ -91,9 +92,6 @@ struct InputLog {
 };
 
 class CodeCache;
-
-// "0x…" for messages.
-std::string hex(uint64_t value);
 
 // A flat 4 GiB code or data segment, the shape SYSCALL/SYSRET/SYSENTER/SYSEXIT load.
 Segment flat_segment(uint16_t selector, bool code, bool l, bool db, unsigned dpl);

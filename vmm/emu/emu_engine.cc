@@ -54,7 +54,7 @@ bool EmuEngine::record_input() {
   log.count = log.next; // an attempt that read differently than before starts the log over there
   if (log.count == emu::InputLog::kCapacity) {
     finish(ExitReason::kUnsupported).detail =
-        "an instruction or event delivery at rip " + emu::hex(c.rip) + " reads more than " +
+        "an instruction or event delivery at rip " + hex_text(c.rip) + " reads more than " +
         std::to_string(emu::InputLog::kCapacity) + " device registers";
     return false;
   }
@@ -148,7 +148,7 @@ bool EmuEngine::execute(bool one) {
     const uint8_t* host = c.fetch_page(c.linear(emu::kCS, c.rip), &phys);
     if (!host) {
       finish(ExitReason::kUnsupported).detail =
-          "executing code outside RAM at guest-physical " + emu::hex(phys);
+          "executing code outside RAM at guest-physical " + hex_text(phys);
       return false;
     }
     emu::Block* b = c.code->block(phys, host, c.code_bits);

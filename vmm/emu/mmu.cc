@@ -106,7 +106,7 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
       // Asking for the read would drop the write the instruction already made.
       exit = Exit{};
       exit.reason = ExitReason::kUnsupported;
-      exit.detail = "instruction at rip " + hex(rip) + " reads MMIO after writing MMIO";
+      exit.detail = "instruction at rip " + hex_text(rip) + " reads MMIO after writing MMIO";
       throw StopRun{};
     }
     exit = Exit{};
@@ -118,7 +118,7 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
   if (exit_pending) {
     exit = Exit{};
     exit.reason = ExitReason::kUnsupported;
-    exit.detail = "instruction at rip " + hex(rip) + " makes two MMIO writes";
+    exit.detail = "instruction at rip " + hex_text(rip) + " makes two MMIO writes";
     throw StopRun{};
   }
   exit = Exit{};
@@ -152,7 +152,7 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
     } else {
       exit = Exit{};
       exit.reason = ExitReason::kUnsupported;
-      exit.detail = std::string("access at linear ") + hex(la) + " crossing from " +
+      exit.detail = std::string("access at linear ") + hex_text(la) + " crossing from " +
                     (ram1 ? "RAM into MMIO" : "MMIO into RAM");
       throw StopRun{};
     }
