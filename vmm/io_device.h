@@ -21,4 +21,20 @@ public:
   virtual void restore(StateReader& in) = 0;
 };
 
+// The legacy PC devices are byte registers: a wider access is consecutive byte accesses, lowest
+// port first. These split it, so such a device answers one byte at a time.
+template <typename ReadByte>
+uint64_t read_bytes(uint64_t offset, unsigned size, ReadByte read_byte) {
+  uint64_t value = 0;
+  for (unsigned i = 0; i < size; ++i)
+    value |= uint64_t{read_byte(offset + i)} << (8 * i);
+  return value;
+}
+
+template <typename WriteByte>
+void write_bytes(uint64_t offset, unsigned size, uint64_t value, WriteByte write_byte) {
+  for (unsigned i = 0; i < size; ++i)
+    write_byte(offset + i, static_cast<uint8_t>(value >> (8 * i)));
+}
+
 } // namespace rrvm

@@ -23,7 +23,7 @@ protected:
     out(channel, static_cast<uint8_t>(count));
     out(channel, static_cast<uint8_t>(count >> 8));
   }
-  void at_tick(uint64_t tick) { clock.advance_to(Pit8254::ns_at_tick(tick)); }
+  void at_tick(uint64_t tick) { clock.advance_to(Pit8254::Input::ns_at_tick(tick)); }
   unsigned irq0_edges() const { return irqs.rising_edges[0]; }
 
   VirtualClock clock;
@@ -32,20 +32,20 @@ protected:
 };
 
 TEST(Pit8254Time, TickConversionIsExact) {
-  EXPECT_EQ(Pit8254::ticks_at(1'000'000'000), 1193182u);
-  EXPECT_EQ(Pit8254::ns_at_tick(1193), 999848u); // ceil(1193e9 / 1193182)
-  EXPECT_EQ(Pit8254::ticks_at(999848), 1193u);
-  EXPECT_EQ(Pit8254::ticks_at(999847), 1192u);
+  EXPECT_EQ(Pit8254::Input::ticks_at(1'000'000'000), 1193182u);
+  EXPECT_EQ(Pit8254::Input::ns_at_tick(1193), 999848u); // ceil(1193e9 / 1193182)
+  EXPECT_EQ(Pit8254::Input::ticks_at(999848), 1193u);
+  EXPECT_EQ(Pit8254::Input::ticks_at(999847), 1192u);
   // Far in the future the arithmetic still holds (no 64-bit overflow).
   const uint64_t year_ns = 365ull * 86400 * 1'000'000'000;
-  EXPECT_EQ(Pit8254::ticks_at(100 * year_ns), 100ull * 365 * 86400 * 1193182);
+  EXPECT_EQ(Pit8254::Input::ticks_at(100 * year_ns), 100ull * 365 * 86400 * 1193182);
 }
 
 TEST_F(Pit8254Test, Mode2RateGeneratorTicksEveryMillisecond) {
   EXPECT_EQ(pit.next_deadline_ns(), TimerSource::kNever);
   program(0, 0x04, 1193);
   for (uint64_t period = 1; period <= 10; ++period) {
-    const uint64_t deadline = Pit8254::ns_at_tick(1193 * period);
+    const uint64_t deadline = Pit8254::Input::ns_at_tick(1193 * period);
     EXPECT_EQ(pit.next_deadline_ns(), deadline);
     clock.advance_to(deadline - 1);
     pit.expire();
@@ -61,7 +61,7 @@ TEST_F(Pit8254Test, SlowGuestGetsOneEdgeNotAStorm) {
   at_tick(1193 * 100 + 7);
   pit.expire();
   EXPECT_EQ(irq0_edges(), 1u);
-  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::ns_at_tick(1193 * 101));
+  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::Input::ns_at_tick(1193 * 101));
   pit.expire();
   EXPECT_EQ(irq0_edges(), 1u);
 }
@@ -69,7 +69,7 @@ TEST_F(Pit8254Test, SlowGuestGetsOneEdgeNotAStorm) {
 TEST_F(Pit8254Test, ProgrammingLaterCountsFromTheWrite) {
   clock.advance_to(5000); // tick 5
   program(0, 0x04, 100);
-  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::ns_at_tick(105));
+  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::Input::ns_at_tick(105));
 }
 
 TEST_F(Pit8254Test, CounterLatchFreezesTheReadValue) {
@@ -100,7 +100,7 @@ TEST_F(Pit8254Test, Mode0IsOneShotAndWrapsAfterwards) {
 
 TEST_F(Pit8254Test, CountZeroMeans65536) {
   program(0, 0x04, 0);
-  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::ns_at_tick(65536));
+  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::Input::ns_at_tick(65536));
   at_tick(1);
   EXPECT_EQ(read_lohi(0), 65535);
 }
@@ -167,7 +167,7 @@ TEST_F(Pit8254Test, Mode1And5WaitForAGateTrigger) {
 
 TEST_F(Pit8254Test, Mode4StrobeRaisesIrqAfterTerminalCount) {
   program(0, 0x08, 10);
-  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::ns_at_tick(11));
+  EXPECT_EQ(pit.next_deadline_ns(), Pit8254::Input::ns_at_tick(11));
   at_tick(11);
   pit.expire();
   EXPECT_EQ(irq0_edges(), 1u);

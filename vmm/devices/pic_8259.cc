@@ -231,42 +231,31 @@ void DualPic::restore(StateReader& in) {
 }
 
 uint64_t DualPic::ChipPorts::read(uint64_t offset, unsigned size) {
-  uint64_t value = 0;
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    const uint64_t byte = port < 2 ? chip_.read_port(static_cast<unsigned>(port)) : 0xFF;
-    value |= byte << (8 * i);
-  }
+  const uint64_t value = read_bytes(offset, size, [this](uint64_t port) -> uint8_t {
+    return port < 2 ? chip_.read_port(static_cast<unsigned>(port)) : 0xFF;
+  });
   pic_.update_cascade();
   return value;
 }
 
 void DualPic::ChipPorts::write(uint64_t offset, unsigned size, uint64_t value) {
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    if (port < 2)
-      chip_.write_port(static_cast<unsigned>(port), static_cast<uint8_t>(value >> (8 * i)));
-  }
+  write_bytes(offset, size, value, [this](uint64_t port, uint8_t byte) {
+    if (port < 2) chip_.write_port(static_cast<unsigned>(port), byte);
+  });
   pic_.update_cascade();
 }
 
 uint64_t DualPic::ElcrPorts::read(uint64_t offset, unsigned size) {
-  uint64_t value = 0;
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    const uint64_t byte = port == 0 ? pic_.master_.elcr() : port == 1 ? pic_.slave_.elcr() : 0xFF;
-    value |= byte << (8 * i);
-  }
-  return value;
+  return read_bytes(offset, size, [this](uint64_t port) -> uint8_t {
+    return port == 0 ? pic_.master_.elcr() : port == 1 ? pic_.slave_.elcr() : 0xFF;
+  });
 }
 
 void DualPic::ElcrPorts::write(uint64_t offset, unsigned size, uint64_t value) {
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    const auto byte = static_cast<uint8_t>(value >> (8 * i));
+  write_bytes(offset, size, value, [this](uint64_t port, uint8_t byte) {
     if (port == 0) pic_.master_.set_elcr(byte);
     if (port == 1) pic_.slave_.set_elcr(byte);
-  }
+  });
   pic_.update_cascade();
 }
 

@@ -3,7 +3,6 @@
 namespace rrvm {
 
 namespace {
-constexpr uint64_t kNsPerSecond = 1'000'000'000;
 constexpr unsigned kIrq = 0;
 
 uint16_t to_bcd(uint32_t v) {
@@ -20,33 +19,17 @@ Pit8254::Pit8254(const VirtualClock& clock, IrqSink& irq_sink)
   channels_[2].gate = false; // port 0x61 bit 0 starts clear
 }
 
-uint64_t Pit8254::ticks_at(uint64_t ns) {
-  return static_cast<uint64_t>(static_cast<unsigned __int128>(ns) * kInputHz / kNsPerSecond);
-}
-
-uint64_t Pit8254::ns_at_tick(uint64_t tick) {
-  const unsigned __int128 ns =
-      (static_cast<unsigned __int128>(tick) * kNsPerSecond + kInputHz - 1) / kInputHz;
-  return ns >= kNever ? kNever : static_cast<uint64_t>(ns);
-}
-
 uint64_t Pit8254::read(uint64_t offset, unsigned size) {
-  uint64_t value = 0;
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    const uint64_t byte = port < 3 ? read_counter(channels_[port]) : 0xFF;
-    value |= byte << (8 * i);
-  }
-  return value;
+  return read_bytes(offset, size, [this](uint64_t port) -> uint8_t {
+    return port < 3 ? read_counter(channels_[port]) : 0xFF;
+  });
 }
 
 void Pit8254::write(uint64_t offset, unsigned size, uint64_t value) {
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    const auto byte = static_cast<uint8_t>(value >> (8 * i));
+  write_bytes(offset, size, value, [this](uint64_t port, uint8_t byte) {
     if (port < 3) write_counter(channels_[port], byte);
     if (port == 3) write_control(byte);
-  }
+  });
 }
 
 uint8_t Pit8254::read_counter(Channel& ch) {
@@ -240,7 +223,7 @@ uint64_t Pit8254::next_rising_edge(const Channel& ch, uint64_t after_tick) const
 
 uint64_t Pit8254::next_deadline_ns() const {
   const uint64_t edge = next_rising_edge(channels_[0], irq_checked_tick_);
-  return edge == kNever ? kNever : ns_at_tick(edge);
+  return edge == kNever ? kNever : Input::ns_at_tick(edge);
 }
 
 void Pit8254::expire() {

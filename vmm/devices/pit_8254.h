@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 
+#include "vmm/devices/oscillator.h"
 #include "vmm/io_device.h"
 #include "vmm/irq.h"
 #include "vmm/virtual_clock.h"
@@ -23,7 +24,8 @@ namespace rrvm {
 
 class Pit8254 : public IoDevice, public TimerSource {
 public:
-  static constexpr uint64_t kInputHz = 1193182;
+  // The 1.193182 MHz input clock all three channels count.
+  using Input = Oscillator<1193182>;
 
   Pit8254(const VirtualClock& clock, IrqSink& irq_sink);
 
@@ -40,11 +42,7 @@ public:
   void set_channel2_gate(bool high);
   bool channel2_output() const;
   // Input clock ticks since the machine started.
-  uint64_t ticks_now() const { return ticks_at(clock_.now_ns()); }
-
-  static uint64_t ticks_at(uint64_t ns);
-  // The first guest time at which ticks_at() reaches `tick` (kNever past the representable range).
-  static uint64_t ns_at_tick(uint64_t tick);
+  uint64_t ticks_now() const { return Input::ticks_at(clock_.now_ns()); }
 
 private:
   struct Channel {

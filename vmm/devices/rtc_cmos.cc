@@ -1,5 +1,7 @@
 #include "vmm/devices/rtc_cmos.h"
 
+#include "vmm/devices/oscillator.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -7,9 +9,9 @@ namespace rrvm {
 
 namespace {
 constexpr unsigned kIrq = 8;
-constexpr uint64_t kNsPerSecond = 1'000'000'000;
 constexpr uint64_t kUpdateInProgressNs = 244'000;
-constexpr uint64_t kCrystalHz = 32768;
+// The 32.768 kHz crystal the periodic interrupt divides.
+using Crystal = Oscillator<32768>;
 constexpr int64_t kSecondsPerDay = 86400;
 
 enum Index : uint8_t {
@@ -46,16 +48,6 @@ int64_t floor_div(int64_t a, int64_t b) {
   return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-uint64_t crystal_ticks_at(uint64_t ns) {
-  return static_cast<uint64_t>(static_cast<unsigned __int128>(ns) * kCrystalHz / kNsPerSecond);
-}
-
-uint64_t ns_at_crystal_tick(uint64_t tick) {
-  const unsigned __int128 ns =
-      (static_cast<unsigned __int128>(tick) * kNsPerSecond + kCrystalHz - 1) / kCrystalHz;
-  return ns >= TimerSource::kNever ? TimerSource::kNever : static_cast<uint64_t>(ns);
-}
-
 void put16(std::array<uint8_t, 128>& cmos, uint8_t index, uint64_t value) {
   cmos[index] = static_cast<uint8_t>(value);
   cmos[index + 1] = static_cast<uint8_t>(value >> 8);
@@ -82,27 +74,21 @@ RtcCmos::RtcCmos(const VirtualClock& clock, IrqSink& irq_sink, int64_t base_unix
 }
 
 uint64_t RtcCmos::read(uint64_t offset, unsigned size) {
-  uint64_t value = 0;
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    // The index port is write-only.
-    const uint64_t byte = port == 1 ? read_cmos(index_) : 0xFF;
-    value |= byte << (8 * i);
-  }
-  return value;
+  // The index port is write-only.
+  return read_bytes(offset, size, [this](uint64_t port) -> uint8_t {
+    return port == 1 ? read_cmos(index_) : 0xFF;
+  });
 }
 
 void RtcCmos::write(uint64_t offset, unsigned size, uint64_t value) {
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t port = offset + i;
-    const auto byte = static_cast<uint8_t>(value >> (8 * i));
+  write_bytes(offset, size, value, [this](uint64_t port, uint8_t byte) {
     if (port == 0) {
       index_ = byte & 0x7F;
       nmi_masked_ = byte & 0x80;
     } else if (port == 1) {
       write_cmos(index_, byte);
     }
-  }
+  });
 }
 
 uint8_t RtcCmos::read_cmos(uint8_t index) {
@@ -266,7 +252,7 @@ void RtcCmos::catch_up() {
   events_checked_ns_ = now;
   uint8_t flags = 0;
   if (const uint64_t period = periodic_ticks();
-      period && crystal_ticks_at(now) / period > crystal_ticks_at(before) / period)
+      period && Crystal::ticks_at(now) / period > Crystal::ticks_at(before) / period)
     flags |= kRegCPeriodic;
   const uint64_t first_update = before / kNsPerSecond + 1;
   const uint64_t last_update = now / kNsPerSecond;
@@ -304,8 +290,8 @@ uint64_t RtcCmos::next_deadline_ns() const {
   const uint8_t b = cmos_[kRegB];
   uint64_t deadline = kNever;
   if (const uint64_t period = periodic_ticks(); period && (b & kRegBPeriodic)) {
-    const uint64_t next_tick = (crystal_ticks_at(events_checked_ns_) / period + 1) * period;
-    deadline = ns_at_crystal_tick(next_tick);
+    const uint64_t next_tick = (Crystal::ticks_at(events_checked_ns_) / period + 1) * period;
+    deadline = Crystal::ns_at_tick(next_tick);
   }
   if ((b & (kRegBUpdate | kRegBAlarm)) && !setting())
     deadline = std::min(deadline, (events_checked_ns_ / kNsPerSecond + 1) * kNsPerSecond);

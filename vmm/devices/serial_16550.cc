@@ -33,21 +33,17 @@ Serial16550::Serial16550(IrqSink& irq_sink, unsigned irq, Output output)
     : irq_sink_(irq_sink), irq_(irq), output_(std::move(output)) {}
 
 uint64_t Serial16550::read(uint64_t offset, unsigned size) {
-  uint64_t value = 0;
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t reg = offset + i;
-    const uint64_t byte = reg < 8 ? read_register(static_cast<unsigned>(reg)) : 0xFF;
-    value |= byte << (8 * i);
-  }
+  const uint64_t value = read_bytes(offset, size, [this](uint64_t reg) -> uint8_t {
+    return reg < 8 ? read_register(static_cast<unsigned>(reg)) : 0xFF;
+  });
   update_irq();
   return value;
 }
 
 void Serial16550::write(uint64_t offset, unsigned size, uint64_t value) {
-  for (unsigned i = 0; i < size; ++i) {
-    const uint64_t reg = offset + i;
-    if (reg < 8) write_register(static_cast<unsigned>(reg), static_cast<uint8_t>(value >> (8 * i)));
-  }
+  write_bytes(offset, size, value, [this](uint64_t reg, uint8_t byte) {
+    if (reg < 8) write_register(static_cast<unsigned>(reg), byte);
+  });
   update_irq();
 }
 
