@@ -57,6 +57,10 @@ TEST_F(OutputTest, OutputsThatAreInputsAreRefused) {
   expect_refused({"stats", "--plot", trace_, trace_},
                  "--plot " + trace_ + " is the same file as TRACE");
   expect_refused({"replay", "--serial", "file:" + trace_, trace_}, "is the same file as TRACE");
+  expect_refused({"record", "-o", trace_, "--initrd", trace_, kernel_},
+                 "-o " + trace_ + " is the same file as --initrd");
+  expect_refused({"run", "--serial", "file:" + trace_, "--initrd", trace_, kernel_},
+                 "is the same file as --initrd");
   // The same file by another name.
   const std::string link = unique_temp_path("kernel_link.elf");
   std::filesystem::remove(link);

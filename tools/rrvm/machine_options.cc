@@ -118,4 +118,10 @@ MachineOptions parse_machine_options(const CommandLine& line) {
   return options;
 }
 
+std::vector<NamedPath> machine_inputs(const MachineOptions& options) {
+  std::vector<NamedPath> inputs = {{"KERNEL", options.boot.kernel_path}};
+  if (!options.boot.initrd_path.empty()) inputs.push_back({"--initrd", options.boot.initrd_path});
+  return inputs;
+}
+
 } // namespace rrvm

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tools/rrvm/command_line.h"
+#include "tools/rrvm/distinct_files.h"
 #include "vmm/boot/boot_image.h"
 #include "vmm/machine.h"
 
@@ -27,6 +28,8 @@ extern const std::vector<std::string> kMachineFlagOptions;
 extern const char* const kMachineOptionsHelp;
 
 MachineOptions parse_machine_options(const CommandLine& line);
+// The files a run reads (the kernel, an initrd), which no output may overwrite.
+std::vector<NamedPath> machine_inputs(const MachineOptions& options);
 // "1ms", "200us", "5s", "0" → nanoseconds; throws a usage error naming `what`.
 uint64_t parse_duration_ns(const std::string& text, const char* what);
 

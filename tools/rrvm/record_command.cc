@@ -126,7 +126,7 @@ int record_command(const std::vector<std::string>& args) {
   std::vector<NamedPath> outputs = {{"-o", *output}};
   if (auto path = SerialOutput::file_path(options.serial))
     outputs.push_back({"--serial file:", *path});
-  require_distinct_files({{"KERNEL", options.boot.kernel_path}}, outputs);
+  require_distinct_files(machine_inputs(options), outputs);
   const uint64_t attempts = line.count("--until-fail").value_or(1);
   if (attempts == 0) throw Error(ExitCode::kUsage, "--until-fail needs at least 1 attempt");
   const bool until_fail = line.value("--until-fail").has_value();

@@ -25,7 +25,7 @@ int run_command(const std::vector<std::string>& args) {
   std::vector<NamedPath> outputs;
   if (auto path = SerialOutput::file_path(options.serial))
     outputs.push_back({"--serial file:", *path});
-  require_distinct_files({{"KERNEL", options.boot.kernel_path}}, outputs);
+  require_distinct_files(machine_inputs(options), outputs);
   StopSignals signals;
   SerialOutput serial(options.serial);
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };

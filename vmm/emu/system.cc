@@ -3,6 +3,7 @@
 // kernels execute without using x87 state.
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
+#include "vmm/msr_index.h"
 #include "vmm/msr_model.h"
 #include "vmm/x86/tss.h"
 
@@ -450,29 +451,29 @@ void Cpu::set_efer(uint64_t v) {
 
 uint64_t Cpu::read_msr(uint32_t index) {
   switch (index) {
-  case 0x174:
+  case msr::kSysenterCs:
     return msr.sysenter_cs;
-  case 0x175:
+  case msr::kSysenterEsp:
     return msr.sysenter_esp;
-  case 0x176:
+  case msr::kSysenterEip:
     return msr.sysenter_eip;
-  case 0x277:
+  case msr::kPat:
     return msr.pat;
-  case 0xc0000080:
+  case msr::kEfer:
     return efer;
-  case 0xc0000081:
+  case msr::kStar:
     return msr.star;
-  case 0xc0000082:
+  case msr::kLstar:
     return msr.lstar;
-  case 0xc0000083:
+  case msr::kCstar:
     return msr.cstar;
-  case 0xc0000084:
+  case msr::kSfmask:
     return msr.sfmask;
-  case 0xc0000100:
+  case msr::kFsBase:
     return seg[kFS].base;
-  case 0xc0000101:
+  case msr::kGsBase:
     return seg[kGS].base;
-  case 0xc0000102:
+  case msr::kKernelGsBase:
     return msr.kernel_gs_base;
   default:
     fault(vec::kGP, 0);
@@ -482,48 +483,48 @@ uint64_t Cpu::read_msr(uint32_t index) {
 void Cpu::write_msr(uint32_t index, uint64_t v) {
   const bool canonical = uint64_t(int64_t(v << 16) >> 16) == v;
   switch (index) {
-  case 0x174:
+  case msr::kSysenterCs:
     msr.sysenter_cs = v & 0xffff;
     return;
-  case 0x175:
+  case msr::kSysenterEsp:
     if (!canonical) fault(vec::kGP, 0);
     msr.sysenter_esp = v;
     return;
-  case 0x176:
+  case msr::kSysenterEip:
     if (!canonical) fault(vec::kGP, 0);
     msr.sysenter_eip = v;
     return;
-  case 0x277:
+  case msr::kPat:
     msr.pat = v;
     return;
-  case 0xc0000080:
+  case msr::kEfer:
     set_efer(v);
     return;
-  case 0xc0000081:
+  case msr::kStar:
     msr.star = v;
     return;
-  case 0xc0000082:
+  case msr::kLstar:
     if (!canonical) fault(vec::kGP, 0);
     msr.lstar = v;
     return;
-  case 0xc0000083:
+  case msr::kCstar:
     if (!canonical) fault(vec::kGP, 0);
     msr.cstar = v;
     return;
-  case 0xc0000084:
+  case msr::kSfmask:
     msr.sfmask = v & 0xffffffff;
     return;
-  case 0xc0000100:
+  case msr::kFsBase:
     if (!canonical) fault(vec::kGP, 0);
     seg[kFS].base = v;
     refresh_mode();
     return;
-  case 0xc0000101:
+  case msr::kGsBase:
     if (!canonical) fault(vec::kGP, 0);
     seg[kGS].base = v;
     refresh_mode();
     return;
-  case 0xc0000102:
+  case msr::kKernelGsBase:
     if (!canonical) fault(vec::kGP, 0);
     msr.kernel_gs_base = v;
     return;
