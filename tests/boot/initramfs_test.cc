@@ -9,11 +9,6 @@
 namespace rrvm::test {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 TEST(InitramfsTest, BuildsAReproducibleBusyboxInitramfs) {
   if (stock_kernel_or_fail().empty())
     GTEST_SKIP() << "busybox-static is not fetched (tools/fetch-linux.sh)";
@@ -26,7 +21,7 @@ TEST(InitramfsTest, BuildsAReproducibleBusyboxInitramfs) {
         run_process({"python3", script, busybox, out, "hello from the test"});
     ASSERT_EQ(made.status, 0) << made.err;
   }
-  EXPECT_EQ(slurp(first), slurp(second));
+  EXPECT_EQ(read_file(first), read_file(second));
 
   const ProcessResult listing =
       run_process({"sh", "-c", "gzip -dc '" + first + "' | '" + busybox + "' cpio -t"});

@@ -21,13 +21,6 @@
 namespace rrvm::test {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A recording of `guest` on emu, made once per test in its own directory.
 class GdbStubTest : public ::testing::Test {
 protected:
@@ -98,14 +91,14 @@ protected:
     const std::regex waiting("waiting for gdb on 127\\.0\\.0\\.1:([0-9]+)");
     for (int i = 0; i < 500; ++i) {
       std::smatch m;
-      const std::string err = slurp(server_err_);
+      const std::string err = read_file(server_err_);
       if (std::regex_search(err, m, waiting)) {
         port_ = std::stoi(m[1]);
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    FAIL() << "the server did not start: " << slurp(server_err_);
+    FAIL() << "the server did not start: " << read_file(server_err_);
   }
 
   // The server's exit status once it ends (waits up to 20 s).
@@ -270,7 +263,7 @@ TEST_F(GdbStubTest, ContinueToTheEndReportsTheExitStatus) {
   std::string out = gdb("continue\n");
   EXPECT_NE(out.find("exited with code 01"), std::string::npos) << out;
   EXPECT_EQ(server_status(), 1);
-  EXPECT_EQ(slurp(server_out_), "PIT in 32-bit protected mode: 20 ticks\n");
+  EXPECT_EQ(read_file(server_out_), "PIT in 32-bit protected mode: 20 ticks\n");
 }
 
 // gdb 13 reads the x87 and SSE registers through the standard i386 core/sse features: `p $xmm0`,
@@ -371,11 +364,11 @@ TEST_P(GdbScenario, ReplayWithGdbMatchesReplayWithout) {
                         "monitor goto 40\nmaint flush register-cache\n"
                         "delete\ncontinue\n");
   EXPECT_NE(out.find("exited with code 01"), std::string::npos) << out;
-  EXPECT_EQ(server_status(), 1) << slurp(server_err_);
-  EXPECT_EQ(slurp(server_out_), plain.out);
+  EXPECT_EQ(server_status(), 1) << read_file(server_err_);
+  EXPECT_EQ(read_file(server_out_), plain.out);
   // Both print the comparison table of replayed against recorded statistics last.
   auto table = [](const std::string& err) { return err.substr(err.find("vcpu0 stats")); };
-  EXPECT_EQ(table(slurp(server_err_)), table(plain.err));
+  EXPECT_EQ(table(read_file(server_err_)), table(plain.err));
 }
 
 TEST_F(GdbStubTest, MonitorGotoMovesToATraceEvent) {
@@ -415,7 +408,7 @@ TEST_F(GdbStubTest, LiveRunIsDebuggedForwardOnly) {
   EXPECT_NE(out.find("a live run cannot go backwards"), std::string::npos) << out;
   EXPECT_NE(out.find("live run"), std::string::npos) << out;
   EXPECT_EQ(server_status(), 1); // detached: the run went on to the guest's exit
-  EXPECT_EQ(slurp(server_out_), "PIT in long mode: 20 ticks\n");
+  EXPECT_EQ(read_file(server_out_), "PIT in long mode: 20 ticks\n");
 }
 
 // `rrvm record --gdb`: breakpoints and steps leave the trace as it would be without gdb (it
@@ -431,7 +424,7 @@ TEST_F(GdbStubTest, LiveRecordingUnderGdbReplays) {
   EXPECT_EQ(tagged(out, "TICKS"), std::vector<std::string>{"3"}) << out; // stepped over the inc
   EXPECT_NE(out.find("Cannot access memory"), std::string::npos) << out;
   EXPECT_EQ(server_status(), 1);
-  EXPECT_NE(slurp(server_err_).find("refused gdb's write"), std::string::npos);
+  EXPECT_NE(read_file(server_err_).find("refused gdb's write"), std::string::npos);
   ProcessResult replay = run_process({rrvm_binary(), "replay", "--stats", trace_}, 30);
   EXPECT_EQ(replay.status, 1) << replay.err;
   EXPECT_EQ(replay.out, "PIT in long mode: 20 ticks\n");
@@ -469,7 +462,7 @@ TEST_F(GdbStubTest, KvmReplayDebugsForwardAndHandsOverToEmuForReverse) {
   EXPECT_NE(out.find("Old value = 2\nNew value = 1"), std::string::npos) << out;
   EXPECT_NE(out.find("exited with code 01"), std::string::npos) << out;
   EXPECT_EQ(server_status(), 1);
-  EXPECT_EQ(slurp(server_out_), "PIT in long mode: 20 ticks\n");
+  EXPECT_EQ(read_file(server_out_), "PIT in long mode: 20 ticks\n");
 }
 
 TEST_F(GdbStubTest, KvmRecordingWithKicksRefusesReverse) {
@@ -543,7 +536,7 @@ TEST_F(GdbStubTest, ASecondClientIsRefused) {
   EXPECT_EQ(talk(first, packet("D")), "+" + packet("OK"));
   close(first);
   EXPECT_EQ(server_status(), 1); // detached: the replay ran on to the guest's exit
-  EXPECT_NE(slurp(server_err_).find("refused a second gdb"), std::string::npos);
+  EXPECT_NE(read_file(server_err_).find("refused a second gdb"), std::string::npos);
 }
 
 // A divergence under gdb: gdb's console says so when it happens, stderr once when rrvm ends.
@@ -552,8 +545,8 @@ TEST_F(GdbStubTest, ADivergenceIsReportedOnce) {
   start_server();
   std::string out = gdb("set var *(int*)&ticks = 20\ncontinue\nkill\n");
   EXPECT_NE(out.find("replay diverged"), std::string::npos) << out;
-  EXPECT_EQ(server_status(), 3) << slurp(server_err_); // ExitCode::kDivergence
-  const std::string err = slurp(server_err_);
+  EXPECT_EQ(server_status(), 3) << read_file(server_err_); // ExitCode::kDivergence
+  const std::string err = read_file(server_err_);
   size_t count = 0;
   for (size_t at = err.find("replay diverged"); at != std::string::npos;
        at = err.find("replay diverged", at + 1))
@@ -602,7 +595,7 @@ TEST_F(GdbStubTest, RefusedConnectionsAreQuickAndLoggedOnce) {
   EXPECT_EQ(talk(first, packet("k")), "+");
   close(first);
   EXPECT_EQ(server_status(), 0);
-  const std::string err = slurp(server_err_);
+  const std::string err = read_file(server_err_);
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 3) << err; // waiting, first, count
   EXPECT_NE(err.find("refused a second gdb connection"), std::string::npos) << err;
   EXPECT_NE(err.find("refused " + std::to_string(kClients - 1) + " more gdb connections"),
@@ -620,12 +613,12 @@ TEST_F(GdbStubTest, ADisconnectMidPacketIsADetach) {
   send(fd, "$m1000,", 7, MSG_NOSIGNAL);
   close(fd);
   EXPECT_EQ(server_status(), 1);
-  EXPECT_NE(slurp(server_err_)
+  EXPECT_NE(read_file(server_err_)
                 .find("gdb disconnected without detaching (in the middle of a "
                       "packet); running on to the end as after a detach"),
             std::string::npos)
-      << slurp(server_err_);
-  EXPECT_EQ(slurp(server_out_), "PIT in long mode: 20 ticks\n");
+      << read_file(server_err_);
+  EXPECT_EQ(read_file(server_out_), "PIT in long mode: 20 ticks\n");
 }
 
 // Register writes the CPU could never hold are refused with E16 and one line on stderr, and the
@@ -647,7 +640,7 @@ TEST_F(GdbStubTest, ImpossibleRegisterWritesAreRefused) {
   EXPECT_EQ(talk(fd, packet("D")), "+" + packet("OK"));
   close(fd);
   EXPECT_EQ(server_status(), 1);
-  const std::string err = slurp(server_err_);
+  const std::string err = read_file(server_err_);
   EXPECT_NE(err.find("rrvm: refused gdb's register write: eflags: gdb cannot switch "
                      "virtual-8086 mode (the VM flag) on or off\n"),
             std::string::npos)

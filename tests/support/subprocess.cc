@@ -13,16 +13,12 @@
 
 namespace rrvm::test {
 
-namespace {
-
-std::string slurp(const std::string& path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-} // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, int timeout_seconds) {
   char out_path[] = "/tmp/rrvm-test-out-XXXXXX";
@@ -57,8 +53,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, int timeout_seco
     usleep(10000);
   }
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = slurp(out_path);
-  result.err = slurp(err_path);
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
   unlink(out_path);
   unlink(err_path);
   return result;

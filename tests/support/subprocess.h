@@ -13,6 +13,9 @@ struct ProcessResult {
   std::string err;
 };
 
+// The whole file, or "" when it cannot be read.
+std::string read_file(const std::string& path);
+
 ProcessResult run_process(const std::vector<std::string>& argv, int timeout_seconds = 60);
 
 // True when tests that need /dev/kvm should run; false (the test skips) when it is absent and CI

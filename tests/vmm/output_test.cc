@@ -9,13 +9,6 @@
 namespace rrvm::test {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 ProcessResult rrvm(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {rrvm_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -36,14 +29,14 @@ protected:
 
   // The command is refused with one line naming both roles, and no file changes.
   void expect_refused(const std::vector<std::string>& args, const std::string& message) {
-    const std::string kernel = slurp(kernel_), trace = slurp(trace_);
+    const std::string kernel = read_file(kernel_), trace = read_file(trace_);
     ProcessResult r = rrvm(args);
     EXPECT_EQ(r.status, 64) << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("refusing to overwrite it"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
-    EXPECT_EQ(slurp(kernel_), kernel);
-    EXPECT_EQ(slurp(trace_), trace);
+    EXPECT_EQ(read_file(kernel_), kernel);
+    EXPECT_EQ(read_file(trace_), trace);
   }
 
   std::string kernel_;
@@ -107,7 +100,7 @@ TEST_F(OutputTest, PlotIsWrittenWhole) {
   std::filesystem::remove(svg);
   ProcessResult r = rrvm({"stats", "--plot", svg, trace_});
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(slurp(svg).find("</svg>"), std::string::npos);
+  EXPECT_NE(read_file(svg).find("</svg>"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(svg + ".partial"));
   ProcessResult full = rrvm({"stats", "--plot", "/dev/full", trace_});
   EXPECT_EQ(full.status, 76) << full.err;

@@ -16,13 +16,6 @@ namespace {
 
 constexpr int kStoppedStatus = 78;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 bool exists(const std::string& path) {
   return access(path.c_str(), F_OK) == 0;
 }
@@ -63,8 +56,8 @@ ProcessResult signalled(const std::vector<std::string>& args,
   }
   ProcessResult result;
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = slurp(out);
-  result.err = slurp(err);
+  result.out = read_file(out);
+  result.err = read_file(err);
   return result;
 }
 
@@ -94,7 +87,7 @@ TEST_P(StopSignalTest, InterruptedRecordingReplaysToTheSameOutput) {
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
   EXPECT_TRUE(exists(trace));
   EXPECT_FALSE(exists(trace + ".partial"));
-  EXPECT_FALSE(slurp(recorded).empty()) << "the guest prints a dot every 20 ms";
+  EXPECT_FALSE(read_file(recorded).empty()) << "the guest prints a dot every 20 ms";
 
   ProcessResult replay = rrvm({"replay", trace, "--serial", "file:" + replayed});
   if (GetParam() == "kvm" && pvm_window_imprecision(replay))
@@ -102,7 +95,7 @@ TEST_P(StopSignalTest, InterruptedRecordingReplaysToTheSameOutput) {
   EXPECT_EQ(replay.status, kStoppedStatus) << replay.err;
   EXPECT_NE(replay.err.find("replay reached the end of the recording at event"), std::string::npos)
       << replay.err;
-  EXPECT_EQ(slurp(replayed), slurp(recorded));
+  EXPECT_EQ(read_file(replayed), read_file(recorded));
   ProcessResult dump = rrvm({"dump", "--count", "0", trace});
   EXPECT_EQ(dump.status, 0) << dump.err;
   EXPECT_NE(dump.out.find("footer: "), std::string::npos) << "a finished trace";
