@@ -7,7 +7,7 @@ packages=(
   libzstd-dev zlib1g-dev liblzma-dev liblz4-dev libflatbuffers-dev flatbuffers-compiler libcapstone-dev libzydis-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nasm gcc-multilib gdb qemu-system-x86
-  clang libclang-rt-14-dev python3
+  clang libclang-rt-14-dev python3 ccache
 )
 
 missing=()
