@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -242,12 +243,28 @@ void ratio(const char* name, const std::optional<Rate>& a, const std::optional<R
   if (a && b) std::printf("ratio %-13s %8.2fx\n", name, a->per_second() / b->per_second());
 }
 
+// A positive decimal iteration count that fits the guest's 32-bit loop counter, or nullopt.
+std::optional<uint32_t> iterations(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-' || v == 0 || v > UINT32_MAX)
+    return std::nullopt;
+  return uint32_t(v);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  const uint32_t emu_iterations = argc > 1 ? uint32_t(std::strtoul(argv[1], nullptr, 0)) : 50000000;
-  const uint32_t qemu_iterations =
-      argc > 2 ? uint32_t(std::strtoul(argv[2], nullptr, 0)) : 1000000000;
+  std::optional<uint32_t> emu_arg = 50000000, qemu_arg = 1000000000;
+  if (argc > 1) emu_arg = iterations(argv[1]);
+  if (argc > 2) qemu_arg = iterations(argv[2]);
+  if (argc > 3 || !emu_arg || !qemu_arg) {
+    std::fprintf(stderr, "usage: emu_bench [EMU_ITERATIONS [QEMU_ITERATIONS]] (positive decimal "
+                         "counts up to 4294967295; defaults 50000000 and 1000000000)\n");
+    return 64;
+  }
+  const uint32_t emu_iterations = *emu_arg, qemu_iterations = *qemu_arg;
   // PVM emulates ring-0 code at about 2 M instructions/s: a second's worth.
   const uint32_t kvm_iterations = 250000;
 
