@@ -147,7 +147,8 @@ TEST_P(ReplayedCountersTest, EqualTheRecordedDeterministicCounters) {
   EXPECT_EQ(replayed.err.find("DIFFERS"), std::string::npos) << replayed.err;
   Counters shown = parse_stats(rrvm({"stats", trace}).out);
   for (const auto& [description, value] : replayed_counters) {
-    EXPECT_EQ(recorded_column[description], "\t" + std::to_string(value)) << description;
+    EXPECT_EQ(recorded_column[description], std::string("\t").append(std::to_string(value)))
+        << description;
     EXPECT_EQ(shown.at(description), value) << description;
   }
   EXPECT_EQ(replayed_counters.count(kExits), 1u);
