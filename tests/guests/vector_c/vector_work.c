@@ -136,9 +136,9 @@ static void integer_kernels(void) {
   for (int i = 0; i < N; ++i)
     sc[i] = (int16_t)((sa[i] * sb[i]) >> 16);
   report("mulhi", sc, sizeof sc);
-  int64_t total = 0;
+  uint64_t total = 0; /* wraps, no UB */
   for (int i = 0; i < N; ++i)
-    total += (int64_t)ia[i] * ib[i];
+    total += (uint64_t)((int64_t)ia[i] * ib[i]);
   report("idot", &total, sizeof total);
   unsigned bits = 0;
   for (int i = 0; i < N; ++i)
@@ -156,7 +156,7 @@ static void integer_kernels(void) {
     }
   report("find", &found, sizeof found);
   for (int i = 0; i < N; ++i)
-    ic[i] = ia[i] < 0 ? -ia[i] : ia[i];
+    ic[i] = (int)(ia[i] < 0 ? 0u - (unsigned)ia[i] : (unsigned)ia[i]); /* INT_MIN stays, no UB */
   report("iabs", ic, sizeof ic);
 }
 
