@@ -14,7 +14,8 @@ const char* const kExitStatusHelp =
     "  signal ends rrvm at once)\n";
 
 const char* const kRunUsage =
-    "  run [options] KERNEL     boot KERNEL (multiboot ELF32, ELF64, or --flat binary)\n";
+    "  run [options] KERNEL     boot KERNEL (Linux bzImage/vmlinux, multiboot ELF32, ELF64,\n"
+    "                           or a --flat binary)\n";
 const char* const kRecordUsage =
     "  record -o TRACE [--until-fail N] [options] KERNEL\n"
     "                           run KERNEL and record it into TRACE (written as TRACE.partial\n"
