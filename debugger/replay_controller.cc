@@ -70,7 +70,7 @@ bool ReplayController::replaying_covered_ground() const {
 
 bool ReplayController::insert(const Breakpoint& point) {
   if (std::find(breakpoints_.begin(), breakpoints_.end(), point) != breakpoints_.end()) return true;
-  if (breakpoints_.size() >= engine().max_hw_breakpoints()) return false;
+  if (breakpoints_.size() >= debug_registers().room(DebugClient::kDebugger)) return false;
   breakpoints_.push_back(point);
   return true;
 }
@@ -88,17 +88,13 @@ void ReplayController::arm(bool exec, bool watch) {
     const bool is_exec = b.point.kind == WatchKind::kExecute;
     if (is_exec ? exec : watch) points.push_back(b.point);
   }
-  // Re-arming makes the engine forget the breakpoint it just reported, which it would then
-  // report again at once: only hand it a changed set.
-  auto same = [&](const std::vector<HwBreakpoint>& a) {
-    return a.size() == points.size() &&
-           std::equal(a.begin(), a.end(), points.begin(), [](const auto& x, const auto& y) {
-             return x.address == y.address && x.kind == y.kind && x.length == y.length;
-           });
-  };
-  if (armed_ && same(*armed_)) return;
-  engine().set_hw_breakpoints(points);
-  armed_ = std::move(points);
+  arm(points);
+}
+
+void ReplayController::arm(std::span<const HwBreakpoint> points) {
+  // insert() kept the breakpoints within the room the arbiter gives the debugger.
+  if (!debug_registers().set_points(DebugClient::kDebugger, points))
+    throw Error(ExitCode::kInternal, "more breakpoints armed than the debug registers hold");
 }
 
 RunOutcome ReplayController::run() {
@@ -156,9 +152,9 @@ Stop ReplayController::step() {
   if (const std::optional<uint64_t> next = kvm_step_target()) return step_to(*next);
   // A step executes one instruction: a breakpoint on it would stop it before it ran.
   arm(false, true);
-  engine().set_single_step(true);
+  debug_registers().set_single_step(DebugClient::kDebugger, true);
   RunOutcome outcome = run();
-  engine().set_single_step(false);
+  debug_registers().set_single_step(DebugClient::kDebugger, false);
   note_progress();
   if (ended_) return *ended_;
   return translate(outcome);
@@ -184,11 +180,10 @@ std::optional<uint64_t> ReplayController::kvm_step_target() {
 
 Stop ReplayController::step_to(uint64_t next) {
   std::vector<HwBreakpoint> points{{next, WatchKind::kExecute, 1}};
+  const size_t room = debug_registers().room(DebugClient::kDebugger);
   for (const Breakpoint& b : breakpoints_)
-    if (b.point.kind != WatchKind::kExecute && points.size() < engine().max_hw_breakpoints())
-      points.push_back(b.point);
-  engine().set_hw_breakpoints(points);
-  armed_ = std::move(points);
+    if (b.point.kind != WatchKind::kExecute && points.size() < room) points.push_back(b.point);
+  arm(points);
   const RunOutcome outcome = run();
   if (ended_) return *ended_;
   if (outcome.kind == RunOutcome::Kind::kDebugStop &&
@@ -251,7 +246,7 @@ void ReplayController::restore(size_t index) {
   if (!loaded_ || loaded_->first != info.position)
     loaded_.emplace(info.position, checkpoints_.load(index));
   session_->restore(loaded_->second);
-  armed_.reset();
+  debug_registers().forget_armed();
   ended_.reset();
 }
 
@@ -364,8 +359,7 @@ bool ReplayController::run_to_state(const CpuState& target) {
   if (reached()) return true;
   ReplayGate& gate = session_->gate();
   const HwBreakpoint at{target.rip, WatchKind::kExecute, 1};
-  engine().set_hw_breakpoints({&at, 1});
-  armed_.reset();
+  arm({&at, 1});
   gate.stop_at_event(gate.position() + 1); // the kvm replay was there before its next exit
   bool found = false;
   while (!found && run().kind == RunOutcome::Kind::kDebugStop)

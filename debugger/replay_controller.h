@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -117,10 +118,13 @@ private:
   };
 
   Engine& engine() { return machine_->engine(); }
+  DebugRegisterArbiter& debug_registers() { return machine_->debug_registers(); }
   // Runs the machine; a divergence ends the replay with a kFailed stop in `ended_`.
   RunOutcome run();
   Stop translate(const RunOutcome& outcome);
+  // Arms the breakpoints (`exec`) and watchpoints (`watch`) gdb inserted, or exactly `points`.
   void arm(bool exec, bool watch);
+  void arm(std::span<const HwBreakpoint> points);
   // On kvm, where a single step over the next instruction would go wrong (step()): the address
   // of the instruction after it.
   std::optional<uint64_t> kvm_step_target();
@@ -149,9 +153,8 @@ private:
   RunOutcome last_outcome_{RunOutcome::Kind::kStopped, 0, ""};
   CheckpointStore checkpoints_;
   std::vector<Breakpoint> breakpoints_;
-  std::optional<std::vector<HwBreakpoint>> armed_; // what the engine has; nullopt: unknown
-  std::optional<Stop> ended_;                      // the guest exited or failed here
-  uint64_t furthest_ = 0;                          // the furthest position the replay has been at
+  std::optional<Stop> ended_; // the guest exited or failed here
+  uint64_t furthest_ = 0;     // the furthest position the replay has been at
   // The last checkpoint restored, by position: reverse steps restore the same one repeatedly.
   std::optional<std::pair<uint64_t, ReplayCheckpoint>> loaded_;
 };

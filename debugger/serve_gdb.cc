@@ -16,10 +16,12 @@ namespace {
 // Waits for one gdb and serves it. A gdb that goes away without detaching (it crashed, the
 // network dropped, the user closed it) is treated as a detach: the machine runs on to its end,
 // as it would have had gdb's exit detached cleanly; killing stays explicit.
-gdb::Stop serve(gdb::GdbServer& server, gdb::ReplayController& controller,
-                const std::string& address) {
-  gdb::Listener listener(address);
-  std::cerr << "rrvm: waiting for gdb on " << listener.name() << std::endl;
+gdb::Stop serve(gdb::GdbServer& server, gdb::ReplayController& controller, gdb::Listener& listener,
+                const std::function<void()>& waiting) {
+  if (waiting)
+    waiting();
+  else
+    std::cerr << "rrvm: waiting for gdb on " << listener.name() << std::endl;
   gdb::Connection connection(listener.accept());
   gdb::ConnectionRefuser refuser(listener.fd());
   const gdb::GdbServer::End end = server.serve(connection);
@@ -36,6 +38,12 @@ gdb::Stop serve(gdb::GdbServer& server, gdb::ReplayController& controller,
 
 int serve_gdb(const std::string& trace_path, ReplayOptions options, const std::string& address,
               const std::function<int(Machine&)>& at_end) {
+  gdb::Listener listener(address);
+  return serve_gdb(trace_path, std::move(options), listener, {}, at_end);
+}
+
+int serve_gdb(const std::string& trace_path, ReplayOptions options, gdb::Listener& listener,
+              const std::function<void()>& waiting, const std::function<int(Machine&)>& at_end) {
   const gdb::ReplayController* controller_ptr = nullptr;
   auto sink = std::move(options.serial_output);
   options.serial_output = [&controller_ptr, &sink](uint8_t byte) {
@@ -50,7 +58,7 @@ int serve_gdb(const std::string& trace_path, ReplayOptions options, const std::s
   controller_ptr = &controller;
   gdb::GdbServer server(session.header().boot.kernel_kind, controller);
 
-  const gdb::Stop last = serve(server, controller, address);
+  const gdb::Stop last = serve(server, controller, listener, waiting);
   if (last.kind == gdb::Stop::Kind::kExited) {
     const int status = at_end ? at_end(controller.machine()) : 0;
     return status != 0 ? status : last.status;
@@ -66,7 +74,8 @@ RunOutcome serve_gdb_live(Machine& machine, KernelKind kernel, bool recording,
                           const std::string& address) {
   gdb::ReplayController controller(machine, recording);
   gdb::GdbServer server(kernel, controller);
-  serve(server, controller, address);
+  gdb::Listener listener(address);
+  serve(server, controller, listener, {});
   if (!controller.final_stop()) return {RunOutcome::Kind::kStopped, 0, "gdb ended the run"};
   return controller.last_outcome();
 }

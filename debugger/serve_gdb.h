@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "debugger/gdb_listener.h"
 #include "replay/replay_session.h"
 
 namespace rrvm {
@@ -16,6 +17,12 @@ namespace rrvm {
 // killed it before, or ExitCode::kDivergence. When the replay reached its end, `at_end` (if set) is
 // called with the machine, e.g. to print its statistics; a nonzero result replaces the status.
 int serve_gdb(const std::string& trace_path, ReplayOptions options, const std::string& address,
+              const std::function<int(Machine&)>& at_end = {});
+// The same on a socket already listening (`rrvm debug` binds it before starting the stub's
+// process, so it knows the port to hand gdb). `waiting` is called, in place of printing
+// "waiting for gdb on ...", once the replay is built and the stub waits for gdb to connect.
+int serve_gdb(const std::string& trace_path, ReplayOptions options, gdb::Listener& listener,
+              const std::function<void()>& waiting,
               const std::function<int(Machine&)>& at_end = {});
 
 // Serves gdb on a live machine that stands before its first instruction, forward only: gdb can

@@ -2,24 +2,27 @@
 
 #include <algorithm>
 
+#include "vmm/error.h"
 #include "vmm/state_hash.h"
 
 namespace rrvm {
 
-KickTracker::KickTracker(Engine& engine, DirtyPageLog& dirty_log, GuestMemory& memory, Gate& gate)
-    : engine_(engine), dirty_log_(dirty_log), memory_(memory), gate_(gate) {
+KickTracker::KickTracker(Engine& engine, DebugRegisterArbiter& debug_registers,
+                         DirtyPageLog& dirty_log, GuestMemory& memory, Gate& gate)
+    : engine_(engine), debug_registers_(debug_registers), dirty_log_(dirty_log), memory_(memory),
+      gate_(gate) {
   dirty_log_.enable_dirty_log();
 }
 
 std::optional<KickPoint> KickTracker::seek() {
   std::optional<KickPoint> next = gate_.next_kick();
   if (!next && breakpoint_set_) {
-    engine_.set_hw_breakpoints({});
+    set_breakpoint({});
     breakpoint_set_ = false;
   }
   if (next && !breakpoint_set_ && !stepping_over_) {
-    HwBreakpoint at_rip{next->rip, WatchKind::kExecute, 1};
-    engine_.set_hw_breakpoints({&at_rip, 1});
+    const HwBreakpoint at_rip{next->rip, WatchKind::kExecute, 1};
+    set_breakpoint({&at_rip, 1});
     breakpoint_set_ = true;
   }
   return next;
@@ -28,11 +31,11 @@ std::optional<KickPoint> KickTracker::seek() {
 bool KickTracker::found(const KickPoint& sought, VmStats& stats) {
   if (stepping_over_) { // the single step past a non-matching hit is done
     stepping_over_ = false;
-    engine_.set_single_step(false);
+    debug_registers_.set_single_step(DebugClient::kKickSeek, false);
     return false;
   }
   stats.add(VmStat::RRVM_REPLAY_BREAKPOINT_HITS);
-  engine_.set_hw_breakpoints({});
+  set_breakpoint({});
   breakpoint_set_ = false;
   KickPoint here = fingerprint();
   if (here == sought) {
@@ -41,7 +44,7 @@ bool KickTracker::found(const KickPoint& sought, VmStats& stats) {
   }
   // Not the moment of the kick (same rip, different state): execute this instruction with the
   // breakpoint off, then look again.
-  engine_.set_single_step(true);
+  debug_registers_.set_single_step(DebugClient::kKickSeek, true);
   stepping_over_ = true;
   return false;
 }
@@ -50,6 +53,12 @@ void KickTracker::report() {
   gate_.on_kick(matched_ ? *matched_ : fingerprint());
   matched_.reset();
   std::fill(dirty_.begin(), dirty_.end(), 0);
+}
+
+void KickTracker::set_breakpoint(std::span<const HwBreakpoint> points) {
+  // The slot is reserved for the seek (Machine), so it always fits.
+  if (!debug_registers_.set_points(DebugClient::kKickSeek, points))
+    throw Error(ExitCode::kInternal, "no debug register left to seek the next kick");
 }
 
 KickPoint KickTracker::fingerprint() {

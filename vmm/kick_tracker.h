@@ -1,13 +1,15 @@
 // Host-timer kicks on kvm (docs/DESIGN.md, "kvm"): a kick interrupts the vCPU at a point no count
 // names, so recording fingerprints it (rip, register hash, hash of the pages written since the
 // previous kick) and replay finds it again with a hardware breakpoint at that rip, taking the
-// first hit whose fingerprint matches and single-stepping past the others.
+// first hit whose fingerprint matches and single-stepping past the others. The breakpoint and the
+// steps go through the machine's DebugRegisterArbiter, which the debugger shares.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <vector>
 
+#include "vmm/debug_register_arbiter.h"
 #include "vmm/engine.h"
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
@@ -17,8 +19,12 @@ namespace rrvm {
 
 class KickTracker {
 public:
+  // Breakpoint slots the seek needs: one, at the next kick's rip.
+  static constexpr size_t kBreakpointSlots = 1;
+
   // Starts dirty-page logging: a fingerprint covers the pages written since the last kick.
-  KickTracker(Engine& engine, DirtyPageLog& dirty_log, GuestMemory& memory, Gate& gate);
+  KickTracker(Engine& engine, DebugRegisterArbiter& debug_registers, DirtyPageLog& dirty_log,
+              GuestMemory& memory, Gate& gate);
 
   // Before each run: where the recording's next kick is, with the breakpoint set for it
   // (nullopt: the next exit is not a kick).
@@ -32,8 +38,10 @@ public:
 
 private:
   KickPoint fingerprint();
+  void set_breakpoint(std::span<const HwBreakpoint> points);
 
   Engine& engine_;
+  DebugRegisterArbiter& debug_registers_;
   DirtyPageLog& dirty_log_;
   GuestMemory& memory_;
   Gate& gate_;

@@ -35,7 +35,7 @@ uint64_t thread_cpu_ns() {
 
 Machine::Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice engine, Gate& gate)
     : config_(config), gate_(gate), memory_(memory), engine_(std::move(engine.engine)),
-      engine_choice_(std::move(engine.why)),
+      engine_choice_(std::move(engine.why)), debug_registers_(*engine_),
       platform_(clock_, memory.size(), config.rtc_base_unix_seconds, config.serial_output) {
   platform_.attach(ports_, mmio_);
   // The gates that track kicks are the ones that record or replay: both need every read of a
@@ -46,6 +46,10 @@ Machine::Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice 
                     ": this KVM cannot route MSR accesses to rrvm (no KVM_CAP_X86_MSR_FILTER), so "
                     "the guest would read the host's TSC MSRs unrecorded; record and replay with "
                     "--engine emu");
+  // The kick seek's breakpoint slot is kept from the start: a debugger's breakpoints must not
+  // fill it before the first kick comes (gdb gets an error for one too many instead).
+  if (gate_.tracks_kicks() && engine_->dirty_page_log())
+    debug_registers_.reserve(DebugClient::kKickSeek, KickTracker::kBreakpointSlots);
 }
 
 Machine::~Machine() {
@@ -68,7 +72,8 @@ RunOutcome Machine::run() {
   run_start_host_ns_ = thread_cpu_ns();
   if (gate_.tracks_kicks() && !kicks_) {
     if (DirtyPageLog* dirty_log = engine_->dirty_page_log())
-      kicks_ = std::make_unique<KickTracker>(*engine_, *dirty_log, memory_, gate_);
+      kicks_ =
+          std::make_unique<KickTracker>(*engine_, debug_registers_, *dirty_log, memory_, gate_);
   }
   if (!sampler_) sampler_.emplace();
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
@@ -93,9 +98,20 @@ RunOutcome Machine::run() {
       kicker_->disarm();
       return {RunOutcome::Kind::kStopped, 0, "stopped by the user"};
     }
+    // A debug stop goes to whoever it belongs to (a stop nobody claims to the kick seek while it
+    // seeks, else to the debugger); a point both set is both's: the kick is handled first, and
+    // the debugger stops after it, at the same instruction.
+    std::optional<DebugEvent> debugger_stop;
     if (exit.reason == ExitReason::kDebug) {
-      if (!sought) return debug_stop(exit.debug);
-      if (!kicks_->found(*sought, stats_)) continue; // a hit whose state does not match
+      const bool debugger = debug_registers_.owns(DebugClient::kDebugger, exit.debug);
+      const bool seek =
+          sought && (debug_registers_.owns(DebugClient::kKickSeek, exit.debug) || !debugger);
+      if (!seek) return debug_stop(exit.debug);
+      if (debugger) debugger_stop = exit.debug;
+      if (!kicks_->found(*sought, stats_)) { // a hit whose state does not match
+        if (debugger_stop) return debug_stop(*debugger_stop);
+        continue;
+      }
       exit.reason = ExitReason::kKicked;
     }
     if (exit.reason == ExitReason::kInstructionLimit) {
@@ -165,6 +181,7 @@ RunOutcome Machine::run() {
     service_devices();
     deliver_interrupts(exit.reason == ExitReason::kKicked);
     arm_kicker();
+    if (debugger_stop) return debug_stop(*debugger_stop);
   }
 }
 

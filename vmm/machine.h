@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vmm/boot/boot_image.h"
+#include "vmm/debug_register_arbiter.h"
 #include "vmm/engine.h"
 #include "vmm/engine_factory.h"
 #include "vmm/gate.h"
@@ -97,6 +98,9 @@ public:
   void restore(const MachineSnapshot& snapshot);
 
   Engine& engine() { return *engine_; }
+  // The engine's breakpoint slots and single-step flag, shared by the kick seek and a debugger:
+  // nobody else calls the engine's set_hw_breakpoints() or set_single_step().
+  DebugRegisterArbiter& debug_registers() { return debug_registers_; }
   GuestMemory& memory() { return memory_; }
   const VmStats& stats() const { return stats_; }
   // Finalises host-measured counters (runtime, ready time, resident memory) and returns the
@@ -140,6 +144,7 @@ private:
   GuestMemory& memory_;
   std::unique_ptr<Engine> engine_;
   std::string engine_choice_;
+  DebugRegisterArbiter debug_registers_; // after engine_, whose slots it hands out
   VirtualClock clock_;
   IoBus ports_;
   IoBus mmio_;

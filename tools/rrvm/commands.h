@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/rrvm/command_line.h"
 #include "vmm/machine.h"
 
 namespace rrvm {
@@ -14,7 +15,10 @@ int record_command(const std::vector<std::string>& args);
 int replay_command(const std::vector<std::string>& args);
 int dump_command(const std::vector<std::string>& args);
 int stats_command(const std::vector<std::string>& args);
+int debug_command(const std::vector<std::string>& args);
 
+// `--engine kvm|emu` of replay and debug: "" (the recording's engine) when not given.
+std::string replay_engine_option(const CommandLine& line);
 // Prints a failed run's one-line reason (and register dump) and maps the outcome to a status.
 int report_outcome(const RunOutcome& outcome);
 // "rip 0x1234 after 567 exits": where a stopped machine is.

@@ -27,6 +27,10 @@ const char* const kReplayUsage =
     "                           instruction for gdb (target remote HOST:PORT), reverse\n"
     "                           execution included on emu (127.0.0.1 unless HOST given);\n"
     "                           run and record take --gdb too, forward only\n";
+const char* const kDebugUsage =
+    "  debug TRACE [--engine kvm|emu] [--serial WHERE] [--gdb-program PATH] [-- GDB_ARGS...]\n"
+    "                           replay TRACE under gdb in one command (as `rr replay`): gdb\n"
+    "                           starts attached, with the guest's symbols from the trace\n";
 const char* const kDumpUsage =
     "  dump TRACE [--from N] [--count K]\n"
     "                           the trace's header, then events N to N+K-1, one per line\n";
@@ -47,7 +51,7 @@ std::string overview_help() {
   return std::string("usage: rrvm COMMAND [options]   (rrvm COMMAND --help: its options)\n"
                      "\n"
                      "commands:\n") +
-         kRunUsage + kRecordUsage + kReplayUsage + kDumpUsage + kStatsUsage +
+         kRunUsage + kRecordUsage + kReplayUsage + kDebugUsage + kDumpUsage + kStatsUsage +
          "  help                     this text\n"
          "  version                  rrvm's version\n"
          "\n"
@@ -65,6 +69,24 @@ std::optional<std::string> command_help(const std::string& command) {
            "  --stats              compare the replay's statistics with the recording's\n"
            "\n" +
            kExitStatusHelp;
+  if (command == "debug")
+    return std::string("usage:\n") + kDebugUsage +
+           "\n  --engine KIND        replay on kvm or emu (default: the recording's engine)\n"
+           "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
+           "  --gdb-program PATH   the gdb to run (default: $RRVM_GDB, else gdb on PATH)\n"
+           "  -- GDB_ARGS...       passed to gdb after rrvm's own (the symbol file and\n"
+           "                       -ex 'target remote 127.0.0.1:PORT'), e.g. -nx, -batch -ex CMD\n"
+           "\n"
+           "The stub serves the replay from a child process on a free loopback port; its own\n"
+           "messages are kept while gdb owns the terminal and printed when gdb exits. ^C in gdb\n"
+           "interrupts the replay. The symbols are the kernel image the trace holds when it is\n"
+           "an ELF file with a symbol table (multiboot, ELF64, a vmlinux with symbols), written\n"
+           "to a temporary file removed afterwards. A trace without (a flat binary, a Linux\n"
+           "bzImage) starts gdb without a file: load one with `symbol-file FILE`; for Linux, an\n"
+           "ELF made from the kernel's System.map by tools/linux-symbols.py.\n"
+           "\n"
+           "exit status: gdb's; before gdb starts, rrvm's own: 64 usage, 66 bad trace, 68 gdb\n"
+           "  not found, or the replay's failure to start\n";
   if (command == "dump")
     return std::string("usage:\n") + kDumpUsage +
            "\n  --from N             the first event to print (default 0)\n"

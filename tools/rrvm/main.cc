@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     if (command == "replay") return rrvm::replay_command(args);
     if (command == "dump") return rrvm::dump_command(args);
     if (command == "stats") return rrvm::stats_command(args);
+    if (command == "debug") return rrvm::debug_command(args);
     std::cerr << "rrvm: unknown command '" << command << "' (see rrvm help)\n";
     return static_cast<int>(rrvm::ExitCode::kUsage);
   } catch (const rrvm::Error& e) {

@@ -15,13 +15,18 @@
 
 namespace rrvm {
 
+std::string replay_engine_option(const CommandLine& line) {
+  const std::string engine = line.value("--engine").value_or("");
+  if (!engine.empty() && engine != "kvm" && engine != "emu")
+    throw Error(ExitCode::kUsage, "bad --engine '" + engine + "': expected kvm or emu");
+  return engine;
+}
+
 int replay_command(const std::vector<std::string>& args) {
   CommandLine line(args, {"--serial", "--engine", "--gdb"}, {"--stats"});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "replay needs one TRACE");
   const std::string& trace = line.positional()[0];
-  const std::string engine = line.value("--engine").value_or("");
-  if (!engine.empty() && engine != "kvm" && engine != "emu")
-    throw Error(ExitCode::kUsage, "bad --engine '" + engine + "': expected kvm or emu");
+  const std::string engine = replay_engine_option(line);
   const std::string serial_spec = line.value("--serial").value_or("stdio");
   std::vector<NamedPath> outputs;
   if (auto path = SerialOutput::file_path(serial_spec))

@@ -67,7 +67,34 @@ ElfFile parse(std::span<const uint8_t> file, const std::string& path, bool is64)
   return elf;
 }
 
+template <typename Ehdr, typename Shdr> bool has_symtab_section(std::span<const uint8_t> file) {
+  if (file.size() < sizeof(Ehdr)) return false;
+  Ehdr eh;
+  std::memcpy(&eh, file.data(), sizeof eh);
+  if (eh.e_shentsize != sizeof(Shdr) || eh.e_shoff > file.size() ||
+      eh.e_shnum > (file.size() - eh.e_shoff) / sizeof(Shdr))
+    return false;
+  for (unsigned i = 0; i < eh.e_shnum; ++i) {
+    Shdr sh;
+    std::memcpy(&sh, file.data() + eh.e_shoff + i * sizeof(Shdr), sizeof sh);
+    if (sh.sh_type == SHT_SYMTAB && sh.sh_size != 0) return true;
+  }
+  return false;
+}
+
 } // namespace
+
+bool has_symbol_table(std::span<const uint8_t> file) {
+  if (!looks_like_elf(file) || file.size() < EI_NIDENT) return false;
+  switch (file[EI_CLASS]) {
+  case ELFCLASS32:
+    return has_symtab_section<Elf32_Ehdr, Elf32_Shdr>(file);
+  case ELFCLASS64:
+    return has_symtab_section<Elf64_Ehdr, Elf64_Shdr>(file);
+  default:
+    return false;
+  }
+}
 
 bool is_linux_vmlinux(const ElfFile& elf) {
   return elf.is64 && std::find(elf.note_owners.begin(), elf.note_owners.end(), "Linux") !=

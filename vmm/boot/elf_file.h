@@ -30,6 +30,10 @@ bool looks_like_elf(std::span<const uint8_t> file);
 // rrvm's own ELF64 kernels do not have.
 bool is_linux_vmlinux(const ElfFile& elf);
 
+// True when `file` is an ELF file with a symbol table (a section of type SHT_SYMTAB): what a
+// debugger can take symbols from. False for anything else, malformed files included.
+bool has_symbol_table(std::span<const uint8_t> file);
+
 // Parses the headers; throws a kBadInput error naming `path` when the file is malformed.
 ElfFile parse_elf(std::span<const uint8_t> file, const std::string& path);
 
