@@ -25,7 +25,8 @@ gdb::Stop serve(gdb::GdbServer& server, gdb::ReplayController& controller, gdb::
   gdb::Connection connection(listener.accept());
   gdb::ConnectionRefuser refuser(listener.fd());
   const gdb::GdbServer::End end = server.serve(connection);
-  if (end == gdb::GdbServer::End::kDisconnected)
+  // Once the replay has ended (gdb saw the guest exit) there is nothing to run on to.
+  if (end == gdb::GdbServer::End::kDisconnected && !controller.final_stop())
     std::cerr << "rrvm: gdb disconnected without detaching"
               << (connection.closed_mid_packet() ? " (in the middle of a packet)" : "")
               << "; running on to the end as after a detach\n";
