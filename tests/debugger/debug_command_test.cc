@@ -159,16 +159,20 @@ TEST_F(DebugCommandTest, InterruptStopsTheReplayNotRrvm) {
   setpgid(pid, pid);
   // Once gdb is attached (it shows where the replay stands) and has continued it, which then
   // runs for seconds, ^C as a terminal sends it.
-  for (int i = 0; i < 200 && read_file(out_path).find("_start ()") == std::string::npos; ++i)
+  for (int i = 0; i < 600 && read_file(out_path).find("_start ()") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(-pid, SIGINT);
   int status = 0;
-  for (int i = 0; i < 400 && waitpid(pid, &status, WNOHANG) != pid; ++i)
+  bool ended = false;
+  for (int i = 0; i < 1200 && !(ended = waitpid(pid, &status, WNOHANG) == pid); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  if (!WIFEXITED(status)) kill(-pid, SIGKILL);
+  if (!ended) {
+    kill(-pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
   const std::string out = read_file(out_path);
-  ASSERT_TRUE(WIFEXITED(status)) << out << read_file(dir_ + "/err");
+  ASSERT_TRUE(ended && WIFEXITED(status)) << out << read_file(dir_ + "/err");
   EXPECT_EQ(WEXITSTATUS(status), 0) << out << read_file(dir_ + "/err");
   EXPECT_NE(out.find("received signal SIGINT"), std::string::npos) << out;
   EXPECT_NE(out.find("STOPPED 1"), std::string::npos) << out;
