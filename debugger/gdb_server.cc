@@ -357,7 +357,8 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
            "  goto icount N        move to retired-instruction count N\n"
            "  history ADDR [LEN]   every write to LEN bytes (default 8) at linear address ADDR\n"
            "                       over the whole trace: instruction count, rip, old -> new\n"
-           "  last-write ADDR [LEN] move to just after the last write there before this point\n"
+           "  last-write ADDR [LEN]\n"
+           "                       move to just after the last write there before this point\n"
            "  emu                  continue a kvm replay on emu, in the same state\n"
            "  stats                the machine's statistics so far\n"
            "  checkpoints          the checkpoints reverse execution starts from\n";
