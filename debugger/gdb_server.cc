@@ -1,6 +1,8 @@
 #include "debugger/gdb_server.h"
 
+#include <algorithm>
 #include <charconv>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 
@@ -8,6 +10,7 @@
 #include "debugger/packet.h"
 #include "debugger/register_write_check.h"
 #include "debugger/target_description.h"
+#include "vmm/hex_text.h"
 #include "vmm/page_walker.h"
 
 namespace rrvm::gdb {
@@ -21,15 +24,35 @@ constexpr const char* kErrorRefused = "E16";   // EINVAL: the target cannot do i
 
 constexpr request::ThreadId kOnlyThread = 1; // the vCPU
 
+// `monitor history ADDR` without a length: a 64-bit word.
+constexpr uint64_t kDefaultWatchedLength = 8;
+
+// After a monitor command moved the replay: a monitor reply cannot make gdb drop the registers and
+// frames it holds.
+constexpr const char* kFlushRegisters =
+    "gdb still shows the old registers: run 'maintenance flush register-cache' (or 'flushregs')\n";
+
+// A number as gdb's users write one: 0x for hex, decimal otherwise.
+std::optional<uint64_t> parse_number(const std::string& word) {
+  const bool hex = word.size() > 2 && word[0] == '0' && (word[1] == 'x' || word[1] == 'X');
+  const char* first = word.data() + (hex ? 2 : 0);
+  const char* last = word.data() + word.size();
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(first, last, value, hex ? 16 : 10);
+  if (first == last || error != std::errc() || end != last) return std::nullopt;
+  return value;
+}
+
 bool names_our_thread(request::ThreadId thread) {
   return thread == request::kAllThreads || thread == request::kAnyThread || thread == kOnlyThread;
 }
 
 } // namespace
 
-GdbServer::GdbServer(KernelKind kernel, ReplayController& controller)
+GdbServer::GdbServer(KernelKind kernel, ReplayController& controller,
+                     ReplayController::EmuReplay history_replay)
     : controller_(controller), registers_(kernel_starts_in_long_mode(kernel)),
-      target_xml_(target_description_xml(registers_)) {}
+      target_xml_(target_description_xml(registers_)), history_replay_(std::move(history_replay)) {}
 
 GdbServer::End GdbServer::serve(Connection& connection) {
   end_.reset();
@@ -280,21 +303,8 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
   std::string command;
   words >> command;
   std::ostringstream out;
-  auto position = [&] {
-    if (const std::optional<uint64_t> count = controller_.position())
-      out << "instruction " << *count;
-    else
-      out << "no instruction count (kvm)";
-    if (const std::optional<uint64_t> event = controller_.event_position()) {
-      out << ", trace event " << *event;
-      if (auto total = controller_.total_events()) out << " of " << *total;
-    } else {
-      out << (controller_.recording() ? ", live recording" : ", live run");
-    }
-    out << "\n";
-  };
   if (command == "when") {
-    position();
+    describe_position(out);
   } else if (command == "goto") {
     std::string what, number;
     words >> what;
@@ -318,10 +328,15 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
     } else {
       last_stop_ = {Stop::Kind::kStep};
       out << "now at ";
-      position();
-      // A monitor reply cannot make gdb drop the registers and frames it holds.
-      out << "gdb still shows the old registers: run 'maintenance flush register-cache' (or "
-             "'flushregs')\n";
+      describe_position(out);
+      out << kFlushRegisters;
+    }
+  } else if (command == "history" || command == "last-write") {
+    if (const std::optional<WatchedRange> range = parse_range(command, words, out)) {
+      if (command == "history")
+        show_history(*range, out);
+      else
+        go_to_last_write(*range, out);
     }
   } else if (command == "emu") {
     if (reversible())
@@ -340,11 +355,156 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
            "  when                 the replay position (instruction count, trace event)\n"
            "  goto EVENT           move to just after the exit that reads trace event EVENT\n"
            "  goto icount N        move to retired-instruction count N\n"
+           "  history ADDR [LEN]   every write to LEN bytes (default 8) at linear address ADDR\n"
+           "                       over the whole trace: instruction count, rip, old -> new\n"
+           "  last-write ADDR [LEN]\n"
+           "                       move to just after the last write there before this point\n"
            "  emu                  continue a kvm replay on emu, in the same state\n"
            "  stats                the machine's statistics so far\n"
            "  checkpoints          the checkpoints reverse execution starts from\n";
   }
   return to_hex(out.str());
+}
+
+void GdbServer::describe_position(std::ostream& out) {
+  if (const std::optional<uint64_t> count = controller_.position())
+    out << "instruction " << *count;
+  else
+    out << "no instruction count (kvm)";
+  if (const std::optional<uint64_t> event = controller_.event_position()) {
+    out << ", trace event " << *event;
+    if (auto total = controller_.total_events()) out << " of " << *total;
+  } else {
+    out << (controller_.recording() ? ", live recording" : ", live run");
+  }
+  out << "\n";
+}
+
+std::optional<WatchedRange> GdbServer::parse_range(const std::string& command, std::istream& words,
+                                                   std::ostream& out) {
+  std::string address_word, length_word, extra;
+  words >> address_word >> length_word >> extra;
+  const std::string name = "monitor " + command;
+  if (address_word.empty()) {
+    out << "usage: " << name << " ADDR [LEN]: ADDR a linear address (0x for hex), LEN 1 to "
+        << kMaxWatchedRange << " bytes (default " << kDefaultWatchedLength << ")\n";
+    return std::nullopt;
+  }
+  const std::optional<uint64_t> address = parse_number(address_word);
+  if (!address) {
+    out << name << ": bad address '" << address_word << "': a number, 0x for hex\n";
+    return std::nullopt;
+  }
+  std::optional<uint64_t> length = kDefaultWatchedLength;
+  if (!length_word.empty()) length = parse_number(length_word);
+  if (!length) {
+    out << name << ": bad length '" << length_word << "': a number of bytes\n";
+  } else if (*length == 0 || *length > kMaxWatchedRange) {
+    out << name << ": LEN is 1 to " << kMaxWatchedRange << " bytes, not " << *length
+        << " (watch a longer range in pieces)\n";
+  } else if (*address + *length - 1 < *address) {
+    out << name << ": " << hex_text(*address) << " + " << *length
+        << " bytes runs past the end of the address space\n";
+  } else if (!extra.empty()) {
+    out << name << ": unexpected '" << extra << "' after LEN\n";
+  } else {
+    return WatchedRange{*address, *length};
+  }
+  return std::nullopt;
+}
+
+const WriteHistory* GdbServer::history(const WatchedRange& range, std::ostream& out) {
+  if (const auto cached = histories_.find(range); cached != histories_.end())
+    return &cached->second;
+  if (!history_replay_) {
+    out << "no history: "
+        << (controller_.live() ? "a live run has no trace to scan; record it "
+                                 "and debug the replay"
+                               : "this replay cannot scan its trace")
+        << "\n";
+    return nullptr;
+  }
+  ScanHooks hooks;
+  hooks.progress = [this](std::string_view line) {
+    std::cerr << line;
+    peer_->send_console(line);
+  };
+  hooks.interrupted = [this] { return peer_->interrupt_requested(); };
+  try {
+    const std::unique_ptr<ReplaySession> session = history_replay_();
+    std::optional<WriteHistory> scanned = scan_write_history(*session, range, hooks);
+    if (!scanned) {
+      out << "history scan interrupted\n";
+      return nullptr;
+    }
+    return &histories_.emplace(range, std::move(*scanned)).first->second;
+  } catch (const Error& e) {
+    out << "cannot scan the trace: " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
+void GdbServer::show_history(const WatchedRange& range, std::ostream& out) {
+  const bool cached = histories_.contains(range);
+  const WriteHistory* scanned = history(range, out);
+  if (!scanned) return;
+  const std::vector<RangeWrite>& writes = scanned->writes;
+  out << (writes.empty() ? "no writes to " : "writes to ") << hex_text(range.address) << " ("
+      << range.length << (range.length == 1 ? " byte" : " bytes") << ") over the whole trace, "
+      << scanned->end_position << " instructions (" << scanned->end << "; ";
+  if (cached)
+    out << "scanned earlier)\n";
+  else
+    out << "scanned in " << std::fixed << std::setprecision(2) << scanned->scan_seconds << " s)\n";
+  if (writes.empty()) return;
+  const std::optional<uint64_t> now = controller_.position();
+  out << "   instruction  rip                 old -> new\n";
+  size_t unchanged = 0;
+  for (size_t i = 0; i <= writes.size(); ++i) {
+    // "now" goes before the first write the replay has not done yet.
+    if (now && (i == writes.size() || writes[i].position > *now) &&
+        (i == 0 || writes[i - 1].position <= *now))
+      out << "  -- now: instruction " << *now << " --\n";
+    if (i == writes.size()) break;
+    out << describe_write(writes[i]) << "\n";
+    if (writes[i].before == writes[i].after) ++unchanged;
+  }
+  out << writes.size() << (writes.size() == 1 ? " write" : " writes");
+  if (unchanged) out << ", " << unchanged << " of them leaving the value as it was";
+  out << "\n";
+}
+
+void GdbServer::go_to_last_write(const WatchedRange& range, std::ostream& out) {
+  if (!reversible()) {
+    out << "cannot go anywhere: " << controller_.why_not_reversible() << "\n";
+    return;
+  }
+  const WriteHistory* scanned = history(range, out);
+  if (!scanned) return;
+  const uint64_t now = *controller_.position();
+  // A write's position is the count with the writer retired: the last one done before here.
+  const auto& writes = scanned->writes;
+  const auto after = std::partition_point(writes.begin(), writes.end(),
+                                          [now](const RangeWrite& w) { return w.position < now; });
+  if (after == writes.begin()) {
+    out << "no write to " << hex_text(range.address) << " (" << range.length
+        << " bytes) before instruction " << now << "\n";
+    return;
+  }
+  const RangeWrite& last = *std::prev(after);
+  if (!controller_.go_to(last.position)) {
+    controller_.go_to(now); // where gdb believes the replay still is
+    out << "cannot go to instruction " << last.position << ": the replay ends before it\n";
+    return;
+  }
+  last_stop_ = {Stop::Kind::kStep};
+  out << "the last write before instruction " << now << ":\n"
+      << describe_write(last) << "\n"
+      << "now just after it, at ";
+  describe_position(out);
+  out << "(reverse-stepi: the writing instruction, before it wrote; repeat last-write to go "
+         "further back)\n"
+      << kFlushRegisters;
 }
 
 bool GdbServer::reversible() {

@@ -3,6 +3,8 @@
 // commands. The server acts on typed requests only (the Connection parses packets).
 #pragma once
 
+#include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -11,12 +13,16 @@
 #include "debugger/gdb_request.h"
 #include "debugger/register_map.h"
 #include "debugger/replay_controller.h"
+#include "debugger/write_history.h"
 
 namespace rrvm::gdb {
 
 class GdbServer {
 public:
-  GdbServer(KernelKind kernel, ReplayController& controller);
+  // `history_replay` builds a silent emu replay of the trace for `monitor history` and
+  // `monitor last-write` to scan (none for a live run).
+  GdbServer(KernelKind kernel, ReplayController& controller,
+            ReplayController::EmuReplay history_replay = {});
 
   enum class End : uint8_t { kDetached, kKilled, kDisconnected };
   // Serves one gdb until it detaches, kills the target or goes away.
@@ -68,6 +74,15 @@ private:
   // False in a recording, whose trace would not hold what gdb changed.
   bool may_write(const char* what);
   void warn_divergence(const char* what);
+  // `monitor when`'s line.
+  void describe_position(std::ostream& out);
+  // ADDR [LEN] of `monitor history` and `monitor last-write`; nullopt after telling `out` why not.
+  std::optional<WatchedRange> parse_range(const std::string& command, std::istream& words,
+                                          std::ostream& out);
+  // The range's history, scanned once per range and session; nullptr after telling `out` why not.
+  const WriteHistory* history(const WatchedRange& range, std::ostream& out);
+  void show_history(const WatchedRange& range, std::ostream& out);
+  void go_to_last_write(const WatchedRange& range, std::ostream& out);
 
   ReplayController& controller_;
   RegisterMap registers_;
@@ -76,6 +91,8 @@ private:
   Stop last_stop_{Stop::Kind::kStep};
   bool changed_state_ = false; // gdb wrote registers or memory since the last resume
   std::optional<End> end_;
+  ReplayController::EmuReplay history_replay_;
+  std::map<WatchedRange, WriteHistory> histories_;
 };
 
 } // namespace rrvm::gdb

@@ -57,7 +57,11 @@ int serve_gdb(const std::string& trace_path, ReplayOptions options, gdb::Listene
   ReplaySession session(trace_path, std::move(options));
   gdb::ReplayController controller(session, emu_replay);
   controller_ptr = &controller;
-  gdb::GdbServer server(session.header().boot.kernel_kind, controller);
+  // History queries scan the trace on a replay of their own, whose output the user has seen.
+  auto history_replay = [trace_path] {
+    return std::make_unique<ReplaySession>(trace_path, ReplayOptions{"emu", {}});
+  };
+  gdb::GdbServer server(session.header().boot.kernel_kind, controller, history_replay);
 
   const gdb::Stop last = serve(server, controller, listener, waiting);
   if (last.kind == gdb::Stop::Kind::kExited) {

@@ -60,6 +60,10 @@ enum class DebugCause : uint8_t { kStep, kBreakpoint, kWatchWrite, kWatchRead, k
 struct DebugEvent {
   DebugCause cause;
   uint64_t address; // breakpoint or watched address
+  // Watchpoints on emu: the RIP of the instruction that made the access (the stop comes after
+  // it, so a write's history can name its writer). Unknown on kvm, whose debug trap follows the
+  // access with no record of where it came from.
+  std::optional<uint64_t> accessor_rip = std::nullopt;
 };
 
 struct Exit {

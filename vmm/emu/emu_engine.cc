@@ -125,9 +125,10 @@ Exit& EmuEngine::run() {
       return c.exit;
     }
     if (c.watch_hit) {
-      const DebugEvent hit = *c.watch_hit;
+      Exit& e = finish(ExitReason::kDebug);
+      e.debug = *c.watch_hit;
       c.watch_hit.reset();
-      return finish_debug(hit.cause, hit.address);
+      return e;
     }
     if (single_step_) return finish_debug(DebugCause::kStep, c.linear(emu::kCS, c.rip));
   }

@@ -169,7 +169,7 @@ void Cpu::check_watch(uint64_t la, unsigned size, bool is_write) {
     DebugCause cause = w.kind == WatchKind::kWrite  ? DebugCause::kWatchWrite
                        : w.kind == WatchKind::kRead ? DebugCause::kWatchRead
                                                     : DebugCause::kWatchAccess;
-    watch_hit = DebugEvent{cause, w.address};
+    watch_hit = DebugEvent{cause, w.address, rip};
     stop = true;
     return;
   }
