@@ -44,7 +44,9 @@ void CheckpointStore::add(uint64_t position, ReplayCheckpoint checkpoint) {
     bytes_ += kPageSize;
   }
   bytes_ += count * kPointerBytes;
-  memory = {};
+  // Freed, not just emptied (`memory = {}` would keep the capacity: a whole guest RAM a
+  // checkpoint, 256 MiB each for a Linux guest).
+  memory = std::vector<uint8_t>();
   entry.state = std::move(checkpoint);
   entries_.insert(at, std::move(entry));
   thin();

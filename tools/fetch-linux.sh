@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches Debian's stock kernel (linux-image-6.1.*-amd64) and busybox-static into a cache for the
 # Linux boot tests, without installing them: installing the kernel would run its postinst, which
-# builds an initramfs. Idempotent; prints the vmlinuz path and the busybox path.
+# builds an initramfs. Idempotent; prints the vmlinuz path and the busybox path. Also writes
+# $cache/System.map for debugging the kernel by symbol name (tools/linux-symbols.py).
 # Usage: tools/fetch-linux.sh [CACHE_DIR]   (default: $RRVM_LINUX_CACHE or /var/cache/rrvm/linux)
 set -euo pipefail
 
@@ -47,5 +48,11 @@ fetch busybox-static ./bin/busybox
 # A stable name for the tests, whichever 6.1 release was fetched.
 ln -sf "$vmlinuz" "$cache/vmlinuz"
 ln -sf "$cache/root/bin/busybox" "$cache/busybox"
+# Debian's /boot/System.map-* is a one-line placeholder (the real one is in the -dbg package): the
+# kernel's own kallsyms tables list the same symbols.
+if [ ! "$cache/System.map" -nt "$vmlinuz" ]; then
+  python3 "$(dirname "$0")/linux-symbols.py" --system-map "$vmlinuz" "$cache/System.map.partial"
+  mv "$cache/System.map.partial" "$cache/System.map"
+fi
 echo "$vmlinuz"
 echo "$cache/root/bin/busybox"
