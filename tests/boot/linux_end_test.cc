@@ -1,6 +1,6 @@
 // How Debian's stock kernel ends a run without ACPI, on emu under --clock icount: `poweroff -f`
-// halts with interrupts disabled (a power off, status 80), and `reboot -f` with reboot=t
-// triple-faults (a reset, status 82).
+// halts with interrupts disabled (a power off, status 80); `reboot -f` resets (status 82) through
+// the keyboard controller by default, and with reboot=t by a triple fault.
 #include <gtest/gtest.h>
 
 #include "tests/boot/stock_kernel.h"
@@ -55,6 +55,19 @@ TEST(LinuxEndTest, RebootWithTripleFaultIsAReset) {
   EXPECT_NE(r.err.find("64-bit long mode, cs:rip 0010:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("int3"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("rflags"), std::string::npos) << r.err;
+}
+
+TEST(LinuxEndTest, RebootByDefaultIsAKeyboardControllerReset) {
+  const std::string kernel = stock_kernel_or_fail();
+  if (kernel.empty()) GTEST_SKIP() << "Debian's kernel is not fetched (tools/fetch-linux.sh)";
+  const ProcessResult r = boot_to(kernel, "reboot", "console=ttyS0");
+  ASSERT_FALSE(r.timed_out);
+  EXPECT_NE(r.out.find(kMarker), std::string::npos) << r.out;
+  // Its keyboard driver's probe finds no controller (the data port stays unclaimed).
+  EXPECT_NE(r.out.find("i8042: No controller found"), std::string::npos) << r.out;
+  EXPECT_EQ(r.status, 82) << r.err;
+  EXPECT_EQ(r.err, "rrvm: guest reset by the keyboard controller's reset command (0xfe written to "
+                   "port 0x64)\n");
 }
 
 } // namespace
