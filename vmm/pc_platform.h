@@ -8,10 +8,10 @@
 //   port 0x64                               8042 keyboard controller: status, reset command
 //   port 0xcf9                              reset control register
 //   port 0xf4                               isa-debug-exit
+//   mmio 0xfed00000-0xfed003ff              HPET (legacy replacement: IRQ0/IRQ8)
 //
 // isa-debug-exit, the 8042 and the reset control register end the run through one
 // EndRequestLatch, which the machine looks at after every port I/O exit.
-//   mmio 0xfed00000-0xfed003ff              HPET (legacy replacement: IRQ0/IRQ8)
 #pragma once
 
 #include <array>
