@@ -130,9 +130,7 @@ Stop ReplayController::translate(const RunOutcome& outcome) {
     return s;
   }
   default:
-    ended_ =
-        failed(outcome.message, outcome.kind == RunOutcome::Kind::kHung ? ExitCode::kGuestHung
-                                                                        : ExitCode::kGuestFault);
+    ended_ = failed(outcome.message, end_status(outcome.kind));
     return *ended_;
   }
 }

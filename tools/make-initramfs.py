@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Builds a tiny initramfs for the Linux boot tests from Debian's busybox-static: a gzipped newc
-cpio whose /init prints a line on the console and powers the machine off.
+cpio whose /init prints a line on the console and powers the machine off (or, with
+`--end reboot`, reboots it).
 
 The archive is written here rather than by a cpio program so that it needs no root (it holds the
 /dev/console node the kernel opens for init) and is the same bytes for the same busybox (fixed
 inode numbers, owners and times).
 
-Usage: tools/make-initramfs.py BUSYBOX OUTPUT.cpio.gz [MESSAGE]
+Usage: tools/make-initramfs.py [--end poweroff|reboot] BUSYBOX OUTPUT.cpio.gz [MESSAGE]
 """
 import gzip
 import os
@@ -14,17 +15,19 @@ import stat
 import sys
 
 APPLETS = ["sh", "echo", "mount", "poweroff", "reboot", "cat", "uname"]
+ENDS = ["poweroff", "reboot"]  # how /init ends the machine: busybox's `poweroff -f`/`reboot -f`
+USAGE = "[--end poweroff|reboot] BUSYBOX OUTPUT.cpio.gz [MESSAGE]"
 CONSOLE_MAJOR, CONSOLE_MINOR = 5, 1
 
 
-def init_script(message):
+def init_script(message, end):
     quoted = message.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
     return (
         "#!/bin/sh\n"
         "/bin/mount -t proc proc /proc\n"
         "/bin/mount -t sysfs sysfs /sys\n"
         f'echo "{quoted}"\n'
-        "/bin/poweroff -f\n"
+        f"/bin/{end} -f\n"
     ).encode()
 
 
@@ -55,11 +58,18 @@ class NewcWriter:
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
-        print(f"usage: {sys.argv[0]} BUSYBOX OUTPUT.cpio.gz [MESSAGE]", file=sys.stderr)
+    args = sys.argv[1:]
+    end = "poweroff"
+    if args[:1] == ["--end"]:
+        if len(args) < 2 or args[1] not in ENDS:
+            print(f"make-initramfs: --end takes one of {', '.join(ENDS)}", file=sys.stderr)
+            return 64
+        end, args = args[1], args[2:]
+    if len(args) not in (2, 3):
+        print(f"usage: {sys.argv[0]} {USAGE}", file=sys.stderr)
         return 64
-    busybox, output = sys.argv[1], sys.argv[2]
-    message = sys.argv[3] if len(sys.argv) == 4 else "rrvm initramfs: hello from busybox"
+    busybox, output = args[0], args[1]
+    message = args[2] if len(args) == 3 else "rrvm initramfs: hello from busybox"
     if not (os.path.isfile(busybox) and os.access(busybox, os.X_OK)):
         print(f"make-initramfs: {busybox} is not an executable", file=sys.stderr)
         return 66
@@ -73,7 +83,7 @@ def main():
     cpio.add("bin/busybox", stat.S_IFREG | 0o755, busybox_bytes)
     for applet in APPLETS:
         cpio.add(f"bin/{applet}", stat.S_IFLNK | 0o777, b"busybox")
-    cpio.add("init", stat.S_IFREG | 0o755, init_script(message))
+    cpio.add("init", stat.S_IFREG | 0o755, init_script(message, end))
     with open(output, "wb") as f:
         f.write(gzip.compress(cpio.finish(), compresslevel=9, mtime=0))
     print(output)

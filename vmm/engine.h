@@ -122,6 +122,8 @@ public:
   // no other event is pending; inject_interrupt() then delivers external interrupt `vector`
   // before the next instruction (and wakes a halted vCPU).
   virtual bool can_inject() = 0;
+  // RFLAGS.IF at the last exit (a HLT with it clear can never be woken: rrvm has no NMI).
+  virtual bool interrupts_enabled() { return state().rflags & rflags::kIF; }
   virtual void inject_interrupt(uint8_t vector) = 0;
   // Exit with kInterruptWindow as soon as can_inject() becomes true.
   virtual void request_interrupt_window(bool enable) = 0;

@@ -16,12 +16,17 @@ enum class ExitCode : int {
   kUsage = 64,      // bad command line
   kBadInput = 66,   // kernel image or trace unusable
   kNoHost = 68,     // /dev/kvm missing, not permitted, or lacking a capability
-  kGuestFault = 70, // guest shut down (triple fault) or ran something the engine cannot run
-  kGuestHung = 72,  // HLT with nothing that can ever wake the guest
+  kGuestFault = 70, // the guest ran something the engine cannot run (KVM internal error,
+                    // unsupported instruction)
+  kGuestHung = 72,  // HLT with interrupts enabled and nothing that can ever wake the guest
   kInternal = 74,   // a bug in rrvm
   kIo = 76,         // host I/O failure
   kStopped = 78,    // stopped by SIGINT/SIGTERM/SIGHUP (outputs finished), or a replay reached the
                     // end of a recording that was stopped
+  kPoweredOff = 80, // HLT with interrupts disabled: how a PC without ACPI powers off (Linux's
+                    // `poweroff -f` halts so)
+  kReset = 82,      // the guest reset the PC: a triple fault, the keyboard controller's reset
+                    // command or the reset control register at port 0xcf9
 };
 
 class Error : public std::runtime_error {

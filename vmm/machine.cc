@@ -132,10 +132,9 @@ RunOutcome Machine::run() {
       stats_.add(VmStat::VMEXIT_INOUT);
       stats_.add(VmStat::VMEXIT_USERSPACE);
       handle_io(exit.io);
-      if (auto status = platform_.debug_exit().exit_status()) {
+      if (const auto& request = platform_.end_request()) {
         kicker_->disarm();
-        gate_.on_guest_exit(*status);
-        return {RunOutcome::Kind::kGuestExit, *status, ""};
+        return end_by_request(*request);
       }
       break;
     case ExitReason::kMmio:
@@ -146,6 +145,12 @@ RunOutcome Machine::run() {
     case ExitReason::kHlt:
       stats_.add(VmStat::VMEXIT_HLT);
       halted_ = true;
+      // Only an NMI, SMI or INIT could wake it, and rrvm has none: this is how a PC without
+      // ACPI powers off (Linux's halt and `poweroff -f` end in cli; hlt).
+      if (!engine_->interrupts_enabled()) {
+        kicker_->disarm();
+        return powered_off();
+      }
       break;
     case ExitReason::kInterruptWindow:
       stats_.add(VmStat::VMEXIT_INTR_WINDOW);
@@ -167,7 +172,9 @@ RunOutcome Machine::run() {
       break;
     case ExitReason::kShutdown:
       kicker_->disarm();
-      return {RunOutcome::Kind::kShutdown, 0, explain_failure("guest shut down (triple fault)")};
+      // The CPU's shutdown cycle, which a PC's chipset turns into a reset.
+      return {RunOutcome::Kind::kReset, 0,
+              explain_failure("guest reset by a triple fault (the CPU shut down)")};
     case ExitReason::kInternalError:
     case ExitReason::kUnsupported:
       stats_.add(VmStat::VMEXIT_UNKNOWN);
@@ -400,14 +407,9 @@ bool Machine::wait_while_halted(RunOutcome& outcome) {
   while (halted_) {
     uint64_t deadline = platform_.next_deadline_ns();
     if (deadline == TimerSource::kNever && !gate_.input_possible()) {
-      CpuState cpu = engine_->state();
-      bool interrupts_off = !(cpu.rflags & rflags::kIF);
       outcome = {RunOutcome::Kind::kHung, 0,
-                 explain_failure(interrupts_off
-                                     ? "guest halted with interrupts disabled (HLT with IF=0): "
-                                       "nothing can wake it"
-                                     : "guest halted with no timer armed and no input possible: "
-                                       "nothing can wake it")};
+                 explain_failure("guest hung: halted with no timer armed and no input possible, "
+                                 "nothing can wake it")};
       return false;
     }
     // The wait serves the deadline itself; a kick armed for it would only interrupt the guest
@@ -468,6 +470,40 @@ const VmStats& Machine::final_stats() {
     }
   }
   return stats_;
+}
+
+RunOutcome Machine::powered_off() {
+  const CpuState cpu = engine_->state();
+  char where[96];
+  std::snprintf(where, sizeof where, "cs:rip %04x:%llx in %s", cpu.cs.selector,
+                static_cast<unsigned long long>(cpu.rip), cpu.mode_name());
+  std::string message = "guest powered off (halted with interrupts disabled at ";
+  message += where;
+  message += ")";
+  return {RunOutcome::Kind::kPoweredOff, 0, message};
+}
+
+RunOutcome Machine::end_by_request(const EndRequest& request) {
+  if (request.kind == EndRequest::Kind::kGuestExit) {
+    gate_.on_guest_exit(request.status);
+    return {RunOutcome::Kind::kGuestExit, request.status, ""};
+  }
+  std::string message = "guest reset by ";
+  message += describe_reset(request);
+  return {RunOutcome::Kind::kReset, 0, message};
+}
+
+ExitCode end_status(RunOutcome::Kind kind) {
+  switch (kind) {
+  case RunOutcome::Kind::kPoweredOff:
+    return ExitCode::kPoweredOff;
+  case RunOutcome::Kind::kReset:
+    return ExitCode::kReset;
+  case RunOutcome::Kind::kHung:
+    return ExitCode::kGuestHung;
+  default:
+    return ExitCode::kGuestFault;
+  }
 }
 
 std::string Machine::explain_failure(const std::string& what) {

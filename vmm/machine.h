@@ -12,6 +12,7 @@
 #include "vmm/debug_register_arbiter.h"
 #include "vmm/engine.h"
 #include "vmm/engine_factory.h"
+#include "vmm/error.h"
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
 #include "vmm/host_sampler.h"
@@ -46,8 +47,9 @@ struct MachineConfig {
 struct RunOutcome {
   enum class Kind : uint8_t {
     kGuestExit,       // the guest wrote to isa-debug-exit: `status` is the process status
-    kShutdown,        // triple fault
-    kHung,            // halted with nothing that can wake it
+    kPoweredOff,      // halted with interrupts disabled (a PC without ACPI powers off so)
+    kReset,           // the guest reset the PC (triple fault, keyboard controller, port 0xcf9)
+    kHung,            // halted with interrupts enabled and nothing that can wake it
     kEngineError,     // the engine could not run the guest (KVM internal error, unsupported insn)
     kStopped,         // the user stopped the run
     kDebugStop,       // single-step done or breakpoint/watchpoint hit; `debug` says which
@@ -55,9 +57,15 @@ struct RunOutcome {
   };
   Kind kind;
   int status = 0;
-  std::string message; // one line for kShutdown/kHung/kEngineError, plus a register dump
+  // kPoweredOff: one line; kReset, kHung, kEngineError: one line naming the cause, then (but for a
+  // reset a device asked for) the instruction and a register dump.
+  std::string message;
   DebugEvent debug{};
 };
+
+// The process status of a run that ended by itself but not through isa-debug-exit: powered
+// off, reset, hung, or an engine error.
+ExitCode end_status(RunOutcome::Kind kind);
 
 // Everything needed to put a machine back exactly where it was (checkpoints, reverse execution).
 // The gate's position is its owner's business.
@@ -138,6 +146,8 @@ private:
   bool wait_while_halted(RunOutcome& outcome);
   void arm_kicker();
   std::string explain_failure(const std::string& what);
+  RunOutcome powered_off();
+  RunOutcome end_by_request(const EndRequest& request);
 
   MachineConfig config_;
   Gate& gate_;

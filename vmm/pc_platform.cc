@@ -11,7 +11,8 @@ PcPlatform::PcPlatform(const VirtualClock& clock, uint64_t ram_bytes, int64_t rt
     : clock_(clock), hpet_(clock, pic_), pit_irq_(hpet_.legacy_irq_filter()),
       rtc_irq_(hpet_.legacy_irq_filter()), pit_(clock, pit_irq_), port_61_(pit_),
       rtc_(clock, rtc_irq_, rtc_base_unix_seconds, ram_bytes),
-      serial_(pic_, kSerialIrq, std::move(serial_output)), timers_{&pit_, &rtc_, &hpet_} {}
+      serial_(pic_, kSerialIrq, std::move(serial_output)), debug_exit_(end_), i8042_(end_),
+      reset_control_(end_), timers_{&pit_, &rtc_, &hpet_} {}
 
 void PcPlatform::attach(IoBus& ports, IoBus& mmio) {
   ports.add(0x20, 2, pic_.master());
@@ -21,6 +22,8 @@ void PcPlatform::attach(IoBus& ports, IoBus& mmio) {
   ports.add(0x61, 1, port_61_);
   ports.add(0x70, 2, rtc_);
   ports.add(0x3f8, 8, serial_);
+  ports.add(0x64, 1, i8042_);
+  ports.add(0xcf9, 1, reset_control_);
   ports.add(0xf4, 1, debug_exit_);
   mmio.add(Hpet::kBase, Hpet::kSize, hpet_);
 }
@@ -46,7 +49,8 @@ void PcPlatform::save(StateWriter& out) const {
   port_61_.save(out);
   rtc_.save(out);
   serial_.save(out);
-  debug_exit_.save(out);
+  end_.save(out);
+  reset_control_.save(out);
   pit_irq_.save(out);
   rtc_irq_.save(out);
 }
@@ -58,7 +62,8 @@ void PcPlatform::restore(StateReader& in) {
   port_61_.restore(in);
   rtc_.restore(in);
   serial_.restore(in);
-  debug_exit_.restore(in);
+  end_.restore(in);
+  reset_control_.restore(in);
   pit_irq_.restore(in);
   rtc_irq_.restore(in);
 }

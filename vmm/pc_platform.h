@@ -5,8 +5,13 @@
 //   port 0x40-0x43, 0x61                    8254 PIT (IRQ0), system control port B
 //   port 0x70-0x71                          MC146818 RTC/CMOS (IRQ8)
 //   port 0x3f8-0x3ff                        16550A UART, COM1 (IRQ4)
+//   port 0x64                               8042 keyboard controller: status, reset command
+//   port 0xcf9                              reset control register
 //   port 0xf4                               isa-debug-exit
 //   mmio 0xfed00000-0xfed003ff              HPET (legacy replacement: IRQ0/IRQ8)
+//
+// isa-debug-exit, the 8042 and the reset control register end the run through one
+// EndRequestLatch, which the machine looks at after every port I/O exit.
 #pragma once
 
 #include <array>
@@ -14,10 +19,13 @@
 #include <functional>
 
 #include "vmm/devices/debug_exit.h"
+#include "vmm/devices/end_request.h"
 #include "vmm/devices/hpet.h"
+#include "vmm/devices/i8042.h"
 #include "vmm/devices/pic_8259.h"
 #include "vmm/devices/pit_8254.h"
 #include "vmm/devices/port_61.h"
+#include "vmm/devices/reset_control.h"
 #include "vmm/devices/rtc_cmos.h"
 #include "vmm/devices/serial_16550.h"
 #include "vmm/io_bus.h"
@@ -33,7 +41,8 @@ public:
 
   DualPic& pic() { return pic_; }
   Serial16550& serial() { return serial_; }
-  const DebugExit& debug_exit() const { return debug_exit_; }
+  // A device's request to end the run (the guest's exit status, a reset), if one was made.
+  const std::optional<EndRequest>& end_request() const { return end_.pending(); }
 
   // Earliest deadline of all timer devices (guest ns), or TimerSource::kNever.
   uint64_t next_deadline_ns() const;
@@ -86,7 +95,10 @@ private:
   SystemControlPort port_61_;
   RtcCmos rtc_;
   Serial16550 serial_;
+  EndRequestLatch end_;
   DebugExit debug_exit_;
+  I8042 i8042_;
+  ResetControl reset_control_;
   std::array<TimerSource*, 3> timers_;
 };
 

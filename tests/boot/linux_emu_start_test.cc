@@ -59,7 +59,7 @@ TEST(LinuxEmuStartTest, StockKernelRunsFromStartup64) {
     EXPECT_EQ(executed, kBudget);
     break;
   case RunOutcome::Kind::kEngineError:
-  case RunOutcome::Kind::kShutdown:
+  case RunOutcome::Kind::kReset:
     // The message names the instruction it stopped at, with a register dump.
     EXPECT_NE(outcome.message.find("cs:rip 0010:"), std::string::npos) << outcome.message;
     break;

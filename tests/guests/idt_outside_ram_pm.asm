@@ -1,6 +1,7 @@
 ; Real-mode flat guest (--flat 0x7c00) that enters 32-bit protected mode with its IDT in unmapped
 ; MMIO and executes INT 0x80. Every gate reads as all ones from the bus: a 32-bit trap gate to
-; selector 0xffff, beyond the GDT, so #GP follows, then #DF, then shutdown (rrvm status 70).
+; selector 0xffff, beyond the GDT, so #GP follows, then #DF, then shutdown, which the PC turns
+; into a reset (rrvm status 82).
 bits 16
 org 0x7c00
   cli

@@ -66,10 +66,12 @@ const Guest kGuests[] = {
     {"rtc_real", "rtc_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
     {"io_loop_real", "io_loop_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
     {"hang_real", "hang_real.bin", {"--flat", "0x7c00"}, 72, nullptr, nullptr, true},
+    {"poweroff_real", "poweroff_real.bin", {"--flat", "0x7c00"}, 80, nullptr, nullptr, true},
+    {"reset_real", "reset_real.bin", {"--flat", "0x7c00"}, 82, nullptr, nullptr, true},
     {"triple_fault_real",
      "triple_fault_real.bin",
      {"--flat", "0x7c00"},
-     70,
+     82,
      "KVM's PVM module cannot emulate its INT3 in 32-bit protected mode (KVM internal error "
      "instead of the triple fault); real KVM can",
      nullptr,
@@ -153,6 +155,12 @@ TEST_P(EveryGuestTest, ReplaysThreeTimesExactlyAsRecorded) {
     ASSERT_EQ(recorded.status, g.status) << recorded.err;
   }
   ASSERT_NE(recorded.err.find("recorded"), std::string::npos) << recorded.err;
+  // How the recording ended (powered off, reset, hung, a fault), as its replays must say it.
+  const size_t end_at = recorded.err.find("rrvm: guest ");
+  const std::string end_line =
+      end_at == std::string::npos
+          ? ""
+          : recorded.err.substr(end_at, recorded.err.find('\n', end_at) - end_at);
   // Replay checks each exit's reason and rip against the trace as it goes (a mismatch is exit
   // status 3), so a replay that ends normally with as many exits as the recording's dump lists
   // took the same sequence of exits.
@@ -164,6 +172,7 @@ TEST_P(EveryGuestTest, ReplaysThreeTimesExactlyAsRecorded) {
       GTEST_SKIP() << "PVM placed an interrupt window or kick imprecisely: " << replayed.err;
     EXPECT_EQ(replayed.status, recorded.status) << replayed.err;
     EXPECT_EQ(replayed.out, recorded.out);
+    EXPECT_NE(replayed.err.find(end_line), std::string::npos) << replayed.err;
     // --stats marks a deterministic counter that differs and then exits with 3, checked above.
     EXPECT_EQ(replayed.err.find("DIFFERS"), std::string::npos) << replayed.err;
     EXPECT_EQ(replayed_counter(replayed.err, "total number of vm exits"), int64_t(exits))

@@ -167,15 +167,20 @@ TEST_F(MachineRunTest, WithoutQuantaOnlyTheStopPositionLimitsTheRun) {
   EXPECT_EQ(engine_->limits, (std::vector<std::optional<uint64_t>>{250'000}));
 }
 
-TEST_F(MachineRunTest, HaltWithInterruptsOffIsHung) {
+TEST_F(MachineRunTest, HaltWithInterruptsOffIsPoweredOffEvenWithATimerArmed) {
   Machine& machine = make_machine(false);
   CpuState cpu = engine_->state();
   cpu.rflags &= ~rflags::kIF;
+  cpu.cs.selector = 0x10;
   engine_->set_state(cpu);
+  script(pic_and_pit_setup(1193));
   engine_->script({X::plain(ExitReason::kHlt)});
   RunOutcome outcome = machine.run();
-  EXPECT_EQ(outcome.kind, RunOutcome::Kind::kHung);
-  EXPECT_NE(outcome.message.find("HLT with IF=0"), std::string::npos) << outcome.message;
+  EXPECT_EQ(outcome.kind, RunOutcome::Kind::kPoweredOff);
+  EXPECT_EQ(outcome.message, "guest powered off (halted with interrupts disabled at cs:rip "
+                             "0010:1000 in real mode)");
+  EXPECT_TRUE(gate_.idle_waits.empty());
+  EXPECT_EQ(end_status(outcome.kind), ExitCode::kPoweredOff);
 }
 
 TEST_F(MachineRunTest, HaltWithNoTimerArmedIsHung) {
@@ -187,10 +192,39 @@ TEST_F(MachineRunTest, HaltWithNoTimerArmedIsHung) {
   EXPECT_TRUE(gate_.idle_waits.empty());
 }
 
-TEST_F(MachineRunTest, EngineFailuresAndShutdownsEndTheRun) {
+TEST_F(MachineRunTest, KeyboardControllerResetCommandResetsThePc) {
+  Machine& machine = make_machine(false);
+  engine_->script({X::in(0x64), X::out(0x64, 0xfe), X::out(kDebugExitPort, 0)});
+  RunOutcome outcome = machine.run();
+  ASSERT_EQ(engine_->answers.size(), 1u);
+  EXPECT_EQ(engine_->answers[0].value & 0x02, 0u); // input buffer empty: kb_wait need not spin
+  EXPECT_EQ(outcome.kind, RunOutcome::Kind::kReset);
+  EXPECT_EQ(outcome.message, "guest reset by the keyboard controller's reset command (0xfe "
+                             "written to port 0x64)");
+  EXPECT_FALSE(gate_.guest_exit.has_value());
+  EXPECT_EQ(end_status(outcome.kind), ExitCode::kReset);
+}
+
+TEST_F(MachineRunTest, ResetControlRegisterResetsThePcWhenRstCpuIsWritten) {
+  Machine& machine = make_machine(false);
+  // Linux's BOOT_CF9: read, ask for a hard reset, then set RST_CPU.
+  engine_->script({X::in(0xcf9), X::out(0xcf9, 0x02), X::in(0xcf9), X::out(0xcf9, 0x0e)});
+  RunOutcome outcome = machine.run();
+  ASSERT_EQ(engine_->answers.size(), 2u);
+  EXPECT_EQ(engine_->answers[0].value & 0xff, 0u);
+  EXPECT_EQ(engine_->answers[1].value & 0xff, 2u);
+  EXPECT_EQ(outcome.kind, RunOutcome::Kind::kReset);
+  EXPECT_EQ(outcome.message, "guest reset by the reset control register (0x0e written to port "
+                             "0xcf9: hard reset)");
+}
+
+TEST_F(MachineRunTest, EngineFailuresAndTripleFaultsEndTheRun) {
   Machine& machine = make_machine(false);
   engine_->script({X::plain(ExitReason::kShutdown)});
-  EXPECT_EQ(machine.run().kind, RunOutcome::Kind::kShutdown);
+  RunOutcome reset = machine.run();
+  EXPECT_EQ(reset.kind, RunOutcome::Kind::kReset);
+  EXPECT_EQ(reset.message.rfind("guest reset by a triple fault", 0), 0u) << reset.message;
+  EXPECT_NE(reset.message.find("rflags"), std::string::npos) << reset.message;
   RunOutcome outcome = machine.run(); // the script is out: the fake reports an internal error
   EXPECT_EQ(outcome.kind, RunOutcome::Kind::kEngineError);
   EXPECT_NE(outcome.message.find("script ran out"), std::string::npos);

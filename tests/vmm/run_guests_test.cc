@@ -70,43 +70,66 @@ TEST_P(GuestTest, RunsToItsExpectedExitOnEmu) {
 INSTANTIATE_TEST_SUITE_P(Guests, GuestTest, ::testing::ValuesIn(kGuests),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(EmuRunTest, HaltWithInterruptsDisabledEndsTheRun) {
-  ProcessResult r = run_process(
-      {rrvm_binary(), "run", "--engine", "emu", "--flat", "0x7c00", guest_path("hang_real.bin")});
-  EXPECT_EQ(r.status, 72) << r.err;
-  EXPECT_NE(r.err.find("HLT with IF=0"), std::string::npos) << r.err;
+// How a run ends without isa-debug-exit, per engine: `rrvm run` of a flat guest.
+ProcessResult run_flat(const std::string& engine, const char* guest) {
+  return run_process(
+      {rrvm_binary(), "run", "--engine", engine, "--flat", "0x7c00", guest_path(guest)});
 }
 
-TEST(EmuRunTest, TripleFaultEndsTheRunWithARegisterDump) {
-  ProcessResult r = run_process({rrvm_binary(), "run", "--engine", "emu", "--flat", "0x7c00",
-                                 guest_path("triple_fault_real.bin")});
-  EXPECT_EQ(r.status, 70) << r.err;
-  EXPECT_NE(r.err.find("guest shut down (triple fault)"), std::string::npos) << r.err;
+class GuestEndTest : public ::testing::TestWithParam<const char*> {
+protected:
+  void SetUp() override {
+    if (engine() == "kvm" && !kvm_usable_or_fail())
+      GTEST_SKIP() << "/dev/kvm is not usable on this host";
+  }
+  std::string engine() const { return GetParam(); }
+};
+
+TEST_P(GuestEndTest, HaltWithInterruptsDisabledIsAPowerOff) {
+  ProcessResult r = run_flat(engine(), "poweroff_real.bin");
+  EXPECT_EQ(r.status, 80) << r.err;
+  EXPECT_EQ(r.err, "rrvm: guest powered off (halted with interrupts disabled at cs:rip 0000:7c02 "
+                   "in real mode)\n");
+}
+
+TEST_P(GuestEndTest, HaltWithNothingToWakeItIsAHang) {
+  ProcessResult r = run_flat(engine(), "hang_real.bin");
+  EXPECT_EQ(r.status, 72) << r.err;
+  EXPECT_EQ(r.err.rfind("rrvm: guest hung: halted with no timer armed and no input possible", 0),
+            0u)
+      << r.err;
+  EXPECT_NE(r.err.find("real mode, cs:rip 0000:7c08"), std::string::npos) << r.err;
+}
+
+TEST_P(GuestEndTest, KeyboardControllerResetCommandIsAReset) {
+  ProcessResult r = run_flat(engine(), "reset_real.bin");
+  EXPECT_EQ(r.status, 82) << r.err;
+  EXPECT_EQ(r.err, "rrvm: guest reset by the keyboard controller's reset command (0xfe written "
+                   "to port 0x64)\n");
+}
+
+TEST_P(GuestEndTest, TripleFaultIsAResetWithARegisterDump) {
+  if (engine() == "kvm" && !host_has_hardware_virtualization()) {
+    // KVM without vmx/svm (PVM) cannot deliver INT3 in 32-bit protected mode and reports an
+    // emulation failure instead of the shutdown real hardware gives: a guest fault, explained.
+    ProcessResult r = run_flat(engine(), "triple_fault_real.bin");
+    EXPECT_EQ(r.status, 70) << r.err;
+    EXPECT_NE(r.err.find("KVM internal error"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("cs:rip 0008:7c1a"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("int3"), std::string::npos) << r.err;
+    return;
+  }
+  ProcessResult r = run_flat(engine(), "triple_fault_real.bin");
+  EXPECT_EQ(r.status, 82) << r.err;
+  EXPECT_EQ(r.err.rfind("rrvm: guest reset by a triple fault (the CPU shut down)\n", 0), 0u)
+      << r.err;
   EXPECT_NE(r.err.find("cs:rip 0008:7c1a"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("int3"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("rflags"), std::string::npos) << r.err;
 }
 
-TEST(KvmRunTest, HaltWithInterruptsDisabledEndsTheRun) {
-  if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
-  ProcessResult r = run_process(
-      {rrvm_binary(), "run", "--engine", "kvm", "--flat", "0x7c00", guest_path("hang_real.bin")});
-  EXPECT_EQ(r.status, 72) << r.err;
-  EXPECT_NE(r.err.find("HLT with IF=0"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("real mode"), std::string::npos) << r.err;
-}
-
-TEST(KvmRunTest, TripleFaultEndsTheRunWithARegisterDump) {
-  if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
-  ProcessResult r = run_process({rrvm_binary(), "run", "--engine", "kvm", "--flat", "0x7c00",
-                                 guest_path("triple_fault_real.bin")});
-  EXPECT_EQ(r.status, 70) << r.err;
-  // KVM without vmx/svm (PVM) cannot deliver INT3 in 32-bit protected mode and reports an
-  // emulation failure instead of the shutdown real hardware gives; both must be explained.
-  const char* expected = host_has_hardware_virtualization() ? "triple fault" : "KVM internal error";
-  EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("cs:rip 0008:7c1a"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("int3"), std::string::npos) << r.err;
-}
+INSTANTIATE_TEST_SUITE_P(Engines, GuestEndTest, ::testing::Values("emu", "kvm"),
+                         [](const auto& info) { return std::string(info.param); });
 
 TEST(KvmRunTest, StatsCountTheGuestsExits) {
   if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";

@@ -9,9 +9,11 @@ namespace {
 const char* const kExitStatusHelp =
     "exit status: the guest's isa-debug-exit status ((value << 1) | 1, port 0xf4), or\n"
     "  3 replay divergence, 64 usage, 66 bad kernel or trace, 68 no usable /dev/kvm,\n"
-    "  70 guest fault (triple fault, unsupported instruction), 72 guest hung, 74 internal,\n"
-    "  76 host I/O, 78 stopped by SIGINT/SIGTERM/SIGHUP (trace and output finished; a second\n"
-    "  signal ends rrvm at once)\n";
+    "  70 guest fault (KVM internal error, unsupported instruction), 72 guest hung (HLT with\n"
+    "  interrupts enabled and nothing to wake it), 74 internal, 76 host I/O, 78 stopped by\n"
+    "  SIGINT/SIGTERM/SIGHUP (trace and output finished; a second signal ends rrvm at once),\n"
+    "  80 guest powered off (HLT with interrupts disabled, e.g. Linux's poweroff -f),\n"
+    "  82 guest reset (triple fault, keyboard controller reset 0xfe, reset control 0xcf9)\n";
 
 const char* const kRunUsage =
     "  run [options] KERNEL     boot KERNEL (Linux bzImage/vmlinux, multiboot ELF32, ELF64,\n"

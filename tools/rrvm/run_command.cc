@@ -57,13 +57,12 @@ int report_outcome(const RunOutcome& outcome) {
   case RunOutcome::Kind::kStopped:
     std::cerr << "rrvm: " << outcome.message << "\n";
     return 0;
-  case RunOutcome::Kind::kShutdown:
+  case RunOutcome::Kind::kPoweredOff:
+  case RunOutcome::Kind::kReset:
+  case RunOutcome::Kind::kHung:
   case RunOutcome::Kind::kEngineError:
     std::cerr << "rrvm: " << outcome.message << "\n";
-    return static_cast<int>(ExitCode::kGuestFault);
-  case RunOutcome::Kind::kHung:
-    std::cerr << "rrvm: " << outcome.message << "\n";
-    return static_cast<int>(ExitCode::kGuestHung);
+    return static_cast<int>(end_status(outcome.kind));
   case RunOutcome::Kind::kDebugStop:
   case RunOutcome::Kind::kPositionReached:
     break; // only a debugger asks for these stops

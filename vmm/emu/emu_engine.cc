@@ -250,6 +250,10 @@ bool EmuEngine::can_inject() {
          !read_exit_pending_ && !retry_pending_;
 }
 
+bool EmuEngine::interrupts_enabled() {
+  return cpu_->flags_raw & rflags::kIF;
+}
+
 void EmuEngine::inject_interrupt(uint8_t vector) {
   pending_irq_ = vector;
 }

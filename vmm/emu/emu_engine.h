@@ -39,6 +39,7 @@ public:
   uint64_t exit_rip() override;
   void set_state(const CpuState& state) override;
   bool can_inject() override;
+  bool interrupts_enabled() override;
   void inject_interrupt(uint8_t vector) override;
   void request_interrupt_window(bool enable) override;
   void set_single_step(bool enable) override;

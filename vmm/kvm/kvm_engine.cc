@@ -265,6 +265,10 @@ bool KvmEngine::can_inject() {
   return run_->ready_for_interrupt_injection && run_->if_flag;
 }
 
+bool KvmEngine::interrupts_enabled() {
+  return run_->if_flag; // KVM reports it at every exit (no in-kernel local APIC here)
+}
+
 void KvmEngine::inject_interrupt(uint8_t vector) {
   kvm_interrupt irq{vector};
   if (ioctl(vcpu_.get(), KVM_INTERRUPT, &irq) < 0) fail("KVM_INTERRUPT", errno);

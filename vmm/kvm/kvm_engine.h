@@ -35,6 +35,7 @@ public:
   void set_state(const CpuState& state) override;
 
   bool can_inject() override;
+  bool interrupts_enabled() override;
   void inject_interrupt(uint8_t vector) override;
   void request_interrupt_window(bool enable) override;
 
