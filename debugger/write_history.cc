@@ -37,8 +37,10 @@ std::string describe_end(const RunOutcome& outcome) {
   switch (outcome.kind) {
   case RunOutcome::Kind::kGuestExit:
     return "the guest exited with status " + std::to_string(outcome.status);
-  case RunOutcome::Kind::kShutdown:
-    return "the guest shut down (triple fault)";
+  case RunOutcome::Kind::kPoweredOff:
+    return "the guest powered off";
+  case RunOutcome::Kind::kReset:
+    return "the guest reset the machine";
   case RunOutcome::Kind::kHung:
     return "the guest hung";
   default:
