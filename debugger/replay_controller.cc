@@ -247,10 +247,7 @@ void ReplayController::maybe_checkpoint() {
 }
 
 void ReplayController::restore(size_t index) {
-  const CheckpointStore::Info info = checkpoints_.info(index);
-  if (!loaded_ || loaded_->first != info.position)
-    loaded_.emplace(info.position, checkpoints_.load(index));
-  session_->restore(loaded_->second);
+  session_->restore(checkpoints_.at(index));
   armed_.reset();
   ended_.reset();
 }

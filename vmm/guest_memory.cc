@@ -1,5 +1,6 @@
 #include "vmm/guest_memory.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -10,7 +11,7 @@
 
 namespace rrvm {
 
-GuestMemory::GuestMemory(uint64_t size) : size_(size) {
+GuestMemory::GuestMemory(uint64_t size) : size_(size), written_((size / kPageSize + 63) / 64) {
   if (size == 0 || size % kPageSize != 0)
     throw Error(ExitCode::kUsage, "guest memory size must be a non-zero multiple of 4 KiB");
   if (size > kMmioHoleStart)
@@ -31,6 +32,14 @@ std::string GuestMemory::out_of_range(uint64_t gpa, uint64_t length) const {
                 "guest-physical range 0x%llx+0x%llx is outside guest memory (0x%llx bytes)",
                 (unsigned long long)gpa, (unsigned long long)length, (unsigned long long)size_);
   return buf;
+}
+
+void GuestMemory::mark_all_written() {
+  std::fill(written_.begin(), written_.end(), ~0ull);
+}
+
+void GuestMemory::clear_written() {
+  std::fill(written_.begin(), written_.end(), 0);
 }
 
 uint64_t GuestMemory::resident_bytes() const {

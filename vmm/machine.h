@@ -14,6 +14,7 @@
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
 #include "vmm/host_sampler.h"
+#include "vmm/memory_image.h"
 #include "vmm/io_bus.h"
 #include "vmm/pc_platform.h"
 #include "vmm/vcpu_kicker.h"
@@ -59,10 +60,11 @@ struct RunOutcome {
 };
 
 // Everything needed to put a machine back exactly where it was (checkpoints, reverse execution).
-// The gate's position is its owner's business.
+// The gate's position is its owner's business. Snapshots share guest memory's unchanged pages
+// (vmm/memory_image.h), so copying one is cheap.
 struct MachineSnapshot {
   CpuState cpu;
-  std::vector<uint8_t> memory;
+  std::shared_ptr<const MemoryImage> memory;
   std::vector<uint8_t> devices;
   uint64_t clock_ns = 0;
   uint64_t tsc_offset = 0;
@@ -93,8 +95,11 @@ public:
   // count reaches `count` (nullopt: no such stop).
   void stop_at(std::optional<uint64_t> count) { stop_at_ = count; }
 
-  MachineSnapshot snapshot() const;
-  void restore(const MachineSnapshot& snapshot);
+  // A snapshot reads only the guest memory pages written since the last snapshot or restore, and
+  // a restore copies only those and the pages where the two snapshots' memory differs (all of
+  // memory on an engine that does not mark its writes, kvm). restore() returns the pages copied.
+  MachineSnapshot snapshot();
+  size_t restore(const MachineSnapshot& snapshot);
 
   Engine& engine() { return *engine_; }
   GuestMemory& memory() { return memory_; }
@@ -139,6 +144,9 @@ private:
   Gate& gate_;
   GuestMemory& memory_;
   std::unique_ptr<Engine> engine_;
+  // What guest memory held at the last snapshot or restore: with memory's written-page marks,
+  // what it holds now.
+  std::shared_ptr<const MemoryImage> memory_image_;
   std::string engine_choice_;
   VirtualClock clock_;
   IoBus ports_;
