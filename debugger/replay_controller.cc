@@ -12,9 +12,10 @@ namespace {
 
 // Automatic checkpoints are this many instructions or trace events apart, whichever comes first
 // (a step back re-executes up to that much: an exit costs emu about as much as a hundred
-// instructions). A checkpoint copies and compares guest memory (tens of milliseconds for the
-// default 64 MiB), so they are much further apart than emu runs in that time. Forward runs stop
-// every kSlice instructions to look at the gdb connection and place checkpoints.
+// instructions). A checkpoint reads the guest memory pages written since the last checkpoint or
+// restore (vmm/memory_image.h), which for a guest writing much memory (Linux) costs as much as
+// running a good part of an interval. Forward runs stop every kSlice instructions to look at the
+// gdb connection and place checkpoints.
 constexpr uint64_t kCheckpointInterval = 2'000'000;
 constexpr uint64_t kCheckpointEvents = 200'000;
 constexpr uint64_t kSlice = 100'000;
@@ -444,7 +445,7 @@ std::string ReplayController::describe_checkpoints() const {
   for (size_t i = 0; i < checkpoints_.size(); ++i) {
     const CheckpointStore::Info info = checkpoints_.info(i);
     out << "  instruction " << info.position << ", trace event " << info.gate_position << ", "
-        << info.own_pages << " pages of its own\n";
+        << checkpoints_.own_pages(i) << " pages of its own\n";
   }
   return out.str();
 }

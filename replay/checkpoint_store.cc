@@ -31,13 +31,17 @@ std::optional<size_t> CheckpointStore::at_or_before(uint64_t position) const {
 
 CheckpointStore::Info CheckpointStore::info(size_t index) const {
   const Entry& e = entries_[index];
+  return {e.position, e.state.gate_position};
+}
+
+size_t CheckpointStore::own_pages(size_t index) const {
   size_t own = 0;
-  for (const auto& chunk : e.state.machine.memory->chunks()) {
+  for (const auto& chunk : entries_[index].state.machine.memory->chunks()) {
     if (chunk_holders_.at(chunk.get()) != 1) continue;
     for (const auto& page : chunk->pages)
       own += page && page_holders_.at(page.get()) == 1;
   }
-  return {e.position, e.state.gate_position, own};
+  return own;
 }
 
 void CheckpointStore::hold(const MemoryImage& image) {

@@ -19,7 +19,6 @@ public:
   struct Info {
     uint64_t position;      // the owner's replay position (e.g. retired instructions)
     uint64_t gate_position; // trace events consumed
-    size_t own_pages;       // memory pages held by no other checkpoint
   };
 
   explicit CheckpointStore(uint64_t budget_bytes) : budget_bytes_(budget_bytes) {}
@@ -31,6 +30,8 @@ public:
   // Index of the latest checkpoint at or before `position`.
   std::optional<size_t> at_or_before(uint64_t position) const;
   Info info(size_t index) const;
+  // Memory pages held by no other checkpoint (a look at every chunk: for listings).
+  size_t own_pages(size_t index) const;
   // The checkpoint itself: ReplaySession::restore() copies only the pages where guest memory
   // differs from it.
   const ReplayCheckpoint& at(size_t index) const { return entries_[index].state; }

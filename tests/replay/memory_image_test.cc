@@ -97,9 +97,9 @@ TEST(CheckpointStoreTest, ChargesEachSharedPageOnceAndReleasesOnThinning) {
   // b and c each add one page and rebuild chunk 1 (plus their chunk pointers).
   const uint64_t chunk_pointers = a->chunks().size() * sizeof(a->chunks()[0]);
   EXPECT_EQ(store.bytes(), one + 2 * (kPageSize + sizeof(MemoryImage::Chunk) + chunk_pointers));
-  EXPECT_EQ(store.info(0).own_pages, 0u);       // page 1's chunk is b's and c's too
-  EXPECT_EQ(store.info(1).own_pages, 0u);       // page 100 is c's too
-  EXPECT_EQ(store.info(2).own_pages, 1u);       // page 101
+  EXPECT_EQ(store.own_pages(0), 0u);            // page 1's chunk is b's and c's too
+  EXPECT_EQ(store.own_pages(1), 0u);            // page 100 is c's too
+  EXPECT_EQ(store.own_pages(2), 1u);            // page 101
   EXPECT_TRUE(store.at(1).machine.memory == b); // held, not copied
 
   // Replacing a checkpoint releases what only it held.
