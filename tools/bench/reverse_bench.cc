@@ -5,8 +5,8 @@
 // default), since a restore's cost must not grow with memory. Figures: median and max
 // reverse-stepi from the end of the replay and just before a checkpoint, the restore alone
 // (`monitor goto icount` between two checkpoints, which re-executes nothing), and
-// reverse-continue back across 10,000 exits and across the whole replay. `--trace TRACE` gives
-// the stepping and restore figures for any emu trace, e.g. a Linux boot.
+// reverse-continue back across 10,000 exits and across the whole replay. `--trace TRACE ICOUNT`
+// gives the stepping and restore figures at instruction ICOUNT of any emu trace (a Linux boot).
 #include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
@@ -243,13 +243,13 @@ void reverse_step(Client& client) {
   if (reply.rfind("T05", 0) != 0) throw std::runtime_error("bs answered " + reply);
 }
 
-// The stepping figures for any trace: forward to `near_end` (a trace event), reverse-stepi there
-// and just before a checkpoint, and restores alone.
-void measure_steps(const Server& server, Client& client, uint64_t near_end) {
+// The stepping figures for any trace: forward to `place` (a trace event, or "icount N"),
+// reverse-stepi there and just before a checkpoint, and restores alone.
+void measure_steps(const Server& server, Client& client, const std::string& place) {
   const Clock::time_point start = Clock::now();
-  client.monitor("goto " + std::to_string(near_end));
-  std::printf("  forward to trace event %llu (monitor goto): %.0f ms\n",
-              static_cast<unsigned long long>(near_end), milliseconds_since(start));
+  client.monitor("goto " + place);
+  std::printf("  forward to %s (monitor goto): %.0f ms\n", place.c_str(),
+              milliseconds_since(start));
 
   repeat(server, 25, [&](int) { reverse_step(client); }).print("reverse-stepi there");
 
@@ -296,7 +296,7 @@ void measure_io_loop(const std::string& rrvm, const std::vector<uint8_t>& image,
   const double per_exit = static_cast<double>(total) / iterations;
   // The last iterations, as a user would go before going back: checkpoints are laid on the way.
   const uint64_t near_end = total - static_cast<uint64_t>(per_exit * 4);
-  measure_steps(server, client, near_end);
+  measure_steps(server, client, std::to_string(near_end));
 
   const uint64_t exits_back = 10000;
   const double across = reverse_continue_ms(client, static_cast<uint64_t>(per_exit * 10000));
@@ -309,16 +309,14 @@ void measure_io_loop(const std::string& rrvm, const std::vector<uint8_t>& image,
   std::filesystem::remove_all(dir);
 }
 
-// Any emu trace (e.g. a Linux boot): the stepping figures 100 events before its end.
-void measure_trace(const std::string& rrvm, const std::string& trace) {
+// Any emu trace (e.g. a Linux boot): the stepping figures at instruction `icount`.
+void measure_trace(const std::string& rrvm, const std::string& trace, const std::string& icount) {
   char dir[] = "/tmp/rrvm-reverse-bench-XXXXXX";
   if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp");
   std::printf("%s:\n", trace.c_str());
   Server server(rrvm, trace, std::string(dir) + "/server.err");
   Client client(server.port);
-  const uint64_t total = events(client).second;
-  if (total < 200) throw std::runtime_error("the trace holds too few events");
-  measure_steps(server, client, total - 100);
+  measure_steps(server, client, "icount " + icount);
   client.post("k");
   std::filesystem::remove_all(dir);
 }
@@ -328,8 +326,8 @@ void measure_trace(const std::string& rrvm, const std::string& trace) {
 int main(int argc, char** argv) {
   try {
     if (argc > 1 && std::string(argv[1]) == "--trace") {
-      if (argc < 3) throw std::runtime_error("usage: reverse_bench --trace TRACE [RRVM]");
-      measure_trace(argc > 3 ? argv[3] : RRVM_BINARY, argv[2]);
+      if (argc < 4) throw std::runtime_error("usage: reverse_bench --trace TRACE ICOUNT [RRVM]");
+      measure_trace(argc > 4 ? argv[4] : RRVM_BINARY, argv[2], argv[3]);
       return 0;
     }
     const std::string rrvm = argc > 1 ? argv[1] : RRVM_BINARY;
