@@ -11,11 +11,12 @@
 
 namespace rrvm {
 
-GuestMemory::GuestMemory(uint64_t size) : size_(size), written_((size / kPageSize + 63) / 64) {
+GuestMemory::GuestMemory(uint64_t size) : size_(size) {
   if (size == 0 || size % kPageSize != 0)
     throw Error(ExitCode::kUsage, "guest memory size must be a non-zero multiple of 4 KiB");
   if (size > kMmioHoleStart)
     throw Error(ExitCode::kUsage, "guest memory larger than 3.5 GiB is not supported (MMIO hole)");
+  written_.resize((size / kPageSize + 63) / 64);
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
   if (p == MAP_FAILED) throw Error(ExitCode::kIo, errno_message("mmap guest memory", errno));

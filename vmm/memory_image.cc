@@ -10,6 +10,7 @@ namespace {
 using Page = MemoryImage::Page;
 using Chunk = MemoryImage::Chunk;
 constexpr size_t kChunkPages = MemoryImage::kChunkPages;
+static_assert(kChunkPages == 64, "a chunk's written marks are one bitmap word");
 
 // Most of a guest's RAM is never written: all-zero pages share one page, all-zero chunks one chunk.
 const std::shared_ptr<const Page>& zero_page() {
