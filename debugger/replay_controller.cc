@@ -12,9 +12,10 @@ namespace {
 
 // Automatic checkpoints are this many instructions or trace events apart, whichever comes first
 // (a step back re-executes up to that much: an exit costs emu about as much as a hundred
-// instructions). A checkpoint copies and compares guest memory (tens of milliseconds for the
-// default 64 MiB), so they are much further apart than emu runs in that time. Forward runs stop
-// every kSlice instructions to look at the gdb connection and place checkpoints.
+// instructions). A checkpoint reads the guest memory pages written since the last checkpoint or
+// restore (vmm/memory_image.h), which for a guest writing much memory (Linux) costs as much as
+// running a good part of an interval. Forward runs stop every kSlice instructions to look at the
+// gdb connection and place checkpoints.
 constexpr uint64_t kCheckpointInterval = 2'000'000;
 constexpr uint64_t kCheckpointEvents = 200'000;
 constexpr uint64_t kSlice = 100'000;
@@ -240,10 +241,7 @@ void ReplayController::maybe_checkpoint() {
 }
 
 void ReplayController::restore(size_t index) {
-  const CheckpointStore::Info info = checkpoints_.info(index);
-  if (!loaded_ || loaded_->first != info.position)
-    loaded_.emplace(info.position, checkpoints_.load(index));
-  session_->restore(loaded_->second);
+  session_->restore(checkpoints_.at(index));
   debug_registers().forget_armed();
   ended_.reset();
 }
@@ -439,7 +437,7 @@ std::string ReplayController::describe_checkpoints() const {
   for (size_t i = 0; i < checkpoints_.size(); ++i) {
     const CheckpointStore::Info info = checkpoints_.info(i);
     out << "  instruction " << info.position << ", trace event " << info.gate_position << ", "
-        << info.own_pages << " pages of its own\n";
+        << checkpoints_.own_pages(i) << " pages of its own\n";
   }
   return out.str();
 }

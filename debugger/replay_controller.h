@@ -155,8 +155,6 @@ private:
   std::vector<Breakpoint> breakpoints_;
   std::optional<Stop> ended_; // the guest exited or failed here
   uint64_t furthest_ = 0;     // the furthest position the replay has been at
-  // The last checkpoint restored, by position: reverse steps restore the same one repeatedly.
-  std::optional<std::pair<uint64_t, ReplayCheckpoint>> loaded_;
 };
 
 } // namespace rrvm::gdb

@@ -1,54 +1,24 @@
 #include "replay/checkpoint_store.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace rrvm {
 
 namespace {
 
-constexpr uint64_t kPointerBytes = sizeof(std::shared_ptr<const void>);
+constexpr uint64_t kChunkPointerBytes = sizeof(std::shared_ptr<const MemoryImage::Chunk>);
 
 } // namespace
 
 void CheckpointStore::add(uint64_t position, ReplayCheckpoint checkpoint) {
-  auto at = std::lower_bound(entries_.begin(), entries_.end(), position,
-                             [](const Entry& e, uint64_t p) { return e.position < p; });
+  auto after = [](const Entry& e, uint64_t p) { return e.position < p; };
+  auto at = std::lower_bound(entries_.begin(), entries_.end(), position, after);
   if (at != entries_.end() && at->position == position) {
     erase(static_cast<size_t>(at - entries_.begin()));
-    at = std::lower_bound(entries_.begin(), entries_.end(), position,
-                          [](const Entry& e, uint64_t p) { return e.position < p; });
+    at = std::lower_bound(entries_.begin(), entries_.end(), position, after);
   }
-  // Pages are compared with the checkpoint just before this one: consecutive states share most.
-  const Entry* previous = at == entries_.begin() ? nullptr : &*(at - 1);
-  std::vector<uint8_t>& memory = checkpoint.machine.memory;
-  const size_t count = (memory.size() + kPageSize - 1) / kPageSize;
-  Entry entry{position, {}, memory.size(), {}};
-  entry.pages.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    const size_t offset = i * kPageSize;
-    const size_t length = std::min<size_t>(kPageSize, memory.size() - offset);
-    if (previous && previous->memory_bytes == memory.size() &&
-        std::memcmp(previous->pages[i]->bytes, memory.data() + offset, length) == 0) {
-      entry.pages.push_back(previous->pages[i]);
-      continue;
-    }
-    const uint8_t* bytes = memory.data() + offset;
-    if (length == kPageSize && bytes[0] == 0 && std::memcmp(bytes, bytes + 1, kPageSize - 1) == 0) {
-      entry.pages.push_back(zero_page_);
-      continue;
-    }
-    auto page = std::make_shared<Page>();
-    std::memcpy(page->bytes, memory.data() + offset, length);
-    entry.pages.push_back(std::move(page));
-    bytes_ += kPageSize;
-  }
-  bytes_ += count * kPointerBytes;
-  // Freed, not just emptied (`memory = {}` would keep the capacity: a whole guest RAM a
-  // checkpoint, 256 MiB each for a Linux guest).
-  memory = std::vector<uint8_t>();
-  entry.state = std::move(checkpoint);
-  entries_.insert(at, std::move(entry));
+  hold(*checkpoint.machine.memory);
+  entries_.insert(at, Entry{position, std::move(checkpoint)});
   thin();
 }
 
@@ -61,29 +31,48 @@ std::optional<size_t> CheckpointStore::at_or_before(uint64_t position) const {
 
 CheckpointStore::Info CheckpointStore::info(size_t index) const {
   const Entry& e = entries_[index];
-  size_t own = 0;
-  for (const auto& page : e.pages)
-    own += page.use_count() == 1;
-  return {e.position, e.state.gate_position, own};
+  return {e.position, e.state.gate_position};
 }
 
-ReplayCheckpoint CheckpointStore::load(size_t index) const {
-  const Entry& e = entries_[index];
-  ReplayCheckpoint out{e.state.machine, e.state.gate_position};
-  out.machine.memory.resize(e.memory_bytes);
-  for (size_t i = 0; i < e.pages.size(); ++i) {
-    const size_t offset = i * kPageSize;
-    std::memcpy(out.machine.memory.data() + offset, e.pages[i]->bytes,
-                std::min<size_t>(kPageSize, e.memory_bytes - offset));
+size_t CheckpointStore::own_pages(size_t index) const {
+  size_t own = 0;
+  for (const auto& chunk : entries_[index].state.machine.memory->chunks()) {
+    if (chunk_holders_.at(chunk.get()) != 1) continue;
+    for (const auto& page : chunk->pages)
+      own += page && page_holders_.at(page.get()) == 1;
   }
-  return out;
+  return own;
+}
+
+void CheckpointStore::hold(const MemoryImage& image) {
+  for (const auto& chunk : image.chunks()) {
+    if (chunk_holders_[chunk.get()]++ != 0) continue;
+    bytes_ += sizeof(MemoryImage::Chunk);
+    for (const auto& page : chunk->pages)
+      if (page && page_holders_[page.get()]++ == 0) bytes_ += kPageSize;
+  }
+  bytes_ += image.chunks().size() * kChunkPointerBytes;
+}
+
+void CheckpointStore::release(const MemoryImage& image) {
+  for (const auto& chunk : image.chunks()) {
+    auto holders = chunk_holders_.find(chunk.get());
+    if (--holders->second != 0) continue;
+    chunk_holders_.erase(holders);
+    bytes_ -= sizeof(MemoryImage::Chunk);
+    for (const auto& page : chunk->pages) {
+      if (!page) continue;
+      auto page_holders = page_holders_.find(page.get());
+      if (--page_holders->second != 0) continue;
+      page_holders_.erase(page_holders);
+      bytes_ -= kPageSize;
+    }
+  }
+  bytes_ -= image.chunks().size() * kChunkPointerBytes;
 }
 
 void CheckpointStore::erase(size_t index) {
-  Entry& e = entries_[index];
-  for (const auto& page : e.pages)
-    if (page.use_count() == 1) bytes_ -= kPageSize;
-  bytes_ -= e.pages.size() * kPointerBytes;
+  release(*entries_[index].state.machine.memory);
   entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(index));
 }
 

@@ -69,9 +69,10 @@ std::optional<uint64_t> ReplaySession::kick_events() const {
   return reader_.footer()->kind_counts[static_cast<size_t>(EventKind::kKick)];
 }
 
-void ReplaySession::restore(const ReplayCheckpoint& checkpoint) {
-  machine_->restore(checkpoint.machine);
+size_t ReplaySession::restore(const ReplayCheckpoint& checkpoint) {
+  const size_t copied = machine_->restore(checkpoint.machine);
   gate_.seek(checkpoint.gate_position);
+  return copied;
 }
 
 } // namespace rrvm

@@ -44,8 +44,11 @@ public:
   // Runs until the guest ends, the replay diverges (Error(kDivergence)) or a debugger stop.
   RunOutcome run() { return machine_->run(); }
 
-  ReplayCheckpoint checkpoint() const { return {machine_->snapshot(), gate_.position()}; }
-  void restore(const ReplayCheckpoint& checkpoint);
+  // Checkpoints share guest memory's unchanged pages: taking one reads the pages written since the
+  // last checkpoint or restore, restoring one copies the pages that differ (Machine::snapshot).
+  ReplayCheckpoint checkpoint() { return {machine_->snapshot(), gate_.position()}; }
+  // Returns the number of guest memory pages copied.
+  size_t restore(const ReplayCheckpoint& checkpoint);
 
 private:
   TraceReader reader_;

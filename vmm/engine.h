@@ -153,6 +153,9 @@ public:
   // as a kMsrRead/kMsrWrite exit. False on a KVM without the MSR filter: the guest would then read
   // the host's TSC-family MSRs directly, which no recording could reproduce.
   virtual bool machine_answers_msrs() const { return true; }
+  // True when the engine marks every page the guest writes in GuestMemory::written() (emu); a
+  // machine whose engine does not (kvm) reads and copies all of memory at a snapshot or restore.
+  virtual bool marks_written_pages() const { return false; }
   // Engines without an instruction count are interrupted by host-timer kicks at points only a
   // fingerprint names; they log dirty pages for it (kvm). nullptr: no such capability.
   virtual DirtyPageLog* dirty_page_log() { return nullptr; }

@@ -1,5 +1,6 @@
 #include "vmm/guest_memory.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +16,7 @@ GuestMemory::GuestMemory(uint64_t size) : size_(size) {
     throw Error(ExitCode::kUsage, "guest memory size must be a non-zero multiple of 4 KiB");
   if (size > kMmioHoleStart)
     throw Error(ExitCode::kUsage, "guest memory larger than 3.5 GiB is not supported (MMIO hole)");
+  written_.resize((size / kPageSize + 63) / 64);
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
   if (p == MAP_FAILED) throw Error(ExitCode::kIo, errno_message("mmap guest memory", errno));
@@ -31,6 +33,14 @@ std::string GuestMemory::out_of_range(uint64_t gpa, uint64_t length) const {
                 "guest-physical range 0x%llx+0x%llx is outside guest memory (0x%llx bytes)",
                 (unsigned long long)gpa, (unsigned long long)length, (unsigned long long)size_);
   return buf;
+}
+
+void GuestMemory::mark_all_written() {
+  std::fill(written_.begin(), written_.end(), ~0ull);
+}
+
+void GuestMemory::clear_written() {
+  std::fill(written_.begin(), written_.end(), 0);
 }
 
 uint64_t GuestMemory::resident_bytes() const {

@@ -1,9 +1,12 @@
-// Guest RAM: one anonymous mapping at guest-physical address 0.
+// Guest RAM: one anonymous mapping at guest-physical address 0, and the pages written since the
+// machine last took or restored a snapshot of it (vmm/memory_image.h), so that a snapshot or a
+// restore reads and copies only those.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "vmm/error.h"
 
@@ -34,6 +37,7 @@ public:
   }
   void write(uint64_t gpa, std::span<const uint8_t> bytes) {
     std::memcpy(at(gpa, bytes.size()), bytes.data(), bytes.size());
+    mark_written(gpa, bytes.size());
   }
   void read(uint64_t gpa, std::span<uint8_t> out) const {
     std::memcpy(out.data(), at(gpa, out.size()), out.size());
@@ -45,7 +49,23 @@ public:
   }
   template <typename T> void store(uint64_t gpa, T v) {
     std::memcpy(at(gpa, sizeof(T)), &v, sizeof(T));
+    mark_written(gpa, sizeof(T));
   }
+
+  // Written pages, one bit per 4 KiB page (page n is bit n % 64 of word n / 64). write() and
+  // store() mark theirs, and so must every other writer whose writes a snapshot or restore has to
+  // see: emu marks the guest's writes. Writes through at()'s pointer (the loaders, before the
+  // first snapshot) and kvm's (which has its own dirty log) are not marked: a machine whose
+  // engine does not mark its writes marks everything before a snapshot or restore.
+  const std::vector<uint64_t>& written() const { return written_; }
+  void mark_page_written(uint64_t page) { written_[page / 64] |= 1ull << (page % 64); }
+  void mark_written(uint64_t gpa, uint64_t length) {
+    if (length == 0) return;
+    for (uint64_t page = gpa / kPageSize; page <= (gpa + length - 1) / kPageSize; ++page)
+      mark_page_written(page);
+  }
+  void mark_all_written();
+  void clear_written();
 
   // Pages of guest memory that are actually backed by host memory (mincore), in bytes.
   uint64_t resident_bytes() const;
@@ -54,6 +74,7 @@ private:
   std::string out_of_range(uint64_t gpa, uint64_t length) const;
   uint64_t size_;
   uint8_t* host_;
+  std::vector<uint64_t> written_;
 };
 
 // Parses "64M", "1G", "512K", "1048576", "0x7c00" into bytes (decimal unless "0x"); throws a usage

@@ -248,10 +248,12 @@ RunOutcome Machine::debug_stop(const DebugEvent& event) {
   return outcome;
 }
 
-MachineSnapshot Machine::snapshot() const {
+MachineSnapshot Machine::snapshot() {
   MachineSnapshot s;
   s.cpu = engine_->state();
-  s.memory.assign(memory_.host(), memory_.host() + memory_.size());
+  if (!engine_->marks_written_pages()) memory_.mark_all_written();
+  s.memory = MemoryImage::capture(memory_, memory_image_.get());
+  memory_image_ = s.memory;
   StateWriter devices;
   platform_.save(devices);
   s.devices = devices.take();
@@ -265,8 +267,10 @@ MachineSnapshot Machine::snapshot() const {
   return s;
 }
 
-void Machine::restore(const MachineSnapshot& s) {
-  std::memcpy(memory_.host(), s.memory.data(), memory_.size());
+size_t Machine::restore(const MachineSnapshot& s) {
+  if (!engine_->marks_written_pages()) memory_.mark_all_written();
+  const size_t copied = s.memory->apply(memory_, memory_image_.get());
+  memory_image_ = s.memory;
   engine_->set_state(s.cpu); // also drops decoded code: memory changed under the engine
   StateReader devices(s.devices);
   platform_.restore(devices);
@@ -279,6 +283,7 @@ void Machine::restore(const MachineSnapshot& s) {
   engine_->set_instruction_count(s.instruction_count);
   stats_ = s.stats;
   armed_deadline_ = TimerSource::kNever;
+  return copied;
 }
 
 void Machine::handle_io(IoExit& io) {

@@ -16,6 +16,7 @@
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
 #include "vmm/host_sampler.h"
+#include "vmm/memory_image.h"
 #include "vmm/io_bus.h"
 #include "vmm/pc_platform.h"
 #include "vmm/vcpu_kicker.h"
@@ -68,10 +69,11 @@ struct RunOutcome {
 ExitCode end_status(RunOutcome::Kind kind);
 
 // Everything needed to put a machine back exactly where it was (checkpoints, reverse execution).
-// The gate's position is its owner's business.
+// The gate's position is its owner's business. Snapshots share guest memory's unchanged pages
+// (vmm/memory_image.h), so copying one is cheap.
 struct MachineSnapshot {
   CpuState cpu;
-  std::vector<uint8_t> memory;
+  std::shared_ptr<const MemoryImage> memory;
   std::vector<uint8_t> devices;
   uint64_t clock_ns = 0;
   uint64_t tsc_offset = 0;
@@ -102,8 +104,11 @@ public:
   // count reaches `count` (nullopt: no such stop).
   void stop_at(std::optional<uint64_t> count) { stop_at_ = count; }
 
-  MachineSnapshot snapshot() const;
-  void restore(const MachineSnapshot& snapshot);
+  // A snapshot reads only the guest memory pages written since the last snapshot or restore, and
+  // a restore copies only those and the pages where the two snapshots' memory differs (all of
+  // memory on an engine that does not mark its writes, kvm). restore() returns the pages copied.
+  MachineSnapshot snapshot();
+  size_t restore(const MachineSnapshot& snapshot);
 
   Engine& engine() { return *engine_; }
   // The engine's breakpoint slots and single-step flag, shared by the kick seek and a debugger:
@@ -153,6 +158,9 @@ private:
   Gate& gate_;
   GuestMemory& memory_;
   std::unique_ptr<Engine> engine_;
+  // What guest memory held at the last snapshot or restore: with memory's written-page marks,
+  // what it holds now.
+  std::shared_ptr<const MemoryImage> memory_image_;
   std::string engine_choice_;
   DebugRegisterArbiter debug_registers_; // after engine_, whose slots it hands out
   VirtualClock clock_;

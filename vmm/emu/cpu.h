@@ -269,6 +269,7 @@ public:
     const TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
     if (e.vpn == (la >> 12) && (e.perm & need) && (la & 0xfff) <= 0x1000 - sizeof(T)) [[likely]] {
       std::memcpy(e.host + (la & 0xfff), &v, sizeof(T));
+      mem.mark_page_written(e.ppn);
       return;
     }
     access_slow(la, sizeof(T), need, &v);

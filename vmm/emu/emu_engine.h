@@ -9,6 +9,8 @@
 //
 // Memory written behind the engine's back (loaders, the debugger, DMA) must be reported through
 // invalidate_code() if it may hold code the guest already ran; set_state() drops all cached code.
+// The guest's own writes are marked in GuestMemory::written(), so that snapshots and restores read
+// and copy only the pages written (vmm/memory_image.h).
 #pragma once
 
 #include <memory>
@@ -51,6 +53,7 @@ public:
   void set_instruction_count(uint64_t count) override;
   void set_tsc_offset(uint64_t offset) override;
   const CpuidTable& cpuid() const override;
+  bool marks_written_pages() const override { return true; }
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
   void invalidate_code(uint64_t gpa, uint64_t length) override;

@@ -91,6 +91,7 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
     if (is_write) {
       code->on_write(gpa, size);
       std::memcpy(mem.host() + gpa, data, size);
+      mem.mark_written(gpa, size);
     } else {
       std::memcpy(data, mem.host() + gpa, size);
     }
