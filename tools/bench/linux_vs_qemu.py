@@ -105,7 +105,10 @@ def monitor_quit(path):
             if not chunk:
                 fail(f"QEMU's monitor closed before answering 'info replay': {reply!r}")
             reply += chunk
+        # Closing the connection at once can drop the command unread: wait for QEMU to go.
         mon.sendall(b"quit\n")
+        while mon.recv(4096):
+            pass
         return int(found.group(1))
 
 
@@ -125,7 +128,8 @@ def run_guest(what, argv, monitor=None):
             while open_streams:
                 left = RUN_TIMEOUT_S - (time.monotonic() - start)
                 if left <= 0:
-                    fail(f"{what}: still running after {RUN_TIMEOUT_S} s")
+                    fail(f"{what}: still running after {RUN_TIMEOUT_S} s; serial output, end:\n"
+                         f"{serial.decode(errors='replace')[-1500:]}")
                 for key, _ in selector.select(timeout=left):
                     chunk = os.read(key.fd, 65536)
                     if not chunk:
