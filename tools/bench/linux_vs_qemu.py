@@ -328,7 +328,7 @@ def measure(args, rrvm, work):
 
 def report(results, kernel_names):
     print()
-    print(f"{'':28} {'boot to user space':>20} {'total wall time':>20} {'instructions':>14}  "
+    print(f"{'':34} {'boot to user space':>20} {'total wall time':>20} {'instructions':>14}  "
           "trace / log")
     for name, m in results.items():
         instructions = (sizes_text(m.instructions, lambda n: f"{n / 1e9:.3f} G")
@@ -342,7 +342,7 @@ def report(results, kernel_names):
                     f"{sizes_text(m.sizes['events'], megabytes)}")
         else:
             size = ""
-        print(f"{name:28} {spread(m.boot_s, ' s'):>20} {spread(m.total_s, ' s'):>20} "
+        print(f"{name:34} {spread(m.boot_s, ' s'):>20} {spread(m.total_s, ' s'):>20} "
               f"{instructions:>14}  {size}")
     print("(times: best of the rounds, the worst in parentheses; QEMU replay's instruction count "
           "is its recording's)")
