@@ -95,6 +95,13 @@ def fail(message):
 
 def monitor_quit(path):
     """QEMU's instruction count from `info replay`, then `quit`, through the HMP monitor."""
+    try:
+        return monitor_conversation(path)
+    except OSError as e:
+        fail(f"QEMU's monitor at {path}: {e}")
+
+
+def monitor_conversation(path):
     with socket.socket(socket.AF_UNIX) as mon:
         mon.settimeout(30)
         mon.connect(str(path))
