@@ -464,6 +464,8 @@ const VmStats& Machine::final_stats() {
   stats_.set(VmStat::PIT_TIMER_INTERRUPTS, platform_.pit_interrupts());
   stats_.set(VmStat::RTC_TIMER_INTERRUPTS, platform_.rtc_interrupts());
   stats_.set(VmStat::HPET_TIMER_INTERRUPTS, platform_.hpet_interrupts());
+  // Not deterministic across engines: a kvm recording, which counts none, replays on emu too.
+  stats_.set(VmStat::RRVM_INSTRUCTIONS_RETIRED, engine_->instruction_count().value_or(0));
   if (sampler_) {
     const HostSample sample = host_sample();
     stats_.set(VmStat::RRVM_CPU_READY_NS, sample.ready_ns);

@@ -53,7 +53,8 @@ namespace rrvm {
   X(RRVM_HOST_WAKEUPS, "host timer kicks of a running vcpu", false)                                \
   X(RRVM_INJECT_AT_EXIT, "interrupts injected at a guest exit", true)                              \
   X(RRVM_INJECT_AT_KICK, "interrupts injected at a host timer kick", true)                         \
-  X(RRVM_REPLAY_BREAKPOINT_HITS, "replay breakpoint hits seeking a kick", false)
+  X(RRVM_REPLAY_BREAKPOINT_HITS, "replay breakpoint hits seeking a kick", false)                   \
+  X(RRVM_INSTRUCTIONS_RETIRED, "instructions retired (0 on kvm)", false)
 
 enum class VmStat : unsigned {
 #define RRVM_STAT_ENUM(id, desc, det) id,

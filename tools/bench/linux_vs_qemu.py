@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""Linux record/replay, rrvm beside QEMU 7.2, in one run on the same kernel and initramfs (issue 11).
+
+Measures, best of ROUNDS, each engine booting Debian's stock kernel to a busybox user space:
+  - QEMU's record/replay (TCG, -icount shift=auto,rr=record|replay, microvm without APIC, ACPI or
+    PCI) of the bzImage, and of the vmlinux inside it entered through PVH (the bzImage makes the
+    guest run the kernel's XZ decompressor first; rrvm decompresses on the host);
+  - rrvm on emu: `run`, `record`/`replay` with --clock icount, and with --clock host.
+For each: wall time until /init's marker line appears on the serial output (boot to user space),
+total wall time, instructions retired, and the trace or log size.
+
+How a run ends: rrvm ends by itself when the guest powers off (or, with a workload, writes its
+status to isa-debug-exit). QEMU without ACPI halts on `poweroff -f` and keeps running, so on the
+kernel's "reboot: System halted" line this script asks QEMU's monitor for `info replay` (the
+instruction count) and then `quit`; the quit is recorded, and the replay ends by itself there.
+Total wall time is from starting the process to its exit in every case.
+
+Usage: tools/bench/linux_vs_qemu.py [BUILD_DIR] [ROUNDS] [--kernel VMLINUZ] [--busybox BUSYBOX]
+       (defaults: build, 1, /var/cache/rrvm/linux/{vmlinuz,busybox})
+"""
+import argparse
+import lzma
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXIT_USAGE, EXIT_MISSING, EXIT_GUEST_FAILED = 64, 66, 1
+SOURCE_DIR = Path(__file__).resolve().parents[2]
+LINUX_CACHE = Path("/var/cache/rrvm/linux")
+MARKER = "rrvm benchmark: user space reached"
+HALTED = b"reboot: System halted"
+APPEND = "console=ttyS0 pci=off nokaslr"
+MEMORY = "256M"
+RUN_TIMEOUT_S = 900  # a boot takes ~10 s on an idle machine; generous for a shared one
+# rrvm statuses that are failures (see `rrvm help`); the others are the guest's own ending.
+RRVM_FAILURES = {3: "replay divergence", 64: "usage", 66: "bad kernel or trace", 68: "no kvm",
+                 70: "guest fault", 74: "internal error", 76: "host I/O", 78: "stopped by a signal"}
+RRVM_RETIRED = "instructions retired (0 on kvm)"
+QEMU = ["-M", "microvm,x-option-roms=off,pit=on,pic=on,rtc=on,isa-serial=on,acpi=off",
+        "-cpu", "qemu64,-apic,-x2apic,-tsc", "-m", MEMORY, "-nodefaults", "-display", "none",
+        "-serial", "stdio", "-no-reboot"]
+
+
+class BenchError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Outcome:
+    boot_s: float
+    total_s: float
+    status: int
+    serial: bytes
+    instructions: int | None = None
+
+
+@dataclass
+class Measured:
+    """One configuration over all rounds: the best times, the sizes and counts seen."""
+    boot_s: list = field(default_factory=list)
+    total_s: list = field(default_factory=list)
+    instructions: set = field(default_factory=set)
+    sizes: dict = field(default_factory=dict)  # name → set of byte counts
+
+    def add(self, outcome, **sizes):
+        self.boot_s.append(outcome.boot_s)
+        self.total_s.append(outcome.total_s)
+        if outcome.instructions is not None:
+            self.instructions.add(outcome.instructions)
+        for name, value in sizes.items():
+            self.sizes.setdefault(name, set()).add(value)
+
+    def best_total(self):
+        return min(self.total_s)
+
+    def size(self, name):
+        return min(self.sizes[name])
+
+
+def fail(message):
+    raise BenchError(EXIT_GUEST_FAILED, message)
+
+
+def monitor_quit(path):
+    """QEMU's instruction count from `info replay`, then `quit`, through the HMP monitor."""
+    try:
+        return monitor_conversation(path)
+    except OSError as e:
+        fail(f"QEMU's monitor at {path}: {e}")
+
+
+def monitor_conversation(path):
+    with socket.socket(socket.AF_UNIX) as mon:
+        mon.settimeout(30)
+        mon.connect(str(path))
+        mon.sendall(b"info replay\n")
+        reply = b""
+        while (found := re.search(rb"instruction count = (\d+)", reply)) is None:
+            chunk = mon.recv(4096)
+            if not chunk:
+                fail(f"QEMU's monitor closed before answering 'info replay': {reply!r}")
+            reply += chunk
+        # Closing the connection at once can drop the command unread: wait for QEMU to go.
+        mon.sendall(b"quit\n")
+        while mon.recv(4096):
+            pass
+        return int(found.group(1))
+
+
+def run_guest(what, argv, monitor=None):
+    """Runs one boot, timing the marker line and the process's exit. With `monitor`, QEMU is
+    stopped through it when the kernel says it halted."""
+    start = time.monotonic()
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    serial, boot_s, instructions = b"", None, None
+    marker = MARKER.encode()
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            selector.register(process.stderr, selectors.EVENT_READ)
+            errors, open_streams = b"", 2
+            while open_streams:
+                left = RUN_TIMEOUT_S - (time.monotonic() - start)
+                if left <= 0:
+                    fail(f"{what}: still running after {RUN_TIMEOUT_S} s; serial output, end:\n"
+                         f"{serial.decode(errors='replace')[-1500:]}")
+                for key, _ in selector.select(timeout=left):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                        open_streams -= 1
+                    elif key.fileobj is process.stderr:
+                        errors += chunk
+                    else:
+                        serial += chunk
+                        if boot_s is None and marker in serial:
+                            boot_s = time.monotonic() - start
+                        if monitor and instructions is None and HALTED in serial:
+                            instructions = monitor_quit(monitor)
+            status = process.wait()
+        total_s = time.monotonic() - start
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if boot_s is None:
+        tail = serial.decode(errors="replace")[-1500:]
+        fail(f"{what}: the guest never reached user space (no '{MARKER}' line; status "
+             f"{status}).\n--- serial output, end ---\n{tail}\n--- stderr ---\n"
+             f"{errors.decode(errors='replace')[-1500:]}")
+    if status < 0:
+        fail(f"{what}: killed by signal {-status}")
+    if argv[0].endswith("rrvm"):
+        if status in RRVM_FAILURES:
+            fail(f"{what}: exit status {status} ({RRVM_FAILURES[status]}):\n"
+                 f"{errors.decode(errors='replace')[-1500:]}")
+        retired = re.search(re.escape(RRVM_RETIRED).encode() + rb"\s+(\d+)", errors)
+        instructions = int(retired.group(1)) if retired else None
+    elif status != 0:
+        fail(f"{what}: QEMU exited with {status}: {errors.decode(errors='replace')[-1500:]}")
+    return Outcome(boot_s, total_s, status, serial, instructions)
+
+
+def same_replay(what, recorded, replayed):
+    if replayed.serial != recorded.serial or replayed.status != recorded.status:
+        fail(f"{what}: the replay's serial output or status (status {replayed.status}, "
+             f"{len(replayed.serial)} bytes) differs from the recording's (status "
+             f"{recorded.status}, {len(recorded.serial)} bytes)")
+
+
+def zstd19_bytes(path):
+    return len(subprocess.run(["zstd", "-19", "-q", "-c", str(path)], check=True,
+                              stdout=subprocess.PIPE).stdout)
+
+
+def embedded_image_bytes(rrvm, trace):
+    """The compressed size of the kernel and initrd inside an rrvm trace, from `rrvm dump`."""
+    dump = subprocess.run([rrvm, "dump", "--count", "0", str(trace)], check=True, text=True,
+                          stdout=subprocess.PIPE).stdout
+    sizes = re.findall(r"^image \d+: .*, \d+ bytes \((\d+) compressed\)", dump, re.M)
+    if not sizes:
+        fail(f"rrvm dump shows no embedded images in {trace}:\n{dump[:2000]}")
+    return sum(int(s) for s in sizes)
+
+
+def extract_vmlinux(bzimage, output):
+    """The ELF vmlinux a bzImage carries (XZ-compressed in Debian's kernel), for QEMU's PVH entry."""
+    data = Path(bzimage).read_bytes()
+    setup_sectors = data[0x1F1] or 4
+    payload_offset, payload_length = struct.unpack_from("<II", data, 0x248)
+    start = (setup_sectors + 1) * 512 + payload_offset
+    payload = data[start:start + payload_length]
+    if not payload.startswith(b"\xfd7zXZ\x00"):
+        return False
+    elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(payload)
+    if not elf.startswith(b"\x7fELF"):
+        return False
+    Path(output).write_bytes(elf)
+    return True
+
+
+def build_initramfs(build, busybox, output):
+    """The default initramfs, or one that runs the workload program when make-initramfs.py knows
+    --workload and the program is built. Returns a description of what was built."""
+    make = SOURCE_DIR / "tools" / "make-initramfs.py"
+    workload = build / "tests" / "guests" / "linux" / "workload"
+    argv = ["python3", str(make)]
+    if "--workload" in make.read_text() and workload.is_file():
+        argv += ["--workload", str(workload)]
+        described = f"busybox + workload {workload}"
+    else:
+        described = "default (busybox /init prints the marker and powers off; no workload "
+        described += "program built)" if "--workload" in make.read_text() else "option yet)"
+    made = subprocess.run(argv + [str(busybox), str(output), MARKER], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if made.returncode != 0:
+        raise BenchError(EXIT_MISSING, f"make-initramfs.py failed: {made.stderr.strip()}")
+    return described
+
+
+def megabytes(n):
+    return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} KB"
+
+
+def spread(values, unit=""):
+    low, high = min(values), max(values)
+    return f"{low:.2f}{unit}" if len(values) == 1 else f"{low:.2f}{unit} (max {high:.2f})"
+
+
+def sizes_text(values, show):
+    low, high = min(values), max(values)
+    return show(low) if low == high else f"{show(low)}-{show(high)}"
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise BenchError(EXIT_USAGE, message)
+
+
+def parse_arguments():
+    parser = Parser(description=__doc__.split("\n")[0])
+    parser.add_argument("build", nargs="?", default="build", help="build directory (build)")
+    parser.add_argument("rounds", nargs="?", type=int, default=1, help="best of ROUNDS (1)")
+    parser.add_argument("--kernel", default=str(LINUX_CACHE / "vmlinuz"))
+    parser.add_argument("--busybox", default=str(LINUX_CACHE / "busybox"))
+    parser.add_argument("--qemu", default="qemu-system-x86_64")
+    args = parser.parse_args()
+    if args.rounds < 1:
+        raise BenchError(EXIT_USAGE, f"ROUNDS must be at least 1, not {args.rounds}")
+    return args
+
+
+def check_inputs(args):
+    rrvm = Path(args.build) / "tools" / "rrvm"
+    needs = [(rrvm.is_file(), f"{rrvm} is not built (cmake --build {args.build})"),
+             (shutil.which(args.qemu), f"{args.qemu} is not installed (tools/install-deps.sh)"),
+             (shutil.which("zstd"), "zstd is not installed (tools/install-deps.sh)"),
+             (Path(args.kernel).is_file(), f"no kernel at {args.kernel} (tools/fetch-linux.sh)"),
+             (Path(args.busybox).is_file(), f"no busybox at {args.busybox} (tools/fetch-linux.sh)")]
+    for present, message in needs:
+        if not present:
+            raise BenchError(EXIT_MISSING, message)
+    return str(rrvm.resolve())
+
+
+def measure(args, rrvm, work):
+    build = Path(args.build)
+    initrd = work / "initramfs.cpio.gz"
+    initramfs = build_initramfs(build, args.busybox, initrd)
+    vmlinux = work / "vmlinux"
+    kernels = {"bzImage": args.kernel}
+    if extract_vmlinux(args.kernel, vmlinux):
+        kernels["vmlinux, PVH entry"] = str(vmlinux)
+    else:
+        print("(the kernel's payload is not XZ: QEMU boots the bzImage only)")
+    load_before = os.getloadavg()
+    print(f"linux_vs_qemu: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, best of "
+          f"{args.rounds}, {os.cpu_count()} host CPUs, load average {load_before[0]:.2f}")
+    print(f"kernel {args.kernel}, --append \"{APPEND}\", {MEMORY}; initramfs: {initramfs}")
+
+    results = {}
+    rrvm_boot = ["--engine", "emu", "--mem", MEMORY, "--initrd", str(initrd), "--append", APPEND,
+                 "--stats"]
+    for round_number in range(1, args.rounds + 1):
+        print(f"round {round_number}/{args.rounds} ...", flush=True)
+        for name, kernel in kernels.items():
+            log, sock = work / "qemu.rr", work / "monitor.sock"
+            sock.unlink(missing_ok=True)
+            common = [args.qemu, *QEMU, "-monitor", f"unix:{sock},server=on,wait=off",
+                      "-kernel", kernel, "-initrd", str(initrd), "-append", APPEND]
+            icount = f"shift=auto,rrfile={log},rr="
+            recorded = run_guest(f"QEMU record ({name})",
+                                 common[:1] + ["-icount", icount + "record"] + common[1:], sock)
+            results.setdefault(f"QEMU record ({name})", Measured()).add(
+                recorded, raw=log.stat().st_size, zstd=zstd19_bytes(log))
+            sock.unlink(missing_ok=True)
+            replayed = run_guest(f"QEMU replay ({name})",
+                                 common[:1] + ["-icount", icount + "replay"] + common[1:])
+            same_replay(f"QEMU replay ({name})", recorded, replayed)
+            replayed.instructions = recorded.instructions  # the same execution, by construction
+            results.setdefault(f"QEMU replay ({name})", Measured()).add(replayed)
+
+        ran = run_guest("rrvm run", [rrvm, "run", "--clock", "icount", *rrvm_boot, args.kernel])
+        results.setdefault("rrvm run (icount)", Measured()).add(ran)
+        for clock in ("icount", "host"):
+            trace = work / f"{clock}.trace"
+            recorded = run_guest(f"rrvm record --clock {clock}",
+                                 [rrvm, "record", "-o", str(trace), "--clock", clock, *rrvm_boot,
+                                  args.kernel])
+            whole = trace.stat().st_size
+            images = embedded_image_bytes(rrvm, trace)
+            results.setdefault(f"rrvm record ({clock})", Measured()).add(
+                recorded, whole=whole, images=images, events=whole - images)
+            replayed = run_guest(f"rrvm replay ({clock})", [rrvm, "replay", str(trace)])
+            same_replay(f"rrvm replay ({clock})", recorded, replayed)
+            replayed.instructions = recorded.instructions
+            results.setdefault(f"rrvm replay ({clock})", Measured()).add(replayed)
+    load_after = os.getloadavg()
+    print(f"load average at the end {load_after[0]:.2f} (1 min), {load_after[1]:.2f} (5 min)")
+    return results, list(kernels)
+
+
+def report(results, kernel_names):
+    print()
+    print(f"{'':34} {'boot to user space':>20} {'total wall time':>20} {'instructions':>14}  "
+          "trace / log")
+    for name, m in results.items():
+        instructions = (sizes_text(m.instructions, lambda n: f"{n / 1e9:.3f} G")
+                        if m.instructions else "n/a")
+        if "raw" in m.sizes:
+            size = (f"{sizes_text(m.sizes['raw'], megabytes)} raw, "
+                    f"{sizes_text(m.sizes['zstd'], megabytes)} after zstd -19")
+        elif "whole" in m.sizes:
+            size = (f"{sizes_text(m.sizes['whole'], megabytes)}: kernel + initrd "
+                    f"{sizes_text(m.sizes['images'], megabytes)}, events and metadata "
+                    f"{sizes_text(m.sizes['events'], megabytes)}")
+        else:
+            size = ""
+        print(f"{name:34} {spread(m.boot_s, ' s'):>20} {spread(m.total_s, ' s'):>20} "
+              f"{instructions:>14}  {size}")
+    print("(times: best of the rounds, the worst in parentheses; QEMU replay's instruction count "
+          "is its recording's)")
+
+    record, replay = results["rrvm record (icount)"], results["rrvm replay (icount)"]
+    for kernel in kernel_names:
+        q_record, q_replay = results[f"QEMU record ({kernel})"], results[f"QEMU replay ({kernel})"]
+        log = q_record.size("zstd")
+        print(f"\ntargets against QEMU booting the {kernel} (rrvm --clock icount):")
+        rows = [("record wall time <= QEMU's record", record.best_total() / q_record.best_total(),
+                 1.0),
+                ("replay wall time <= 0.5x QEMU's replay",
+                 replay.best_total() / q_replay.best_total(), 0.5),
+                ("whole trace <= QEMU's log after zstd -19 (rrvm's holds kernel + initrd, "
+                 "QEMU's does not)", record.size("whole") / log, 1.0),
+                ("events and metadata only <= QEMU's log after zstd -19",
+                 record.size("events") / log, 1.0)]
+        for what, ratio, target in rows:
+            print(f"  {what}: {ratio:.3f} (target <= {target}) {'met' if ratio <= target else 'MISSED'}")
+
+
+def main():
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)  # unwinds: the temporary directory is removed
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    try:
+        args = parse_arguments()
+        rrvm = check_inputs(args)
+        with tempfile.TemporaryDirectory(prefix="linux_vs_qemu.") as work:
+            results, kernels = measure(args, rrvm, Path(work))
+        report(results, kernels)
+    except BenchError as e:
+        print(f"linux_vs_qemu: {e}", file=sys.stderr)
+        return e.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
