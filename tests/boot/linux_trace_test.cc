@@ -66,32 +66,34 @@ std::string first_column(const std::string& columns) {
   return columns.substr(0, columns.find('\t'));
 }
 
-// The workload's lines: each part ran and printed what the guest gave it.
+// The workload's lines (the guest's terminal ends them with "\r\n"): each part ran and printed
+// what the guest gave it.
 void expect_workload_output(const std::string& out, time_t recorded_at) {
   std::smatch race;
   ASSERT_TRUE(std::regex_search(
-      out, race, std::regex("workload race: (\\d+) threads x (\\d+) increments, counter (\\d+)\n")))
+      out, race,
+      std::regex("workload race: (\\d+) threads x (\\d+) increments, counter (\\d+)\r\n")))
       << out;
   const long increments = std::stol(race[1]) * std::stol(race[2]);
   const long counter = std::stol(race[3]);
   EXPECT_GT(counter, 0);
   EXPECT_LE(counter, increments) << "a lost update can only lower the count";
-  EXPECT_NE(out.find("workload exec: echo ran in child\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("workload exec: echo ran in child\r\n"), std::string::npos) << out;
   EXPECT_TRUE(
-      std::regex_search(out, std::regex("workload fork: child \\d+ exited with status 0\n")))
+      std::regex_search(out, std::regex("workload fork: child \\d+ exited with status 0\r\n")))
       << out;
-  EXPECT_TRUE(std::regex_search(out, std::regex("workload urandom: [0-9a-f]{32}\n"))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex("workload urandom: [0-9a-f]{32}\r\n"))) << out;
   std::smatch times;
   ASSERT_TRUE(std::regex_search(out, times,
                                 std::regex("workload time: realtime (\\d+)\\.\\d{9} monotonic "
-                                           "(\\d+)\\.\\d{9} time (\\d+)\n")))
+                                           "(\\d+)\\.\\d{9} time (\\d+)\r\n")))
       << out;
   const long realtime = std::stol(times[1]);
   EXPECT_LE(std::labs(realtime - long(recorded_at)), 3600) << "the RTC starts at the host's time";
   EXPECT_LT(std::stol(times[2]), 600) << "seconds since boot";
   EXPECT_GE(std::stol(times[3]), realtime);
   EXPECT_LE(std::stol(times[3]), realtime + 1);
-  EXPECT_NE(out.find("workload done\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("workload done\r\n"), std::string::npos) << out;
 }
 
 TEST(LinuxTraceTest, BootAndWorkloadReplayExactlyWithoutKernelOrInitrd) {
