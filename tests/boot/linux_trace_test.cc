@@ -18,7 +18,7 @@ namespace rrvm::test {
 namespace {
 
 constexpr const char* kMarker = "rrvm linux test: user space reached";
-constexpr int kBootSeconds = 240; // about 11 s on an idle 2-core machine
+constexpr int kBootSeconds = 240; // about 18 s of emu for the boot and the workload
 // /init writes the workload's exit status, 0, to isa-debug-exit: rrvm exits with (0 << 1) | 1.
 constexpr int kWorkloadPassed = 1;
 
