@@ -12,9 +12,9 @@
 # - EmuDifferential / X87Differential: random instruction sequences against the real CPU, the
 #   slowest tests (about 10 s and 7 s plain, several times that here); the emu unit tests that
 #   stay cover the same interpreter code paths.
-# - LinuxTraceTest and LinuxIcountTest: whole Linux boots, three and two of them (30 s and 18 s
-#   plain, several minutes under the sanitizers); the loader's tests and the kernel's first five
-#   million instructions on emu stay.
+# - LinuxTraceTest, LinuxIcountTest and LinuxConsoleTest: whole Linux boots, three, two and
+#   three of them (about a minute, 18 s and 30 s plain, several minutes under the sanitizers); the
+#   loader's tests and the kernel's first five million instructions on emu stay.
 # Extra arguments go to ctest (e.g. -R Trace).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,5 +36,5 @@ cmake --build "$build" -j"$jobs"
 # Leaks count too; a sanitizer report ends the process with a failing status.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-excluded='ReadyPercentRises|ExactCountersOfAGuestThatDeterminesThem|KvmKicksAreFoundAgain|EmuDifferential|X87Differential|LinuxTraceTest|LinuxIcountTest'
+excluded='ReadyPercentRises|ExactCountersOfAGuestThatDeterminesThem|KvmKicksAreFoundAgain|EmuDifferential|X87Differential|LinuxTraceTest|LinuxIcountTest|LinuxConsoleTest'
 ctest --test-dir "$build" --output-on-failure -j"$jobs" -E "$excluded" "$@"

@@ -1,6 +1,7 @@
 #include "tools/rrvm/serial_output.h"
 
 #include <cerrno>
+#include <unistd.h>
 
 #include "vmm/error.h"
 
@@ -15,6 +16,7 @@ SerialOutput::SerialOutput(const std::string& spec) {
   if (spec == "stdio") {
     file_ = stdout;
     name_ = "standard output";
+    terminal_ = isatty(STDOUT_FILENO);
   } else if (auto path = file_path(spec)) {
     file_ = std::fopen(path->c_str(), "wb");
     if (!file_) throw Error(ExitCode::kIo, errno_message("--serial " + spec, errno));
@@ -38,8 +40,9 @@ void SerialOutput::fail(int err) const {
 void SerialOutput::put(uint8_t byte) {
   if (!file_) return;
   if (std::fputc(byte, file_) == EOF) fail(errno);
-  // A console user expects to see each line as the guest prints it.
-  if (byte == '\n' && file_ == stdout) flush();
+  // A console user expects to see each line as the guest prints it, and on a terminal also a
+  // prompt, which ends without one.
+  if (terminal_ || (byte == '\n' && file_ == stdout)) flush();
 }
 
 void SerialOutput::flush() {

@@ -29,6 +29,7 @@ private:
   std::FILE* file_ = nullptr;
   std::string name_;
   bool owned_ = false;
+  bool terminal_ = false; // stdout is a terminal: every byte is shown at once
 };
 
 } // namespace rrvm
