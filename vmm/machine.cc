@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include "vmm/boot/kernel_loader.h"
+#include "vmm/boot/rng_seed.h"
 #include "vmm/disassembler.h"
 #include "vmm/hex_text.h"
 #include "vmm/kick_tracker.h"
@@ -56,8 +57,9 @@ Machine::~Machine() {
   VcpuKicker::forget(engine_.get());
 }
 
-const BootImage& Machine::boot(const BootOptions& options,
-                               std::optional<std::vector<uint8_t>> file) {
+const BootImage& Machine::boot(BootOptions options, std::optional<std::vector<uint8_t>> file) {
+  if (options.linux_rng_seed.empty())
+    options.linux_rng_seed = linux_rng_seed(config_.rtc_base_unix_seconds);
   BootResult result =
       file ? load_kernel(memory_, options, std::move(*file)) : load_kernel(memory_, options);
   engine_->set_state(result.cpu);

@@ -16,8 +16,8 @@
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
 #include "vmm/host_sampler.h"
-#include "vmm/memory_image.h"
 #include "vmm/io_bus.h"
+#include "vmm/memory_image.h"
 #include "vmm/pc_platform.h"
 #include "vmm/vcpu_kicker.h"
 #include "vmm/virtual_clock.h"
@@ -92,8 +92,9 @@ public:
   ~Machine();
 
   // Loads the kernel (read from options.kernel_path, or given as `file`, e.g. from a trace) and
-  // puts the vCPU in its entry state.
-  const BootImage& boot(const BootOptions& options,
+  // puts the vCPU in its entry state. A Linux kernel without options.linux_rng_seed gets the one
+  // derived from the RTC's start time (vmm/boot/rng_seed.h).
+  const BootImage& boot(BootOptions options,
                         std::optional<std::vector<uint8_t>> file = std::nullopt);
 
   // Runs until the guest exits or fails, or (for a debugger) a debug event or the stop_at()

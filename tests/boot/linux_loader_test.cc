@@ -9,6 +9,7 @@
 #include "tests/boot/stock_kernel.h"
 #include "tests/support/subprocess.h"
 #include "vmm/boot/boot_file.h"
+#include "vmm/boot/boot_layout.h"
 #include "vmm/boot/bzimage.h"
 #include "vmm/boot/e820_map.h"
 #include "vmm/boot/elf_file.h"
@@ -16,6 +17,7 @@
 #include "vmm/boot/linux_boot_params.h"
 #include "vmm/boot/linux_loader.h"
 #include "vmm/boot/payload_decompressor.h"
+#include "vmm/boot/rng_seed.h"
 #include "vmm/error.h"
 #include "vmm/page_walker.h"
 
@@ -208,6 +210,29 @@ TEST_F(StockKernelTest, AVmlinuxGetsASetupHeaderMadeForIt) {
   EXPECT_EQ(zp(uint32_t(), kInitSize), end - kStartup64);
   EXPECT_EQ(zp(uint32_t(), kRamdiskImage), 0u);
   EXPECT_EQ(zp(uint32_t(), kRamdiskSize), 0u);
+}
+
+TEST_F(StockKernelTest, ARngSeedIsTheOneSetupDataNode) {
+  GuestMemory memory(kMemory);
+  BootOptions options;
+  options.kernel_path = path_;
+  options.linux_rng_seed = linux_rng_seed(1'700'000'000);
+  load_kernel(memory, options);
+  const uint64_t node = memory.load<uint64_t>(kZeroPage + kSetupData);
+  ASSERT_EQ(node, boot_layout::kLinuxSetupData);
+  EXPECT_EQ(memory.load<uint64_t>(node + kSetupDataNext), 0u);
+  EXPECT_EQ(memory.load<uint32_t>(node + kSetupDataType), kSetupRngSeed);
+  ASSERT_EQ(memory.load<uint32_t>(node + kSetupDataLength), 32u);
+  EXPECT_EQ(std::memcmp(memory.at(node + kSetupDataPayload, 32), options.linux_rng_seed.data(), 32),
+            0);
+  // The node ends before the entry stack's lowest address.
+  EXPECT_LE(node + kSetupDataPayload + 32, 0xc000u);
+}
+
+TEST(LinuxRngSeedTest, FollowsTheRtcStartTimeOnly) {
+  EXPECT_EQ(linux_rng_seed(1'700'000'000), linux_rng_seed(1'700'000'000));
+  EXPECT_NE(linux_rng_seed(1'700'000'000), linux_rng_seed(1'700'000'001));
+  EXPECT_EQ(linux_rng_seed(0).size(), 32u);
 }
 
 TEST(LinuxLoaderTest, RrvmsOwnElf64KernelsAreNotLinux) {

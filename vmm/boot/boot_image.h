@@ -17,7 +17,9 @@ namespace rrvm {
 enum class KernelKind : uint8_t { kMultiboot, kElf64, kFlat, kLinux };
 constexpr KernelKind kLastKernelKind = KernelKind::kLinux;
 // The images a trace holds for a kernel of this kind: the kernel, then a Linux kernel's initrd.
-inline size_t max_guest_images(KernelKind kind) { return kind == KernelKind::kLinux ? 2 : 1; }
+inline size_t max_guest_images(KernelKind kind) {
+  return kind == KernelKind::kLinux ? 2 : 1;
+}
 inline const char* kernel_kind_name(KernelKind kind) {
   switch (kind) {
   case KernelKind::kMultiboot:
@@ -65,6 +67,10 @@ struct BootOptions {
   // Linux only: an initial RAM disk, read from initrd_path unless given as bytes (from a trace).
   std::string initrd_path;
   std::optional<std::vector<uint8_t>> initrd;
+  // Linux only: seeds the kernel's random number generator through setup_data (none if empty).
+  // Without a seed and without RDRAND, the kernel's first read of /dev/urandom spins for about a
+  // second of guest time gathering jitter entropy.
+  std::vector<uint8_t> linux_rng_seed;
 };
 
 struct BootResult {

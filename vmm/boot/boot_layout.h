@@ -17,9 +17,10 @@ constexpr uint64_t kBootInfo = 0x7000; // multiboot information structure
 constexpr uint64_t kMemoryMap = 0x7100;
 constexpr uint64_t kCmdline = 0x7400; // NUL-terminated, up to kCmdlineMax bytes
 constexpr uint64_t kCmdlineMax = 0x8000 - 0x7400 - 1;
-constexpr uint64_t kLinuxZeroPage = 0x7000; // Linux: boot_params, in place of the multiboot info
-constexpr uint64_t kLinuxCmdline = 0x8000;  // Linux: NUL-terminated, up to kLinuxCmdlineMax bytes
-constexpr uint64_t kLinuxCmdlineMax = 0xc000 - 0x8000 - 1;
+constexpr uint64_t kLinuxZeroPage = 0x7000;  // Linux: boot_params, in place of the multiboot info
+constexpr uint64_t kLinuxCmdline = 0x8000;   // Linux: NUL-terminated, up to kLinuxCmdlineMax bytes
+constexpr uint64_t kLinuxSetupData = 0xbf00; // Linux: the setup_data node holding the RNG seed
+constexpr uint64_t kLinuxCmdlineMax = kLinuxSetupData - kLinuxCmdline - 1;
 constexpr uint64_t kStackTop = 0xfff0; // initial stack of 64-bit kernels (grows down to 0xc000)
 constexpr uint64_t kEnd = 0x10000;
 

@@ -47,6 +47,14 @@ constexpr uint64_t kInitSize = 0x260;          // u32: memory the kernel needs f
 constexpr uint64_t kSetupHeaderMinEnd = 0x264; // protocol 2.12's header ends after init_size
 constexpr uint64_t kSetupHeaderMaxEnd = 0x290; // the room boot_params gives the header
 
+// A setup_data node: {u64 next; u32 type; u32 len; u8 data[len]}, chained from kSetupData.
+constexpr uint64_t kSetupDataNext = 0x0;
+constexpr uint64_t kSetupDataType = 0x8;
+constexpr uint64_t kSetupDataLength = 0xc;
+constexpr uint64_t kSetupDataPayload = 0x10;
+constexpr uint32_t kSetupRngSeed =
+    9; // seeds the kernel's RNG (credited with RANDOM_TRUST_BOOTLOADER)
+
 constexpr uint16_t kBootFlagValue = 0xaa55;
 constexpr uint32_t kHeaderMagicValue = 0x53726448; // "HdrS"
 constexpr uint16_t kFirstVersionWith64BitEntry = 0x020c;

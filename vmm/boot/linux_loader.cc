@@ -97,6 +97,19 @@ std::vector<uint8_t> vmlinux_setup_header(uint64_t load_address, uint64_t init_s
 
 // The part of the start both kinds of image share: command line, initrd, zero page, GDT, long
 // mode and registers. `result.image` holds the kernel already loaded.
+// The seed as the one setup_data node at boot_layout::kLinuxSetupData; its address, or 0 when
+// there is no seed.
+uint64_t write_rng_seed(GuestMemory& memory, const std::vector<uint8_t>& seed) {
+  using namespace linux_boot;
+  using boot_layout::kLinuxSetupData;
+  if (seed.empty()) return 0;
+  memory.store<uint64_t>(kLinuxSetupData + kSetupDataNext, 0);
+  memory.store<uint32_t>(kLinuxSetupData + kSetupDataType, kSetupRngSeed);
+  memory.store<uint32_t>(kLinuxSetupData + kSetupDataLength, static_cast<uint32_t>(seed.size()));
+  memory.write(kLinuxSetupData + kSetupDataPayload, seed);
+  return kLinuxSetupData;
+}
+
 void start_linux(GuestMemory& memory, const BootOptions& options, const LinuxKernel& kernel,
                  BootResult& result) {
   using namespace boot_layout;
@@ -111,9 +124,10 @@ void start_linux(GuestMemory& memory, const BootOptions& options, const LinuxKer
   std::memset(memory.at(kLinuxCmdline, kLinuxCmdlineMax + 1), 0, kLinuxCmdlineMax + 1);
   memory.write(kLinuxCmdline,
                {reinterpret_cast<const uint8_t*>(options.cmdline.data()), options.cmdline.size()});
+  const uint64_t setup_data = write_rng_seed(memory, options.linux_rng_seed);
   write_zero_page(memory, kLinuxZeroPage,
                   {kernel.setup_header, kernel.load_address, kLinuxCmdline, image.initrd_gpa,
-                   image.initrd.size()});
+                   image.initrd.size(), setup_data});
 
   CpuState& cpu = result.cpu;
   write_linux_boot_gdt(memory, cpu);

@@ -26,8 +26,8 @@ void write_zero_page(GuestMemory& memory, uint64_t address, const ZeroPageFields
   memory.store<uint32_t>(address + kExtRamdiskImage, high(fields.initrd_address));
   memory.store<uint32_t>(address + kRamdiskSize, low(fields.initrd_size));
   memory.store<uint32_t>(address + kExtRamdiskSize, high(fields.initrd_size));
-  // No setup_data chain and a plain PC, whatever the image's header held.
-  memory.store<uint64_t>(address + kSetupData, 0);
+  // The loader's own setup_data chain and a plain PC, whatever the image's header held.
+  memory.store<uint64_t>(address + kSetupData, fields.setup_data_address);
   memory.store<uint32_t>(address + kHardwareSubarch, 0);
 
   const std::vector<E820Entry> map = e820_map(memory.size());

@@ -15,6 +15,7 @@ struct ZeroPageFields {
   uint64_t cmdline_address = 0;
   uint64_t initrd_address = 0; // 0 with initrd_size 0: no initrd
   uint64_t initrd_size = 0;
+  uint64_t setup_data_address = 0; // the first setup_data node; 0: none
 };
 
 // Writes the zero page at `address` (zeroing the rest of the page) with type_of_loader 0xff,
