@@ -51,7 +51,9 @@ TEST(InitramfsTest, BuildsAReproducibleBusyboxInitramfs) {
   if (stock_kernel_or_fail().empty())
     GTEST_SKIP() << "busybox-static is not fetched (tools/fetch-linux.sh)";
   const std::string archive = reproducible_initramfs({});
-  expect_entries("\n" + cpio(archive, "-t"),
+  std::string listing = "\n";
+  listing += cpio(archive, "-t");
+  expect_entries(listing,
                  {"\ninit\n", "\nbin/busybox\n", "\nbin/sh\n", "\ndev/console\n", "\nproc\n"});
   const std::string init = cpio(archive, "-i --to-stdout init");
   EXPECT_NE(init.find("echo \"hello from the test\"\n/bin/poweroff -f\n"), std::string::npos)
