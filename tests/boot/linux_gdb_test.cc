@@ -1,62 +1,19 @@
 // Issue 11's gdb scenario: a recording of Debian's stock kernel booting to user space, replayed
 // under the real gdb with symbols from tools/linux-symbols.py; a breakpoint on a kernel function
 // by name, then a reverse step back into its caller's call instruction and a step forward again.
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <regex>
-#include <signal.h>
-#include <sys/wait.h>
-#include <thread>
-#include <unistd.h>
 
 #include "tests/boot/stock_kernel.h"
+#include "tests/support/gdb_server_process.h"
 #include "tests/support/subprocess.h"
 
 namespace rrvm::test {
 namespace {
 
 constexpr int kBootSeconds = 240; // the recording takes about 10 s on an idle 2-core machine
-
-// `rrvm replay TRACE --gdb 127.0.0.1:0` in the background, killed when the test ends.
-class ReplayServer {
-public:
-  explicit ReplayServer(const std::string& trace) : err_(unique_temp_path("server.err")) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen("/dev/null", "w", stdout);
-      freopen(err_.c_str(), "w", stderr);
-      execl(rrvm_binary().c_str(), "rrvm", "replay", trace.c_str(), "--gdb", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-  ~ReplayServer() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    std::filesystem::remove(err_);
-  }
-  ReplayServer(const ReplayServer&) = delete;
-  ReplayServer& operator=(const ReplayServer&) = delete;
-
-  // The port from "waiting for gdb on 127.0.0.1:PORT", or 0 when it did not start in 30 s.
-  int port() const {
-    const std::regex waiting("waiting for gdb on 127\\.0\\.0\\.1:([0-9]+)");
-    for (int i = 0; i < 3000; ++i) {
-      std::smatch m;
-      const std::string err = read_file(err_);
-      if (std::regex_search(err, m, waiting)) return std::stoi(m[1]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return 0;
-  }
-  std::string err() const { return read_file(err_); }
-
-private:
-  std::string err_;
-  pid_t pid_;
-};
 
 TEST(LinuxGdbTest, BreakOnAKernelFunctionByNameThenReverseStepIntoItsCaller) {
   const std::string kernel = stock_kernel_or_fail();
@@ -80,8 +37,9 @@ TEST(LinuxGdbTest, BreakOnAKernelFunctionByNameThenReverseStepIntoItsCaller) {
   ASSERT_NE(recorded.out.find("Run /init as init process"), std::string::npos) << recorded.out;
   std::filesystem::remove(initrd);
 
-  ReplayServer server(trace);
-  const int port = server.port();
+  const std::string server_err = unique_temp_path("server.err");
+  GdbServerProcess server({"replay", trace, "--gdb", "127.0.0.1:0"}, server_err);
+  const int port = server.port(30'000);
   ASSERT_NE(port, 0) << server.err();
   // setup_arch runs once, early, called by start_kernel. gdb knows no prologues without debug
   // information: `break *` puts the breakpoint on the function's first instruction, so one
@@ -109,6 +67,7 @@ TEST(LinuxGdbTest, BreakOnAKernelFunctionByNameThenReverseStepIntoItsCaller) {
   std::filesystem::remove(script);
   std::filesystem::remove(symbols);
   std::filesystem::remove(trace);
+  std::filesystem::remove(server_err);
 }
 
 } // namespace

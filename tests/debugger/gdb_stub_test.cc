@@ -7,15 +7,14 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <optional>
 #include <poll.h>
 #include <regex>
-#include <signal.h>
 #include <sstream>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
+#include "tests/support/gdb_server_process.h"
 #include "tests/support/subprocess.h"
 
 namespace rrvm::test {
@@ -30,10 +29,7 @@ protected:
     dir_ = dir;
   }
   void TearDown() override {
-    if (server_ > 0) {
-      kill(server_, SIGKILL);
-      waitpid(server_, nullptr, 0);
-    }
+    server_.reset();
     std::filesystem::remove_all(dir_);
   }
 
@@ -75,44 +71,13 @@ protected:
   void start_rrvm(const std::vector<std::string>& args) {
     server_err_ = dir_ + "/server.err";
     server_out_ = dir_ + "/server.out";
-    std::vector<std::string> argv = {rrvm_binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    server_ = fork();
-    if (server_ == 0) {
-      freopen(server_out_.c_str(), "w", stdout);
-      freopen(server_err_.c_str(), "w", stderr);
-      std::vector<char*> pointers;
-      for (std::string& arg : argv)
-        pointers.push_back(arg.data());
-      pointers.push_back(nullptr);
-      execv(pointers[0], pointers.data());
-      _exit(127);
-    }
-    const std::regex waiting("waiting for gdb on 127\\.0\\.0\\.1:([0-9]+)");
-    for (int i = 0; i < 500; ++i) {
-      std::smatch m;
-      const std::string err = read_file(server_err_);
-      if (std::regex_search(err, m, waiting)) {
-        port_ = std::stoi(m[1]);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "the server did not start: " << read_file(server_err_);
+    server_.emplace(args, server_err_, server_out_);
+    port_ = server_->port(5'000);
+    ASSERT_NE(port_, 0) << "the server did not start: " << server_->err();
   }
 
   // The server's exit status once it ends (waits up to 20 s).
-  int server_status() {
-    int status = 0;
-    for (int i = 0; i < 2000; ++i) {
-      if (waitpid(server_, &status, WNOHANG) == server_) {
-        server_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -1;
-  }
+  int server_status() { return server_->wait_status(); }
 
   // Runs gdb on the guest's ELF with `commands` after connecting; returns its stdout+stderr.
   std::string gdb(const std::string& commands) {
@@ -123,15 +88,6 @@ protected:
     ProcessResult r = run_process({"gdb", "-batch", "-nx", "-x", script, elf_}, 50);
     EXPECT_FALSE(r.timed_out);
     return r.out + r.err;
-  }
-
-  // Values printed as "TAG value" lines, in order.
-  static std::vector<std::string> tagged(const std::string& output, const std::string& tag) {
-    std::vector<std::string> values;
-    std::istringstream in(output);
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind(tag + " ", 0) == 0) values.push_back(line.substr(tag.size() + 1));
-    return values;
   }
 
   int connect_raw() {
@@ -148,7 +104,7 @@ protected:
 
   std::string engine_ = "emu";
   std::string dir_, elf_, trace_, server_err_, server_out_;
-  pid_t server_ = -1;
+  std::optional<GdbServerProcess> server_;
   int port_ = 0;
 };
 
@@ -180,9 +136,10 @@ TEST_P(GdbScenario, ReverseContinueTakesTheTickCounterBack) {
                         "reverse-continue\nprintf \"TICKS %d\\n\", *(int*)&ticks\n"
                         "printf \"PC %d\\n\", $pc == &timer_handler\n"
                         "kill\n");
-  EXPECT_EQ(tagged(out, "TICKS"), (std::vector<std::string>{"0", "1", "2", "3", "4", "3", "2"}))
+  EXPECT_EQ(tagged_values(out, "TICKS"),
+            (std::vector<std::string>{"0", "1", "2", "3", "4", "3", "2"}))
       << out;
-  EXPECT_EQ(tagged(out, "PC"), std::vector<std::string>{"1"}) << out;
+  EXPECT_EQ(tagged_values(out, "PC"), std::vector<std::string>{"1"}) << out;
   EXPECT_EQ(server_status(), 0);
 }
 
@@ -252,8 +209,8 @@ TEST_F(GdbStubTest, ReverseContinueWithAWatchpointFindsTheLastWrite) {
                         "reverse-continue\n"
                         "printf \"TICKS %d\\n\", *(int*)&ticks\n"
                         "kill\n");
-  EXPECT_EQ(tagged(out, "TICKS"), (std::vector<std::string>{"2", "1", "0"})) << out;
-  EXPECT_EQ(tagged(out, "PC"), std::vector<std::string>{"1"}) << out;
+  EXPECT_EQ(tagged_values(out, "TICKS"), (std::vector<std::string>{"2", "1", "0"})) << out;
+  EXPECT_EQ(tagged_values(out, "PC"), std::vector<std::string>{"1"}) << out;
   EXPECT_NE(out.find("Old value = 2"), std::string::npos) << out;
 }
 
@@ -314,13 +271,13 @@ TEST_P(GdbScenario, DemoRaceReverseContinueFindsTheLostUpdate) {
           "printf \"LAST %d\\n\", *(long*)&total\n"
           "x/i $pc\n"
           "kill\n");
-  const std::vector<std::string> check = tagged(out, "CHECK");
+  const std::vector<std::string> check = tagged_values(out, "CHECK");
   ASSERT_EQ(check.size(), 1u) << out;
   long total = 0, expected = 0;
   ASSERT_EQ(std::sscanf(check[0].c_str(), "%ld %ld", &total, &expected), 2);
   EXPECT_LT(total, expected) << "the trace did not lose an update";
   // (a) The racy store, about to write the value total already holds.
-  const std::vector<std::string> store = tagged(out, "STORE");
+  const std::vector<std::string> store = tagged_values(out, "STORE");
   ASSERT_EQ(store.size(), 1u) << out;
   long at_store = 0, rbx = 0, value = 0;
   ASSERT_EQ(std::sscanf(store[0].c_str(), "%ld %ld %ld", &at_store, &rbx, &value), 3);
@@ -336,11 +293,12 @@ TEST_P(GdbScenario, DemoRaceReverseContinueFindsTheLostUpdate) {
                      "\nNew value = " + std::to_string(value - 1)),
             std::string::npos)
       << out;
-  EXPECT_EQ(tagged(out, "HANDLER"), std::vector<std::string>{"1 " + std::to_string(value - 1) +
-                                                             " " + std::to_string(value - 1)})
+  EXPECT_EQ(
+      tagged_values(out, "HANDLER"),
+      std::vector<std::string>{"1 " + std::to_string(value - 1) + " " + std::to_string(value - 1)})
       << out;
   // (c) The last increment before the check: total one less before it, an `inc` of total.
-  EXPECT_EQ(tagged(out, "LAST"), std::vector<std::string>{std::to_string(total - 1)}) << out;
+  EXPECT_EQ(tagged_values(out, "LAST"), std::vector<std::string>{std::to_string(total - 1)}) << out;
   EXPECT_NE(out.find("Old value = " + std::to_string(total) +
                      "\nNew value = " + std::to_string(total - 1)),
             std::string::npos)
@@ -392,7 +350,7 @@ TEST_F(GdbStubTest, MonitorGotoMovesToATraceEvent) {
   EXPECT_EQ(positions[4].first, 5u);
   EXPECT_NE(out.find("maintenance flush register-cache"), std::string::npos) << out;
   EXPECT_NE(out.find("cannot go to trace event 1000000"), std::string::npos) << out;
-  EXPECT_EQ(tagged(out, "TICKS"), std::vector<std::string>{"0"}) << out;
+  EXPECT_EQ(tagged_values(out, "TICKS"), std::vector<std::string>{"0"}) << out;
 }
 
 // `rrvm run --gdb`: forward debugging of a live run; going backwards is refused with a reason.
@@ -403,8 +361,8 @@ TEST_F(GdbStubTest, LiveRunIsDebuggedForwardOnly) {
                         "printf \"TICKS %d\\n\", *(int*)&ticks\n"
                         "stepi\nprintf \"PC %d\\n\", $pc == (long)&timer_handler + 1\n"
                         "reverse-stepi\nmonitor when\ndetach\n");
-  EXPECT_EQ(tagged(out, "TICKS"), std::vector<std::string>{"1"}) << out;
-  EXPECT_EQ(tagged(out, "PC"), std::vector<std::string>{"1"}) << out;
+  EXPECT_EQ(tagged_values(out, "TICKS"), std::vector<std::string>{"1"}) << out;
+  EXPECT_EQ(tagged_values(out, "PC"), std::vector<std::string>{"1"}) << out;
   EXPECT_NE(out.find("a live run cannot go backwards"), std::string::npos) << out;
   EXPECT_NE(out.find("live run"), std::string::npos) << out;
   EXPECT_EQ(server_status(), 1); // detached: the run went on to the guest's exit
@@ -421,7 +379,8 @@ TEST_F(GdbStubTest, LiveRecordingUnderGdbReplays) {
   std::string out = gdb("break timer_handler\ncontinue\ncontinue\ncontinue\nstepi\nstepi\n"
                         "printf \"TICKS %d\\n\", *(int*)&ticks\n"
                         "delete\nset var *(int*)&ticks = 7\n");
-  EXPECT_EQ(tagged(out, "TICKS"), std::vector<std::string>{"3"}) << out; // stepped over the inc
+  EXPECT_EQ(tagged_values(out, "TICKS"), std::vector<std::string>{"3"})
+      << out; // stepped over the inc
   EXPECT_NE(out.find("Cannot access memory"), std::string::npos) << out;
   EXPECT_EQ(server_status(), 1);
   EXPECT_NE(read_file(server_err_).find("refused gdb's write"), std::string::npos);
@@ -449,7 +408,7 @@ TEST_F(GdbStubTest, KvmReplayDebugsForwardAndHandsOverToEmuForReverse) {
                         "delete\nbreak timer_handler\nreverse-continue\n"
                         "printf \"TICKS %d %d\\n\", *(int*)&ticks, $pc == &timer_handler\n"
                         "delete\ncontinue\n");
-  EXPECT_EQ(tagged(out, "TICKS"), (std::vector<std::string>{"2", "1", "1 1"})) << out;
+  EXPECT_EQ(tagged_values(out, "TICKS"), (std::vector<std::string>{"2", "1", "1 1"})) << out;
   EXPECT_NE(out.find("<timer_handler>:\tpush   %rax"), std::string::npos) << out;
   EXPECT_NE(out.find("continues on emu"), std::string::npos) << out;
   // Two steps forward on kvm and two back on emu: the same registers.

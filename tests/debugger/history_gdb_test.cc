@@ -1,16 +1,14 @@
 // `monitor history` and `monitor last-write` through the real gdb (`gdb -batch -nx -x script`)
 // against `rrvm replay --gdb`, on an emu recording of the demo race that lost an update.
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <optional>
 #include <regex>
-#include <signal.h>
 #include <sstream>
-#include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
+#include "tests/support/gdb_server_process.h"
 #include "tests/support/subprocess.h"
 
 namespace rrvm::test {
@@ -41,36 +39,16 @@ protected:
     start_server();
   }
   void TearDown() override {
-    if (server_ > 0) {
-      kill(server_, SIGKILL);
-      waitpid(server_, nullptr, 0);
-    }
+    server_.reset();
     std::filesystem::remove_all(dir_);
   }
 
   // `rrvm replay --gdb` on a port the kernel picks, read from its stderr.
   void start_server() {
-    server_err_ = dir_ + "/server.err";
-    server_ = fork();
-    if (server_ == 0) {
-      freopen("/dev/null", "w", stdout);
-      freopen(server_err_.c_str(), "w", stderr);
-      const std::string binary = rrvm_binary();
-      execl(binary.c_str(), binary.c_str(), "replay", trace_.c_str(), "--gdb", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const std::regex waiting("waiting for gdb on 127\\.0\\.0\\.1:([0-9]+)");
-    for (int i = 0; i < 1000; ++i) {
-      std::smatch m;
-      const std::string err = read_file(server_err_);
-      if (std::regex_search(err, m, waiting)) {
-        port_ = std::stoi(m[1]);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "the server did not start: " << read_file(server_err_);
+    server_.emplace(std::vector<std::string>{"replay", trace_, "--gdb", "127.0.0.1:0"},
+                    dir_ + "/server.err");
+    port_ = server_->port();
+    ASSERT_NE(port_, 0) << "the server did not start: " << server_->err();
   }
 
   // gdb on the demo's ELF running `commands` once connected; its stdout and stderr.
@@ -82,15 +60,6 @@ protected:
     const ProcessResult r = run_process({"gdb", "-batch", "-nx", "-x", script, elf_}, 50);
     EXPECT_FALSE(r.timed_out);
     return r.out + r.err;
-  }
-
-  // The values of "TAG value" lines, in order.
-  static std::vector<std::string> tagged(const std::string& output, const std::string& tag) {
-    std::vector<std::string> values;
-    std::istringstream in(output);
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind(tag + " ", 0) == 0) values.push_back(line.substr(tag.size() + 1));
-    return values;
   }
 
   // The history table's lines (instruction, rip, old -> new) in `output`.
@@ -106,8 +75,8 @@ protected:
     return lines;
   }
 
-  std::string dir_, elf_, trace_, server_err_;
-  pid_t server_ = -1;
+  std::string dir_, elf_, trace_;
+  std::optional<GdbServerProcess> server_;
   int port_ = 0;
 };
 
@@ -121,7 +90,8 @@ TEST_F(HistoryGdbTest, HistoryListsTheRacingWrites) {
           "eval \"monitor history 0x%lx\", (long)&total\n" // the default length; cached
           "eval \"monitor history 0x%lx 4\", (long)&ok_message\n"
           "kill\n");
-  const std::vector<std::string> handler = tagged(out, "HANDLER"), store = tagged(out, "STORE");
+  const std::vector<std::string> handler = tagged_values(out, "HANDLER"),
+                                 store = tagged_values(out, "STORE");
   ASSERT_EQ(handler.size(), 1u) << out;
   ASSERT_EQ(store.size(), 1u) << out;
   EXPECT_TRUE(std::regex_search(
@@ -185,7 +155,8 @@ TEST_F(HistoryGdbTest, LastWriteMovesToTheWriter) {
       << out;
   EXPECT_NE(out.find("gdb still shows the old registers"), std::string::npos) << out;
 
-  const std::vector<std::string> after = tagged(out, "AFTER"), writer = tagged(out, "WRITER");
+  const std::vector<std::string> after = tagged_values(out, "AFTER"),
+                                 writer = tagged_values(out, "WRITER");
   ASSERT_EQ(after.size(), 1u) << out;
   ASSERT_EQ(writer.size(), 1u) << out;
   const std::string rip = hex(last.rip);
