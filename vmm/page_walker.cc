@@ -23,9 +23,10 @@ public:
     return true;
   }
   uint64_t last() const { return walk_.entries[walk_.count - 1].value; }
-  void map(uint64_t gpa) {
+  void map(uint64_t gpa, unsigned page_shift = 12) {
     walk_.present = true;
     walk_.gpa = gpa;
+    walk_.page_shift = page_shift;
   }
 
 private:
@@ -38,7 +39,7 @@ void walk_32bit(Walker& w, const PagingRegisters& regs, uint32_t la) {
   const uint64_t pde = w.last();
   if ((pde & pte::kLargePage) && (regs.cr4 & cr4::kPSE)) {
     const uint64_t base = (pde & 0xffc00000) | ((pde >> 13) & 0xff) << 32; // PSE-36 high bits
-    return w.map(base | (la & 0x3fffff));
+    return w.map(base | (la & 0x3fffff), 22);
   }
   if (!w.read((pde & 0xfffff000) + (((la >> 12) & 0x3ff) << 2), false)) return;
   w.map((w.last() & 0xfffff000) | (la & 0xfff));
@@ -53,7 +54,7 @@ void walk_64bit(Walker& w, uint64_t table, uint64_t la, unsigned shift, unsigned
     const bool leaf = level == levels - 1;
     if (!leaf && (entry & pte::kLargePage) && shift <= 30) {
       const uint64_t page_mask = (1ull << shift) - 1;
-      return w.map(((entry & pte::kAddressMask) & ~page_mask) | (la & page_mask));
+      return w.map(((entry & pte::kAddressMask) & ~page_mask) | (la & page_mask), shift);
     }
     table = entry & pte::kAddressMask;
   }

@@ -23,7 +23,7 @@ struct PagingRegisters {
 // Paging-structure entry bits.
 namespace pte {
 constexpr uint64_t kPresent = 1, kWritable = 2, kUser = 4, kAccessed = 0x20, kDirty = 0x40,
-                   kLargePage = 0x80;
+                   kLargePage = 0x80, kGlobal = 0x100;
 constexpr uint64_t kNoExecute = 1ull << 63;
 constexpr uint64_t kAddressMask = 0x000ffffffffff000ull;
 } // namespace pte
@@ -37,8 +37,9 @@ struct PageWalk {
     bool wide; // 8 bytes (PAE, long mode) rather than 4
     bool has_accessed;
   };
-  bool present = false; // false: the last entry read is not present
-  uint64_t gpa = 0;     // the translation, when present
+  bool present = false;     // false: the last entry read is not present
+  uint64_t gpa = 0;         // the translation, when present
+  unsigned page_shift = 12; // the size of the page mapped: 12 (4 KiB), 21, 22 or 30
   // The rights of the whole path: every level writable, every level user, any level NX.
   bool writable = true, user = true, no_execute = false;
   std::array<Entry, 4> entries{};

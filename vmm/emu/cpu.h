@@ -67,6 +67,8 @@ struct TlbEntry {
   uint8_t* host = nullptr;
   uint64_t ppn = 0;
   uint8_t perm = 0;
+  bool global = false;     // cut from a G=1 mapping while CR4.PGE was set: survives CR3 writes
+  uint8_t page_shift = 12; // the size of the page it was cut from, for INVLPG
 };
 
 struct DeviceInput { // the machine's answer to a port or MMIO read or an MSR access
@@ -319,9 +321,17 @@ public:
   uint64_t pop_sized(unsigned bytes);
 
   // ---- translation (mmu.cc) ----
-  // INVLPG flushes everything too: a large page may be cached under any of its 4K linear pages,
-  // and INVLPG is rare enough not to track them.
+  // The TLB caches 4 KiB linear pages; a large page is cached under each of its 4 KiB pages that
+  // was used. A cached translation is used until a flush drops it, as on a CPU, even if the guest
+  // changed the page tables: which translations are cached depends only on the guest's own
+  // accesses and flushes since the last set_state(), so record and replay see the same ones.
+  // Everything, global entries too: CR0.PG/WP, CR4 paging bits, EFER, state and watchpoint
+  // changes.
   void flush_tlb();
+  // A CR3 write: everything but the global entries.
+  void flush_tlb_nonglobal();
+  // INVLPG: every entry that may translate linear `la`, global or not.
+  void flush_tlb_page(uint64_t la);
   // Withdraws fast writes to a physical page that now holds cached code.
   void protect_code_page(uint64_t ppn);
   // Host pointer for the instruction fetch at linear `la`, with the page's physical address;
@@ -392,10 +402,17 @@ private:
   [[noreturn]] void stop_unsupported(std::string what);
   void access_slow(uint64_t la, unsigned size, uint8_t need, void* data);
   void access_phys(uint64_t gpa, unsigned size, bool write, void* data);
-  void fill_tlb(uint64_t la, uint64_t gpa, uint8_t perms);
-  uint64_t walk(uint64_t la, uint8_t need, uint8_t* perms);
+  // What a page walk grants: the access rights as TLB permission bits, and how it may be cached.
+  struct Grant {
+    uint8_t perms = 0;
+    bool global = false;
+    uint8_t page_shift = 12;
+  };
+  void fill_tlb(uint64_t la, uint64_t gpa, const Grant& g);
+  uint64_t walk(uint64_t la, uint8_t need, Grant* g);
   void check_watch(uint64_t la, unsigned size, bool write);
   TlbEntry tlb_[kTlbSize];
+  bool large_cached_ = false; // some entry may come from a large page (INVLPG must search)
 };
 
 } // namespace rrvm::emu

@@ -20,9 +20,9 @@ bool canonical(uint64_t la) {
 
 // The page walk itself is the shared one (vmm/page_walker.h); the CPU adds what a walk does to
 // the tables (accessed and dirty bits), the access checks and the #PF error code.
-uint64_t Cpu::walk(uint64_t la, uint8_t need, uint8_t* perms) {
+uint64_t Cpu::walk(uint64_t la, uint8_t need, Grant* g) {
   if (!(cr0 & cr0::kPG)) {
-    *perms = 0xff;
+    *g = Grant{0xff};
     return la;
   }
   const bool write = need & kWriteAny, user = need & kUserAny, exec = need & kExecAny;
@@ -58,13 +58,35 @@ uint64_t Cpu::walk(uint64_t la, uint8_t need, uint8_t* perms) {
     if (!nx) p |= perm::kExecU;
     if (dirty && w.writable) p |= perm::kWriteU;
   }
-  *perms = p;
+  // Global entries exist only while CR4.PGE is set: changing PGE flushes everything.
+  *g = Grant{p, (cr4 & cr4::kPGE) && (leaf.value & pte::kGlobal), uint8_t(w.page_shift)};
   return w.gpa;
 }
 
 void Cpu::flush_tlb() {
   for (auto& e : tlb_)
     e.vpn = ~0ull;
+  large_cached_ = false;
+}
+
+void Cpu::flush_tlb_nonglobal() {
+  large_cached_ = false;
+  for (auto& e : tlb_) {
+    if (!e.global)
+      e.vpn = ~0ull;
+    else if (e.page_shift > 12 && e.vpn != ~0ull)
+      large_cached_ = true;
+  }
+}
+
+void Cpu::flush_tlb_page(uint64_t la) {
+  const uint64_t vpn = la >> 12;
+  TlbEntry& e = tlb_[vpn & (kTlbSize - 1)];
+  if (e.vpn == vpn) e.vpn = ~0ull;
+  if (!large_cached_) return;
+  // A large page's translation may sit in the slot of any of its 4 KiB pages.
+  for (auto& other : tlb_)
+    if (((other.vpn ^ vpn) >> (other.page_shift - 12)) == 0) other.vpn = ~0ull;
 }
 
 void Cpu::protect_code_page(uint64_t ppn) {
@@ -72,18 +94,20 @@ void Cpu::protect_code_page(uint64_t ppn) {
     if (e.ppn == ppn) e.perm &= ~kWriteAny;
 }
 
-void Cpu::fill_tlb(uint64_t la, uint64_t gpa, uint8_t perms) {
+void Cpu::fill_tlb(uint64_t la, uint64_t gpa, const Grant& g) {
   uint64_t page = gpa & ~0xfffull;
   if (!mem.contains(page, kPageSize)) return;
   for (const auto& w : watchpoints)
     if (((w.address ^ la) & ~0xfffull) == 0 || (((w.address + w.length - 1) ^ la) & ~0xfffull) == 0)
       return;
-  if (code->is_code(page)) perms &= ~kWriteAny;
   TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
   e.vpn = la >> 12;
   e.host = mem.host() + page;
   e.ppn = page >> 12;
-  e.perm = perms;
+  e.perm = code->is_code(page) ? g.perms & ~kWriteAny : g.perms;
+  e.global = g.global;
+  e.page_shift = g.page_shift;
+  if (g.page_shift > 12) large_cached_ = true;
 }
 
 void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
@@ -135,15 +159,15 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
   const bool is_write = need & kWriteAny;
   auto* bytes = static_cast<uint8_t*>(data);
   unsigned first = unsigned(std::min<uint64_t>(size, 0x1000 - (la & 0xfff)));
-  uint8_t p1, p2 = 0;
-  uint64_t gpa1 = walk(la, need, &p1);
+  Grant g1, g2;
+  uint64_t gpa1 = walk(la, need, &g1);
   if (first == size) {
-    fill_tlb(la, gpa1, p1);
+    fill_tlb(la, gpa1, g1);
     access_phys(gpa1, size, is_write, data);
   } else {
     uint64_t la2 = (la + first) & lin_mask;
     if ((efer & efer::kLMA) && !canonical(la2)) fault(vec::kGP, 0);
-    uint64_t gpa2 = walk(la2, need, &p2); // both halves are checked before either is accessed
+    uint64_t gpa2 = walk(la2, need, &g2); // both halves are checked before either is accessed
     bool ram1 = mem.contains(gpa1, first), ram2 = mem.contains(gpa2, size - first);
     if (ram1 && ram2) {
       access_phys(gpa1, first, is_write, bytes);
@@ -183,11 +207,11 @@ const uint8_t* Cpu::fetch_page(uint64_t la, uint64_t* phys) {
     return e.host + (la & 0xfff);
   }
   if ((efer & efer::kLMA) && !canonical(la)) fault(vec::kGP, 0);
-  uint8_t p;
-  uint64_t gpa = walk(la, acc_exec, &p);
+  Grant g;
+  uint64_t gpa = walk(la, acc_exec, &g);
   *phys = gpa;
   if (!mem.contains(gpa, 1)) return nullptr;
-  fill_tlb(la, gpa, p);
+  fill_tlb(la, gpa, g);
   return mem.host() + gpa;
 }
 

@@ -216,9 +216,9 @@ void op_clts(Cpu& c, const Insn&) {
   c.cr0 &= ~cr0::kTS;
 }
 
-void op_invlpg(Cpu& c, const Insn&) {
+void op_invlpg(Cpu& c, const Insn& in) {
   require_cpl0(c);
-  c.flush_tlb();
+  c.flush_tlb_page(c.linear(in.op[0].seg, c.offset(in.op[0], in)));
 }
 
 void op_wbinvd(Cpu& c, const Insn&) {
@@ -404,6 +404,12 @@ void Cpu::check_io_permission(uint16_t port, unsigned size) {
 }
 
 void Cpu::write_cr(unsigned n, uint64_t v) {
+  // What the TLB's entries depend on beyond the page tables (SDM vol. 3 §4.10.4.1): changing any
+  // of these drops every entry, global ones too.
+  constexpr uint64_t kCr0TlbBits = cr0::kPG | cr0::kWP;
+  constexpr uint64_t kCr4TlbBits = cr4::kPGE | cr4::kPAE | cr4::kPSE | cr4::kSMEP | cr4::kSMAP;
+  constexpr uint64_t kCr4Pcide = 1u << 17; // PCIDs are not advertised (cpuid_table.cc)
+  bool flush_all = false;
   switch (n) {
   case 0: {
     if ((v & cr0::kPG) && !(v & cr0::kPE)) fault(vec::kGP, 0);
@@ -417,6 +423,7 @@ void Cpu::write_cr(unsigned n, uint64_t v) {
       if (mode64) fault(vec::kGP, 0);
       efer &= ~efer::kLMA;
     }
+    flush_all = (cr0 ^ v) & kCr0TlbBits;
     cr0 = v | cr0::kET;
     break;
   }
@@ -425,9 +432,12 @@ void Cpu::write_cr(unsigned n, uint64_t v) {
     return;
   case 3:
     cr3 = v;
+    flush_tlb_nonglobal();
     break;
   case 4:
     if ((efer & efer::kLMA) && !(v & cr4::kPAE)) fault(vec::kGP, 0);
+    if (v & kCr4Pcide) fault(vec::kGP, 0);
+    flush_all = (cr4 ^ v) & kCr4TlbBits;
     cr4 = v;
     break;
   case 8:
@@ -436,7 +446,7 @@ void Cpu::write_cr(unsigned n, uint64_t v) {
   default:
     fault(vec::kUD);
   }
-  flush_tlb();
+  if (flush_all) flush_tlb();
   refresh_mode();
 }
 
