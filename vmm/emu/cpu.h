@@ -386,7 +386,7 @@ public:
   std::unique_ptr<CodeCache> code;
 
 private:
-  static constexpr size_t kTlbSize = 256;
+  static constexpr size_t kTlbSize = 1024;
   // The three shapes of event delivery, and the gate checks protected and long mode share.
   void deliver_real(uint8_t vector, uint64_t return_rip);
   void deliver_protected(uint8_t vector, EventKind kind, std::optional<uint32_t> error,
