@@ -123,6 +123,25 @@ TEST(TlbTest, InvlpgInsideALargePageDropsEveryPageCachedFromIt) {
   EXPECT_EQ(r[7], 0x601000u) << "INVLPG in a large page dropped a 4 KiB page outside it";
 }
 
+// A global 2 MiB page's entries outlive a CR3 write; INVLPG inside the page still finds them.
+TEST(TlbTest, InvlpgInsideAGlobalLargePageAfterACr3Write) {
+  TlbMachine m;
+  m.memory.store<uint64_t>(kLargePde, 0x800000 | 0x187);
+  const auto r = m.results(kSetPge + R"(
+  mov r8, [0x852000]
+  mov r9, [0x9e3000]
+  mov qword [0x3020], 0xa00000 | 0x187
+)" + kReloadCr3 + R"(
+  mov r10, [0x852000]
+  invlpg [0x8ab000]
+  mov r11, [0x852000]
+  mov r12, [0x9e3000]
+)");
+  EXPECT_EQ(r[2], 0x852000u) << "the global 2 MiB page's entry did not survive the CR3 write";
+  EXPECT_EQ(r[3], 0xa52000u);
+  EXPECT_EQ(r[4], 0xbe3000u);
+}
+
 // 32-bit paging with PSE: a 4 MiB page cached under two of its 4 KiB pages, dropped by INVLPG of
 // a third. The code enables paging itself over an identity-mapped first 4 MiB.
 TEST(TlbTest, InvlpgInsideA4MiBPage) {

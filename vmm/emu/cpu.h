@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <bitset>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -412,7 +413,13 @@ private:
   uint64_t walk(uint64_t la, uint8_t need, Grant* g);
   void check_watch(uint64_t la, unsigned size, bool write);
   TlbEntry tlb_[kTlbSize];
-  bool large_cached_ = false; // some entry may come from a large page (INVLPG must search)
+  // The large pages (2 MiB, 4 MiB, 1 GiB) that may have entries cached, hashed into a filter:
+  // INVLPG searches the whole TLB only for an address that may lie in one of them.
+  static constexpr size_t kLargePageFilterBits = 1024;
+  static size_t large_page_bit(uint64_t la, unsigned page_shift) {
+    return (((la >> page_shift) ^ page_shift) * 0x9e3779b97f4a7c15ull) >> 54;
+  }
+  std::bitset<kLargePageFilterBits> large_pages_;
 };
 
 } // namespace rrvm::emu

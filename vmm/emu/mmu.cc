@@ -66,16 +66,16 @@ uint64_t Cpu::walk(uint64_t la, uint8_t need, Grant* g) {
 void Cpu::flush_tlb() {
   for (auto& e : tlb_)
     e.vpn = ~0ull;
-  large_cached_ = false;
+  large_pages_.reset();
 }
 
 void Cpu::flush_tlb_nonglobal() {
-  large_cached_ = false;
+  large_pages_.reset();
   for (auto& e : tlb_) {
     if (!e.global)
       e.vpn = ~0ull;
     else if (e.page_shift > 12 && e.vpn != ~0ull)
-      large_cached_ = true;
+      large_pages_.set(large_page_bit(e.vpn << 12, e.page_shift));
   }
 }
 
@@ -83,10 +83,13 @@ void Cpu::flush_tlb_page(uint64_t la) {
   const uint64_t vpn = la >> 12;
   TlbEntry& e = tlb_[vpn & (kTlbSize - 1)];
   if (e.vpn == vpn) e.vpn = ~0ull;
-  if (!large_cached_) return;
   // A large page's translation may sit in the slot of any of its 4 KiB pages.
-  for (auto& other : tlb_)
-    if (((other.vpn ^ vpn) >> (other.page_shift - 12)) == 0) other.vpn = ~0ull;
+  for (unsigned page_shift : {21u, 22u, 30u}) {
+    if (!large_pages_[large_page_bit(la, page_shift)]) continue;
+    for (auto& other : tlb_)
+      if (((other.vpn ^ vpn) >> (other.page_shift - 12)) == 0) other.vpn = ~0ull;
+    return;
+  }
 }
 
 void Cpu::protect_code_page(uint64_t ppn) {
@@ -107,7 +110,7 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, const Grant& g) {
   e.perm = code->is_code(page) ? g.perms & ~kWriteAny : g.perms;
   e.global = g.global;
   e.page_shift = g.page_shift;
-  if (g.page_shift > 12) large_cached_ = true;
+  if (g.page_shift > 12) large_pages_.set(large_page_bit(la, g.page_shift));
 }
 
 void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
