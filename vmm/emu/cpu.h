@@ -326,8 +326,8 @@ public:
   // was used. A cached translation is used until a flush drops it, as on a CPU, even if the guest
   // changed the page tables: which translations are cached depends only on the guest's own
   // accesses and flushes since the last set_state(), so record and replay see the same ones.
-  // Everything, global entries too: CR0.PG/WP, CR4 paging bits, EFER, state and watchpoint
-  // changes.
+  // Drops every entry, global ones too: changes of CR0.PG/WP, CR4 paging bits, EFER, the state
+  // and watchpoints.
   void flush_tlb();
   // A CR3 write: everything but the global entries.
   void flush_tlb_nonglobal();
