@@ -1,6 +1,7 @@
 // The software TLB's flushes: global entries (CR4.PGE, G=1) survive a CR3 write while the others
 // are walked again, toggling CR4.PGE drops them, and INVLPG drops exactly the entries that may
-// translate its address: one 4 KiB page, or every page cached from a 2 MiB or 4 MiB page.
+// translate its address: one 4 KiB page, or every page cached from a 2 MiB or 4 MiB page; code
+// cached from a global page still sends writes through the slow path that invalidates it.
 //
 // Each case remaps pages behind the TLB's back (a PTE write without INVLPG) and reads them
 // again: a cached translation is used until a flush drops it, so a read shows the old page while
@@ -9,6 +10,7 @@
 // fall in different TLB slots, and none shares a slot with the code or the stack.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 
 #include "vmm/emu/testing/emu_machine.h"
@@ -121,6 +123,27 @@ TEST(TlbTest, InvlpgInsideALargePageDropsEveryPageCachedFromIt) {
   EXPECT_EQ(r[5], 0xa52000u);
   EXPECT_EQ(r[6], 0xbe3000u);
   EXPECT_EQ(r[7], 0x601000u) << "INVLPG in a large page dropped a 4 KiB page outside it";
+}
+
+// Code cached from a global page withdraws fast writes from the page's global entry too: a
+// write through it after a CR3 write still invalidates the decoded code.
+TEST(TlbTest, WritesThroughAGlobalEntryStillInvalidateCachedCode) {
+  TlbMachine m;
+  const uint8_t mov_eax_1_ret[] = {0xb8, 1, 0, 0, 0, 0xc3};
+  m.memory.write(0x600000, mov_eax_1_ret);
+  const auto r = m.results(kSetPge + R"(
+  mov byte [0x430001], 1
+  mov rax, 0x430000
+  call rax
+  mov r8, rax
+)" + kReloadCr3 + R"(
+  mov byte [0x430001], 2
+  mov rax, 0x430000
+  call rax
+  mov r9, rax
+)");
+  EXPECT_EQ(r[0], 1u);
+  EXPECT_EQ(r[1], 2u) << "the write went through the global entry's fast path";
 }
 
 // A global 2 MiB page's entries outlive a CR3 write; INVLPG inside the page still finds them.
