@@ -8,7 +8,7 @@
 ; output is the same in every run. Ends with GUEST_PASS on isa-debug-exit, or GUEST_FAIL_BASE + 1
 ; when the RTC reads something that is not a BCD time.
 ; The sizes can be set with nasm -D (a reduced variant for tests): ROUNDS, LINES_PER_ROUND,
-; PASSES_PER_ROUND. tests/emu/mixed_guest_model.h computes the same output on the host.
+; PASSES_PER_ROUND. tests/emu/mixed_guest_test.cc computes the same output on the host.
 %include "guest.inc"
 %include "pic.inc"
 bits 32
