@@ -258,7 +258,6 @@ def report(bench):
 
     r = bench.results
     tcg = r["QEMU TCG run"]
-    log = r["QEMU rr record"].size("zstd")
     for clock in CLOCKS:
         run = r[f"rrvm run, {clock} clock"]
         record = r[f"rrvm record, {clock} clock"]
@@ -273,10 +272,12 @@ def report(bench):
         for what, mine, theirs, target in timed:
             print(verdict(what, mine.wall() / theirs.wall(), target) +
                   f" [{mine.cpu() / theirs.cpu():.3f}]")
-        print(verdict("issue 12: trace <= QEMU's rr log (sleep=on) after zstd -19",
-                      record.size("whole") / log, 1.0))
-        print(verdict("issue 12: trace without the kernel image <= QEMU's rr log after zstd -19",
-                      record.size("events_only") / log, 1.0))
+        for rr in QEMU_RR:
+            log = r[f"{rr} record"].size("zstd")
+            print(verdict(f"issue 12: trace <= {rr} log after zstd -19",
+                          record.size("whole") / log, 1.0))
+            print(verdict(f"issue 12: trace without the kernel image <= {rr} log after zstd -19",
+                          record.size("events_only") / log, 1.0))
 
 
 def main():
