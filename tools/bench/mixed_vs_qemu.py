@@ -54,6 +54,7 @@ class Run:
     cpu_s: float
     status: int
     serial: bytes
+    errors: bytes
     instructions: int | None
 
 
@@ -111,7 +112,8 @@ def run_guest(what, argv):
     if status != GUEST_PASS_STATUS:
         fail(f"{what}: exit status {status}, not the guest's pass ({GUEST_PASS_STATUS}); "
              f"serial output, end:\n{tail(serial)}\n--- stderr ---\n{tail(errors)}")
-    return Run(wall_s, cpu_s, status, serial, retired_instructions(errors) if is_rrvm else None)
+    return Run(wall_s, cpu_s, status, serial, errors,
+               retired_instructions(errors) if is_rrvm else None)
 
 
 def trace_counts(rrvm, trace):
@@ -146,7 +148,7 @@ class Bench:
         if self.reference is None:
             if SUMMARY.search(outcome.serial) is None:
                 fail(f"{name}: no 'mixed: checksum' line; serial output, end:\n"
-                     f"{tail(outcome.serial)}")
+                     f"{tail(outcome.serial)}\n--- stderr ---\n{tail(outcome.errors)}")
             self.reference = outcome.serial
         elif outcome.serial != self.reference:
             fail(f"{name} printed a different serial output than the first run: "
