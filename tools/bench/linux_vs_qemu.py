@@ -18,11 +18,9 @@ Total wall time is from starting the process to its exit in every case.
 Usage: tools/bench/linux_vs_qemu.py [BUILD_DIR] [ROUNDS] [--kernel VMLINUZ] [--busybox BUSYBOX]
        (defaults: build, 1, /var/cache/rrvm/linux/{vmlinuz,busybox})
 """
-import argparse
 import lzma
 import os
 import re
-import selectors
 import shutil
 import signal
 import socket
@@ -34,7 +32,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-EXIT_USAGE, EXIT_MISSING, EXIT_GUEST_FAILED = 64, 66, 1
+from qemu_comparison import (EXIT_MISSING, EXIT_USAGE, BenchError, Parser, check_rrvm_status,
+                             embedded_image_bytes, fail, megabytes, read_output,
+                             retired_instructions, same_replay, sizes_text, spread, tail,
+                             verdict, zstd19_bytes)
+
 SOURCE_DIR = Path(__file__).resolve().parents[2]
 LINUX_CACHE = Path("/var/cache/rrvm/linux")
 MARKER = "rrvm benchmark: user space reached"
@@ -42,19 +44,9 @@ HALTED = b"reboot: System halted"
 APPEND = "console=ttyS0 pci=off nokaslr"
 MEMORY = "256M"
 RUN_TIMEOUT_S = 900  # a boot takes ~10 s on an idle machine; generous for a shared one
-# rrvm statuses that are failures (see `rrvm help`); the others are the guest's own ending.
-RRVM_FAILURES = {3: "replay divergence", 64: "usage", 66: "bad kernel or trace", 68: "no kvm",
-                 70: "guest fault", 74: "internal error", 76: "host I/O", 78: "stopped by a signal"}
-RRVM_RETIRED = "instructions retired (0 on kvm)"
 QEMU = ["-M", "microvm,x-option-roms=off,pit=on,pic=on,rtc=on,isa-serial=on,acpi=off",
         "-cpu", "qemu64,-apic,-x2apic,-tsc", "-m", MEMORY, "-nodefaults", "-display", "none",
         "-serial", "stdio", "-no-reboot"]
-
-
-class BenchError(Exception):
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -89,10 +81,6 @@ class Measured:
         return min(self.sizes[name])
 
 
-def fail(message):
-    raise BenchError(EXIT_GUEST_FAILED, message)
-
-
 def monitor_quit(path):
     """QEMU's instruction count from `info replay`, then `quit`, through the HMP monitor."""
     try:
@@ -125,75 +113,36 @@ def run_guest(what, argv, monitor=None):
     start = time.monotonic()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
-    serial, boot_s, instructions = b"", None, None
+    boot_s, instructions = None, None
     marker = MARKER.encode()
+
+    def on_serial(serial):
+        nonlocal boot_s, instructions
+        if boot_s is None and marker in serial:
+            boot_s = time.monotonic() - start
+        if monitor and instructions is None and HALTED in serial:
+            instructions = monitor_quit(monitor)
+
     try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            selector.register(process.stderr, selectors.EVENT_READ)
-            errors, open_streams = b"", 2
-            while open_streams:
-                left = RUN_TIMEOUT_S - (time.monotonic() - start)
-                if left <= 0:
-                    fail(f"{what}: still running after {RUN_TIMEOUT_S} s; serial output, end:\n"
-                         f"{serial.decode(errors='replace')[-1500:]}")
-                for key, _ in selector.select(timeout=left):
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        selector.unregister(key.fileobj)
-                        open_streams -= 1
-                    elif key.fileobj is process.stderr:
-                        errors += chunk
-                    else:
-                        serial += chunk
-                        if boot_s is None and marker in serial:
-                            boot_s = time.monotonic() - start
-                        if monitor and instructions is None and HALTED in serial:
-                            instructions = monitor_quit(monitor)
-            status = process.wait()
+        serial, errors = read_output(what, process, start, RUN_TIMEOUT_S, on_serial)
+        status = process.wait()
         total_s = time.monotonic() - start
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     if boot_s is None:
-        tail = serial.decode(errors="replace")[-1500:]
         fail(f"{what}: the guest never reached user space (no '{MARKER}' line; status "
-             f"{status}).\n--- serial output, end ---\n{tail}\n--- stderr ---\n"
-             f"{errors.decode(errors='replace')[-1500:]}")
+             f"{status}).\n--- serial output, end ---\n{tail(serial)}\n--- stderr ---\n"
+             f"{tail(errors)}")
     if status < 0:
         fail(f"{what}: killed by signal {-status}")
     if argv[0].endswith("rrvm"):
-        if status in RRVM_FAILURES:
-            fail(f"{what}: exit status {status} ({RRVM_FAILURES[status]}):\n"
-                 f"{errors.decode(errors='replace')[-1500:]}")
-        retired = re.search(re.escape(RRVM_RETIRED).encode() + rb"\s+(\d+)", errors)
-        instructions = int(retired.group(1)) if retired else None
+        check_rrvm_status(what, status, errors)
+        instructions = retired_instructions(errors)
     elif status != 0:
-        fail(f"{what}: QEMU exited with {status}: {errors.decode(errors='replace')[-1500:]}")
+        fail(f"{what}: QEMU exited with {status}: {tail(errors)}")
     return Outcome(boot_s, total_s, status, serial, instructions)
-
-
-def same_replay(what, recorded, replayed):
-    if replayed.serial != recorded.serial or replayed.status != recorded.status:
-        fail(f"{what}: the replay's serial output or status (status {replayed.status}, "
-             f"{len(replayed.serial)} bytes) differs from the recording's (status "
-             f"{recorded.status}, {len(recorded.serial)} bytes)")
-
-
-def zstd19_bytes(path):
-    return len(subprocess.run(["zstd", "-19", "-q", "-c", str(path)], check=True,
-                              stdout=subprocess.PIPE).stdout)
-
-
-def embedded_image_bytes(rrvm, trace):
-    """The compressed size of the kernel and initrd inside an rrvm trace, from `rrvm dump`."""
-    dump = subprocess.run([rrvm, "dump", "--count", "0", str(trace)], check=True, text=True,
-                          stdout=subprocess.PIPE).stdout
-    sizes = re.findall(r"^image \d+: .*, \d+ bytes \((\d+) compressed\)", dump, re.M)
-    if not sizes:
-        fail(f"rrvm dump shows no embedded images in {trace}:\n{dump[:2000]}")
-    return sum(int(s) for s in sizes)
 
 
 def extract_vmlinux(bzimage, output):
@@ -229,25 +178,6 @@ def build_initramfs(build, busybox, output):
     if made.returncode != 0:
         raise BenchError(EXIT_MISSING, f"make-initramfs.py failed: {made.stderr.strip()}")
     return described
-
-
-def megabytes(n):
-    return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} KB"
-
-
-def spread(values, unit=""):
-    low, high = min(values), max(values)
-    return f"{low:.2f}{unit}" if len(values) == 1 else f"{low:.2f}{unit} (max {high:.2f})"
-
-
-def sizes_text(values, show):
-    low, high = min(values), max(values)
-    return show(low) if low == high else f"{show(low)}-{show(high)}"
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise BenchError(EXIT_USAGE, message)
 
 
 def parse_arguments():
@@ -368,7 +298,7 @@ def report(results, kernel_names):
                 ("events and metadata only <= QEMU's log after zstd -19",
                  record.size("events") / log, 1.0)]
         for what, ratio, target in rows:
-            print(f"  {what}: {ratio:.3f} (target <= {target}) {'met' if ratio <= target else 'MISSED'}")
+            print(verdict(what, ratio, target))
 
 
 def main():
