@@ -85,6 +85,7 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
   }
   const auto serial_lengths = column(b, c.serial_lengths);
   const auto serial_bytes = column(b, c.serial_bytes);
+  const auto serial_polls = delta_column(b, c.serial_polls, scratch_);
   flatbuffers::Offset<flatbuffers::Vector<const fb::StatsSample*>> stats;
   if (!c.stats.empty()) {
     fb::StatsSample* out;
@@ -102,11 +103,19 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
     for (const KickEvent& k : c.kicks)
       *out++ = fb::Kick(k.rip, k.icount, k.state_hash, k.dirty_hash);
   }
+  flatbuffers::Offset<flatbuffers::Vector<const fb::Verify*>> verifies;
+  if (!c.verifies.empty()) {
+    fb::Verify* out;
+    verifies = b.CreateUninitializedVectorOfStructs(c.verifies.size(), &out);
+    for (const VerifyEvent& v : c.verifies)
+      *out++ = fb::Verify(v.reports, v.hash, v.icount, v.state_hash, v.polls, uint8_t(v.kind));
+  }
 
-  b.Finish(fb::CreateEventBatch(
-      b, first_event, kinds, exit_reasons, exit_rips, clock_ns, port_ports, port_sizes, port_values,
-      mmio_gpas, mmio_sizes, mmio_values, msr_indexes, msr_values, injections, serial_lengths,
-      serial_bytes, stats, checkpoints, register_hashes, guest_exits, kicks));
+  b.Finish(fb::CreateEventBatch(b, first_event, kinds, exit_reasons, exit_rips, clock_ns,
+                                port_ports, port_sizes, port_values, mmio_gpas, mmio_sizes,
+                                mmio_values, msr_indexes, msr_values, injections, serial_lengths,
+                                serial_bytes, stats, checkpoints, register_hashes, guest_exits,
+                                kicks, serial_polls, verifies));
   return {b.GetBufferPointer(), b.GetSize()};
 }
 
@@ -161,6 +170,10 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
     out.serial_bytes.assign(serial_bytes->begin(), serial_bytes->end());
   else
     out.serial_bytes.clear();
+  // Format 1 has no polls: the column is absent; since 2.0 every serial input has one.
+  const size_t polls = batch->serial_polls() ? n(EventKind::kSerialInput) : 0;
+  if (!decode_deltas(batch->serial_polls(), polls, out.serial_polls))
+    return "event batch serial input polls disagree with its event kinds";
 
   const auto* injections = batch->injections();
   if ((injections ? injections->size() : 0) != n(EventKind::kInjection) ||
@@ -191,6 +204,18 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
   if (kicks) {
     for (const fb::Kick* k : *kicks)
       out.kicks.push_back({k->rip(), k->icount(), k->state_hash(), k->dirty_hash()});
+  }
+  const auto* verifies = batch->verifies();
+  if ((verifies ? verifies->size() : 0) != n(EventKind::kVerify) ||
+      !elements_aligned<fb::Verify>(verifies))
+    return "event batch columns disagree with its event kinds";
+  out.verifies.clear();
+  if (verifies) {
+    for (const fb::Verify* v : *verifies) {
+      if (v->kind() > uint8_t(VerifyKind::kStop)) return "unknown verification kind";
+      out.verifies.push_back({VerifyKind(v->kind()), v->reports(), v->hash(), v->icount(),
+                              v->state_hash(), v->polls()});
+    }
   }
   return std::nullopt;
 }
