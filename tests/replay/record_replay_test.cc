@@ -449,6 +449,22 @@ uint64_t first_different_report(const std::string& a, const std::string& b) {
   return i + 1;
 }
 
+TEST(HashedTraceTest, VerifyModesAreCheckedOnTheCommandLine) {
+  const std::string trace = trace_path("verify_usage");
+  const std::string kernel = guest_path("pit_real.bin");
+  ProcessResult bogus = run_process(
+      {rrvm_binary(), "record", "-o", trace, "--verify", "bogus", "--flat", "0x7c00", kernel});
+  EXPECT_EQ(bogus.status, 64) << bogus.err;
+  EXPECT_EQ(bogus.err, "rrvm: bad --verify 'bogus': expected hashes, exits or full\n");
+  // kvm cannot recompute its exits, so it must log them.
+  ProcessResult on_kvm = run_process({rrvm_binary(), "record", "-o", trace, "--engine", "kvm",
+                                      "--verify", "hashes", "--flat", "0x7c00", kernel});
+  EXPECT_EQ(on_kvm.status, 64) << on_kvm.err;
+  EXPECT_NE(on_kvm.err.find("--verify hashes needs an engine that recomputes its exits"),
+            std::string::npos)
+      << on_kvm.err;
+}
+
 TEST(HashedTraceTest, AnEmuTraceHoldsFarFewerEventsThanExitsAndReplays) {
   // --clock icount: with host time the trace holds one clock sample per exit (the answer to
   // the machine's question at every exit), whatever the verification.
