@@ -17,6 +17,43 @@ flatbuffers::Offset<flatbuffers::Vector<T>> column(flatbuffers::FlatBufferBuilde
 }
 
 // Deltas from the previous value, starting from zero in every batch.
+// Per stats sample: its count of reasons, then the counts; absent when no sample has any.
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>>
+exit_reasons_column(flatbuffers::FlatBufferBuilder& builder,
+                    const std::vector<StatsSampleEvent>& samples, std::vector<uint8_t>& scratch) {
+  size_t values = 0;
+  for (const StatsSampleEvent& s : samples)
+    values += s.exits_by_reason.size();
+  if (values == 0) return {};
+  scratch.resize((values + samples.size()) * kMaxVarintBytes);
+  uint8_t* out = scratch.data();
+  for (const StatsSampleEvent& s : samples) {
+    out = put_varint(out, s.exits_by_reason.size());
+    for (uint64_t count : s.exits_by_reason)
+      out = put_varint(out, count);
+  }
+  return builder.CreateVector(scratch.data(), size_t(out - scratch.data()));
+}
+
+bool decode_exit_reasons(const flatbuffers::Vector<uint8_t>* in,
+                         std::vector<StatsSampleEvent>& samples) {
+  if (!in) return true;
+  const uint8_t* p = in->data();
+  const uint8_t* end = p + in->size();
+  for (StatsSampleEvent& s : samples) {
+    uint64_t n;
+    p = get_varint(p, end, n);
+    // Each count takes at least a byte: a count beyond what is left is damage, not a huge vector.
+    if (!p || n > uint64_t(end - p)) return false;
+    s.exits_by_reason.resize(n);
+    for (uint64_t& count : s.exits_by_reason) {
+      p = get_varint(p, end, count);
+      if (!p) return false;
+    }
+  }
+  return p == end;
+}
+
 flatbuffers::Offset<flatbuffers::Vector<uint8_t>>
 delta_column(flatbuffers::FlatBufferBuilder& builder, const std::vector<uint64_t>& values,
              std::vector<uint8_t>& scratch) {
@@ -93,6 +130,7 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
     for (const StatsSampleEvent& s : c.stats)
       *out++ = fb::StatsSample(s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits);
   }
+  const auto stats_exit_reasons = exit_reasons_column(b, c.stats, scratch_);
   const auto checkpoints = column(b, c.checkpoints);
   const auto register_hashes = column(b, c.register_hashes);
   const auto guest_exits = column(b, c.guest_exits);
@@ -115,7 +153,7 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
                                 port_ports, port_sizes, port_values, mmio_gpas, mmio_sizes,
                                 mmio_values, msr_indexes, msr_values, injections, serial_lengths,
                                 serial_bytes, stats, checkpoints, register_hashes, guest_exits,
-                                kicks, serial_polls, verifies));
+                                kicks, serial_polls, verifies, stats_exit_reasons));
   return {b.GetBufferPointer(), b.GetSize()};
 }
 
@@ -194,8 +232,11 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
   out.stats.clear();
   if (stats) {
     for (const fb::StatsSample* s : *stats)
-      out.stats.push_back({s->host_ns(), s->runtime_ns(), s->ready_ns(), s->idle_ns(), s->exits()});
+      out.stats.push_back(
+          {s->host_ns(), s->runtime_ns(), s->ready_ns(), s->idle_ns(), s->exits(), {}});
   }
+  if (!decode_exit_reasons(batch->stats_exit_reasons(), out.stats))
+    return "event batch stats exit reasons disagree with its samples";
   // A 1.0 batch has no kicks field, which reads as an empty column: still consistent.
   const auto* kicks = batch->kicks();
   if ((kicks ? kicks->size() : 0) != n(EventKind::kKick) || !elements_aligned<fb::Kick>(kicks))

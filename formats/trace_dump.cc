@@ -217,9 +217,15 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
           if (e.poll) line += " at poll " + dec(*e.poll);
           return line;
         } else if constexpr (std::is_same_v<T, StatsSampleEvent>) {
-          return "stats host=" + dec(e.host_ns) + " runtime=" + dec(e.runtime_ns) +
-                 " ready=" + dec(e.ready_ns) + " idle=" + dec(e.idle_ns) +
-                 " ns, exits=" + dec(e.exits);
+          std::string line = "stats host=" + dec(e.host_ns) + " runtime=" + dec(e.runtime_ns) +
+                             " ready=" + dec(e.ready_ns) + " idle=" + dec(e.idle_ns) +
+                             " ns, exits=" + dec(e.exits);
+          for (size_t reason = 0; reason < e.exits_by_reason.size(); ++reason) {
+            if (e.exits_by_reason[reason])
+              line +=
+                  " " + exit_reason_text(uint8_t(reason)) + "=" + dec(e.exits_by_reason[reason]);
+          }
+          return line;
         } else if constexpr (std::is_same_v<T, CheckpointEvent>) {
           return "checkpoint " + dec(e.id);
         } else if constexpr (std::is_same_v<T, RegisterHashEvent>) {

@@ -70,6 +70,9 @@ struct StatsSampleEvent {
   uint64_t ready_ns;
   uint64_t idle_ns;
   uint64_t exits;
+  // Since 2.0, when the trace logs no exits (--verify hashes): the exits since the previous
+  // sample, indexed by ExitReason (up to the last reason that occurred); empty otherwise.
+  std::vector<uint64_t> exits_by_reason;
   bool operator==(const StatsSampleEvent&) const = default;
 };
 

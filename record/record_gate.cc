@@ -26,6 +26,16 @@ void RecordGate::on_register_hash(uint64_t hash) {
   }
 }
 
+void RecordGate::stats_sample(const HostSample& s) {
+  StatsSampleEvent sample{s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits, {}};
+  size_t reasons = exits_by_reason_.size();
+  while (reasons > 0 && exits_by_reason_[reasons - 1] == 0)
+    --reasons;
+  sample.exits_by_reason.assign(exits_by_reason_.begin(), exits_by_reason_.begin() + reasons);
+  exits_by_reason_.fill(0);
+  writer_->stats_sample(sample);
+}
+
 void RecordGate::finish(bool stopped) {
   if (mode_ == VerifyMode::kHashes) verify(stopped ? VerifyKind::kStop : VerifyKind::kEnd, 0);
 }

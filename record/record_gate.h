@@ -4,6 +4,8 @@
 // folded into a ReportDigest that is logged only at verification events.
 #pragma once
 
+#include <array>
+
 #include "formats/report_digest.h"
 #include "formats/trace_writer.h"
 #include "formats/verify_mode.h"
@@ -45,6 +47,7 @@ public:
     if (mode_ != VerifyMode::kHashes) return writer_->exit(static_cast<uint8_t>(reason), rip);
     icount_ = icount.value_or(0);
     digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
+    ++exits_by_reason_[static_cast<uint8_t>(reason)];
   }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
     if (mode_ != VerifyMode::kHashes) return writer_->port_read(port, size, value);
@@ -74,10 +77,9 @@ public:
     writer_->kick({kick.rip, 0, kick.state_hash, kick.dirty_hash});
   }
 
-  // The host-time counters replay cannot recompute (Machine::set_sample_sink).
-  void stats_sample(const HostSample& s) {
-    writer_->stats_sample({s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits});
-  }
+  // The host-time counters replay cannot recompute (Machine::set_sample_sink); under --verify
+  // hashes also the exits by reason since the previous sample, which the trace holds no other way.
+  void stats_sample(const HostSample& s);
 
 private:
   void verify(VerifyKind kind, uint64_t state_hash);
@@ -91,9 +93,10 @@ private:
   uint64_t polls_ = 0; // take_input calls so far
   // --verify hashes:
   ReportDigest digest_;
-  uint64_t checked_ = 0;                      // reports at the last boundary
-  uint64_t icount_ = 0;                       // at the last exit
-  uint64_t chunked_ns_ = host_monotonic_ns(); // when the writer last ended a chunk
+  uint64_t checked_ = 0;                        // reports at the last boundary
+  uint64_t icount_ = 0;                         // at the last exit
+  uint64_t chunked_ns_ = host_monotonic_ns();   // when the writer last ended a chunk
+  std::array<uint64_t, 256> exits_by_reason_{}; // since the last stats sample, by ExitReason
 };
 
 } // namespace rrvm

@@ -48,7 +48,7 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
     w.injection({8, InjectionKind::kAtKick, 0, 0x2000, 1, 2});
     const uint8_t input[] = {'h', 'i'};
     w.serial_input(input, 7);
-    w.stats_sample({1, 2, 3, 4, 5});
+    w.stats_sample({1, 2, 3, 4, 5, {0, 9}});
     w.checkpoint(9);
     w.register_hash(0x77);
     w.guest_exit(1);
@@ -66,7 +66,7 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
       MsrReadEvent{0x10, 99},
       InjectionEvent{8, InjectionKind::kAtKick, 0, 0x2000, 1, 2},
       SerialInputEvent{{'h', 'i'}, 7},
-      StatsSampleEvent{1, 2, 3, 4, 5},
+      StatsSampleEvent{1, 2, 3, 4, 5, {0, 9}},
       CheckpointEvent{9},
       RegisterHashEvent{0x77},
       GuestExitEvent{1},
@@ -245,7 +245,7 @@ TEST(TraceRoundTrip, LargestChunksStayWithinTheReadersLimits) {
     for (int i = 0; i < 20; ++i)
       w.serial_input(input, uint64_t(i));
     for (uint64_t i = 0; i < 600'000; ++i)
-      w.stats_sample({i, i, i, i, i});
+      w.stats_sample({i, i, i, i, i, {}});
     w.finish();
   }
   TraceReader reader(path);

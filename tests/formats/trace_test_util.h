@@ -91,7 +91,10 @@ inline std::vector<Event> sample_events(size_t n) {
       break;
     }
     case 8:
-      events.push_back(StatsSampleEvent{ns, ns / 2, i, i * 2, i * 3});
+      // Exits by reason (--verify hashes) in every other sample, none in format 1.0's.
+      events.push_back(
+          StatsSampleEvent{ns, ns / 2, i, i * 2, i * 3,
+                           i / 14 % 2 ? std::vector<uint64_t>{i, 0, 7} : std::vector<uint64_t>{}});
       break;
     case 9:
       events.push_back(CheckpointEvent{i});

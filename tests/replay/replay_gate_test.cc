@@ -25,7 +25,7 @@ ExitEvent exit_at(ExitReason reason, uint64_t rip) {
 }
 
 TEST(ReplayGate, ClockSamplesComeFromTheTraceAndIdleWaitsFastForward) {
-  EventList events({ClockEvent{100}, StatsSampleEvent{1, 2, 3, 4, 5}, ClockEvent{250}});
+  EventList events({ClockEvent{100}, StatsSampleEvent{1, 2, 3, 4, 5, {}}, ClockEvent{250}});
   ReplayGate gate(events, VerifyMode::kExits);
   EXPECT_EQ(gate.sample_clock(), 100u);
   gate.wait_idle(1'000'000); // returns at once: the next sample is the wake-up

@@ -68,15 +68,12 @@ std::vector<std::string> flat(const char* guest) {
   return {"--flat", "0x7c00", guest_path(guest)};
 }
 
-// Records `guest_args` on emu into `trace`; returns the recording's process result. With
-// --verify exits: `rrvm stats` reads each interval's exits by reason from the trace's exit events,
-// which a --verify hashes trace (emu's default) does not hold.
+// Records `guest_args` on emu into `trace`; returns the recording's process result.
 ProcessResult record(const std::string& trace, const std::vector<std::string>& guest_args,
                      const std::vector<std::string>& prefix = {}) {
   std::vector<std::string> argv = prefix;
-  for (const std::string& a :
-       {rrvm_binary(), std::string("record"), std::string("-o"), trace, std::string("--engine"),
-        std::string("emu"), std::string("--verify"), std::string("exits")})
+  for (const std::string& a : {rrvm_binary(), std::string("record"), std::string("-o"), trace,
+                               std::string("--engine"), std::string("emu")})
     argv.push_back(a);
   argv.insert(argv.end(), guest_args.begin(), guest_args.end());
   return run_process(argv);
