@@ -17,6 +17,43 @@ flatbuffers::Offset<flatbuffers::Vector<T>> column(flatbuffers::FlatBufferBuilde
 }
 
 // Deltas from the previous value, starting from zero in every batch.
+// Per stats sample: its count of reasons, then the counts; absent when no sample has any.
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>>
+exit_reasons_column(flatbuffers::FlatBufferBuilder& builder,
+                    const std::vector<StatsSampleEvent>& samples, std::vector<uint8_t>& scratch) {
+  size_t values = 0;
+  for (const StatsSampleEvent& s : samples)
+    values += s.exits_by_reason.size();
+  if (values == 0) return {};
+  scratch.resize((values + samples.size()) * kMaxVarintBytes);
+  uint8_t* out = scratch.data();
+  for (const StatsSampleEvent& s : samples) {
+    out = put_varint(out, s.exits_by_reason.size());
+    for (uint64_t count : s.exits_by_reason)
+      out = put_varint(out, count);
+  }
+  return builder.CreateVector(scratch.data(), size_t(out - scratch.data()));
+}
+
+bool decode_exit_reasons(const flatbuffers::Vector<uint8_t>* in,
+                         std::vector<StatsSampleEvent>& samples) {
+  if (!in) return true;
+  const uint8_t* p = in->data();
+  const uint8_t* end = p + in->size();
+  for (StatsSampleEvent& s : samples) {
+    uint64_t n;
+    p = get_varint(p, end, n);
+    // Each count takes at least a byte: a count beyond what is left is damage, not a huge vector.
+    if (!p || n > uint64_t(end - p)) return false;
+    s.exits_by_reason.resize(n);
+    for (uint64_t& count : s.exits_by_reason) {
+      p = get_varint(p, end, count);
+      if (!p) return false;
+    }
+  }
+  return p == end;
+}
+
 flatbuffers::Offset<flatbuffers::Vector<uint8_t>>
 delta_column(flatbuffers::FlatBufferBuilder& builder, const std::vector<uint64_t>& values,
              std::vector<uint8_t>& scratch) {
@@ -85,6 +122,7 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
   }
   const auto serial_lengths = column(b, c.serial_lengths);
   const auto serial_bytes = column(b, c.serial_bytes);
+  const auto serial_polls = delta_column(b, c.serial_polls, scratch_);
   flatbuffers::Offset<flatbuffers::Vector<const fb::StatsSample*>> stats;
   if (!c.stats.empty()) {
     fb::StatsSample* out;
@@ -92,6 +130,7 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
     for (const StatsSampleEvent& s : c.stats)
       *out++ = fb::StatsSample(s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits);
   }
+  const auto stats_exit_reasons = exit_reasons_column(b, c.stats, scratch_);
   const auto checkpoints = column(b, c.checkpoints);
   const auto register_hashes = column(b, c.register_hashes);
   const auto guest_exits = column(b, c.guest_exits);
@@ -102,11 +141,19 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
     for (const KickEvent& k : c.kicks)
       *out++ = fb::Kick(k.rip, k.icount, k.state_hash, k.dirty_hash);
   }
+  flatbuffers::Offset<flatbuffers::Vector<const fb::Verify*>> verifies;
+  if (!c.verifies.empty()) {
+    fb::Verify* out;
+    verifies = b.CreateUninitializedVectorOfStructs(c.verifies.size(), &out);
+    for (const VerifyEvent& v : c.verifies)
+      *out++ = fb::Verify(v.reports, v.hash, v.icount, v.state_hash, v.polls, uint8_t(v.kind));
+  }
 
-  b.Finish(fb::CreateEventBatch(
-      b, first_event, kinds, exit_reasons, exit_rips, clock_ns, port_ports, port_sizes, port_values,
-      mmio_gpas, mmio_sizes, mmio_values, msr_indexes, msr_values, injections, serial_lengths,
-      serial_bytes, stats, checkpoints, register_hashes, guest_exits, kicks));
+  b.Finish(fb::CreateEventBatch(b, first_event, kinds, exit_reasons, exit_rips, clock_ns,
+                                port_ports, port_sizes, port_values, mmio_gpas, mmio_sizes,
+                                mmio_values, msr_indexes, msr_values, injections, serial_lengths,
+                                serial_bytes, stats, checkpoints, register_hashes, guest_exits,
+                                kicks, serial_polls, verifies, stats_exit_reasons));
   return {b.GetBufferPointer(), b.GetSize()};
 }
 
@@ -161,6 +208,10 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
     out.serial_bytes.assign(serial_bytes->begin(), serial_bytes->end());
   else
     out.serial_bytes.clear();
+  // Format 1 has no polls: the column is absent; since 2.0 every serial input has one.
+  const size_t polls = batch->serial_polls() ? n(EventKind::kSerialInput) : 0;
+  if (!decode_deltas(batch->serial_polls(), polls, out.serial_polls))
+    return "event batch serial input polls disagree with its event kinds";
 
   const auto* injections = batch->injections();
   if ((injections ? injections->size() : 0) != n(EventKind::kInjection) ||
@@ -181,8 +232,11 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
   out.stats.clear();
   if (stats) {
     for (const fb::StatsSample* s : *stats)
-      out.stats.push_back({s->host_ns(), s->runtime_ns(), s->ready_ns(), s->idle_ns(), s->exits()});
+      out.stats.push_back(
+          {s->host_ns(), s->runtime_ns(), s->ready_ns(), s->idle_ns(), s->exits(), {}});
   }
+  if (!decode_exit_reasons(batch->stats_exit_reasons(), out.stats))
+    return "event batch stats exit reasons disagree with its samples";
   // A 1.0 batch has no kicks field, which reads as an empty column: still consistent.
   const auto* kicks = batch->kicks();
   if ((kicks ? kicks->size() : 0) != n(EventKind::kKick) || !elements_aligned<fb::Kick>(kicks))
@@ -191,6 +245,18 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
   if (kicks) {
     for (const fb::Kick* k : *kicks)
       out.kicks.push_back({k->rip(), k->icount(), k->state_hash(), k->dirty_hash()});
+  }
+  const auto* verifies = batch->verifies();
+  if ((verifies ? verifies->size() : 0) != n(EventKind::kVerify) ||
+      !elements_aligned<fb::Verify>(verifies))
+    return "event batch columns disagree with its event kinds";
+  out.verifies.clear();
+  if (verifies) {
+    for (const fb::Verify* v : *verifies) {
+      if (v->kind() > uint8_t(VerifyKind::kStop)) return "unknown verification kind";
+      out.verifies.push_back({VerifyKind(v->kind()), v->reports(), v->hash(), v->icount(),
+                              v->state_hash(), v->polls()});
+    }
   }
   return std::nullopt;
 }

@@ -26,11 +26,13 @@ struct EventColumns {
   std::vector<InjectionEvent> injections;
   std::vector<uint32_t> serial_lengths;
   std::vector<uint8_t> serial_bytes;
+  std::vector<uint64_t> serial_polls; // one per serial input, or none (format 1)
   std::vector<StatsSampleEvent> stats;
   std::vector<uint64_t> checkpoints;
   std::vector<uint64_t> register_hashes;
   std::vector<int32_t> guest_exits;
   std::vector<KickEvent> kicks;
+  std::vector<VerifyEvent> verifies;
 
   size_t size() const { return kinds.size(); }
   bool empty() const { return kinds.empty(); }
@@ -52,11 +54,13 @@ struct EventColumns {
     injections.clear();
     serial_lengths.clear();
     serial_bytes.clear();
+    serial_polls.clear();
     stats.clear();
     checkpoints.clear();
     register_hashes.clear();
     guest_exits.clear();
     kicks.clear();
+    verifies.clear();
   }
 
   // How many events of `kind` the columns hold (its column's length).

@@ -213,17 +213,31 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
           return head + " at-kick rip=" + hex_text(e.rip) + " state=" + hash(e.state_hash) +
                  " dirty=" + hash(e.dirty_hash);
         } else if constexpr (std::is_same_v<T, SerialInputEvent>) {
-          return "serial-input " + dec(e.bytes.size()) + " bytes " + quoted(e.bytes);
+          std::string line = "serial-input " + dec(e.bytes.size()) + " bytes " + quoted(e.bytes);
+          if (e.poll) line += " at poll " + dec(*e.poll);
+          return line;
         } else if constexpr (std::is_same_v<T, StatsSampleEvent>) {
-          return "stats host=" + dec(e.host_ns) + " runtime=" + dec(e.runtime_ns) +
-                 " ready=" + dec(e.ready_ns) + " idle=" + dec(e.idle_ns) +
-                 " ns, exits=" + dec(e.exits);
+          std::string line = "stats host=" + dec(e.host_ns) + " runtime=" + dec(e.runtime_ns) +
+                             " ready=" + dec(e.ready_ns) + " idle=" + dec(e.idle_ns) +
+                             " ns, exits=" + dec(e.exits);
+          for (size_t reason = 0; reason < e.exits_by_reason.size(); ++reason) {
+            if (e.exits_by_reason[reason])
+              line +=
+                  " " + exit_reason_text(uint8_t(reason)) + "=" + dec(e.exits_by_reason[reason]);
+          }
+          return line;
         } else if constexpr (std::is_same_v<T, CheckpointEvent>) {
           return "checkpoint " + dec(e.id);
         } else if constexpr (std::is_same_v<T, RegisterHashEvent>) {
           return "register-hash " + hash(e.hash);
         } else if constexpr (std::is_same_v<T, GuestExitEvent>) {
           return "guest-exit status=" + std::to_string(e.status);
+        } else if constexpr (std::is_same_v<T, VerifyEvent>) {
+          std::string line = std::string("verify ") + verify_kind_name(e.kind) +
+                             " reports=" + dec(e.reports) + " hash=" + hash(e.hash) +
+                             " icount=" + dec(e.icount) + " polls=" + dec(e.polls);
+          if (e.kind == VerifyKind::kBoundary) line += " state=" + hash(e.state_hash);
+          return line;
         } else {
           std::string line = "kick rip=" + hex_text(e.rip) + " icount=" + dec(e.icount) +
                              " state=" + hash(e.state_hash) + " dirty=" + hash(e.dirty_hash);

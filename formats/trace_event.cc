@@ -28,6 +28,20 @@ const char* event_kind_name(EventKind kind) {
     return "guest-exit";
   case EventKind::kKick:
     return "kick";
+  case EventKind::kVerify:
+    return "verify";
+  }
+  return "unknown";
+}
+
+const char* verify_kind_name(VerifyKind kind) {
+  switch (kind) {
+  case VerifyKind::kBoundary:
+    return "boundary";
+  case VerifyKind::kEnd:
+    return "end";
+  case VerifyKind::kStop:
+    return "stop";
   }
   return "unknown";
 }

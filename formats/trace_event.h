@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct InjectionEvent {
 
 struct SerialInputEvent {
   std::vector<uint8_t> bytes;
+  // Which input poll (0-based count of the gate's take_input calls) returned these bytes: polls
+  // that return nothing log nothing. Absent in format 1, where the event's place among the logged
+  // exits says when.
+  std::optional<uint64_t> poll;
   bool operator==(const SerialInputEvent&) const = default;
 };
 
@@ -65,6 +70,9 @@ struct StatsSampleEvent {
   uint64_t ready_ns;
   uint64_t idle_ns;
   uint64_t exits;
+  // Since 2.0, when the trace logs no exits (--verify hashes): the exits since the previous
+  // sample, indexed by ExitReason (up to the last reason that occurred); empty otherwise.
+  std::vector<uint64_t> exits_by_reason;
   bool operator==(const StatsSampleEvent&) const = default;
 };
 
@@ -95,10 +103,29 @@ struct KickEvent {
   bool operator==(const KickEvent&) const = default;
 };
 
+// What a verification event closes (docs/DESIGN.md, "Verification by hashes").
+enum class VerifyKind : uint8_t {
+  kBoundary, // at an exit, with a hash of the registers there
+  kEnd,      // the recording ended without being stopped (guest exit, fault, power-off, hang)
+  kStop,     // the user stopped the recording here
+};
+
+// Under --verify hashes the machine's reports (exits, read values, injections, guest exit) are
+// not logged one by one but folded into a rolling hash (ReportDigest), checked at these events.
+struct VerifyEvent {
+  VerifyKind kind;
+  uint64_t reports;    // reports folded so far
+  uint64_t hash;       // ReportDigest over them
+  uint64_t icount;     // retired instructions at the last report
+  uint64_t state_hash; // kBoundary: hash_cpu_state() there; 0 otherwise
+  uint64_t polls;      // input polls so far (where a stop request was seen)
+  bool operator==(const VerifyEvent&) const = default;
+};
+
 // The alternatives' order is EventKind's order and the on-disk kind byte: append only.
 using Event = std::variant<ExitEvent, ClockEvent, PortReadEvent, MmioReadEvent, MsrReadEvent,
                            InjectionEvent, SerialInputEvent, StatsSampleEvent, CheckpointEvent,
-                           RegisterHashEvent, GuestExitEvent, KickEvent>;
+                           RegisterHashEvent, GuestExitEvent, KickEvent, VerifyEvent>;
 
 enum class EventKind : uint8_t {
   kExit,
@@ -112,15 +139,17 @@ enum class EventKind : uint8_t {
   kCheckpoint,
   kRegisterHash,
   kGuestExit,
-  kKick, // since format 1.1
+  kKick,   // since format 1.1
+  kVerify, // since format 2.0
 };
 constexpr size_t kEventKindCount = std::variant_size_v<Event>;
-static_assert(size_t(EventKind::kKick) + 1 == kEventKindCount);
+static_assert(size_t(EventKind::kVerify) + 1 == kEventKindCount);
 
 inline EventKind kind_of(const Event& event) {
   return EventKind(event.index());
 }
 
 const char* event_kind_name(EventKind kind);
+const char* verify_kind_name(VerifyKind kind);
 
 } // namespace rrvm

@@ -17,9 +17,12 @@
 namespace rrvm {
 
 // Readers accept any trace with the same major version; minor versions only add fields.
-// 1.1 added KickEvent (EventBatch.kicks).
-constexpr uint16_t kTraceFormatMajor = 1;
-constexpr uint16_t kTraceFormatMinor = 1;
+// 1.1 added KickEvent (EventBatch.kicks). 2.0: a trace may hold only the answers and verification
+// events (--verify hashes), which a 1.x reader would take for a recording of a guest that did
+// nothing; serial input carries its poll. This rrvm still reads and replays 1.x.
+constexpr uint16_t kTraceFormatMajor = 2;
+constexpr uint16_t kTraceFormatMinor = 0;
+constexpr uint16_t kOldestTraceFormatMajor = 1;
 
 struct TraceMachine {
   uint64_t memory_bytes = 0;
@@ -28,7 +31,7 @@ struct TraceMachine {
   // schema's "icount" is refused by replay).
   std::string clock_mode;
   int64_t rtc_base_unix_s = 0;
-  std::string verify_mode;
+  std::string verify_mode; // "hashes" (since 2.0), "exits" or "full": see VerifyMode
   uint64_t kick_bound_ns = 0;
   std::vector<CpuidEntry> cpuid;
 };

@@ -47,11 +47,11 @@ void TraceReader::read_header() {
     throw bad("not an rrvm trace (" + std::to_string(file_size_) + " bytes)");
   TracePreamble preamble;
   if (auto why = decode_preamble(preamble_bytes, preamble)) throw bad(*why);
-  if (preamble.major != kTraceFormatMajor)
+  if (preamble.major < kOldestTraceFormatMajor || preamble.major > kTraceFormatMajor)
     throw bad("trace format " + version(preamble.major, preamble.minor) +
               (preamble.major > kTraceFormatMajor ? " is newer than" : " is older than") +
-              " the format this rrvm reads (" + version(kTraceFormatMajor, kTraceFormatMinor) +
-              ")");
+              " the formats this rrvm reads (" + std::to_string(kOldestTraceFormatMajor) +
+              ".x to " + version(kTraceFormatMajor, kTraceFormatMinor) + ")");
 
   const uint64_t offset = TracePreamble::kSize;
   std::array<uint8_t, FrameHeader::kSize> frame_bytes;
@@ -245,7 +245,9 @@ bool TraceReader::next(Event& out) {
   case EventKind::kSerialInput: {
     const uint8_t* bytes = columns_.serial_bytes.data() + serial_cursor_;
     serial_cursor_ += columns_.serial_lengths[i];
-    out = SerialInputEvent{{bytes, bytes + columns_.serial_lengths[i]}};
+    SerialInputEvent input{{bytes, bytes + columns_.serial_lengths[i]}, std::nullopt};
+    if (!columns_.serial_polls.empty()) input.poll = columns_.serial_polls[i];
+    out = std::move(input);
     break;
   }
   case EventKind::kStatsSample:
@@ -262,6 +264,9 @@ bool TraceReader::next(Event& out) {
     break;
   case EventKind::kKick:
     out = columns_.kicks[i];
+    break;
+  case EventKind::kVerify:
+    out = columns_.verifies[i];
     break;
   }
   return true;

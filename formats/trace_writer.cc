@@ -125,11 +125,12 @@ TraceWriter::~TraceWriter() {
   }
 }
 
-void TraceWriter::serial_input(std::span<const uint8_t> bytes) {
+void TraceWriter::serial_input(std::span<const uint8_t> bytes, uint64_t poll) {
   if (bytes.size() > kMaxSerialInputBytes)
     throw Error(ExitCode::kInternal, "serial input event larger than the trace allows");
   batch_->kinds.push_back(uint8_t(EventKind::kSerialInput));
   batch_->serial_lengths.push_back(uint32_t(bytes.size()));
+  batch_->serial_polls.push_back(poll);
   batch_->serial_bytes.insert(batch_->serial_bytes.end(), bytes.begin(), bytes.end());
   if (batch_->serial_bytes.size() >= kMaxBatchSerialBytes)
     flush();
@@ -153,9 +154,11 @@ void TraceWriter::append(const Event& event) {
           msr_read(e.index, e.value);
         else if constexpr (std::is_same_v<T, InjectionEvent>)
           injection(e);
-        else if constexpr (std::is_same_v<T, SerialInputEvent>)
-          serial_input(e.bytes);
-        else if constexpr (std::is_same_v<T, StatsSampleEvent>)
+        else if constexpr (std::is_same_v<T, SerialInputEvent>) {
+          if (!e.poll)
+            throw Error(ExitCode::kInternal, "serial input event without its poll (format 1)");
+          serial_input(e.bytes, *e.poll);
+        } else if constexpr (std::is_same_v<T, StatsSampleEvent>)
           stats_sample(e);
         else if constexpr (std::is_same_v<T, CheckpointEvent>)
           checkpoint(e.id);
@@ -163,8 +166,10 @@ void TraceWriter::append(const Event& event) {
           register_hash(e.hash);
         else if constexpr (std::is_same_v<T, GuestExitEvent>)
           guest_exit(e.status);
-        else
+        else if constexpr (std::is_same_v<T, KickEvent>)
           kick(e);
+        else
+          verify(e);
       },
       event);
 }

@@ -72,8 +72,9 @@ public:
     batch_->injections.push_back(injection);
     appended();
   }
-  // At most kMaxSerialInputBytes per event (more is a caller bug: Error(kInternal)).
-  void serial_input(std::span<const uint8_t> bytes);
+  // At most kMaxSerialInputBytes per event (more is a caller bug: Error(kInternal)); `poll`: the
+  // input poll that returned them (SerialInputEvent).
+  void serial_input(std::span<const uint8_t> bytes, uint64_t poll);
   void stats_sample(const StatsSampleEvent& sample) {
     batch_->kinds.push_back(uint8_t(EventKind::kStatsSample));
     batch_->stats.push_back(sample);
@@ -99,7 +100,20 @@ public:
     batch_->kicks.push_back(kick);
     appended();
   }
+  void verify(const VerifyEvent& verify) {
+    batch_->kinds.push_back(uint8_t(EventKind::kVerify));
+    batch_->verifies.push_back(verify);
+    appended();
+  }
+  // A serial input without a poll (format 1's) is a caller bug: Error(kInternal).
   void append(const Event& event);
+
+  // Hands the events appended so far to the background thread as a chunk of their own: a trace
+  // with few events (--verify hashes) would otherwise keep them in memory, and lose them to a
+  // killed recorder, for a long time.
+  void end_chunk() {
+    if (!batch_->empty()) flush();
+  }
 
   // Events appended so far; the next event's index.
   uint64_t event_count() const { return first_event_ + batch_->size(); }

@@ -7,7 +7,41 @@ void RecordGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional
   event.vector = vector;
   event.kind = icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
   event.point = icount ? *icount : exit_index;
-  writer_->injection(event);
+  if (mode_ == VerifyMode::kHashes)
+    digest_.injection(vector, event.point);
+  else
+    writer_->injection(event);
+}
+
+void RecordGate::on_register_hash(uint64_t hash) {
+  if (mode_ == VerifyMode::kHashes) {
+    verify(VerifyKind::kBoundary, hash);
+    checked_ = digest_.reports();
+    if (const uint64_t now = host_monotonic_ns(); now - chunked_ns_ >= kChunkIntervalNs) {
+      writer_->end_chunk();
+      chunked_ns_ = now;
+    }
+  } else {
+    writer_->register_hash(hash);
+  }
+}
+
+void RecordGate::stats_sample(const HostSample& s) {
+  StatsSampleEvent sample{s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits, {}};
+  size_t reasons = exits_by_reason_.size();
+  while (reasons > 0 && exits_by_reason_[reasons - 1] == 0)
+    --reasons;
+  sample.exits_by_reason.assign(exits_by_reason_.begin(), exits_by_reason_.begin() + reasons);
+  exits_by_reason_.fill(0);
+  writer_->stats_sample(sample);
+}
+
+void RecordGate::finish(bool stopped) {
+  if (mode_ == VerifyMode::kHashes) verify(stopped ? VerifyKind::kStop : VerifyKind::kEnd, 0);
+}
+
+void RecordGate::verify(VerifyKind kind, uint64_t state_hash) {
+  writer_->verify({kind, digest_.reports(), digest_.hash(), icount_, state_hash, polls_});
 }
 
 } // namespace rrvm

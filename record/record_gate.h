@@ -1,8 +1,14 @@
-// The gate in record mode: answers come from the host (through a LiveGate) and every answer, and
-// everything the machine did with it, is appended to the trace.
+// The gate in record mode: answers come from the host (through a LiveGate) and every answer is
+// appended to the trace. What the machine did with them (its reports) is logged one by one
+// (--verify exits, full: kvm cannot recompute its exits) or, on emu by default (--verify hashes),
+// folded into a ReportDigest that is logged only at verification events.
 #pragma once
 
+#include <array>
+
+#include "formats/report_digest.h"
 #include "formats/trace_writer.h"
+#include "formats/verify_mode.h"
 #include "vmm/host_sampler.h"
 #include "vmm/live_gate.h"
 
@@ -10,12 +16,16 @@ namespace rrvm {
 
 class RecordGate : public Gate {
 public:
-  // `register_hashes`: --verify=full, log a hash of the registers at every exit.
-  RecordGate(LiveGate& host, bool register_hashes)
-      : host_(host), register_hashes_(register_hashes) {}
-  // The trace to log to. Set before the machine runs (the header needs the loaded kernel, so the
-  // writer is created after the machine, which needs its gate).
-  void start(TraceWriter& writer) { writer_ = &writer; }
+  explicit RecordGate(LiveGate& host) : host_(host) {}
+  // The trace to log to and how. Set before the machine runs (the header needs the loaded kernel,
+  // so the writer is created after the machine, which needs its gate).
+  void start(TraceWriter& writer, VerifyMode mode) {
+    writer_ = &writer;
+    mode_ = mode;
+  }
+  // Closes the verification after the run: under --verify hashes, the reports since the last
+  // check and, when the user stopped the run (`stopped`), where.
+  void finish(bool stopped);
 
   uint64_t sample_clock() override {
     uint64_t ns = host_.sample_clock();
@@ -25,41 +35,68 @@ public:
   void wait_idle(uint64_t deadline_ns) override { host_.wait_idle(deadline_ns); }
   size_t take_input(std::span<uint8_t> out) override {
     size_t n = host_.take_input(out);
-    if (n) writer_->serial_input(out.first(n));
+    if (n) writer_->serial_input(out.first(n), polls_);
+    ++polls_;
     return n;
   }
   bool input_possible() override { return host_.input_possible(); }
   uint64_t host_deadline(uint64_t guest_ns) const override { return host_.host_deadline(guest_ns); }
   bool stop_requested() const override { return host_.stop_requested(); }
 
-  void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t>) override {
-    writer_->exit(static_cast<uint8_t>(reason), rip);
+  void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) override {
+    if (mode_ != VerifyMode::kHashes) return writer_->exit(static_cast<uint8_t>(reason), rip);
+    icount_ = icount.value_or(0);
+    digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
+    ++exits_by_reason_[static_cast<uint8_t>(reason)];
   }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
-    writer_->port_read(port, size, value);
+    if (mode_ != VerifyMode::kHashes) return writer_->port_read(port, size, value);
+    digest_.port_read(port, size, value);
   }
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override {
-    writer_->mmio_read(gpa, size, value);
+    if (mode_ != VerifyMode::kHashes) return writer_->mmio_read(gpa, size, value);
+    digest_.mmio_read(gpa, size, value);
   }
-  void on_msr_read(uint32_t index, uint64_t value) override { writer_->msr_read(index, value); }
+  void on_msr_read(uint32_t index, uint64_t value) override {
+    if (mode_ != VerifyMode::kHashes) return writer_->msr_read(index, value);
+    digest_.msr_read(index, value);
+  }
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
-  void on_guest_exit(int status) override { writer_->guest_exit(status); }
+  void on_guest_exit(int status) override {
+    if (mode_ == VerifyMode::kHashes) digest_.guest_exit(status);
+    writer_->guest_exit(status);
+  }
   bool tracks_kicks() const override { return true; }
-  bool wants_register_hashes() const override { return register_hashes_; }
-  void on_register_hash(uint64_t hash) override { writer_->register_hash(hash); }
+  // --verify hashes asks for the registers' hash at the exit that closes a window.
+  bool wants_register_hashes() const override {
+    return mode_ == VerifyMode::kFull ||
+           (mode_ == VerifyMode::kHashes && digest_.reports() - checked_ >= kVerifyReports);
+  }
+  void on_register_hash(uint64_t hash) override;
   void on_kick(const KickPoint& kick) override {
     writer_->kick({kick.rip, 0, kick.state_hash, kick.dirty_hash});
   }
 
-  // The host-time counters replay cannot recompute (Machine::set_sample_sink).
-  void stats_sample(const HostSample& s) {
-    writer_->stats_sample({s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits});
-  }
+  // The host-time counters replay cannot recompute (Machine::set_sample_sink); under --verify
+  // hashes also the exits by reason since the previous sample, which the trace holds no other way.
+  void stats_sample(const HostSample& s);
 
 private:
+  void verify(VerifyKind kind, uint64_t state_hash);
+
+  // How much host time of recording a killed recorder may lose at most, plus one window.
+  static constexpr uint64_t kChunkIntervalNs = 1'000'000'000;
+
   LiveGate& host_;
-  bool register_hashes_;
   TraceWriter* writer_ = nullptr;
+  VerifyMode mode_ = VerifyMode::kExits;
+  uint64_t polls_ = 0; // take_input calls so far
+  // --verify hashes:
+  ReportDigest digest_;
+  uint64_t checked_ = 0;                        // reports at the last boundary
+  uint64_t icount_ = 0;                         // at the last exit
+  uint64_t chunked_ns_ = host_monotonic_ns();   // when the writer last ended a chunk
+  std::array<uint64_t, 256> exits_by_reason_{}; // since the last stats sample, by ExitReason
 };
 
 } // namespace rrvm

@@ -31,7 +31,7 @@ std::optional<size_t> CheckpointStore::at_or_before(uint64_t position) const {
 
 CheckpointStore::Info CheckpointStore::info(size_t index) const {
   const Entry& e = entries_[index];
-  return {e.position, e.state.gate_position};
+  return {e.position, e.state.gate_position.event};
 }
 
 size_t CheckpointStore::own_pages(size_t index) const {

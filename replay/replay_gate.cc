@@ -37,6 +37,10 @@ std::string describe(const Event& e) {
           return "a host-timer kick at rip " + hex_text(ev.rip);
         else if constexpr (std::is_same_v<T, GuestExitEvent>)
           return "guest exit with status " + std::to_string(ev.status);
+        else if constexpr (std::is_same_v<T, VerifyEvent>)
+          return std::string("a check (") + verify_kind_name(ev.kind) + ") of " +
+                 std::to_string(ev.reports) + " reports hashing to " + hex_text(ev.hash) +
+                 " at instruction " + std::to_string(ev.icount);
         else
           return event_kind_name(kind_of(Event(ev)));
       },
@@ -45,11 +49,18 @@ std::string describe(const Event& e) {
 
 } // namespace
 
+ReplayGate::ReplayGate(EventSource& events, VerifyMode mode) : events_(events), mode_(mode) {
+  if (hashed()) plan_check();
+}
+
 const Event* ReplayGate::peek() {
   // Statistics samples and checkpoint markers describe the recording; replay does not act on them.
-  while (!lookahead_) {
+  while (!lookahead_ && !exhausted_) {
     Event e;
-    if (!events_.next(e)) return nullptr;
+    if (!events_.next(e)) {
+      exhausted_ = true;
+      break;
+    }
     EventKind k = kind_of(e);
     if (k == EventKind::kStatsSample || k == EventKind::kCheckpoint) {
       ++consumed_;
@@ -57,42 +68,73 @@ const Event* ReplayGate::peek() {
     }
     lookahead_ = std::move(e);
   }
-  return &*lookahead_;
+  return lookahead_ ? &*lookahead_ : nullptr;
+}
+
+void ReplayGate::advance() {
+  current_ = std::move(*lookahead_);
+  lookahead_.reset();
+  ++consumed_;
+  if (hashed()) plan_check();
+}
+
+void ReplayGate::drop() {
+  lookahead_.reset();
+  ++consumed_;
+  if (hashed()) plan_check();
 }
 
 void ReplayGate::diverge(const std::string& recorded, const std::string& replayed) {
-  throw Error(ExitCode::kDivergence, "replay diverged at event " + std::to_string(current_index_) +
-                                         ": the recording has " + recorded + ", the replay " +
-                                         replayed);
+  std::string message = "replay diverged at event " + std::to_string(current_index_) +
+                        ": the recording has " + recorded + ", the replay " + replayed;
+  if (hashed()) {
+    // The recording logged no report since the last check that matched: the first difference
+    // lies somewhere after it.
+    message += "; the first difference lies after report " + std::to_string(window_.reports) +
+               " (instruction " + std::to_string(window_.icount) + "), where the replay last " +
+               "matched, and by report " + std::to_string(digest_.reports()) + " (instruction " +
+               std::to_string(last_icount_) + ")";
+    if (!window_.first.empty())
+      message += "; the replay's first report after the match was " + window_.first;
+  }
+  throw Error(ExitCode::kDivergence, message);
+}
+
+void ReplayGate::throw_if_cut_short() {
+  if (!events_.status().complete())
+    throw Error(ExitCode::kBadInput, "trace ends early at event " + std::to_string(consumed_) +
+                                         " (" + events_.status().reason +
+                                         "); replayed up to there");
 }
 
 const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
   const Event* next = peek();
   current_index_ = consumed_; // the event a mismatch, found now or by the caller, is about
   if (!next) {
-    const TraceStatus& status = events_.status();
-    if (!status.complete())
-      throw Error(ExitCode::kBadInput, "trace ends early at event " + std::to_string(consumed_) +
-                                           " (" + status.reason + "); replayed up to there");
+    throw_if_cut_short();
     // A recording that was stopped ends at an exit like any other; the replay ends there too.
-    if (events_.recording_was_stopped())
+    if (events_.recording_was_stopped() && !hashed())
       throw Error(ExitCode::kStopped, "replay reached the end of the recording at event " +
                                           std::to_string(consumed_) + ", where it was stopped");
     diverge("no more events", what);
   }
   if (kind_of(*next) != kind) diverge(describe(*next), what);
-  current_ = std::move(*lookahead_);
-  lookahead_.reset();
-  ++consumed_;
+  advance();
   return current_;
 }
 
-void ReplayGate::seek(uint64_t index) {
-  if (!events_.seek(index))
-    throw Error(ExitCode::kBadInput, "cannot return to trace event " + std::to_string(index) +
-                                         ": " + events_.status().reason);
+void ReplayGate::seek(const Cursor& cursor) {
+  if (!events_.seek(cursor.event))
+    throw Error(ExitCode::kBadInput, "cannot return to trace event " +
+                                         std::to_string(cursor.event) + ": " +
+                                         events_.status().reason);
   lookahead_.reset();
-  consumed_ = index;
+  exhausted_ = false;
+  consumed_ = cursor.event;
+  polls_ = cursor.polls;
+  digest_ = cursor.digest;
+  window_ = cursor.window;
+  if (hashed()) plan_check();
 }
 
 uint64_t ReplayGate::sample_clock() {
@@ -100,27 +142,65 @@ uint64_t ReplayGate::sample_clock() {
 }
 
 size_t ReplayGate::take_input(std::span<uint8_t> out) {
+  const uint64_t poll = polls_++;
   const Event* next = peek();
-  if (!next || kind_of(*next) != EventKind::kSerialInput) return 0;
-  const auto& bytes = std::get<SerialInputEvent>(*next).bytes;
-  if (bytes.size() > out.size()) {
+  if (next && kind_of(*next) == EventKind::kSerialInput) {
+    const auto& input = std::get<SerialInputEvent>(*next);
     current_index_ = consumed_;
-    diverge(describe(*next), "took at most " + std::to_string(out.size()) + " bytes");
+    // Format 1 logged input without its poll: its place among the exits says when.
+    if (input.poll && *input.poll < poll)
+      diverge(describe(*next) + " at input poll " + std::to_string(*input.poll),
+              "was at poll " + std::to_string(poll) + " without having taken it");
+    if (!input.poll || *input.poll == poll) {
+      if (input.bytes.size() > out.size())
+        diverge(describe(*next), "took at most " + std::to_string(out.size()) + " bytes");
+      std::memcpy(out.data(), input.bytes.data(), input.bytes.size());
+      const size_t n = input.bytes.size();
+      advance();
+      return n;
+    }
   }
-  std::memcpy(out.data(), bytes.data(), bytes.size());
-  size_t n = bytes.size();
-  lookahead_.reset();
-  ++consumed_;
-  return n;
+  if (polls_ >= check_polls_) [[unlikely]]
+    reached_check();
+  return 0;
 }
 
-void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t>) {
+bool ReplayGate::input_possible() {
+  const Event* next = peek();
+  if (!next) return false;
+  // Under --verify hashes the trace ends with a check: after the end's, nothing came.
+  return !(hashed() && kind_of(*next) == EventKind::kVerify &&
+           std::get<VerifyEvent>(*next).kind == VerifyKind::kEnd);
+}
+
+void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) {
   ExitEvent replayed{static_cast<uint8_t>(reason), rip};
+  if (hashed()) {
+    last_rip_ = rip;
+    last_icount_ = icount.value_or(0);
+    digest_.exit(replayed.reason, rip, last_icount_);
+    reported(
+        [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount_) + ")"; });
+    return;
+  }
   const auto& recorded = std::get<ExitEvent>(expect(EventKind::kExit, describe(replayed)));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
+bool ReplayGate::wants_register_hashes() const {
+  if (!hashed()) return mode_ == VerifyMode::kFull;
+  // The check was planned when this event came up (plan_check), so it is looked at already.
+  if (!lookahead_ || kind_of(*lookahead_) != EventKind::kVerify) return false;
+  const auto& check = std::get<VerifyEvent>(*lookahead_);
+  return check.kind == VerifyKind::kBoundary && check.reports == digest_.reports();
+}
+
 void ReplayGate::on_register_hash(uint64_t hash) {
+  if (hashed()) {
+    check(std::get<VerifyEvent>(*lookahead_), hash);
+    drop();
+    return;
+  }
   const std::string replayed = "registers hashing to " + hex_text(hash);
   const auto& recorded = std::get<RegisterHashEvent>(expect(EventKind::kRegisterHash, replayed));
   if (recorded.hash != hash) diverge("registers hashing to " + hex_text(recorded.hash), replayed);
@@ -128,23 +208,43 @@ void ReplayGate::on_register_hash(uint64_t hash) {
 
 void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
   PortReadEvent replayed{port, size, value};
+  if (hashed()) {
+    digest_.port_read(port, size, value);
+    return reported([&] { return describe(replayed); });
+  }
   const auto& recorded = std::get<PortReadEvent>(expect(EventKind::kPortRead, describe(replayed)));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
 void ReplayGate::on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
   MmioReadEvent replayed{gpa, size, value};
+  if (hashed()) {
+    digest_.mmio_read(gpa, size, value);
+    return reported([&] { return describe(replayed); });
+  }
   const auto& recorded = std::get<MmioReadEvent>(expect(EventKind::kMmioRead, describe(replayed)));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
 void ReplayGate::on_msr_read(uint32_t index, uint64_t value) {
   MsrReadEvent replayed{index, value};
+  if (hashed()) {
+    digest_.msr_read(index, value);
+    return reported([&] { return describe(replayed); });
+  }
   const auto& recorded = std::get<MsrReadEvent>(expect(EventKind::kMsrRead, describe(replayed)));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
 void ReplayGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) {
+  if (hashed()) {
+    InjectionEvent replayed{};
+    replayed.vector = vector;
+    replayed.kind = icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
+    replayed.point = icount ? *icount : exit_index;
+    digest_.injection(vector, replayed.point);
+    return reported([&] { return describe(replayed); });
+  }
   const Event* next = peek();
   // The recording names the point the way its engine could: by exit index (kvm) or by
   // instruction count (emu). An emu replay of a kvm recording matches the exit index.
@@ -177,9 +277,75 @@ void ReplayGate::on_kick(const KickPoint& kick) {
 
 void ReplayGate::on_guest_exit(int status) {
   GuestExitEvent replayed{status};
+  if (hashed()) {
+    digest_.guest_exit(status);
+    reported([&] { return describe(replayed); });
+  }
   const auto& recorded =
       std::get<GuestExitEvent>(expect(EventKind::kGuestExit, describe(replayed)));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
+}
+
+void ReplayGate::plan_check() {
+  check_reports_ = check_polls_ = UINT64_MAX;
+  const Event* next = peek();
+  if (!next) {
+    // A report after the recording's last is beyond what the trace can vouch for.
+    check_reports_ = digest_.reports() + 1;
+  } else if (kind_of(*next) == EventKind::kVerify) {
+    const auto& check = std::get<VerifyEvent>(*next);
+    switch (check.kind) {
+    case VerifyKind::kBoundary: // taken at the exit that makes check.reports (on_register_hash)
+      check_reports_ = check.reports + 1;
+      break;
+    case VerifyKind::kStop:
+      check_polls_ = check.polls;
+      [[fallthrough]];
+    case VerifyKind::kEnd:
+      check_reports_ = check.reports;
+      break;
+    }
+  }
+  if (digest_.reports() >= check_reports_ || polls_ >= check_polls_) reached_check();
+}
+
+void ReplayGate::reached_check() {
+  const Event* next = peek();
+  current_index_ = consumed_;
+  if (!next) {
+    throw_if_cut_short();
+    diverge("no more reports after report " + std::to_string(digest_.reports() - 1),
+            "made another");
+  }
+  const auto& check = std::get<VerifyEvent>(*next);
+  if (digest_.reports() > check.reports)
+    diverge(describe(*next), "passed report " + std::to_string(check.reports) +
+                                 (check.kind == VerifyKind::kBoundary ? " not at an exit" : ""));
+  if (check.kind == VerifyKind::kBoundary) return;
+  if (check.kind == VerifyKind::kStop && polls_ < check.polls) return;
+  this->check(check, 0);
+  if (check.kind == VerifyKind::kStop)
+    throw Error(ExitCode::kStopped, "replay reached the end of the recording at event " +
+                                        std::to_string(consumed_) + ", where it was stopped");
+  drop();
+}
+
+std::string ReplayGate::digest_text(uint64_t reports, uint64_t hash, uint64_t icount) const {
+  return std::to_string(reports) + " reports hashing to " + hex_text(hash) + " at instruction " +
+         std::to_string(icount);
+}
+
+void ReplayGate::check(const VerifyEvent& recorded, uint64_t state_hash) {
+  current_index_ = consumed_;
+  if (recorded.reports != digest_.reports() || recorded.hash != digest_.hash() ||
+      recorded.icount != last_icount_)
+    diverge(digest_text(recorded.reports, recorded.hash, recorded.icount),
+            digest_text(digest_.reports(), digest_.hash(), last_icount_));
+  if (recorded.kind == VerifyKind::kBoundary && recorded.state_hash != state_hash)
+    diverge("registers hashing to " + hex_text(recorded.state_hash) + " at instruction " +
+                std::to_string(recorded.icount),
+            "registers hashing to " + hex_text(state_hash) + " (rip " + hex_text(last_rip_) + ")");
+  window_ = {recorded.reports, recorded.icount, {}};
 }
 
 } // namespace rrvm

@@ -1,11 +1,17 @@
 // The gate in replay mode: every answer comes from the trace, and everything the machine does is
 // checked against what the recording did. The first difference throws Error(kDivergence) with
-// the event index and both sides.
+// the event index and both sides. A recording that logged every report (--verify exits, full, and
+// format 1) is checked report by report; one that logged only their rolling hash (--verify
+// hashes) is checked at its verification events, and a difference is pinned to the window of
+// reports since the last check that matched.
 #pragma once
 
 #include <atomic>
 #include <optional>
+#include <string>
 
+#include "formats/report_digest.h"
+#include "formats/verify_mode.h"
 #include "replay/event_source.h"
 #include "vmm/gate.h"
 
@@ -13,15 +19,13 @@ namespace rrvm {
 
 class ReplayGate : public Gate {
 public:
-  // `register_hashes`: the recording logged a register hash at every exit (--verify full).
-  ReplayGate(EventSource& events, bool register_hashes)
-      : events_(events), register_hashes_(register_hashes) {}
+  ReplayGate(EventSource& events, VerifyMode mode);
 
   uint64_t sample_clock() override;
   void wait_idle(uint64_t) override {} // idle fast-forward: the next clock sample is the wake-up
   size_t take_input(std::span<uint8_t> out) override;
   // The recording went on after a halt with nothing armed only if input woke the guest.
-  bool input_possible() override { return peek() != nullptr; }
+  bool input_possible() override;
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
   void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) override;
@@ -31,16 +35,30 @@ public:
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override;
   bool tracks_kicks() const override { return true; }
-  bool wants_register_hashes() const override { return register_hashes_; }
+  bool wants_register_hashes() const override;
   void on_register_hash(uint64_t hash) override;
   void on_kick(const KickPoint& kick) override;
   std::optional<KickPoint> next_kick() override;
 
   // Events consumed so far.
   uint64_t position() const { return consumed_.load(std::memory_order_relaxed); }
-  // Continue from event `index` (a checkpoint's position). Throws Error(kBadInput) when the trace
-  // cannot be read there.
-  void seek(uint64_t index);
+
+  // Where the replay is in the trace and in its verification: what a checkpoint keeps.
+  struct Window {
+    uint64_t reports = 0; // at the last check that matched
+    uint64_t icount = 0;
+    std::string first; // the replay's first report after it
+  };
+  struct Cursor {
+    uint64_t event = 0;
+    uint64_t polls = 0;
+    ReportDigest digest;
+    Window window;
+  };
+  Cursor cursor() const { return {position(), polls_, digest_, window_}; }
+  // Continue from `cursor` (a checkpoint's). Throws Error(kBadInput) when the trace cannot be read
+  // there.
+  void seek(const Cursor& cursor);
 
   // For the debugger's `monitor goto EVENT`: the machine stops (Machine::run returns kStopped)
   // after the first exit at which `index` events have been consumed; nullopt: no such stop.
@@ -52,20 +70,51 @@ public:
   void request_stop() { user_stop_ = true; }
 
 private:
+  bool hashed() const { return mode_ == VerifyMode::kHashes; }
   // The next event, which must be of kind `kind`; `what` describes what the machine did.
   const Event& expect(EventKind kind, const std::string& what);
   const Event* peek();
+  // Consumes the looked-at event into current_, or drops it (a check, which may come while a
+  // caller still looks at current_).
+  void advance();
+  void drop();
   [[noreturn]] void diverge(const std::string& recorded, const std::string& replayed);
+  // Throws Error(kBadInput) when the trace ends before the recording did.
+  void throw_if_cut_short();
+
+  // --verify hashes: after each report, `describe` tells what it was if it opens a window.
+  template <typename Describe> void reported(Describe describe) {
+    if (digest_.reports() == window_.reports + 1) [[unlikely]]
+      window_.first = describe();
+    if (digest_.reports() >= check_reports_) [[unlikely]]
+      reached_check();
+  }
+  // Where the next check falls, from the looked-at event (a verification, or the trace's end).
+  void plan_check();
+  void reached_check();
+  void check(const VerifyEvent& recorded, uint64_t state_hash);
+  std::string digest_text(uint64_t reports, uint64_t hash, uint64_t icount) const;
 
   EventSource& events_;
-  bool register_hashes_;
+  VerifyMode mode_;
   std::optional<Event> lookahead_;
+  bool exhausted_ = false; // events_ has no more
   Event current_;
   uint64_t current_index_ = 0; // trace index of current_ (or of the event expect() refused)
   // Read by the progress display's thread; written only by the vCPU thread.
   std::atomic<uint64_t> consumed_ = 0;
+  uint64_t polls_ = 0; // take_input calls so far
   std::optional<uint64_t> stop_at_event_;
   std::atomic<bool> user_stop_{false};
+
+  // --verify hashes:
+  ReportDigest digest_;
+  Window window_;
+  uint64_t last_rip_ = 0;
+  uint64_t last_icount_ = 0;
+  // reached_check() runs once reports reach check_reports_ or polls reach check_polls_.
+  uint64_t check_reports_ = UINT64_MAX;
+  uint64_t check_polls_ = UINT64_MAX;
 };
 
 } // namespace rrvm

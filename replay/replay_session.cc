@@ -4,6 +4,17 @@ namespace rrvm {
 
 namespace {
 
+VerifyMode verify_mode(const TraceHeader& header) {
+  const std::optional<VerifyMode> mode = parse_verify_mode(header.machine.verify_mode);
+  // Format 1 knew no hashes; its readers took anything but "full" for exits.
+  if (header.format_major < 2)
+    return mode == VerifyMode::kFull ? VerifyMode::kFull : VerifyMode::kExits;
+  if (!mode)
+    throw Error(ExitCode::kBadInput, "trace verify mode '" + header.machine.verify_mode +
+                                         "' is not one rrvm knows (hashes, exits or full)");
+  return *mode;
+}
+
 EngineKind engine_kind(const std::string& name) {
   if (name == "kvm") return EngineKind::kKvm;
   if (name == "emu") return EngineKind::kEmu;
@@ -13,8 +24,7 @@ EngineKind engine_kind(const std::string& name) {
 } // namespace
 
 ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions options)
-    : reader_(trace_path), events_(reader_),
-      gate_(events_, reader_.header().machine.verify_mode == "full") {
+    : reader_(trace_path), events_(reader_), gate_(events_, verify_mode(reader_.header())) {
   const TraceHeader& h = reader_.header();
   const std::optional<ClockMode> clock = parse_clock_mode(h.machine.clock_mode);
   if (!clock)

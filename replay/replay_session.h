@@ -23,7 +23,7 @@ struct ReplayOptions {
 // trace.
 struct ReplayCheckpoint {
   MachineSnapshot machine;
-  uint64_t gate_position;
+  ReplayGate::Cursor gate_position;
 };
 
 class ReplaySession {
@@ -46,7 +46,7 @@ public:
 
   // Checkpoints share guest memory's unchanged pages: taking one reads the pages written since the
   // last checkpoint or restore, restoring one copies the pages that differ (Machine::snapshot).
-  ReplayCheckpoint checkpoint() { return {machine_->snapshot(), gate_.position()}; }
+  ReplayCheckpoint checkpoint() { return {machine_->snapshot(), gate_.cursor()}; }
   // Returns the number of guest memory pages copied.
   size_t restore(const ReplayCheckpoint& checkpoint);
 

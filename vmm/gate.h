@@ -32,7 +32,8 @@ public:
   // once that time has come or input has arrived; a replay returns at once (idle fast-forward).
   virtual void wait_idle(uint64_t deadline_ns) = 0;
 
-  // Serial input bytes that arrived since the last call (at most out.size()).
+  // Serial input bytes that arrived since the last call (at most out.size()). Each call is an
+  // input poll; a recording names the poll that returned bytes.
   virtual size_t take_input(std::span<uint8_t> out) = 0;
 
   // True when input may still arrive (an interactive terminal): a halted guest with no timer can
@@ -46,8 +47,9 @@ public:
   // True when the user asked to end the run (e.g. Ctrl-A x on the console).
   virtual bool stop_requested() const { return false; }
 
-  // What the machine saw and did, in order. Recording logs these; replay checks each against the
-  // trace and throws Error(kDivergence) at the first difference. A live run ignores them.
+  // What the machine saw and did, in order. Recording logs these (or, under --verify hashes, a
+  // rolling hash of them); replay checks each (or the hash) against the trace and throws
+  // Error(kDivergence) at the first difference found. A live run ignores them.
   // `icount` is the engine's retired-instruction count where it keeps one.
   virtual void on_exit(ExitReason, uint64_t /*rip*/, std::optional<uint64_t> /*icount*/) {}
   virtual void on_port_read(uint16_t /*port*/, uint8_t /*size*/, uint32_t /*value*/) {}
@@ -56,7 +58,8 @@ public:
   virtual void on_injection(uint8_t /*vector*/, uint64_t /*exit_index*/,
                             std::optional<uint64_t> /*icount*/) {}
   virtual void on_guest_exit(int /*status*/) {}
-  // --verify=full: a hash of the registers after every exit (costly on kvm, so opt-in).
+  // Asked after every exit: --verify=full wants a hash of the registers at every exit (costly on
+  // kvm, so opt-in), --verify hashes at the exit that closes a verification window.
   virtual bool wants_register_hashes() const { return false; }
   virtual void on_register_hash(uint64_t /*hash*/) {}
 

@@ -86,11 +86,15 @@ inline std::vector<Event> sample_events(size_t n) {
       SerialInputEvent serial;
       for (size_t b = 0; b < i % 5; ++b)
         serial.bytes.push_back(uint8_t(i * 31 + b));
+      serial.poll = i * 3;
       events.push_back(serial);
       break;
     }
     case 8:
-      events.push_back(StatsSampleEvent{ns, ns / 2, i, i * 2, i * 3});
+      // Exits by reason (--verify hashes) in every other sample, none in format 1.0's.
+      events.push_back(
+          StatsSampleEvent{ns, ns / 2, i, i * 2, i * 3,
+                           i / 14 % 2 ? std::vector<uint64_t>{i, 0, 7} : std::vector<uint64_t>{}});
       break;
     case 9:
       events.push_back(CheckpointEvent{i});
@@ -104,9 +108,13 @@ inline std::vector<Event> sample_events(size_t n) {
     case 12:
       events.push_back(GuestExitEvent{-int32_t(i)});
       break;
-    case 13: // an engine without an instruction count records 0
-      events.push_back(
-          KickEvent{rip, i % 4 == 1 ? 0 : i * 1000, 0x0123456789abcdef ^ i, ~uint64_t(i)});
+    case 13:          // kicks and verification events take turns
+      if (i / 14 % 2) // an engine without an instruction count records 0
+        events.push_back(
+            KickEvent{rip, i % 4 == 1 ? 0 : i * 1000, 0x0123456789abcdef ^ i, ~uint64_t(i)});
+      else
+        events.push_back(VerifyEvent{VerifyKind(i / 28 % 3), i * 16384, 0x9e3779b97f4a7c15 * i,
+                                     i * 777, i / 28 % 3 ? 0 : ~uint64_t(i), i * 5});
       break;
     }
   }

@@ -1,8 +1,9 @@
 // `rrvm record` then `rrvm replay`: the replay re-executes the guest from the trace alone and
 // reproduces its serial output and exit status exactly.
 #include <filesystem>
+#include <functional>
 #include <gtest/gtest.h>
-#include <sstream>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -96,8 +97,10 @@ bool engine_runs(const Guest& g, const std::string& engine, std::string& why) {
   return true;
 }
 
-ProcessResult record_guest(const Guest& g, const std::string& engine, const std::string& trace) {
+ProcessResult record_guest(const Guest& g, const std::string& engine, const std::string& trace,
+                           const std::vector<std::string>& options = {}) {
   std::vector<std::string> argv = {rrvm_binary(), "record", "-o", trace, "--engine", engine};
+  argv.insert(argv.end(), options.begin(), options.end());
   argv.insert(argv.end(), g.args.begin(), g.args.end());
   argv.push_back(guest_path(g.kernel));
   return run_process(argv);
@@ -109,17 +112,15 @@ const Guest& guest(const std::string& name) {
   throw std::invalid_argument("no test guest " + name);
 }
 
-// The exit events of a trace as `rrvm dump` lists them ("N exit REASON rip=...").
-size_t dumped_exits(const std::string& trace) {
-  ProcessResult dump = run_process({rrvm_binary(), "dump", trace});
-  EXPECT_EQ(dump.status, 0) << dump.err;
-  std::istringstream lines(dump.out);
-  size_t exits = 0;
-  for (std::string line; std::getline(lines, line);) {
-    size_t space = line.find(' ');
-    if (space != std::string::npos && line.compare(space, 6, " exit ") == 0) ++exits;
-  }
-  return exits;
+// The exits the recording made, as its footer's statistics say.
+uint64_t recorded_exits(const std::string& trace) {
+  TraceReader reader(trace);
+  EXPECT_TRUE(reader.footer()) << reader.status().reason;
+  if (!reader.footer()) return 0;
+  for (const auto& [name, value] : reader.footer()->summary.stats)
+    if (name == "total number of vm exits") return value;
+  ADD_FAILURE() << "no exit count in the footer";
+  return 0;
 }
 
 // The replayed value of a deterministic counter in `rrvm replay --stats` output ("NAME\tREPLAYED
@@ -161,10 +162,10 @@ TEST_P(EveryGuestTest, ReplaysThreeTimesExactlyAsRecorded) {
       end_at == std::string::npos
           ? ""
           : recorded.err.substr(end_at, recorded.err.find('\n', end_at) - end_at);
-  // Replay checks each exit's reason and rip against the trace as it goes (a mismatch is exit
-  // status 3), so a replay that ends normally with as many exits as the recording's dump lists
-  // took the same sequence of exits.
-  const size_t exits = dumped_exits(trace);
+  // Replay checks each exit's reason and rip against the trace as it goes, one by one (kvm) or
+  // through the hash of all of them (emu); a mismatch is exit status 3. So a replay that ends
+  // normally with as many exits as the recording took the same sequence of exits.
+  const uint64_t exits = recorded_exits(trace);
   ASSERT_GT(exits, 0u);
   for (int i = 0; i < 3; ++i) {
     ProcessResult replayed = run_process({rrvm_binary(), "replay", "--stats", trace});
@@ -221,12 +222,15 @@ std::vector<Guest> kick_free_guests() {
 INSTANTIATE_TEST_SUITE_P(KickFreeGuests, KvmToEmuTest, ::testing::ValuesIn(kick_free_guests()),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// Copies `from` to `to` event by event with the same header, letting `alter` change event
-// `index`; returns that event as it was.
+// Copies `from` to `to` event by event with the same header (or the one `header` makes of it),
+// letting `alter` change event `index`; returns that event as it was.
 template <typename Alter>
-Event rewrite_trace(const std::string& from, const std::string& to, uint64_t index, Alter alter) {
+Event rewrite_trace(const std::string& from, const std::string& to, uint64_t index, Alter alter,
+                    const std::function<void(TraceHeader&)>& header = {}) {
   TraceReader reader(from);
-  TraceWriter writer(to, reader.header());
+  TraceHeader copy = reader.header();
+  if (header) header(copy);
+  TraceWriter writer(to, copy);
   Event original;
   Event e;
   for (uint64_t i = 0; reader.next(e); ++i) {
@@ -258,8 +262,8 @@ protected:
     trace_ = trace_path(std::string("altered_source_") +
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     // pit_real reads the PIT and serial status ports and exits often: every kind altered below
-    // appears many times, well inside the trace.
-    ASSERT_EQ(record_guest(guest("pit_real"), "emu", trace_).status, 1);
+    // appears many times, well inside the trace, which logs every report.
+    ASSERT_EQ(record_guest(guest("pit_real"), "emu", trace_, {"--verify", "exits"}).status, 1);
   }
 
   // Replays `altered` and expects a divergence reported at exactly `index`.
@@ -420,6 +424,96 @@ TEST(RecordReplayTest, RdtscOnEmuIsDeterministicAndFullVerificationPasses) {
   EXPECT_NE(dump.out.find("register-hash"), std::string::npos);
   ProcessResult replayed = run_process({rrvm_binary(), "replay", trace});
   EXPECT_EQ(replayed.status, 1) << replayed.err;
+}
+
+// The reports (what --verify hashes folds: exits, read values, injections, the guest exit) that
+// an exits trace logs, in order.
+std::vector<Event> reports_of(const std::string& trace) {
+  TraceReader reader(trace);
+  std::vector<Event> reports;
+  for (Event e; reader.next(e);) {
+    const EventKind k = kind_of(e);
+    if (k == EventKind::kExit || k == EventKind::kPortRead || k == EventKind::kMmioRead ||
+        k == EventKind::kMsrRead || k == EventKind::kInjection || k == EventKind::kGuestExit)
+      reports.push_back(e);
+  }
+  return reports;
+}
+
+// The number (from 1) of the first report where two exits traces differ.
+uint64_t first_different_report(const std::string& a, const std::string& b) {
+  const std::vector<Event> ra = reports_of(a), rb = reports_of(b);
+  uint64_t i = 0;
+  while (i < ra.size() && i < rb.size() && ra[i] == rb[i])
+    ++i;
+  return i + 1;
+}
+
+TEST(HashedTraceTest, VerifyModesAreCheckedOnTheCommandLine) {
+  const std::string trace = trace_path("verify_usage");
+  const std::string kernel = guest_path("pit_real.bin");
+  ProcessResult bogus = run_process(
+      {rrvm_binary(), "record", "-o", trace, "--verify", "bogus", "--flat", "0x7c00", kernel});
+  EXPECT_EQ(bogus.status, 64) << bogus.err;
+  EXPECT_EQ(bogus.err, "rrvm: bad --verify 'bogus': expected hashes, exits or full\n");
+  // kvm cannot recompute its exits, so it must log them.
+  ProcessResult on_kvm = run_process({rrvm_binary(), "record", "-o", trace, "--engine", "kvm",
+                                      "--verify", "hashes", "--flat", "0x7c00", kernel});
+  EXPECT_EQ(on_kvm.status, 64) << on_kvm.err;
+  EXPECT_NE(on_kvm.err.find("--verify hashes needs an engine that recomputes its exits"),
+            std::string::npos)
+      << on_kvm.err;
+}
+
+TEST(HashedTraceTest, AnEmuTraceHoldsFarFewerEventsThanExitsAndReplays) {
+  // --clock icount: with host time the trace holds one clock sample per exit (the answer to
+  // the machine's question at every exit), whatever the verification.
+  const std::string trace = trace_path("hashed_io_loop");
+  ASSERT_EQ(record_guest(guest("io_loop_real"), "emu", trace, {"--clock", "icount"}).status, 1);
+  TraceReader reader(trace);
+  EXPECT_EQ(reader.header().machine.verify_mode, "hashes");
+  ASSERT_TRUE(reader.footer());
+  uint64_t exits = 0;
+  for (const auto& [name, value] : reader.footer()->summary.stats)
+    if (name == "total number of vm exits") exits = value;
+  EXPECT_GT(exits, 100'000u);
+  EXPECT_LT(reader.footer()->total_events * 1000, exits) << reader.footer()->total_events;
+  EXPECT_EQ(reader.footer()->kind_counts[size_t(EventKind::kExit)], 0u);
+  ProcessResult replayed = run_process({rrvm_binary(), "replay", trace});
+  EXPECT_EQ(replayed.status, 1) << replayed.err;
+}
+
+TEST(HashedTraceTest, AnAlteredRtcStartTimeIsDetectedAndPinned) {
+  // rtc_real reads the RTC's time: another start time changes what it reads from the first read
+  // of a time register on. The exits traces of both start times say which report that is.
+  const std::vector<std::string> icount = {"--clock", "icount", "--rtc-time"};
+  auto options = [&](const char* time, const char* verify) {
+    std::vector<std::string> o = icount;
+    o.insert(o.end(), {time, "--verify", verify});
+    return o;
+  };
+  const std::string hashed = trace_path("rtc_hashed"), exits = trace_path("rtc_exits"),
+                    later = trace_path("rtc_exits_later");
+  const Guest& rtc = guest("rtc_real");
+  ASSERT_EQ(record_guest(rtc, "emu", hashed, options("1700000000", "hashes")).status, 1);
+  ASSERT_EQ(record_guest(rtc, "emu", exits, options("1700000000", "exits")).status, 1);
+  ASSERT_EQ(record_guest(rtc, "emu", later, options("1700012345", "exits")).status, 1);
+  const uint64_t first = first_different_report(exits, later);
+
+  const std::string altered = trace_path("rtc_hashed_later");
+  rewrite_trace(
+      hashed, altered, UINT64_MAX, [](Event&) {},
+      [](TraceHeader& h) { h.machine.rtc_base_unix_s = 1700012345; });
+  ProcessResult replayed = run_process({rrvm_binary(), "replay", "--serial", "none", altered});
+  EXPECT_EQ(replayed.status, 3) << replayed.err;
+  EXPECT_NE(replayed.err.find("rrvm: replay diverged at event "), std::string::npos)
+      << replayed.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(replayed.err, m,
+                                std::regex("lies after report ([0-9]+) .* by report ([0-9]+) ")))
+      << replayed.err;
+  EXPECT_LT(std::stoull(m[1]), first) << replayed.err;
+  EXPECT_GE(std::stoull(m[2]), first) << replayed.err;
 }
 
 } // namespace

@@ -25,8 +25,8 @@ ExitEvent exit_at(ExitReason reason, uint64_t rip) {
 }
 
 TEST(ReplayGate, ClockSamplesComeFromTheTraceAndIdleWaitsFastForward) {
-  EventList events({ClockEvent{100}, StatsSampleEvent{1, 2, 3, 4, 5}, ClockEvent{250}});
-  ReplayGate gate(events, false);
+  EventList events({ClockEvent{100}, StatsSampleEvent{1, 2, 3, 4, 5, {}}, ClockEvent{250}});
+  ReplayGate gate(events, VerifyMode::kExits);
   EXPECT_EQ(gate.sample_clock(), 100u);
   gate.wait_idle(1'000'000); // returns at once: the next sample is the wake-up
   EXPECT_EQ(gate.sample_clock(), 250u);
@@ -35,8 +35,10 @@ TEST(ReplayGate, ClockSamplesComeFromTheTraceAndIdleWaitsFastForward) {
 }
 
 TEST(ReplayGate, InputBytesArriveWhereTheRecordingTookThem) {
-  EventList events({SerialInputEvent{{'h', 'i'}}, ClockEvent{7}, SerialInputEvent{{'!'}}});
-  ReplayGate gate(events, false);
+  // Format 1 logged input without its poll: its place among the other events says when.
+  EventList events({SerialInputEvent{{'h', 'i'}, std::nullopt}, ClockEvent{7},
+                    SerialInputEvent{{'!'}, std::nullopt}});
+  ReplayGate gate(events, VerifyMode::kExits);
   EXPECT_TRUE(gate.input_possible());
   uint8_t buffer[8];
   ASSERT_EQ(gate.take_input(buffer), 2u);
@@ -49,8 +51,8 @@ TEST(ReplayGate, InputBytesArriveWhereTheRecordingTookThem) {
 }
 
 TEST(ReplayGate, MoreInputThanTheMachineTakesIsADivergence) {
-  EventList events({SerialInputEvent{{1, 2, 3}}});
-  ReplayGate gate(events, false);
+  EventList events({SerialInputEvent{{1, 2, 3}, std::nullopt}});
+  ReplayGate gate(events, VerifyMode::kExits);
   uint8_t buffer[2];
   const std::string message = error_of([&] { gate.take_input(buffer); }, ExitCode::kDivergence);
   EXPECT_EQ(message, "replay diverged at event 0: the recording has 3 bytes of serial input, the "
@@ -62,7 +64,7 @@ TEST(ReplayGate, ExitsAndReadsAreVerified) {
                     exit_at(ExitReason::kMmio, 0x1002), MmioReadEvent{0xfed00000, 4, 7},
                     exit_at(ExitReason::kMsrRead, 0x1004), MsrReadEvent{0x1a0, 0x1801},
                     GuestExitEvent{1}});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   gate.on_exit(ExitReason::kIo, 0x1000, std::nullopt);
   gate.on_port_read(0x60, 1, 0x1c);
   gate.on_exit(ExitReason::kMmio, 0x1002, std::nullopt);
@@ -75,7 +77,7 @@ TEST(ReplayGate, ExitsAndReadsAreVerified) {
 
 TEST(ReplayGate, ADifferentExitIsReportedWithItsIndexAndBothSides) {
   EventList events({ClockEvent{1}, exit_at(ExitReason::kIo, 0x1000)});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   gate.sample_clock();
   const std::string message =
       error_of([&] { gate.on_exit(ExitReason::kIo, 0x1004, std::nullopt); }, ExitCode::kDivergence);
@@ -85,7 +87,7 @@ TEST(ReplayGate, ADifferentExitIsReportedWithItsIndexAndBothSides) {
 
 TEST(ReplayGate, AnEventOfAnotherKindIsReported) {
   EventList events({PortReadEvent{0x60, 1, 0x1c}});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   const std::string message = error_of([&] { gate.sample_clock(); }, ExitCode::kDivergence);
   EXPECT_EQ(message, "replay diverged at event 0: the recording has port read 0x60/1 = 0x1c, the "
                      "replay asked for the time");
@@ -93,7 +95,7 @@ TEST(ReplayGate, AnEventOfAnotherKindIsReported) {
 
 TEST(ReplayGate, ADifferentValueOrStatusIsReported) {
   EventList events({MsrReadEvent{0x10, 5}, GuestExitEvent{1}});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   EXPECT_EQ(error_of([&] { gate.on_msr_read(0x10, 6); }, ExitCode::kDivergence),
             "replay diverged at event 0: the recording has rdmsr 0x10 = 0x5, the replay rdmsr "
             "0x10 = 0x6");
@@ -104,7 +106,7 @@ TEST(ReplayGate, ADifferentValueOrStatusIsReported) {
 
 TEST(ReplayGate, RunningPastTheEndDiverges) {
   EventList events({});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   EXPECT_EQ(error_of([&] { gate.sample_clock(); }, ExitCode::kDivergence),
             "replay diverged at event 0: the recording has no more events, the replay asked for "
             "the time");
@@ -112,7 +114,7 @@ TEST(ReplayGate, RunningPastTheEndDiverges) {
 
 TEST(ReplayGate, ATraceCutShortEndsTheReplayAsBadInput) {
   EventList events({ClockEvent{1}}, "no footer (recording did not finish)");
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   gate.sample_clock();
   EXPECT_EQ(error_of([&] { gate.sample_clock(); }, ExitCode::kBadInput),
             "trace ends early at event 1 (no footer (recording did not finish)); replayed up to "
@@ -123,7 +125,7 @@ TEST(ReplayGate, InjectionsMatchByExitIndexOrInstructionCount) {
   InjectionEvent at_exit{0x20, InjectionKind::kAtExit, 12, 0, 0, 0};
   InjectionEvent at_icount{0x20, InjectionKind::kAtIcount, 300000, 0, 0, 0};
   EventList events({at_exit, at_icount, at_icount});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   gate.on_injection(0x20, 12, std::nullopt);
   gate.on_injection(0x20, 99, 300000);
   EXPECT_EQ(error_of([&] { gate.on_injection(0x20, 99, 300001); }, ExitCode::kDivergence),
@@ -133,7 +135,7 @@ TEST(ReplayGate, InjectionsMatchByExitIndexOrInstructionCount) {
 
 TEST(ReplayGate, KicksAreAnnouncedThenVerified) {
   EventList events({KickEvent{0x2000, 0, 0xaa, 0xbb}, exit_at(ExitReason::kKicked, 0x2000)});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   EXPECT_TRUE(gate.tracks_kicks());
   const std::optional<KickPoint> kick = gate.next_kick();
   ASSERT_TRUE(kick);
@@ -146,7 +148,7 @@ TEST(ReplayGate, KicksAreAnnouncedThenVerified) {
 
 TEST(ReplayGate, AKickWithOtherStateDiverges) {
   EventList events({KickEvent{0x2000, 0, 0xaa, 0xbb}});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   EXPECT_EQ(error_of(
                 [&] {
                   gate.on_kick({0x2000, 0xaa, 0xbc});
@@ -158,7 +160,7 @@ TEST(ReplayGate, AKickWithOtherStateDiverges) {
 
 TEST(ReplayGate, RegisterHashesAreCheckedUnderFullVerification) {
   EventList events({RegisterHashEvent{0x1234}});
-  ReplayGate gate(events, true);
+  ReplayGate gate(events, VerifyMode::kFull);
   EXPECT_TRUE(gate.wants_register_hashes());
   EXPECT_EQ(error_of([&] { gate.on_register_hash(0x1235); }, ExitCode::kDivergence),
             "replay diverged at event 0: the recording has registers hashing to 0x1234, the "
@@ -167,13 +169,16 @@ TEST(ReplayGate, RegisterHashesAreCheckedUnderFullVerification) {
 
 TEST(ReplayGate, SeekReturnsToACheckpointsPosition) {
   EventList events({ClockEvent{1}, ClockEvent{2}, ClockEvent{3}});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   gate.sample_clock();
+  const ReplayGate::Cursor checkpoint = gate.cursor();
   gate.sample_clock();
-  gate.seek(1);
+  gate.seek(checkpoint);
   EXPECT_EQ(gate.position(), 1u);
   EXPECT_EQ(gate.sample_clock(), 2u);
-  EXPECT_EQ(error_of([&] { gate.seek(9); }, ExitCode::kBadInput)
+  ReplayGate::Cursor beyond = checkpoint;
+  beyond.event = 9;
+  EXPECT_EQ(error_of([&] { gate.seek(beyond); }, ExitCode::kBadInput)
                 .rfind("cannot return to trace "
                        "event 9",
                        0),
@@ -182,7 +187,7 @@ TEST(ReplayGate, SeekReturnsToACheckpointsPosition) {
 
 TEST(ReplayGate, StopAtEventRequestsAStopOnceConsumed) {
   EventList events({ClockEvent{1}, ClockEvent{2}});
-  ReplayGate gate(events, false);
+  ReplayGate gate(events, VerifyMode::kExits);
   gate.stop_at_event(2);
   gate.sample_clock();
   EXPECT_FALSE(gate.stop_requested());

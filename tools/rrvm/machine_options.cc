@@ -28,8 +28,14 @@ const char* const kMachineOptionsHelp =
     "                       is kicked, e.g. 1ms (default), 200us, 0\n"
     "  --gdb [HOST:]PORT    stop before the first instruction and serve gdb there (forward\n"
     "                       only; 127.0.0.1 unless HOST given; port 0 picks a free one)\n"
-    "  --verify WHAT        record: exits (default: every exit, read value and injection is\n"
-    "                       checked on replay) or full (also a hash of all registers per exit)\n";
+    "  --verify WHAT        record: what the trace holds to check the replay with. hashes\n"
+    "                       (default on emu): a rolling hash of every exit, read value and\n"
+    "                       injection, checked every 16K of them; the trace keeps only the\n"
+    "                       inputs, and a divergence is pinned to such a window. exits\n"
+    "                       (default on kvm, which needs them to replay): every exit, read\n"
+    "                       value and injection, checked one by one; a larger trace, a\n"
+    "                       divergence named exactly. full: exits and a hash of all\n"
+    "                       registers per exit\n";
 
 uint64_t parse_duration_ns(const std::string& text, const char* what) {
   size_t pos = 0;
@@ -111,9 +117,13 @@ MachineOptions parse_machine_options(const CommandLine& line) {
   if (auto bound = line.value("--kick-bound"))
     options.config.kick_bound_ns = parse_duration_ns(*bound, "--kick-bound");
   if (auto verify = line.value("--verify")) {
-    if (*verify != "exits" && *verify != "full")
-      throw Error(ExitCode::kUsage, "bad --verify '" + *verify + "': expected exits or full");
-    options.verify_full = *verify == "full";
+    options.verify = parse_verify_mode(*verify);
+    if (!options.verify)
+      throw Error(ExitCode::kUsage,
+                  "bad --verify '" + *verify + "': expected hashes, exits or full");
+    if (*options.verify == VerifyMode::kHashes && options.config.engine == EngineKind::kKvm)
+      throw Error(ExitCode::kUsage, "--verify hashes needs an engine that recomputes its exits: "
+                                    "it records only with --engine emu (or auto), not kvm");
   }
   return options;
 }

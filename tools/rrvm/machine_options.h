@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/verify_mode.h"
 #include "tools/rrvm/command_line.h"
 #include "tools/rrvm/distinct_files.h"
 #include "vmm/boot/boot_image.h"
@@ -18,7 +19,8 @@ struct MachineOptions {
   BootOptions boot;
   std::string serial = "stdio";
   bool stats = false;
-  bool verify_full = false; // record: --verify=full logs a register hash at every exit
+  // record: what the trace holds for verification; unset: hashes on emu, exits on kvm.
+  std::optional<VerifyMode> verify;
   std::optional<std::string> gdb_address; // --gdb: serve gdb before the first instruction
 };
 

@@ -19,13 +19,14 @@ namespace {
 // negligible share of the trace.
 constexpr uint64_t kStatsSampleIntervalNs = 100'000'000;
 
-TraceHeader make_header(const MachineOptions& options, const BootImage& image, Engine& engine) {
+TraceHeader make_header(const MachineOptions& options, VerifyMode verify, const BootImage& image,
+                        Engine& engine) {
   TraceHeader header;
   header.machine.memory_bytes = options.config.memory_bytes;
   header.machine.engine = engine.name();
   header.machine.clock_mode = clock_mode_name(options.config.clock_mode);
   header.machine.rtc_base_unix_s = options.config.rtc_base_unix_seconds;
-  header.machine.verify_mode = options.verify_full ? "full" : "exits";
+  header.machine.verify_mode = verify_mode_name(verify);
   header.machine.kick_bound_ns = options.config.kick_bound_ns;
   header.machine.cpuid = engine.cpuid().entries();
   header.boot.kernel_kind = image.kind;
@@ -69,7 +70,7 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
     host.restore_terminal();
     trace.abandon();
   });
-  RecordGate gate(host, options.verify_full);
+  RecordGate gate(host);
   GuestMemory memory(options.config.memory_bytes);
   Machine machine(options.config, memory,
                   create_engine(options.config.engine, memory, options.config.clock_mode), gate);
@@ -82,8 +83,16 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
   // replay could not find.
   if (!machine.engine().instruction_count()) host.set_engine(&machine.engine());
   const BootImage& image = machine.boot(options.boot);
-  TraceWriter writer(trace.temp_path(), make_header(options, image, machine.engine()));
-  gate.start(writer);
+  // An engine that counts instructions recomputes every exit on replay: checking a hash of them
+  // suffices. kvm's exits are part of what it must replay.
+  const bool recomputes = machine.engine().instruction_count().has_value();
+  const VerifyMode verify =
+      options.verify.value_or(recomputes ? VerifyMode::kHashes : VerifyMode::kExits);
+  if (verify == VerifyMode::kHashes && !recomputes)
+    throw Error(ExitCode::kUsage, "--verify hashes needs an engine that recomputes its exits: it "
+                                  "records only on emu, and auto chose kvm");
+  TraceWriter writer(trace.temp_path(), make_header(options, verify, image, machine.engine()));
+  gate.start(writer, verify);
   machine.set_sample_sink(kStatsSampleIntervalNs,
                           [&gate](const HostSample& sample) { gate.stats_sample(sample); });
   if (announce_engine && options.config.engine == EngineKind::kAuto)
@@ -94,6 +103,7 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
   host.set_engine(nullptr);
   // Once: the host-time counters then print as the trace stores them.
   const VmStats& stats = machine.final_stats();
+  gate.finish(outcome.kind == RunOutcome::Kind::kStopped);
   writer.finish(make_summary(stats, outcome));
   trace.commit();
   serial.flush();

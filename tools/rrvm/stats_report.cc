@@ -96,6 +96,11 @@ StatsReport read_stats_report(const std::string& trace_path) {
       current.ready_ns = sample->ready_ns - previous.ready_ns;
       current.idle_ns = sample->idle_ns - previous.idle_ns;
       current.exits = sample->exits - previous.exits;
+      // A --verify hashes trace logs no exits: its samples count them by reason instead.
+      for (size_t reason = 0; reason < sample->exits_by_reason.size(); ++reason) {
+        if (const uint64_t n = sample->exits_by_reason[reason])
+          current.exits_by_reason[exit_reason_name(ExitReason(reason))] += n;
+      }
       report.intervals.push_back(std::move(current));
       current = {};
       previous = *sample;
