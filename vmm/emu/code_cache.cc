@@ -220,4 +220,11 @@ void CodeCache::clear() {
   std::fill(code_pages_.begin(), code_pages_.end(), 0);
 }
 
+void CodeCache::drop_translations() {
+  for (auto& [key, b] : blocks_)
+    b->translation = nullptr;
+  for (auto& b : retired_)
+    b->translation = nullptr;
+}
+
 } // namespace rrvm::emu

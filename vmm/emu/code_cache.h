@@ -17,9 +17,15 @@ namespace rrvm::emu {
 
 class Cpu;
 
+// Host code running a whole block (vmm/emu/jit/); true when an instruction raised an exception
+// the translator holds.
+using TranslatedBlock = bool (*)(Cpu*);
+
 struct Block {
   uint64_t key;
   std::vector<Insn> insns;
+  TranslatedBlock translation = nullptr;
+  uint32_t runs = 0; // runs before translation, which waits until the block proves hot
 };
 
 class CodeCache {
@@ -37,6 +43,8 @@ public:
   }
   void invalidate(uint64_t gpa, uint64_t length);
   void clear();
+  // Forgets every translation (the translator's code buffer starts over).
+  void drop_translations();
   // Frees blocks invalidated while they may have been executing.
   void release_retired() { retired_.clear(); }
 

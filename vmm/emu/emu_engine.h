@@ -23,13 +23,21 @@
 
 namespace rrvm {
 
+// Whether emu translates hot code to host code unless told otherwise (`--emu-translate`).
+constexpr bool kEmuTranslateByDefault = false;
+
 namespace emu {
 class Cpu;
-}
+struct Block;
+class Translator;
+} // namespace emu
 
 class EmuEngine : public Engine {
 public:
-  explicit EmuEngine(GuestMemory& memory, CpuidTable cpuid = CpuidTable::emulated());
+  // `translate`: run hot blocks as host code (vmm/emu/jit/translator.h) rather than interpreted;
+  // the results, counts and stops are the same.
+  explicit EmuEngine(GuestMemory& memory, CpuidTable cpuid = CpuidTable::emulated(),
+                     bool translate = kEmuTranslateByDefault);
   ~EmuEngine() override;
   EmuEngine(const EmuEngine&) = delete;
   EmuEngine& operator=(const EmuEngine&) = delete;
@@ -65,10 +73,17 @@ private:
   // return `cpu_->exit` at once.
   bool execute(bool one);
   bool execute_cross_page();
+  // The interpreter's block loop: from the current RIP to c.stop, the block's end or c.limit
+  // (`one`: a single instruction).
+  void interpret(const emu::Block& b, bool one);
+  // True when run()'s loop, after a block ends this way, would reach execute(false) again with
+  // nothing else to do: the next block may follow at once.
+  bool next_block_follows();
   bool deliver_single_step_trap();
   bool record_input();
 
   std::unique_ptr<emu::Cpu> cpu_;
+  std::unique_ptr<emu::Translator> translator_; // nullptr: interpret only
   std::optional<uint8_t> pending_irq_;
   bool window_ = false;
   bool single_step_ = false;

@@ -1,0 +1,234 @@
+#include "vmm/emu/jit/block_emitter.h"
+
+#include <xbyak/xbyak.h>
+
+#include "vmm/emu/cpu.h"
+
+namespace rrvm::emu {
+
+namespace {
+
+int32_t offset_in(const Cpu& c, const void* field) {
+  return int32_t(static_cast<const char*>(field) - reinterpret_cast<const char*>(&c));
+}
+
+// Handlers report guest faults and stops by C++ exceptions, and generated code has no unwind
+// information: they are caught here, before they would have to unwind through it, and handed to
+// the C++ caller of the block, which rethrows them.
+bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
+  try {
+    in.fn(c, in);
+    return false;
+  } catch (...) {
+    *raised = std::current_exception();
+    return true;
+  }
+}
+
+constexpr size_t kPerInsnBound = 160, kFrameBound = 96;
+
+// Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r12
+// the exception slot, r13 the trampoline, r14 the RIP the block was entered at.
+class Emitter : public Xbyak::CodeGenerator {
+public:
+  Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
+      : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised) {}
+
+  void block(const Block& b) {
+    const bool checked = !counts_one_per_insn(b);
+    // Five pushes keep the stack 16-byte aligned for the calls.
+    push(rbx);
+    push(r12);
+    push(r13);
+    push(r14);
+    push(r15);
+    mov(rbx, rdi);
+    mov(r12, reinterpret_cast<uint64_t>(raised_));
+    mov(r13, reinterpret_cast<uint64_t>(&call_handler));
+    mov(r14, qword[rbx + l_.rip]);
+    for (const Insn& in : b.insns) {
+      const bool last = &in == &b.insns.back();
+      const InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
+      switch (plan.kind) {
+      case InsnPlan::Kind::kAlu:
+        emit_alu(in, plan.alu);
+        retire_inline(in);
+        break;
+      case InsnPlan::Kind::kLea:
+        emit_lea(in);
+        retire_inline(in);
+        break;
+      case InsnPlan::Kind::kDirect:
+      case InsnPlan::Kind::kTrampoline:
+        call_insn(in, plan.kind == InsnPlan::Kind::kTrampoline);
+        if (last) break;
+        // The interpreter's loop condition; the limit only where a REP may have reached it.
+        cmp(byte[rbx + l_.stop], 0);
+        jne(done_, T_NEAR);
+        if (checked) {
+          cmp(rax, qword[rbx + l_.limit]);
+          jae(done_, T_NEAR);
+        }
+        break;
+      }
+    }
+    commit_inline();
+    L(done_);
+    xor_(eax, eax);
+    L(out_);
+    pop(r15);
+    pop(r14);
+    pop(r13);
+    pop(r12);
+    pop(rbx);
+    ret();
+  }
+
+private:
+  Xbyak::Address gpr64(unsigned r) { return qword[rbx + l_.gpr + int32_t(r) * 8]; }
+  Xbyak::Address gpr32(unsigned r) { return dword[rbx + l_.gpr + int32_t(r) * 8]; }
+
+  // Inline instructions count and advance RIP in bulk: the Cpu learns them before the next call
+  // or exit (none of them can stop, fault or read RIP).
+  void retire_inline(const Insn& in) {
+    offset_ += in.len;
+    ++pending_;
+  }
+  void commit_inline() {
+    if (!pending_) return;
+    add(qword[rbx + l_.icount], pending_);
+    lea(rax, ptr[r14 + offset_]);
+    mov(qword[rbx + l_.rip], rax);
+    pending_ = 0;
+  }
+
+  void call_insn(const Insn& in, bool may_throw) {
+    commit_inline();
+    lea(rax, ptr[r14 + offset_ + in.len]);
+    mov(qword[rbx + l_.next_rip], rax);
+    mov(rdi, rbx);
+    mov(rsi, reinterpret_cast<uint64_t>(&in));
+    if (may_throw) {
+      mov(rdx, r12);
+      call(r13);
+      test(al, al);
+      jnz(out_, T_NEAR); // the instruction did not retire: RIP and the count stay on it
+    } else {
+      mov(rax, reinterpret_cast<uint64_t>(in.fn));
+      call(rax);
+    }
+    offset_ += in.len;
+    mov(rax, qword[rbx + l_.next_rip]);
+    mov(qword[rbx + l_.rip], rax);
+    mov(rax, qword[rbx + l_.icount]);
+    add(rax, 1);
+    mov(qword[rbx + l_.icount], rax);
+  }
+
+  // alu2<Op, T, kReg, kReg|kImm>: the result, and lazy_set<T>(op, a, b, r) with a, b and r
+  // zero-extended from T.
+  void emit_alu(const Insn& in, InlineAlu op) {
+    const Operand& d = in.op[0];
+    const Operand& s = in.op[1];
+    const bool wide = d.size == 8;
+    const Xbyak::Reg64 a = rax, b = rcx;
+    if (s.kind == OpKind::kImm) {
+      if (wide)
+        mov(b, uint64_t(s.disp));
+      else
+        mov(b.cvt32(), uint32_t(s.disp));
+    } else if (wide) {
+      mov(b, gpr64(s.reg));
+    } else {
+      mov(b.cvt32(), gpr32(s.reg));
+    }
+    if (op == InlineAlu::kMov) {
+      mov(gpr64(d.reg), b); // a 32-bit move zero-extends, as b already is
+      return;
+    }
+    if (wide)
+      mov(a, gpr64(d.reg));
+    else
+      mov(a.cvt32(), gpr32(d.reg));
+    mov(qword[rbx + l_.lazy_a], a);
+    mov(qword[rbx + l_.lazy_b], b);
+    const Xbyak::Reg r = wide ? static_cast<const Xbyak::Reg&>(a) : a.cvt32();
+    const Xbyak::Reg s2 = wide ? static_cast<const Xbyak::Reg&>(b) : b.cvt32();
+    FlagOp flag_op = FlagOp::kLogic;
+    switch (op) {
+    case InlineAlu::kAdd:
+      add(r, s2);
+      flag_op = FlagOp::kAdd;
+      break;
+    case InlineAlu::kSub:
+    case InlineAlu::kCmp:
+      sub(r, s2);
+      flag_op = FlagOp::kSub;
+      break;
+    case InlineAlu::kAnd:
+    case InlineAlu::kTest:
+      and_(r, s2);
+      break;
+    case InlineAlu::kOr:
+      or_(r, s2);
+      break;
+    case InlineAlu::kXor:
+      xor_(r, s2);
+      break;
+    case InlineAlu::kMov:
+      break;
+    }
+    mov(qword[rbx + l_.lazy_r], a);
+    mov(byte[rbx + l_.lazy_op], uint8_t(flag_op));
+    mov(byte[rbx + l_.lazy_bits], uint8_t(d.size * 8));
+    if (op != InlineAlu::kCmp && op != InlineAlu::kTest) mov(gpr64(d.reg), a);
+  }
+
+  // op_lea: set_reg_sized(dst, size, offset(src)) on a 32- or 64-bit destination.
+  void emit_lea(const Insn& in) {
+    const Operand& m = in.op[1];
+    mov(rax, uint64_t(m.disp));
+    if (m.base >= 0) add(rax, gpr64(unsigned(m.base)));
+    if (m.index >= 0) {
+      mov(rcx, gpr64(unsigned(m.index)));
+      if (m.scale) shl(rcx, m.scale);
+      add(rax, rcx);
+    }
+    if (in.asize == 4 || in.op[0].size == 4) mov(eax, eax);
+    mov(gpr64(in.op[0].reg), rax);
+  }
+
+  const CpuLayout& l_;
+  const HandlerForms& forms_;
+  std::exception_ptr* raised_;
+  Xbyak::Label done_, out_;
+  int32_t offset_ = 0;  // bytes of the block retired so far
+  int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu
+};
+
+} // namespace
+
+CpuLayout::CpuLayout(const Cpu& c)
+    : gpr(offset_in(c, &c.gpr[0])), rip(offset_in(c, &c.rip)), next_rip(offset_in(c, &c.next_rip)),
+      icount(offset_in(c, &c.icount)), limit(offset_in(c, &c.limit)), stop(offset_in(c, &c.stop)),
+      lazy_a(offset_in(c, &c.lazy.a)), lazy_b(offset_in(c, &c.lazy.b)),
+      lazy_r(offset_in(c, &c.lazy.r)), lazy_op(offset_in(c, &c.lazy.op)),
+      lazy_bits(offset_in(c, &c.lazy.bits)) {}
+
+bool counts_one_per_insn(const Block& b) {
+  for (const Insn& in : b.insns)
+    if (in.rep != rep::kNone) return false;
+  return true;
+}
+
+size_t emitted_size_bound(size_t insns) {
+  return kFrameBound + insns * kPerInsnBound;
+}
+
+size_t emit_block(const Block& b, const EmitContext& ctx, uint8_t* at, size_t room) {
+  Emitter e(at, room, ctx);
+  e.block(b);
+  return e.getSize();
+}
+
+} // namespace rrvm::emu

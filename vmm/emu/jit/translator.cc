@@ -1,0 +1,39 @@
+#include "vmm/emu/jit/translator.h"
+
+#include <utility>
+
+#include "vmm/emu/cpu.h"
+
+namespace rrvm::emu {
+
+Translator::Translator(Cpu& cpu, size_t buffer_size)
+    : cpu_(cpu), layout_(cpu), forms_(*cpu.code), buffer_(buffer_size) {}
+
+bool Translator::run(Block& b) {
+  // Translated blocks retire all their instructions unless something stops them: the limit must
+  // leave room for the whole block.
+  if (cpu_.icount > cpu_.limit || cpu_.limit - cpu_.icount < b.insns.size()) return false;
+  if (!b.translation) {
+    if (++b.runs < kHotRuns) return false;
+    b.translation = translate(b);
+  }
+  if (b.translation(&cpu_)) std::rethrow_exception(std::exchange(raised_, nullptr));
+  return true;
+}
+
+TranslatedBlock Translator::translate(const Block& b) {
+  const size_t need = emitted_size_bound(b.insns.size());
+  if (buffer_.size() - used_ < need) {
+    // Nothing runs translated code while a block is being translated, so every translation may go.
+    cpu_.code->drop_translations();
+    used_ = 0;
+    ++flushes_;
+  }
+  const size_t at = used_;
+  used_ += emit_block(b, {layout_, forms_, &raised_}, buffer_.writable(at), need);
+  used_ = (used_ + 15) & ~size_t(15);
+  ++translated_;
+  return reinterpret_cast<TranslatedBlock>(const_cast<uint8_t*>(buffer_.executable(at)));
+}
+
+} // namespace rrvm::emu

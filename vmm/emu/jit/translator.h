@@ -1,0 +1,52 @@
+// Dynamic translation of emu's decoded blocks to host code (`--emu-translate on`). The interpreter
+// stays the reference: a translated block does exactly what the interpreter's block loop does,
+// instruction for instruction, so counts, stops and faults land where they land there.
+//
+// Translations hang off the CodeCache's blocks and die with them (writes to code, set_state(),
+// invalidate_code()). The code buffer is bounded: when it is full, every translation is dropped
+// and translation starts over.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+
+#include "vmm/emu/code_cache.h"
+#include "vmm/emu/jit/block_emitter.h"
+#include "vmm/emu/jit/code_buffer.h"
+#include "vmm/emu/jit/handler_forms.h"
+
+namespace rrvm::emu {
+
+class Translator {
+public:
+  static constexpr size_t kBufferSize = 32u << 20;
+  // Blocks are translated on their second run: code that runs once (boot, setup) is not worth
+  // the translation.
+  static constexpr uint32_t kHotRuns = 2;
+
+  explicit Translator(Cpu& cpu, size_t buffer_size = kBufferSize);
+
+  // Runs `b` as the interpreter's block loop would (from the current RIP, up to c.stop, the end of
+  // the block or c.limit), in host code, translating it first if it has become hot. False when
+  // nothing ran: the block is still cold, or the limit falls inside it (the interpreter stops
+  // there). Throws what a handler threw, with the state the interpreter has at that point.
+  bool run(Block& b);
+
+  // Translations made and full-buffer flushes so far (tests and benchmarks).
+  uint64_t translated() const { return translated_; }
+  uint64_t flushes() const { return flushes_; }
+
+private:
+  TranslatedBlock translate(const Block& b);
+
+  Cpu& cpu_;
+  CpuLayout layout_;
+  HandlerForms forms_;
+  CodeBuffer buffer_;
+  size_t used_ = 0;
+  std::exception_ptr raised_;
+  uint64_t translated_ = 0;
+  uint64_t flushes_ = 0;
+};
+
+} // namespace rrvm::emu
