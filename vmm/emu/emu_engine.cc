@@ -147,6 +147,9 @@ bool EmuEngine::execute(bool one) {
   c.limit = one ? std::min(user_limit_, c.icount + 1) : user_limit_;
   retry_pending_ = false;
   c.inputs.next = 0;
+  if (translator_)
+    translator_->set_chaining(!single_step_ && !trap_pending_ && !pending_irq_ && !window_ &&
+                              exec_breakpoints_.empty() && !c.watch_active());
   try {
     for (;;) {
       uint64_t phys;
@@ -326,6 +329,10 @@ void EmuEngine::set_tsc_offset(uint64_t offset) {
 
 const CpuidTable& EmuEngine::cpuid() const {
   return cpu_->cpuid;
+}
+
+uint64_t EmuEngine::translated_blocks() const {
+  return translator_ ? translator_->translated() : 0;
 }
 
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {

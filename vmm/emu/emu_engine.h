@@ -63,6 +63,9 @@ public:
   const CpuidTable& cpuid() const override;
   bool marks_written_pages() const override { return true; }
 
+  // Blocks translated to host code so far (0 with translation off).
+  uint64_t translated_blocks() const;
+
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
   void invalidate_code(uint64_t gpa, uint64_t length) override;
 

@@ -2,6 +2,8 @@
 
 #include <xbyak/xbyak.h>
 
+#include <optional>
+
 #include "vmm/emu/cpu.h"
 
 namespace rrvm::emu {
@@ -25,14 +27,15 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
   }
 }
 
-constexpr size_t kPerInsnBound = 160, kFrameBound = 96;
+constexpr size_t kPerInsnBound = 160, kFrameBound = 160;
 
 // Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r12
 // the exception slot, r13 the trampoline, r14 the RIP the block was entered at.
 class Emitter : public Xbyak::CodeGenerator {
 public:
   Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
-      : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised) {}
+      : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
+        next_(ctx.next), next_arg_(ctx.next_arg) {}
 
   void block(const Block& b) {
     const bool checked = !counts_one_per_insn(b);
@@ -48,7 +51,7 @@ public:
     mov(r14, qword[rbx + l_.rip]);
     for (const Insn& in : b.insns) {
       const bool last = &in == &b.insns.back();
-      const InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
+      InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
       switch (plan.kind) {
       case InsnPlan::Kind::kAlu:
         emit_alu(in, plan.alu);
@@ -58,7 +61,39 @@ public:
         emit_lea(in);
         retire_inline(in);
         break;
+      case InsnPlan::Kind::kIncDec:
+        if (known_op_ == FlagOp::kLogic || known_op_ == FlagOp::kInc || known_op_ == FlagOp::kDec) {
+          emit_inc_dec(in, plan.dec);
+          retire_inline(in);
+          break;
+        }
+        plan.kind = InsnPlan::Kind::kDirect;
+        if (!last) {
+          call_direct(in);
+          retire_inline(in);
+          known_op_.reset();
+          break;
+        }
+        call_insn(in, false);
+        break;
+      case InsnPlan::Kind::kJcc:
+        if (last && known_op_ && (plan.cc == 4 || plan.cc == 5 || plan.cc == 8 || plan.cc == 9) &&
+            in.op[0].disp == int32_t(in.op[0].disp)) {
+          emit_jcc(in, plan.cc);
+          break;
+        }
+        call_insn(in, false);
+        break;
       case InsnPlan::Kind::kDirect:
+        if (!last) {
+          // Not a branch (branches end blocks): it reads neither RIP nor the count and cannot
+          // stop, so it retires as inline code does.
+          call_direct(in);
+          retire_inline(in);
+          known_op_.reset();
+          break;
+        }
+        [[fallthrough]];
       case InsnPlan::Kind::kTrampoline:
         call_insn(in, plan.kind == InsnPlan::Kind::kTrampoline);
         if (last) break;
@@ -73,6 +108,7 @@ public:
       }
     }
     commit_inline();
+    chain();
     L(done_);
     xor_(eax, eax);
     L(out_);
@@ -102,20 +138,45 @@ private:
     pending_ = 0;
   }
 
-  void call_insn(const Insn& in, bool may_throw) {
-    commit_inline();
-    lea(rax, ptr[r14 + offset_ + in.len]);
-    mov(qword[rbx + l_.next_rip], rax);
+  // Jumps to the next block's translation, if it may run now, as a tail call: it returns to this
+  // block's caller.
+  void chain() {
+    mov(rdi, rbx);
+    mov(rsi, reinterpret_cast<uint64_t>(next_arg_));
+    mov(rax, reinterpret_cast<uint64_t>(next_));
+    call(rax);
+    test(rax, rax);
+    jz(done_, T_NEAR);
+    mov(rdi, rbx);
+    pop(r15);
+    pop(r14);
+    pop(r13);
+    pop(r12);
+    pop(rbx);
+    jmp(rax);
+  }
+
+  void call_direct(const Insn& in) {
     mov(rdi, rbx);
     mov(rsi, reinterpret_cast<uint64_t>(&in));
+    mov(rax, reinterpret_cast<uint64_t>(in.fn));
+    call(rax);
+  }
+
+  void call_insn(const Insn& in, bool may_throw) {
+    commit_inline();
+    known_op_.reset();
+    lea(rax, ptr[r14 + offset_ + in.len]);
+    mov(qword[rbx + l_.next_rip], rax);
     if (may_throw) {
+      mov(rdi, rbx);
+      mov(rsi, reinterpret_cast<uint64_t>(&in));
       mov(rdx, r12);
       call(r13);
       test(al, al);
       jnz(out_, T_NEAR); // the instruction did not retire: RIP and the count stay on it
     } else {
-      mov(rax, reinterpret_cast<uint64_t>(in.fn));
-      call(rax);
+      call_direct(in);
     }
     offset_ += in.len;
     mov(rax, qword[rbx + l_.next_rip]);
@@ -182,6 +243,62 @@ private:
     mov(byte[rbx + l_.lazy_op], uint8_t(flag_op));
     mov(byte[rbx + l_.lazy_bits], uint8_t(d.size * 8));
     if (op != InlineAlu::kCmp && op != InlineAlu::kTest) mov(gpr64(d.reg), a);
+    known_op_ = flag_op;
+    known_bits_ = d.size * 8;
+  }
+
+  // op_inc/op_dec on a register: lazy_incdec<T>, whose CF comes from the block's last flag
+  // writer: a logic operation (CF clear) or INC/DEC (CF already frozen in flags_raw).
+  void emit_inc_dec(const Insn& in, bool dec) {
+    const Operand& d = in.op[0];
+    const bool wide = d.size == 8;
+    if (wide)
+      mov(rax, gpr64(d.reg));
+    else
+      mov(eax, gpr32(d.reg));
+    if (known_op_ == FlagOp::kLogic) and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
+    mov(qword[rbx + l_.lazy_a], rax);
+    mov(qword[rbx + l_.lazy_b], 1);
+    const Xbyak::Reg r = wide ? static_cast<const Xbyak::Reg&>(rax) : eax;
+    if (dec)
+      this->dec(r);
+    else
+      inc(r);
+    mov(qword[rbx + l_.lazy_r], rax);
+    const FlagOp op = dec ? FlagOp::kDec : FlagOp::kInc;
+    mov(byte[rbx + l_.lazy_op], uint8_t(op));
+    mov(byte[rbx + l_.lazy_bits], uint8_t(d.size * 8));
+    mov(gpr64(d.reg), rax);
+    known_op_ = op;
+    known_bits_ = d.size * 8;
+  }
+
+  // op_jcc<CC> for ZF and SF conditions after an inline flag writer (lazy.op is not kNone, so ZF
+  // is lazy.r == 0 and SF its top bit): RIP becomes the target or the next instruction.
+  void emit_jcc(const Insn& in, uint8_t cc) {
+    lea(rax, ptr[r14 + offset_ + in.len]); // next_rip
+    lea(rcx, ptr[rax + int32_t(in.op[0].disp)]);
+    if (in.osize == 4)
+      mov(ecx, ecx);
+    else if (in.osize == 2)
+      movzx(ecx, cx);
+    mov(rdx, qword[rbx + l_.lazy_r]);
+    if (cc == 4 || cc == 5) {
+      test(rdx, rdx);
+      if (cc == 4)
+        cmovz(rax, rcx);
+      else
+        cmovnz(rax, rcx);
+    } else {
+      bt(rdx, known_bits_ - 1);
+      if (cc == 8)
+        cmovc(rax, rcx);
+      else
+        cmovnc(rax, rcx);
+    }
+    mov(qword[rbx + l_.rip], rax);
+    add(qword[rbx + l_.icount], pending_ + 1);
+    pending_ = 0;
   }
 
   // op_lea: set_reg_sized(dst, size, offset(src)) on a 32- or 64-bit destination.
@@ -201,9 +318,15 @@ private:
   const CpuLayout& l_;
   const HandlerForms& forms_;
   std::exception_ptr* raised_;
+  NextTranslation next_;
+  void* next_arg_;
   Xbyak::Label done_, out_;
   int32_t offset_ = 0;  // bytes of the block retired so far
   int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu
+  // The lazy-flags operation the block's last flag-writing instruction left, when that was
+  // inline code (so known here), and its width.
+  std::optional<FlagOp> known_op_;
+  unsigned known_bits_ = 0;
 };
 
 } // namespace
@@ -213,7 +336,7 @@ CpuLayout::CpuLayout(const Cpu& c)
       icount(offset_in(c, &c.icount)), limit(offset_in(c, &c.limit)), stop(offset_in(c, &c.stop)),
       lazy_a(offset_in(c, &c.lazy.a)), lazy_b(offset_in(c, &c.lazy.b)),
       lazy_r(offset_in(c, &c.lazy.r)), lazy_op(offset_in(c, &c.lazy.op)),
-      lazy_bits(offset_in(c, &c.lazy.bits)) {}
+      lazy_bits(offset_in(c, &c.lazy.bits)), flags_raw(offset_in(c, &c.flags_raw)) {}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

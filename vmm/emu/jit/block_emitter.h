@@ -19,7 +19,7 @@ namespace rrvm::emu {
 struct CpuLayout {
   explicit CpuLayout(const Cpu& c);
   int32_t gpr, rip, next_rip, icount, limit, stop;
-  int32_t lazy_a, lazy_b, lazy_r, lazy_op, lazy_bits;
+  int32_t lazy_a, lazy_b, lazy_r, lazy_op, lazy_bits, flags_raw;
 };
 
 // True when a block's instructions each count one, so a block entered with room for all of them
@@ -29,10 +29,16 @@ bool counts_one_per_insn(const Block& b);
 // The most host code emit_block() writes for a block of `insns` instructions.
 size_t emitted_size_bound(size_t insns);
 
+// Called at the end of a block that ran to its end: the translation of the next block when it may
+// run at once (what run()'s loop would do next is run it), else nullptr. Never throws.
+using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg);
+
 struct EmitContext {
   const CpuLayout& layout;
   const HandlerForms& forms;
   std::exception_ptr* raised; // where the trampoline stores a handler's exception
+  NextTranslation next;       // chaining: the successor, called with `next_arg`
+  void* next_arg;
 };
 
 // Writes the code for `b` at `at` (the writable view of code that will run at the same offset in

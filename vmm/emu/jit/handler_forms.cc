@@ -62,6 +62,12 @@ HandlerForms::HandlerForms(CodeCache& cache) {
     alu_[handler_of(cache, [&](G& g) { g.mov(*r, 0x12345); })] = InlineAlu::kMov;
   }
   lea_ = handler_of(cache, [&](G& g) { g.lea(r64a, g.ptr[r64b + r64a * 4 + 8]); });
+  for (const Reg* r : {static_cast<const Reg*>(&r32a), static_cast<const Reg*>(&r64a)}) {
+    inc_dec_[handler_of(cache, [&](G& g) { g.inc(*r); })] = false;
+    inc_dec_[handler_of(cache, [&](G& g) { g.dec(*r); })] = true;
+  }
+  for (uint8_t cc = 0; cc < 16; ++cc)
+    jcc_[handler_of_bytes(cache, {uint8_t(0x70 + cc), 0})] = cc;
 
   // Register forms that cannot raise: arithmetic without memory, shifts and rotates, moves with
   // extension, and the near branches (whose target is computed, never checked, in 64-bit mode
@@ -102,6 +108,8 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   no_throw_on_regs_.insert(handler_of_bytes(cache, {0xeb, 0}));
   no_throw_on_regs_.erase(nullptr);
   alu_.erase(nullptr);
+  inc_dec_.erase(nullptr);
+  jcc_.erase(nullptr);
 }
 
 InsnPlan HandlerForms::plan(const Insn& in) const {
@@ -114,6 +122,17 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
   }
   for (const Operand& o : in.op)
     if (o.kind == OpKind::kMem) return p;
+  if (auto it = jcc_.find(in.fn); it != jcc_.end() && in.op[0].kind == OpKind::kImm) {
+    p.kind = InsnPlan::Kind::kJcc;
+    p.cc = it->second;
+    return p;
+  }
+  if (auto it = inc_dec_.find(in.fn);
+      it != inc_dec_.end() && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8)) {
+    p.kind = InsnPlan::Kind::kIncDec;
+    p.dec = it->second;
+    return p;
+  }
   if (auto it = alu_.find(in.fn);
       it != alu_.end() && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8)) {
     p.kind = InsnPlan::Kind::kAlu;

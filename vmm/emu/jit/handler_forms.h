@@ -21,9 +21,13 @@ struct InsnPlan {
     kDirect,     // cannot throw in this form: called directly
     kAlu,        // emitted inline: `alu`, on 32- or 64-bit registers or an immediate
     kLea,        // emitted inline
+    kIncDec,     // INC/DEC on a 32- or 64-bit register: inline where CF's source is known
+    kJcc,        // Jcc: inline where the flags come from an inline instruction of the block
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
+  bool dec = false; // kIncDec
+  uint8_t cc = 0;   // kJcc: the condition code (0x70 + cc)
 };
 
 class HandlerForms {
@@ -33,6 +37,8 @@ public:
 
 private:
   std::unordered_map<Handler, InlineAlu> alu_;   // register-destination 32/64-bit forms
+  std::unordered_map<Handler, bool> inc_dec_;    // 32/64-bit INC (false) and DEC (true)
+  std::unordered_map<Handler, uint8_t> jcc_;     // condition codes
   std::unordered_set<Handler> no_throw_on_regs_; // no exception when no operand is in memory
   Handler lea_ = nullptr;
 };

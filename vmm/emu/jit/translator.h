@@ -32,12 +32,20 @@ public:
   // there). Throws what a handler threw, with the state the interpreter has at that point.
   bool run(Block& b);
 
+  // Whether a translated block that runs to its end may go straight on to the next one's
+  // translation, checking between them what run()'s loop checks between blocks that can change
+  // inside one (kick, stop, limit, halt, pending exit, interrupt shadow, TF). Allowed only while
+  // nothing else would stop the loop there: no single step, breakpoint, watchpoint, interrupt
+  // window, pending event.
+  void set_chaining(bool allowed) { chaining_ = allowed; }
+
   // Translations made and full-buffer flushes so far (tests and benchmarks).
   uint64_t translated() const { return translated_; }
   uint64_t flushes() const { return flushes_; }
 
 private:
   TranslatedBlock translate(const Block& b);
+  static TranslatedBlock next_translation(Cpu* c, void* translator) noexcept;
 
   Cpu& cpu_;
   CpuLayout layout_;
@@ -45,6 +53,7 @@ private:
   CodeBuffer buffer_;
   size_t used_ = 0;
   std::exception_ptr raised_;
+  bool chaining_ = false;
   uint64_t translated_ = 0;
   uint64_t flushes_ = 0;
 };
