@@ -140,8 +140,9 @@ TEST(EmuTranslator, RandomHotSequencesMatchTheInterpreter) {
   EXPECT_GE(translated.translated_blocks(), kSequences); // each loop runs translated
 }
 
-// Sequences of the instructions the translator inlines (register ALU, MOV, LEA, INC/DEC after a
-// logic operation, Jcc on ZF/SF skipping forward), so every inline form and its fallback meet.
+// Sequences of the instructions the translator inlines (register ALU, MOV, loads, LEA, INC/DEC
+// after a logic operation, Jcc on ZF/SF skipping forward), so every inline form and its fallback
+// meet.
 std::string inline_mix(std::mt19937_64& rng, unsigned n, unsigned id) {
   static const char* kAlu[] = {"add", "or", "and", "sub", "xor", "cmp", "test", "mov"};
   static const char* kCc[] = {"z", "nz", "s", "ns"};
@@ -154,7 +155,7 @@ std::string inline_mix(std::mt19937_64& rng, unsigned n, unsigned id) {
   unsigned labels = 0, open = 0;
   for (unsigned i = 0; i < n; ++i) {
     const unsigned size = pick(2) ? 8 : 4;
-    switch (pick(5)) {
+    switch (pick(6)) {
     case 0:
     case 1:
       t << kAlu[pick(8)] << " " << reg(size) << ", ";
@@ -169,6 +170,12 @@ std::string inline_mix(std::mt19937_64& rng, unsigned n, unsigned id) {
         << (1u << pick(4)) << " + " << int(pick(4000)) - 2000 << "]\n";
       break;
     }
+    case 4: // loads: the data buffer, across its page end (the handler's path), and the code
+      if (pick(4) == 0)
+        t << "mov " << reg(size) << ", [rel top" << id << " + " << pick(64) << "]\n";
+      else
+        t << "mov " << reg(size) << ", [r15 + " << (pick(8) ? pick(0xff8) : 0xffc) << "]\n";
+      break;
     case 3:
       if (pick(2)) t << (pick(2) ? "and " : "xor ") << reg(size) << ", " << reg(size) << "\n";
       t << (pick(2) ? "inc " : "dec ") << reg(size) << "\n";
@@ -257,8 +264,8 @@ patch:
   EXPECT_EQ(results[1], results[3]);
 }
 
-// A port read inside a hot loop stops the run at the read and runs the instruction again with the
-// machine's answer; every exit must come at the same count and RIP.
+// A port read and an MMIO load inside a hot loop stop the run at the read and runs the instruction
+// again with the machine's answer; every exit must come at the same count and RIP.
 TEST(EmuTranslator, DeviceReadsInHotLoopsStopAtTheSameInstructions) {
   const std::string source = R"(
   mov ecx, 300
@@ -267,6 +274,9 @@ top:
   add ebx, ecx
   in al, 0x60
   movzx eax, al
+  mov esi, 0xfec00000
+  mov edx, [rsi]
+  add ebx, edx
   add ebx, eax
   out 0x61, al
   lea edx, [rbx + rcx*2 + 1]
@@ -280,9 +290,14 @@ top:
     m.load(source);
     for (;;) {
       Exit& e = run_past_kicks(m.engine);
-      ASSERT_EQ(e.reason, ExitReason::kIo) << e.detail;
       exits[translate].push_back(*m.engine.instruction_count());
       exits[translate].push_back(m.engine.exit_rip());
+      if (e.reason == ExitReason::kMmio) {
+        ASSERT_FALSE(e.mmio.write);
+        std::memset(e.mmio.data, int(*m.engine.instruction_count() % 251), e.mmio.size);
+        continue;
+      }
+      ASSERT_EQ(e.reason, ExitReason::kIo) << e.detail;
       if (e.io.port == 0x80) break;
       if (!e.io.write) e.io.data[0] = uint8_t(*m.engine.instruction_count() * 7);
     }

@@ -2,6 +2,8 @@
 
 #include <xbyak/xbyak.h>
 
+#include <cstddef>
+#include <list>
 #include <optional>
 
 #include "vmm/emu/cpu.h"
@@ -27,7 +29,7 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
   }
 }
 
-constexpr size_t kPerInsnBound = 160, kFrameBound = 160;
+constexpr size_t kPerInsnBound = 320, kFrameBound = 160;
 
 // Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r12
 // the exception slot, r13 the trampoline, r14 the RIP the block was entered at.
@@ -76,6 +78,10 @@ public:
         }
         call_insn(in, false);
         break;
+      case InsnPlan::Kind::kLoad:
+        emit_load(in);
+        retire_inline(in);
+        break;
       case InsnPlan::Kind::kJcc:
         if (last && known_op_ && (plan.cc == 4 || plan.cc == 5 || plan.cc == 8 || plan.cc == 9) &&
             in.op[0].disp == int32_t(in.op[0].disp)) {
@@ -108,7 +114,7 @@ public:
       }
     }
     commit_inline();
-    chain();
+    chain(b);
     L(done_);
     xor_(eax, eax);
     L(out_);
@@ -118,9 +124,17 @@ public:
     pop(r12);
     pop(rbx);
     ret();
+    for (SlowLoad& s : slow_loads_)
+      emit_slow_load(s);
   }
 
 private:
+  // A load whose fast path missed: the handler runs it with the state the interpreter has there.
+  struct SlowLoad {
+    const Insn* in;
+    int32_t offset, pending;
+    Xbyak::Label entry, resume;
+  };
   Xbyak::Address gpr64(unsigned r) { return qword[rbx + l_.gpr + int32_t(r) * 8]; }
   Xbyak::Address gpr32(unsigned r) { return dword[rbx + l_.gpr + int32_t(r) * 8]; }
 
@@ -140,9 +154,10 @@ private:
 
   // Jumps to the next block's translation, if it may run now, as a tail call: it returns to this
   // block's caller.
-  void chain() {
+  void chain(const Block& b) {
     mov(rdi, rbx);
     mov(rsi, reinterpret_cast<uint64_t>(next_arg_));
+    mov(rdx, reinterpret_cast<uint64_t>(&b));
     mov(rax, reinterpret_cast<uint64_t>(next_));
     call(rax);
     test(rax, rax);
@@ -273,6 +288,84 @@ private:
     known_bits_ = d.size * 8;
   }
 
+  // alu2<kMov, T, kReg, kMem>: Cpu::linear's unchecked case and read_as's TLB hit inline; any
+  // other case (segment or alignment checks, a TLB miss, a page-crossing access) runs the handler.
+  void emit_load(const Insn& in) {
+    const Operand& m = in.op[1];
+    const Operand& d = in.op[0];
+    SlowLoad& slow = slow_loads_.emplace_back();
+    slow.in = &in;
+    slow.offset = offset_;
+    slow.pending = pending_;
+    if (m.base == kRipBase) {
+      lea(rax, ptr[r14 + offset_ + in.len]);
+      mov(rcx, uint64_t(m.disp));
+      add(rax, rcx);
+    } else {
+      mov(rax, uint64_t(m.disp));
+      if (m.base >= 0) add(rax, gpr64(unsigned(m.base)));
+    }
+    if (m.index >= 0) {
+      mov(rcx, gpr64(unsigned(m.index)));
+      if (m.scale) shl(rcx, m.scale);
+      add(rax, rcx);
+    }
+    if (in.asize == 4) mov(eax, eax);
+    test(byte[rbx + l_.seg_checked], uint8_t(1u << m.seg));
+    jnz(slow.entry, T_NEAR);
+    cmp(byte[rbx + l_.align_checked], 0);
+    jnz(slow.entry, T_NEAR);
+    add(rax, qword[rbx + l_.seg_base + int32_t(m.seg) * 8]);
+    and_(rax, qword[rbx + l_.lin_mask]);
+    mov(rcx, rax);
+    shr(rcx, 12);
+    mov(edx, ecx);
+    and_(edx, uint32_t(Cpu::tlb_entries() - 1));
+    imul(edx, edx, int(sizeof(TlbEntry)));
+    lea(rdx, ptr[rbx + rdx + l_.tlb]);
+    cmp(qword[rdx + int32_t(offsetof(TlbEntry, vpn))], rcx);
+    jne(slow.entry, T_NEAR);
+    mov(cl, byte[rbx + l_.acc_read]);
+    test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
+    jz(slow.entry, T_NEAR);
+    and_(eax, 0xfff);
+    cmp(eax, 0x1000 - d.size);
+    ja(slow.entry, T_NEAR);
+    add(rax, qword[rdx + int32_t(offsetof(TlbEntry, host))]);
+    if (d.size == 8)
+      mov(rax, qword[rax]);
+    else
+      mov(eax, dword[rax]);
+    mov(gpr64(d.reg), rax);
+    L(slow.resume);
+  }
+
+  void emit_slow_load(SlowLoad& s) {
+    Xbyak::Label stopped;
+    L(s.entry);
+    if (s.pending) add(qword[rbx + l_.icount], s.pending);
+    lea(rax, ptr[r14 + s.offset]);
+    mov(qword[rbx + l_.rip], rax);
+    lea(rax, ptr[r14 + s.offset + s.in->len]);
+    mov(qword[rbx + l_.next_rip], rax);
+    mov(rdi, rbx);
+    mov(rsi, reinterpret_cast<uint64_t>(s.in));
+    mov(rdx, r12);
+    call(r13);
+    test(al, al);
+    jnz(out_, T_NEAR);
+    // A watchpoint hit stops after the load, as in the interpreter's loop.
+    cmp(byte[rbx + l_.stop], 0);
+    jne(stopped);
+    if (s.pending) sub(qword[rbx + l_.icount], s.pending); // the fast path's view again
+    jmp(s.resume, T_NEAR);
+    L(stopped);
+    mov(rax, qword[rbx + l_.next_rip]);
+    mov(qword[rbx + l_.rip], rax);
+    add(qword[rbx + l_.icount], 1);
+    jmp(done_, T_NEAR);
+  }
+
   // op_jcc<CC> for ZF and SF conditions after an inline flag writer (lazy.op is not kNone, so ZF
   // is lazy.r == 0 and SF its top bit): RIP becomes the target or the next instruction.
   void emit_jcc(const Insn& in, uint8_t cc) {
@@ -326,6 +419,7 @@ private:
   // The lazy-flags operation the block's last flag-writing instruction left, when that was
   // inline code (so known here), and its width.
   std::optional<FlagOp> known_op_;
+  std::list<SlowLoad> slow_loads_; // a list: labels must not move
   unsigned known_bits_ = 0;
 };
 
@@ -336,7 +430,10 @@ CpuLayout::CpuLayout(const Cpu& c)
       icount(offset_in(c, &c.icount)), limit(offset_in(c, &c.limit)), stop(offset_in(c, &c.stop)),
       lazy_a(offset_in(c, &c.lazy.a)), lazy_b(offset_in(c, &c.lazy.b)),
       lazy_r(offset_in(c, &c.lazy.r)), lazy_op(offset_in(c, &c.lazy.op)),
-      lazy_bits(offset_in(c, &c.lazy.bits)), flags_raw(offset_in(c, &c.flags_raw)) {}
+      lazy_bits(offset_in(c, &c.lazy.bits)), flags_raw(offset_in(c, &c.flags_raw)),
+      seg_base(offset_in(c, &c.seg_base[0])), lin_mask(offset_in(c, &c.lin_mask)),
+      seg_checked(offset_in(c, &c.seg_checked)), align_checked(offset_in(c, &c.align_checked)),
+      acc_read(offset_in(c, &c.acc_read)), tlb(offset_in(c, c.tlb())) {}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

@@ -20,6 +20,7 @@ struct CpuLayout {
   explicit CpuLayout(const Cpu& c);
   int32_t gpr, rip, next_rip, icount, limit, stop;
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, lazy_bits, flags_raw;
+  int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, tlb;
 };
 
 // True when a block's instructions each count one, so a block entered with room for all of them
@@ -29,9 +30,10 @@ bool counts_one_per_insn(const Block& b);
 // The most host code emit_block() writes for a block of `insns` instructions.
 size_t emitted_size_bound(size_t insns);
 
-// Called at the end of a block that ran to its end: the translation of the next block when it may
-// run at once (what run()'s loop would do next is run it), else nullptr. Never throws.
-using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg);
+// Called at the end of block `from` when it ran to its end: the translation of the next block
+// when it may run at once (what run()'s loop would do next is run it), else nullptr. Never
+// throws.
+using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg, Block* from);
 
 struct EmitContext {
   const CpuLayout& layout;

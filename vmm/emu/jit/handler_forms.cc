@@ -66,6 +66,8 @@ HandlerForms::HandlerForms(CodeCache& cache) {
     inc_dec_[handler_of(cache, [&](G& g) { g.inc(*r); })] = false;
     inc_dec_[handler_of(cache, [&](G& g) { g.dec(*r); })] = true;
   }
+  loads_.insert(handler_of(cache, [&](G& g) { g.mov(r32a, g.dword[r64b]); }));
+  loads_.insert(handler_of(cache, [&](G& g) { g.mov(r64a, g.qword[r64b]); }));
   for (uint8_t cc = 0; cc < 16; ++cc)
     jcc_[handler_of_bytes(cache, {uint8_t(0x70 + cc), 0})] = cc;
 
@@ -110,6 +112,7 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   alu_.erase(nullptr);
   inc_dec_.erase(nullptr);
   jcc_.erase(nullptr);
+  loads_.erase(nullptr);
 }
 
 InsnPlan HandlerForms::plan(const Insn& in) const {
@@ -118,6 +121,11 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
   if (in.fn == lea_ && d.kind == OpKind::kReg && (d.size == 4 || d.size == 8) &&
       (in.asize == 4 || in.asize == 8) && in.op[1].base != kRipBase) {
     p.kind = InsnPlan::Kind::kLea;
+    return p;
+  }
+  if (loads_.count(in.fn) && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8) &&
+      in.op[1].kind == OpKind::kMem && (in.asize == 4 || in.asize == 8)) {
+    p.kind = InsnPlan::Kind::kLoad;
     return p;
   }
   for (const Operand& o : in.op)

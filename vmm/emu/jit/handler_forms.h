@@ -23,6 +23,7 @@ struct InsnPlan {
     kLea,        // emitted inline
     kIncDec,     // INC/DEC on a 32- or 64-bit register: inline where CF's source is known
     kJcc,        // Jcc: inline where the flags come from an inline instruction of the block
+    kLoad,       // MOV r32/r64, [mem]: the TLB's fast path inline, the handler behind it
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
@@ -39,6 +40,7 @@ private:
   std::unordered_map<Handler, InlineAlu> alu_;   // register-destination 32/64-bit forms
   std::unordered_map<Handler, bool> inc_dec_;    // 32/64-bit INC (false) and DEC (true)
   std::unordered_map<Handler, uint8_t> jcc_;     // condition codes
+  std::unordered_set<Handler> loads_;            // MOV r32/r64, [mem]
   std::unordered_set<Handler> no_throw_on_regs_; // no exception when no operand is in memory
   Handler lea_ = nullptr;
 };

@@ -25,7 +25,7 @@ bool Translator::run(Block& b) {
 // the page tables, as execute() would next; a fault is left for execute() to raise again) and the
 // decoded-block lookup. Nothing is translated here: the code running now lives in the buffer a
 // translation might flush.
-TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator) noexcept {
+TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* from) noexcept {
   Cpu& c = *cpu;
   if (!static_cast<Translator*>(translator)->chaining_) return nullptr;
   if (c.stop || c.exit_pending || c.halted || c.interrupt_shadow || (c.flags_raw & rflags::kTF) ||
@@ -39,7 +39,7 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator) noexcep
     return nullptr;
   }
   if (!host) return nullptr;
-  const Block* b = c.code->block(phys, host, c.code_bits);
+  const Block* b = c.code->successor(*from, phys, host, c.code_bits);
   if (!b || !b->translation || c.limit - c.icount < b->insns.size()) return nullptr;
   c.inputs.next = 0; // as execute() starts each block
   return b->translation;

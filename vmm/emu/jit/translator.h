@@ -45,7 +45,7 @@ public:
 
 private:
   TranslatedBlock translate(const Block& b);
-  static TranslatedBlock next_translation(Cpu* c, void* translator) noexcept;
+  static TranslatedBlock next_translation(Cpu* c, void* translator, Block* from) noexcept;
 
   Cpu& cpu_;
   CpuLayout layout_;
