@@ -40,7 +40,7 @@ struct MachineConfig {
   // Where guest time comes from (vmm/virtual_clock.h). kIcount needs an instruction-counting
   // engine (create_engine with the same mode).
   ClockMode clock_mode = ClockMode::kHost;
-  // emu: run hot code translated to host code (`--emu-translate`); same results, faster.
+  // emu: run code translated to host code (`--emu-translate`); same results, faster.
   bool emu_translate = kEmuTranslateByDefault;
   // kvm: how long a due timer interrupt may wait for the guest to exit by itself before a host
   // timer kicks the vCPU.

@@ -1,5 +1,5 @@
 // The translator against the interpreter (its reference): the same guests, random instruction
-// sequences run hot, stops at random instruction limits, self-modifying code and device reads
+// sequences looped, stops at random instruction limits, self-modifying code and device reads
 // inside translated blocks must leave the same registers, flags, memory, counts and exits.
 #include <gtest/gtest.h>
 
@@ -60,7 +60,7 @@ TEST(EmuTranslator, TestGuestsRunAsInterpreted) {
   }
 }
 
-// Random sequences in a loop of five rounds (so their blocks turn hot and run translated), from
+// Random sequences in a loop of five rounds (the loop's blocks run translated and chained), from
 // random states; each also stopped once at a random instruction limit and continued.
 TEST(EmuTranslator, RandomHotSequencesMatchTheInterpreter) {
   constexpr unsigned kSequences = 400;
@@ -264,7 +264,7 @@ patch:
   EXPECT_EQ(results[1], results[3]);
 }
 
-// A port read and an MMIO load inside a hot loop stop the run at the read and runs the instruction
+// A port read and an MMIO load inside a loop stop the run at the read and run the instruction
 // again with the machine's answer; every exit must come at the same count and RIP.
 TEST(EmuTranslator, DeviceReadsInHotLoopsStopAtTheSameInstructions) {
   const std::string source = R"(

@@ -68,7 +68,7 @@ std::optional<std::string> command_help(const std::string& command) {
   if (command == "replay")
     return std::string("usage:\n") + kReplayUsage +
            "\n  --engine KIND        replay on kvm or emu (default: the recording's engine)\n"
-           "  --emu-translate on|off  emu: run hot code translated to host code (default off)\n"
+           "  --emu-translate on|off  emu: run code translated to host code (default on)\n"
            "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
            "  --stats              compare the replay's statistics with the recording's\n"
            "\n" +

@@ -25,7 +25,6 @@ struct Block {
   uint64_t key;
   std::vector<Insn> insns;
   TranslatedBlock translation = nullptr;
-  uint32_t runs = 0; // runs before translation, which waits until the block proves hot
   // The last blocks run after this one (CodeCache::successor), valid while the cache's
   // generation is `successor_generation`.
   std::array<Block*, 2> successors{};

@@ -23,8 +23,8 @@
 
 namespace rrvm {
 
-// Whether emu translates hot code to host code unless told otherwise (`--emu-translate`).
-constexpr bool kEmuTranslateByDefault = false;
+// Whether emu translates code to host code unless told otherwise (`--emu-translate`).
+constexpr bool kEmuTranslateByDefault = true;
 
 namespace emu {
 class Cpu;
@@ -34,8 +34,8 @@ class Translator;
 
 class EmuEngine : public Engine {
 public:
-  // `translate`: run hot blocks as host code (vmm/emu/jit/translator.h) rather than interpreted;
-  // the results, counts and stops are the same.
+  // `translate`: run blocks as host code (vmm/emu/jit/translator.h) where the interpreter would run
+  // them whole; the results, counts and stops are the same.
   explicit EmuEngine(GuestMemory& memory, CpuidTable cpuid = CpuidTable::emulated(),
                      bool translate = kEmuTranslateByDefault);
   ~EmuEngine() override;

@@ -16,7 +16,8 @@ namespace {
 UniqueMapping map_view(int fd, size_t size, int prot) {
   void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
-    std::string what = "cannot map the translator's code buffer: ";
+    std::string what =
+        "cannot map the translator's code buffer (--emu-translate off runs without it): ";
     what += std::strerror(errno);
     throw Error(ExitCode::kInternal, what);
   }
@@ -28,7 +29,8 @@ UniqueMapping map_view(int fd, size_t size, int prot) {
 CodeBuffer::CodeBuffer(size_t size) {
   UniqueFd fd(::memfd_create("rrvm-translated-code", MFD_CLOEXEC));
   if (!fd || ::ftruncate(fd.get(), off_t(size)) != 0) {
-    std::string what = "cannot create the translator's code buffer: ";
+    std::string what =
+        "cannot create the translator's code buffer (--emu-translate off runs without it): ";
     what += std::strerror(errno);
     throw Error(ExitCode::kInternal, what);
   }

@@ -13,10 +13,7 @@ bool Translator::run(Block& b) {
   // Translated blocks retire all their instructions unless something stops them: the limit must
   // leave room for the whole block.
   if (cpu_.icount > cpu_.limit || cpu_.limit - cpu_.icount < b.insns.size()) return false;
-  if (!b.translation) {
-    if (++b.runs < kHotRuns) return false;
-    b.translation = translate(b);
-  }
+  if (!b.translation) b.translation = translate(b);
   if (b.translation(&cpu_)) std::rethrow_exception(std::exchange(raised_, nullptr));
   return true;
 }

@@ -1,4 +1,4 @@
-// Dynamic translation of emu's decoded blocks to host code (`--emu-translate on`). The interpreter
+// Dynamic translation of emu's decoded blocks to host code (`--emu-translate on`, the default). The interpreter
 // stays the reference: a translated block does exactly what the interpreter's block loop does,
 // instruction for instruction, so counts, stops and faults land where they land there.
 //
@@ -20,16 +20,12 @@ namespace rrvm::emu {
 class Translator {
 public:
   static constexpr size_t kBufferSize = 32u << 20;
-  // Blocks are translated on their second run: code that runs once (boot, setup) is not worth
-  // the translation.
-  static constexpr uint32_t kHotRuns = 2;
-
   explicit Translator(Cpu& cpu, size_t buffer_size = kBufferSize);
 
   // Runs `b` as the interpreter's block loop would (from the current RIP, up to c.stop, the end of
-  // the block or c.limit), in host code, translating it first if it has become hot. False when
-  // nothing ran: the block is still cold, or the limit falls inside it (the interpreter stops
-  // there). Throws what a handler threw, with the state the interpreter has at that point.
+  // the block or c.limit), in host code, translating it first on its first run (translating only
+  // blocks that had run before made a Linux boot no faster). False when nothing ran: the limit
+  // falls inside the block (the interpreter stops there). Throws what a handler threw, with the state the interpreter has at that point.
   bool run(Block& b);
 
   // Whether a translated block that runs to its end may go straight on to the next one's
