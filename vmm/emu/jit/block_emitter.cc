@@ -29,7 +29,7 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
   }
 }
 
-constexpr size_t kPerInsnBound = 320, kFrameBound = 160;
+constexpr size_t kPerInsnBound = 512, kFrameBound = 160;
 
 // Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r12
 // the exception slot, r13 the trampoline, r14 the RIP the block was entered at.
@@ -37,7 +37,7 @@ class Emitter : public Xbyak::CodeGenerator {
 public:
   Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
       : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
-        next_(ctx.next), next_arg_(ctx.next_arg) {}
+        next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining) {}
 
   void block(const Block& b) {
     const bool checked = !counts_one_per_insn(b);
@@ -51,6 +51,7 @@ public:
     mov(r12, reinterpret_cast<uint64_t>(raised_));
     mov(r13, reinterpret_cast<uint64_t>(&call_handler));
     mov(r14, qword[rbx + l_.rip]);
+    L(top_);
     for (const Insn& in : b.insns) {
       const bool last = &in == &b.insns.back();
       InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
@@ -86,6 +87,7 @@ public:
         if (last && known_op_ && (plan.cc == 4 || plan.cc == 5 || plan.cc == 8 || plan.cc == 9) &&
             in.op[0].disp == int32_t(in.op[0].disp)) {
           emit_jcc(in, plan.cc);
+          if (!checked) loop_to_self(b);
           break;
         }
         call_insn(in, false);
@@ -366,6 +368,49 @@ private:
     jmp(done_, T_NEAR);
   }
 
+  // A block ending in a branch back to its own start (a loop) jumps to its top when execute()'s
+  // path to the next block would lead here again: chaining allowed, no kick, shadow or TF, room
+  // under the limit, and the code page's TLB entry still the one mapping it where this block was
+  // decoded (the block is live: nothing invalidated it, or the loop would have stopped). RIP is in
+  // rax.
+  void loop_to_self(const Block& b) {
+    Xbyak::Label no;
+    const uint64_t page = (b.key & ((1ull << 62) - 1)) >> 12;
+    cmp(rax, r14);
+    jne(no, T_NEAR);
+    mov(rcx, reinterpret_cast<uint64_t>(chaining_));
+    cmp(byte[rcx], 0);
+    je(no, T_NEAR);
+    cmp(byte[rbx + l_.kicked], 0);
+    jne(no, T_NEAR);
+    cmp(byte[rbx + l_.interrupt_shadow], 0);
+    jne(no, T_NEAR);
+    test(qword[rbx + l_.flags_raw], int32_t(rflags::kTF));
+    jnz(no, T_NEAR);
+    mov(rcx, qword[rbx + l_.limit]);
+    sub(rcx, qword[rbx + l_.icount]);
+    cmp(rcx, int32_t(b.insns.size()));
+    jb(no, T_NEAR);
+    add(rax, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
+    and_(rax, qword[rbx + l_.lin_mask]);
+    shr(rax, 12);
+    mov(edx, eax);
+    and_(edx, uint32_t(Cpu::tlb_entries() - 1));
+    imul(edx, edx, int(sizeof(TlbEntry)));
+    lea(rdx, ptr[rbx + rdx + l_.tlb]);
+    cmp(qword[rdx + int32_t(offsetof(TlbEntry, vpn))], rax);
+    jne(no, T_NEAR);
+    mov(rcx, page);
+    cmp(qword[rdx + int32_t(offsetof(TlbEntry, ppn))], rcx);
+    jne(no, T_NEAR);
+    mov(cl, byte[rbx + l_.acc_exec]);
+    test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
+    jz(no, T_NEAR);
+    mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
+    jmp(top_, T_NEAR);
+    L(no);
+  }
+
   // op_jcc<CC> for ZF and SF conditions after an inline flag writer (lazy.op is not kNone, so ZF
   // is lazy.r == 0 and SF its top bit): RIP becomes the target or the next instruction.
   void emit_jcc(const Insn& in, uint8_t cc) {
@@ -413,7 +458,8 @@ private:
   std::exception_ptr* raised_;
   NextTranslation next_;
   void* next_arg_;
-  Xbyak::Label done_, out_;
+  const bool* chaining_;
+  Xbyak::Label top_, done_, out_;
   int32_t offset_ = 0;  // bytes of the block retired so far
   int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu
   // The lazy-flags operation the block's last flag-writing instruction left, when that was
@@ -433,7 +479,10 @@ CpuLayout::CpuLayout(const Cpu& c)
       lazy_bits(offset_in(c, &c.lazy.bits)), flags_raw(offset_in(c, &c.flags_raw)),
       seg_base(offset_in(c, &c.seg_base[0])), lin_mask(offset_in(c, &c.lin_mask)),
       seg_checked(offset_in(c, &c.seg_checked)), align_checked(offset_in(c, &c.align_checked)),
-      acc_read(offset_in(c, &c.acc_read)), tlb(offset_in(c, c.tlb())) {}
+      acc_read(offset_in(c, &c.acc_read)), acc_exec(offset_in(c, &c.acc_exec)),
+      tlb(offset_in(c, c.tlb())), kicked(offset_in(c, &c.kicked)),
+      interrupt_shadow(offset_in(c, &c.interrupt_shadow)),
+      inputs_next(offset_in(c, &c.inputs.next)) {}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

@@ -20,7 +20,8 @@ struct CpuLayout {
   explicit CpuLayout(const Cpu& c);
   int32_t gpr, rip, next_rip, icount, limit, stop;
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, lazy_bits, flags_raw;
-  int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, tlb;
+  int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, acc_exec, tlb;
+  int32_t kicked, interrupt_shadow, inputs_next;
 };
 
 // True when a block's instructions each count one, so a block entered with room for all of them
@@ -41,6 +42,7 @@ struct EmitContext {
   std::exception_ptr* raised; // where the trampoline stores a handler's exception
   NextTranslation next;       // chaining: the successor, called with `next_arg`
   void* next_arg;
+  const bool* chaining; // whether chaining is allowed now (Translator::set_chaining)
 };
 
 // Writes the code for `b` at `at` (the writable view of code that will run at the same offset in

@@ -51,8 +51,8 @@ TranslatedBlock Translator::translate(const Block& b) {
     ++flushes_;
   }
   const size_t at = used_;
-  used_ += emit_block(b, {layout_, forms_, &raised_, &next_translation, this}, buffer_.writable(at),
-                      need);
+  used_ += emit_block(b, {layout_, forms_, &raised_, &next_translation, this, &chaining_},
+                      buffer_.writable(at), need);
   used_ = (used_ + 15) & ~size_t(15);
   ++translated_;
   return reinterpret_cast<TranslatedBlock>(const_cast<uint8_t*>(buffer_.executable(at)));

@@ -1,6 +1,6 @@
-// Dynamic translation of emu's decoded blocks to host code (`--emu-translate on`, the default). The interpreter
-// stays the reference: a translated block does exactly what the interpreter's block loop does,
-// instruction for instruction, so counts, stops and faults land where they land there.
+// Dynamic translation of emu's decoded blocks to host code (`--emu-translate on`, the default). The
+// interpreter stays the reference: a translated block does exactly what the interpreter's block
+// loop does, instruction for instruction, so counts, stops and faults land where they land there.
 //
 // Translations hang off the CodeCache's blocks and die with them (writes to code, set_state(),
 // invalidate_code()). The code buffer is bounded: when it is full, every translation is dropped
@@ -25,7 +25,8 @@ public:
   // Runs `b` as the interpreter's block loop would (from the current RIP, up to c.stop, the end of
   // the block or c.limit), in host code, translating it first on its first run (translating only
   // blocks that had run before made a Linux boot no faster). False when nothing ran: the limit
-  // falls inside the block (the interpreter stops there). Throws what a handler threw, with the state the interpreter has at that point.
+  // falls inside the block (the interpreter stops there). Throws what a handler threw, with the
+  // state the interpreter has at that point.
   bool run(Block& b);
 
   // Whether a translated block that runs to its end may go straight on to the next one's
