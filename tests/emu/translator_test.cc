@@ -259,6 +259,42 @@ TEST(EmuTranslator, RandomInlineFormsMatchTheInterpreter) {
   EXPECT_GE(translated.translated_blocks(), kSequences);
 }
 
+// A code buffer with room for a few blocks only: it fills again and again, every translation is
+// dropped each time (among them the one that ran last and chains), and the results stay the
+// interpreter's.
+TEST(EmuTranslator, FullCodeBufferStartsOverExactly) {
+  constexpr unsigned kSequences = 200;
+  std::mt19937_64 rng(17);
+  std::ostringstream all;
+  for (unsigned i = 0; i < kSequences; ++i)
+    all << "mov r14d, 3\ntop" << i << ":\n"
+        << inline_mix(rng, 10 + i % 30, i) << "test r14, r14\ndec r14\njnz top" << i << "\njmp next"
+        << i << "\nalign 64\nnext" << i << ":\n";
+  all << "out 0x80, al\n";
+  const std::vector<uint8_t> code = assemble(all.str(), 64, kDiffCode);
+  GuestMemory interpreted_memory(kRam), translated_memory(kRam);
+  EmuEngine interpreted(interpreted_memory, CpuidTable::emulated(), false);
+  EmuEngine translated(translated_memory, CpuidTable::emulated(), true, 64 << 10);
+  CpuState s = ring3_state(interpreted_memory);
+  ring3_state(translated_memory);
+  for (unsigned r = 0; r < 16; ++r)
+    s.gpr[r] = rng();
+  s.gpr[kRsp] = kStackTop;
+  s.gpr[kR15] = kDiffData;
+  s.rip = kDiffCode;
+  for (GuestMemory* m : {&interpreted_memory, &translated_memory})
+    std::memcpy(m->host() + kDiffCode, code.data(), code.size());
+  std::string why;
+  std::optional<CpuState> a = run_sequence(interpreted, s, &why);
+  ASSERT_TRUE(a) << why;
+  std::optional<CpuState> b = run_sequence(translated, s, &why);
+  ASSERT_TRUE(b) << why;
+  EXPECT_EQ(
+      state_difference(*a, *b, *interpreted.instruction_count(), *translated.instruction_count()),
+      "");
+  EXPECT_GT(translated.translation_flushes(), 2u);
+}
+
 // A loop that rewrites the immediate of the instruction after the store, in its own block: the
 // translated block must stop after the store, as the interpreter does, and run the new code.
 TEST(EmuTranslator, SelfModifyingLoopRunsTheNewCode) {

@@ -25,9 +25,10 @@ using emu::Cpu;
 using emu::GuestFault;
 using emu::StopRun;
 
-EmuEngine::EmuEngine(GuestMemory& memory, CpuidTable cpuid, bool translate)
+EmuEngine::EmuEngine(GuestMemory& memory, CpuidTable cpuid, bool translate,
+                     size_t code_buffer_bytes)
     : cpu_(std::make_unique<Cpu>(memory, std::move(cpuid))) {
-  if (translate) translator_ = std::make_unique<emu::Translator>(*cpu_);
+  if (translate) translator_ = std::make_unique<emu::Translator>(*cpu_, code_buffer_bytes);
 }
 
 EmuEngine::~EmuEngine() = default;
@@ -333,6 +334,10 @@ const CpuidTable& EmuEngine::cpuid() const {
 
 uint64_t EmuEngine::translated_blocks() const {
   return translator_ ? translator_->translated() : 0;
+}
+
+uint64_t EmuEngine::translation_flushes() const {
+  return translator_ ? translator_->flushes() : 0;
 }
 
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {

@@ -25,6 +25,8 @@ namespace rrvm {
 
 // Whether emu translates code to host code unless told otherwise (`--emu-translate`).
 constexpr bool kEmuTranslateByDefault = true;
+// The translator's code buffer: when it is full, every translation is dropped and it starts over.
+constexpr size_t kEmuCodeBufferBytes = 32u << 20;
 
 namespace emu {
 class Cpu;
@@ -37,7 +39,8 @@ public:
   // `translate`: run blocks as host code (vmm/emu/jit/translator.h) where the interpreter would run
   // them whole; the results, counts and stops are the same.
   explicit EmuEngine(GuestMemory& memory, CpuidTable cpuid = CpuidTable::emulated(),
-                     bool translate = kEmuTranslateByDefault);
+                     bool translate = kEmuTranslateByDefault,
+                     size_t code_buffer_bytes = kEmuCodeBufferBytes);
   ~EmuEngine() override;
   EmuEngine(const EmuEngine&) = delete;
   EmuEngine& operator=(const EmuEngine&) = delete;
@@ -63,8 +66,10 @@ public:
   const CpuidTable& cpuid() const override;
   bool marks_written_pages() const override { return true; }
 
-  // Blocks translated to host code so far (0 with translation off).
+  // Blocks translated to host code so far, and times the code buffer was full and started over
+  // (0 with translation off).
   uint64_t translated_blocks() const;
+  uint64_t translation_flushes() const;
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
   void invalidate_code(uint64_t gpa, uint64_t length) override;

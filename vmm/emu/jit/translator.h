@@ -19,8 +19,8 @@ namespace rrvm::emu {
 
 class Translator {
 public:
-  static constexpr size_t kBufferSize = 32u << 20;
-  explicit Translator(Cpu& cpu, size_t buffer_size = kBufferSize);
+  // `buffer_size` must hold the largest block's code (emitted_size_bound of 64 instructions).
+  Translator(Cpu& cpu, size_t buffer_size);
 
   // Runs `b` as the interpreter's block loop would (from the current RIP, up to c.stop, the end of
   // the block or c.limit), in host code, translating it first on its first run (translating only
@@ -36,7 +36,7 @@ public:
   // window, pending event.
   void set_chaining(bool allowed) { chaining_ = allowed; }
 
-  // Translations made and full-buffer flushes so far (tests and benchmarks).
+  // Translations made and full-buffer flushes so far.
   uint64_t translated() const { return translated_; }
   uint64_t flushes() const { return flushes_; }
 
