@@ -46,6 +46,7 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   config.rtc_base_unix_seconds = h.machine.rtc_base_unix_s;
   config.engine = engine_kind(engine);
   config.clock_mode = *clock;
+  config.emu_translate = options.emu_translate;
   if (*clock == ClockMode::kIcount && config.engine != EngineKind::kEmu)
     throw Error(ExitCode::kUsage, "this trace was recorded with --clock icount, whose guest time "
                                   "is the instruction count; it replays only with --engine emu");
@@ -54,7 +55,8 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   config.instruction_quanta = recorded == "emu";
   memory_ = std::make_unique<GuestMemory>(config.memory_bytes);
   machine_ = std::make_unique<Machine>(
-      config, *memory_, create_engine(config.engine, *memory_, config.clock_mode), gate_);
+      config, *memory_,
+      create_engine(config.engine, *memory_, config.clock_mode, config.emu_translate), gate_);
 
   const GuestImage& image = h.images[0];
   BootOptions boot;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "vmm/emu/emu_engine.h"
 #include "vmm/engine.h"
 #include "vmm/guest_memory.h"
 #include "vmm/virtual_clock.h"
@@ -21,8 +22,8 @@ struct EngineChoice {
 
 // The engine for `kind`, running the guest in `memory` (which must outlive it). The fixed-rate
 // clock needs an instruction count: with ClockMode::kIcount auto picks emu and kvm is refused
-// (Error kUsage).
-EngineChoice create_engine(EngineKind kind, GuestMemory& memory,
-                           ClockMode clock = ClockMode::kHost);
+// (Error kUsage). `emu_translate`: an emu engine translates hot code (EmuEngine).
+EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock = ClockMode::kHost,
+                           bool emu_translate = kEmuTranslateByDefault);
 
 } // namespace rrvm

@@ -40,6 +40,8 @@ struct MachineConfig {
   // Where guest time comes from (vmm/virtual_clock.h). kIcount needs an instruction-counting
   // engine (create_engine with the same mode).
   ClockMode clock_mode = ClockMode::kHost;
+  // emu: run code translated to host code (`--emu-translate`); same results, faster.
+  bool emu_translate = kEmuTranslateByDefault;
   // kvm: how long a due timer interrupt may wait for the guest to exit by itself before a host
   // timer kicks the vCPU.
   uint64_t kick_bound_ns = 1'000'000;

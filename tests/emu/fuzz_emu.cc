@@ -3,9 +3,13 @@
 // ring 0 and ring 3), with an IDT whose gates lead back into the random code, device reads
 // answered from the input and interrupts injected at windows and halts. Whatever the code does,
 // every run ends in an Exit: an escaping C++ exception, a sanitizer report or a hang is a bug.
+// Each input runs twice, interpreted and with the translator (`--emu-translate on`): the exits,
+// their counts, the final registers and memory must be the same, or the target aborts.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/emu_engine.h"
@@ -114,16 +118,28 @@ void fill(uint8_t* data, unsigned size, Input& in) {
     data[i] = in.byte();
 }
 
-} // namespace
+// What a run leaves: every exit with its count and RIP, then the registers.
+struct Outcome {
+  std::vector<uint64_t> trail;
+  std::vector<uint8_t> memory;
+  bool operator==(const Outcome&) const = default;
+};
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+void note_exit(Outcome& o, rrvm::EmuEngine& engine, const Exit& e) {
+  o.trail.push_back(uint64_t(e.reason));
+  o.trail.push_back(*engine.instruction_count());
+  o.trail.push_back(engine.exit_rip());
+}
+
+Outcome run_input(const uint8_t* data, size_t size, bool translate) {
+  Outcome outcome;
   Input in{data, size};
   const Start start = Start(in.byte() % uint8_t(Start::kCount));
   const uint8_t gate_type = in.byte();
   const uint8_t flags = in.byte();
 
   rrvm::GuestMemory memory(kRam);
-  rrvm::EmuEngine engine(memory);
+  rrvm::EmuEngine engine(memory, rrvm::CpuidTable::emulated(), translate);
   CpuState s = start_state(memory, start);
   // Real mode always gets its IVT: a zero one sends every interrupt to 0:0, where the zeros
   // rewrite the IVT they run from, and the run becomes a benchmark of code invalidation.
@@ -157,8 +173,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   Input answers{data, size}; // device reads and vectors, cycling through the input
-  for (unsigned exits = 0; exits < kMaxExits; ++exits) {
+  bool done = false;
+  for (unsigned exits = 0; exits < kMaxExits && !done; ++exits) {
     Exit& e = engine.run();
+    note_exit(outcome, engine, e);
     switch (e.reason) {
     case ExitReason::kIo:
       if (!e.io.write) fill(e.io.data, e.io.size * e.io.count, answers);
@@ -168,8 +186,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case ExitReason::kHlt:
     case ExitReason::kInterruptWindow:
-      if (!engine.can_inject()) return 0;
-      engine.inject_interrupt(uint8_t(0x20 + answers.byte() % 0xe0));
+      done = !engine.can_inject();
+      if (!done) engine.inject_interrupt(uint8_t(0x20 + answers.byte() % 0xe0));
       break;
     case ExitReason::kMsrRead:
       *e.msr.value = 0;
@@ -179,8 +197,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case ExitReason::kDebug:
       break;
     default: // instruction limit, shutdown, unsupported
-      return 0;
+      done = true;
     }
   }
+  const CpuState end = engine.state();
+  outcome.trail.insert(outcome.trail.end(), std::begin(end.gpr), std::end(end.gpr));
+  outcome.trail.push_back(end.rip);
+  outcome.trail.push_back(end.rflags);
+  outcome.memory.assign(memory.host(), memory.host() + kRam);
+  return outcome;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (!(run_input(data, size, false) == run_input(data, size, true))) std::abort();
   return 0;
 }

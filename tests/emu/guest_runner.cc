@@ -52,7 +52,8 @@ CpuState real_mode_boot() {
 
 } // namespace
 
-LoadedGuest::LoadedGuest(const std::string& name) : memory(kRam), engine(memory) {
+LoadedGuest::LoadedGuest(const std::string& name, bool translate)
+    : memory(kRam), engine(memory, CpuidTable::emulated(), translate) {
   memory.write(kLoadAddress, read_file(std::string(RRVM_EMU_GUEST_DIR) + "/" + name + ".bin"));
   engine.set_state(real_mode_boot());
 }

@@ -24,7 +24,7 @@ GuestRun run_guest(EmuEngine& engine, size_t max_exits = 1000000);
 // A guest binary built by CMake (RRVM_EMU_GUEST_DIR) in fresh RAM at 0x7c00, entered there in
 // real mode with CS=0.
 struct LoadedGuest {
-  explicit LoadedGuest(const std::string& name);
+  explicit LoadedGuest(const std::string& name, bool translate = kEmuTranslateByDefault);
   GuestMemory memory;
   EmuEngine engine;
 };

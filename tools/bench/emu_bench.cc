@@ -7,6 +7,8 @@
 // multiboot loader, translation of the setup code) does not count. Each QEMU run is repeated and
 // the fastest kept, since the build machines are shared.
 //
+// The translator (`--emu-translate on`) runs the same loop (emu-jit).
+//
 // The interpreter also runs the loop with SSE moves and inline integer SIMD (emu-sse) and with
 // integer SIMD computed by host stubs (emu-stub) in place of the ALU instructions, neither of
 // which may be slower per instruction, and with SSE floating point (emu-fp), reported.
@@ -271,28 +273,35 @@ int main(int argc, char** argv) {
   std::optional<Rate> emu;
   {
     GuestMemory memory(kRam);
-    EmuEngine engine(memory);
+    EmuEngine engine(memory, CpuidTable::emulated(), false);
     emu = time_engine(engine, memory, emu_iterations);
     if (!emu) return 1;
+  }
+  std::optional<Rate> emu_jit;
+  {
+    GuestMemory memory(kRam);
+    EmuEngine engine(memory, CpuidTable::emulated(), true);
+    emu_jit = time_engine(engine, memory, emu_iterations);
+    if (!emu_jit) return 1;
   }
   std::optional<Rate> emu_sse;
   {
     GuestMemory memory(kRam);
-    EmuEngine engine(memory);
+    EmuEngine engine(memory, CpuidTable::emulated(), false);
     emu_sse = time_engine(engine, memory, emu_iterations, kSseBody);
     if (!emu_sse) return 1;
   }
   std::optional<Rate> emu_stub;
   {
     GuestMemory memory(kRam);
-    EmuEngine engine(memory);
+    EmuEngine engine(memory, CpuidTable::emulated(), false);
     emu_stub = time_engine(engine, memory, emu_iterations, kSseStubBody);
     if (!emu_stub) return 1;
   }
   std::optional<Rate> emu_fp;
   {
     GuestMemory memory(kRam);
-    EmuEngine engine(memory);
+    EmuEngine engine(memory, CpuidTable::emulated(), false);
     emu_fp = time_engine(engine, memory, emu_iterations, kSseFpBody);
     if (!emu_fp) return 1;
   }
@@ -309,16 +318,19 @@ int main(int argc, char** argv) {
   std::optional<Rate> qemu = rate_qemu(qemu_iterations);
 
   print("emu", emu, "");
+  print("emu-jit", emu_jit, "");
   print("emu-sse", emu_sse, "");
   print("emu-stub", emu_stub, "");
   print("emu-fp", emu_fp, "");
   print("kvm", kvm, kvm_note.c_str());
   print("qemu-tcg", qemu, "qemu-system-x86_64 missing or the guest did not exit through 0xf4");
   ratio("emu/kvm", emu, kvm);
+  ratio("emu-jit/emu", emu_jit, emu);
   ratio("emu-sse/emu", emu_sse, emu);
   ratio("emu-stub/emu", emu_stub, emu);
   ratio("emu-fp/emu", emu_fp, emu);
   ratio("qemu-tcg/emu", qemu, emu);
+  ratio("qemu-tcg/emu-jit", qemu, emu_jit);
   ratio("qemu-tcg/kvm", qemu, kvm);
   return 0;
 }

@@ -24,7 +24,8 @@ const char* const kRecordUsage =
     "                           and renamed when the recording ends); --until-fail records up\n"
     "                           to N runs and keeps the first that fails\n";
 const char* const kReplayUsage =
-    "  replay TRACE [--engine kvm|emu] [--serial WHERE] [--stats] [--gdb [HOST:]PORT]\n"
+    "  replay TRACE [--engine kvm|emu] [--emu-translate on|off] [--serial WHERE] [--stats]\n"
+    "               [--gdb [HOST:]PORT]\n"
     "                           replay a recording; with --gdb, stopped before its first\n"
     "                           instruction for gdb (target remote HOST:PORT), reverse\n"
     "                           execution included on emu (127.0.0.1 unless HOST given);\n"
@@ -67,6 +68,7 @@ std::optional<std::string> command_help(const std::string& command) {
   if (command == "replay")
     return std::string("usage:\n") + kReplayUsage +
            "\n  --engine KIND        replay on kvm or emu (default: the recording's engine)\n"
+           "  --emu-translate on|off  emu: run code translated to host code (default on)\n"
            "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
            "  --stats              compare the replay's statistics with the recording's\n"
            "\n" +

@@ -9,7 +9,7 @@ namespace rrvm {
 
 const std::vector<std::string> kMachineValueOptions = {
     "--mem",      "--append", "--initrd",     "--serial", "--engine", "--flat",
-    "--rtc-time", "--verify", "--kick-bound", "--gdb",    "--clock"};
+    "--rtc-time", "--verify", "--kick-bound", "--gdb",    "--clock",  "--emu-translate"};
 const std::vector<std::string> kMachineFlagOptions = {"--stats"};
 
 const char* const kMachineOptionsHelp =
@@ -23,6 +23,8 @@ const char* const kMachineOptionsHelp =
     "  --clock MODE         guest time: host (default: follows host time) or icount (emu only:\n"
     "                       1 ns per retired instruction, a 1 GHz TSC, idle time skipped; a\n"
     "                       run is reproducible without a recording)\n"
+    "  --emu-translate on|off  emu: run code translated to host code (default on), or only\n"
+    "                       interpreted (off); the results and counts are the same\n"
     "  --stats              print bhyve-style statistics at the end (on stderr)\n"
     "  --kick-bound TIME    kvm: how long a due interrupt waits for a guest exit before the vCPU\n"
     "                       is kicked, e.g. 1ms (default), 200us, 0\n"
@@ -57,6 +59,13 @@ uint64_t parse_duration_ns(const std::string& text, const char* what) {
     throw Error(ExitCode::kUsage, std::string("bad ") + what + " '" + text +
                                       "': expected a duration such as 1ms, 200us or 0");
   return value * scale;
+}
+
+bool parse_on_off(const std::string& text, const char* what) {
+  if (text != "on" && text != "off")
+    throw Error(ExitCode::kUsage,
+                std::string("bad ") + what + " '" + text + "': expected on or off");
+  return text == "on";
 }
 
 MachineOptions parse_machine_options(const CommandLine& line) {
@@ -112,6 +121,8 @@ MachineOptions parse_machine_options(const CommandLine& line) {
       throw Error(ExitCode::kUsage, "--clock icount needs an instruction count: it runs only "
                                     "with --engine emu (or auto), not kvm");
   }
+  if (auto translate = line.value("--emu-translate"))
+    options.config.emu_translate = parse_on_off(*translate, "--emu-translate");
   options.stats = line.flag("--stats");
   options.gdb_address = line.value("--gdb");
   if (auto bound = line.value("--kick-bound"))

@@ -33,6 +33,8 @@ MachineOptions parse_machine_options(const CommandLine& line);
 // The files a run reads (the kernel, an initrd), which no output may overwrite.
 std::vector<NamedPath> machine_inputs(const MachineOptions& options);
 // "1ms", "200us", "5s", "0" → nanoseconds; throws a usage error naming `what`.
+// "on" → true, "off" → false; throws a usage error naming `what`.
+bool parse_on_off(const std::string& text, const char* what);
 uint64_t parse_duration_ns(const std::string& text, const char* what);
 
 } // namespace rrvm

@@ -73,7 +73,9 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
   RecordGate gate(host);
   GuestMemory memory(options.config.memory_bytes);
   Machine machine(options.config, memory,
-                  create_engine(options.config.engine, memory, options.config.clock_mode), gate);
+                  create_engine(options.config.engine, memory, options.config.clock_mode,
+                                options.config.emu_translate),
+                  gate);
   // The machine logs no kick that ends the run, so even emu may be kicked for a stop.
   const auto stop = signals.on_stop([&host, &machine] {
     host.request_stop();

@@ -6,6 +6,7 @@
 #include "tools/rrvm/command_line.h"
 #include "tools/rrvm/commands.h"
 #include "tools/rrvm/distinct_files.h"
+#include "tools/rrvm/machine_options.h"
 #include "tools/rrvm/replay_progress.h"
 #include "tools/rrvm/serial_output.h"
 #include "tools/rrvm/stats_compare.h"
@@ -23,11 +24,14 @@ std::string replay_engine_option(const CommandLine& line) {
 }
 
 int replay_command(const std::vector<std::string>& args) {
-  CommandLine line(args, {"--serial", "--engine", "--gdb"}, {"--stats"});
+  CommandLine line(args, {"--serial", "--engine", "--gdb", "--emu-translate"}, {"--stats"});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "replay needs one TRACE");
   const std::string& trace = line.positional()[0];
   const std::string engine = replay_engine_option(line);
   const std::string serial_spec = line.value("--serial").value_or("stdio");
+  const bool translate = line.value("--emu-translate")
+                             ? parse_on_off(*line.value("--emu-translate"), "--emu-translate")
+                             : kEmuTranslateByDefault;
   std::vector<NamedPath> outputs;
   if (auto path = SerialOutput::file_path(serial_spec))
     outputs.push_back({"--serial file:", *path});
@@ -44,10 +48,10 @@ int replay_command(const std::vector<std::string>& args) {
       const int differ = print_stats_comparison(std::cerr, trace, machine.final_stats());
       return differ != 0 ? static_cast<int>(ExitCode::kDivergence) : 0;
     };
-    return serve_gdb(trace, {engine, [&serial](uint8_t b) { serial.put(b); }}, *address,
+    return serve_gdb(trace, {engine, [&serial](uint8_t b) { serial.put(b); }, translate}, *address,
                      compare_stats);
   }
-  ReplaySession session(trace, {engine, [&serial](uint8_t byte) { serial.put(byte); }});
+  ReplaySession session(trace, {engine, [&serial](uint8_t byte) { serial.put(byte); }, translate});
   // The machine replays no kick that ends the run, so a stop may interrupt the replay anywhere.
   const auto stop = signals.on_stop([&session] {
     session.gate().request_stop();

@@ -34,7 +34,9 @@ int run_command(const std::vector<std::string>& args) {
   const auto kill = signals.on_kill([&gate] { gate.restore_terminal(); });
   GuestMemory memory(options.config.memory_bytes);
   Machine machine(options.config, memory,
-                  create_engine(options.config.engine, memory, options.config.clock_mode), gate);
+                  create_engine(options.config.engine, memory, options.config.clock_mode,
+                                options.config.emu_translate),
+                  gate);
   gate.set_engine(&machine.engine());
   const BootImage& image = machine.boot(options.boot);
   if (options.config.engine == EngineKind::kAuto)

@@ -159,8 +159,26 @@ bool CodeCache::decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& in) 
   return true;
 }
 
+uint64_t CodeCache::key_of(uint64_t phys, unsigned bits) {
+  return phys | uint64_t(mode_index(bits)) << 62;
+}
+
+Block* CodeCache::successor(Block& prev, uint64_t phys, const uint8_t* host, unsigned bits) {
+  const uint64_t key = key_of(phys, bits);
+  if (prev.successor_generation == generation_) {
+    for (Block* s : prev.successors)
+      if (s && s->key == key) return s;
+  } else {
+    prev.successors = {};
+    prev.successor_generation = generation_;
+  }
+  Block* b = block(phys, host, bits);
+  if (b) prev.successors[prev.next_successor++ & 1] = b;
+  return b;
+}
+
 Block* CodeCache::block(uint64_t phys, const uint8_t* host, unsigned bits) {
-  const uint64_t key = phys | uint64_t(mode_index(bits)) << 62;
+  const uint64_t key = key_of(phys, bits);
   Block*& fast = fast_[slot(key)];
   if (fast && fast->key == key) return fast;
   if (auto it = blocks_.find(key); it != blocks_.end()) {
@@ -203,6 +221,7 @@ void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
       if (b == blocks_.end()) continue;
       if (fast_[slot(key)] == b->second.get()) fast_[slot(key)] = nullptr;
       retired_.push_back(std::move(b->second));
+      ++generation_;
       blocks_.erase(b);
     }
     page_blocks_.erase(it);
@@ -212,12 +231,20 @@ void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
 }
 
 void CodeCache::clear() {
+  ++generation_;
   for (auto& [key, b] : blocks_)
     retired_.push_back(std::move(b));
   blocks_.clear();
   page_blocks_.clear();
   fast_.fill(nullptr);
   std::fill(code_pages_.begin(), code_pages_.end(), 0);
+}
+
+void CodeCache::drop_translations() {
+  for (auto& [key, b] : blocks_)
+    b->translation = nullptr;
+  for (auto& b : retired_)
+    b->translation = nullptr;
 }
 
 } // namespace rrvm::emu

@@ -339,6 +339,9 @@ public:
   // nullptr when the code is not in RAM.
   const uint8_t* fetch_page(uint64_t la, uint64_t* phys);
   bool watch_active() const { return !watchpoints.empty(); }
+  // The TLB read_as/write_as look up, for the translator's inline copy of their fast path.
+  const TlbEntry* tlb() const { return tlb_; }
+  static constexpr size_t tlb_entries() { return kTlbSize; }
 
   // ---- events (interrupts.cc) ----
   enum class EventKind : uint8_t { kException, kExternal, kSoftware, kSoftwareException };

@@ -4,6 +4,7 @@
 
 #include "vmm/emu/code_cache.h"
 #include "vmm/emu/cpu.h"
+#include "vmm/emu/jit/translator.h"
 
 namespace rrvm {
 
@@ -24,8 +25,11 @@ using emu::Cpu;
 using emu::GuestFault;
 using emu::StopRun;
 
-EmuEngine::EmuEngine(GuestMemory& memory, CpuidTable cpuid)
-    : cpu_(std::make_unique<Cpu>(memory, std::move(cpuid))) {}
+EmuEngine::EmuEngine(GuestMemory& memory, CpuidTable cpuid, bool translate,
+                     size_t code_buffer_bytes)
+    : cpu_(std::make_unique<Cpu>(memory, std::move(cpuid))) {
+  if (translate) translator_ = std::make_unique<emu::Translator>(*cpu_, code_buffer_bytes);
+}
 
 EmuEngine::~EmuEngine() = default;
 
@@ -144,26 +148,33 @@ bool EmuEngine::execute(bool one) {
   c.limit = one ? std::min(user_limit_, c.icount + 1) : user_limit_;
   retry_pending_ = false;
   c.inputs.next = 0;
+  if (translator_)
+    translator_->set_chaining(!single_step_ && !trap_pending_ && !pending_irq_ && !window_ &&
+                              exec_breakpoints_.empty() && !c.watch_active());
   try {
-    uint64_t phys;
-    const uint8_t* host = c.fetch_page(c.linear(emu::kCS, c.rip), &phys);
-    if (!host) {
-      finish(ExitReason::kUnsupported).detail =
-          "executing code outside RAM at guest-physical " + hex_text(phys);
-      return false;
-    }
-    emu::Block* b = c.code->block(phys, host, c.code_bits);
-    if (!b) {
-      if (!execute_cross_page()) return false;
-    } else {
-      const emu::Insn* in = b->insns.data();
-      const emu::Insn* end = one ? in + 1 : in + b->insns.size();
-      do {
-        c.next_rip = c.rip + in->len;
-        in->fn(c, *in);
-        c.rip = c.next_rip;
-        ++c.icount;
-      } while (!c.stop && ++in != end && c.icount < c.limit);
+    for (;;) {
+      uint64_t phys;
+      const uint8_t* host = c.fetch_page(c.linear(emu::kCS, c.rip), &phys);
+      if (!host) {
+        finish(ExitReason::kUnsupported).detail =
+            "executing code outside RAM at guest-physical " + hex_text(phys);
+        return false;
+      }
+      emu::Block* b = c.code->block(phys, host, c.code_bits);
+      if (!b) {
+        if (!execute_cross_page()) return false;
+        break;
+      }
+      if (one || !translator_ || !translator_->run(*b)) {
+        interpret(*b, one);
+        break;
+      }
+      if (!next_block_follows()) break;
+      // What run()'s loop does between two blocks, and execute()'s start for the next.
+      c.code->release_retired();
+      c.stop = false;
+      retry_pending_ = false;
+      c.inputs.next = 0;
     }
   } catch (const GuestFault& f) {
     const bool delivered = c.raise(f);
@@ -179,6 +190,28 @@ bool EmuEngine::execute(bool one) {
     return deliver_single_step_trap();
   }
   return true;
+}
+
+void EmuEngine::interpret(const emu::Block& b, bool one) {
+  Cpu& c = *cpu_;
+  const emu::Insn* in = b.insns.data();
+  const emu::Insn* end = one ? in + 1 : in + b.insns.size();
+  do {
+    c.next_rip = c.rip + in->len;
+    in->fn(c, *in);
+    c.rip = c.next_rip;
+    ++c.icount;
+  } while (!c.stop && ++in != end && c.icount < c.limit);
+}
+
+// Mirrors run()'s checks after execute() and before the next execute(false); a translated block
+// is entered only with TF clear, so no single-step trap is due.
+bool EmuEngine::next_block_follows() {
+  const Cpu& c = *cpu_;
+  return !c.exit_pending && !c.watch_hit && !single_step_ &&
+         !c.kicked.load(std::memory_order_relaxed) && !trap_pending_ && !pending_irq_ &&
+         !c.halted && c.icount < user_limit_ && !(window_ && can_inject()) &&
+         exec_breakpoints_.empty() && !c.interrupt_shadow && !(c.flags_raw & rflags::kTF);
 }
 
 // An instruction that crosses a page boundary is fetched through translation and not cached:
@@ -297,6 +330,14 @@ void EmuEngine::set_tsc_offset(uint64_t offset) {
 
 const CpuidTable& EmuEngine::cpuid() const {
   return cpu_->cpuid;
+}
+
+uint64_t EmuEngine::translated_blocks() const {
+  return translator_ ? translator_->translated() : 0;
+}
+
+uint64_t EmuEngine::translation_flushes() const {
+  return translator_ ? translator_->flushes() : 0;
 }
 
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {

@@ -23,13 +23,24 @@
 
 namespace rrvm {
 
+// Whether emu translates code to host code unless told otherwise (`--emu-translate`).
+constexpr bool kEmuTranslateByDefault = true;
+// The translator's code buffer: when it is full, every translation is dropped and it starts over.
+constexpr size_t kEmuCodeBufferBytes = 32u << 20;
+
 namespace emu {
 class Cpu;
-}
+struct Block;
+class Translator;
+} // namespace emu
 
 class EmuEngine : public Engine {
 public:
-  explicit EmuEngine(GuestMemory& memory, CpuidTable cpuid = CpuidTable::emulated());
+  // `translate`: run blocks as host code (vmm/emu/jit/translator.h) where the interpreter would run
+  // them whole; the results, counts and stops are the same.
+  explicit EmuEngine(GuestMemory& memory, CpuidTable cpuid = CpuidTable::emulated(),
+                     bool translate = kEmuTranslateByDefault,
+                     size_t code_buffer_bytes = kEmuCodeBufferBytes);
   ~EmuEngine() override;
   EmuEngine(const EmuEngine&) = delete;
   EmuEngine& operator=(const EmuEngine&) = delete;
@@ -55,6 +66,11 @@ public:
   const CpuidTable& cpuid() const override;
   bool marks_written_pages() const override { return true; }
 
+  // Blocks translated to host code so far, and times the code buffer was full and started over
+  // (0 with translation off).
+  uint64_t translated_blocks() const;
+  uint64_t translation_flushes() const;
+
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
   void invalidate_code(uint64_t gpa, uint64_t length) override;
 
@@ -65,10 +81,17 @@ private:
   // return `cpu_->exit` at once.
   bool execute(bool one);
   bool execute_cross_page();
+  // The interpreter's block loop: from the current RIP to c.stop, the block's end or c.limit
+  // (`one`: a single instruction).
+  void interpret(const emu::Block& b, bool one);
+  // True when run()'s loop, after a block ends this way, would reach execute(false) again with
+  // nothing else to do: the next block may follow at once.
+  bool next_block_follows();
   bool deliver_single_step_trap();
   bool record_input();
 
   std::unique_ptr<emu::Cpu> cpu_;
+  std::unique_ptr<emu::Translator> translator_; // nullptr: interpret only
   std::optional<uint8_t> pending_irq_;
   bool window_ = false;
   bool single_step_ = false;

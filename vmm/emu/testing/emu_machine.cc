@@ -115,7 +115,8 @@ CpuState initial_state(Mode mode, GuestMemory& memory) {
   return s;
 }
 
-EmuMachine::EmuMachine(Mode m, uint64_t ram) : mode(m), memory(ram), engine(memory) {
+EmuMachine::EmuMachine(Mode m, uint64_t ram, bool translate)
+    : mode(m), memory(ram), engine(memory, CpuidTable::emulated(), translate) {
   engine.set_state(initial_state(mode, memory));
 }
 

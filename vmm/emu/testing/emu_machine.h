@@ -26,7 +26,7 @@ constexpr uint64_t kDataAddr = 0x20000; // scratch data snippets may use
 constexpr uint64_t kFlagsMask = 0x8d5;  // OF SF ZF AF PF CF
 
 struct EmuMachine {
-  explicit EmuMachine(Mode mode, uint64_t ram = 16 << 20);
+  explicit EmuMachine(Mode mode, uint64_t ram = 16 << 20, bool translate = kEmuTranslateByDefault);
 
   // Assembles `source` at kCodeAddr and points RIP at it.
   void load(const std::string& source);

@@ -1,0 +1,55 @@
+// The host code of one translated block: the interpreter's block loop unrolled. Simple register
+// instructions are inlined (their results and lazy-flags record written as their handlers write
+// them), register forms that cannot raise call their handler directly, and the rest call it
+// through a noexcept trampoline; RIP and the count are kept in the Cpu before every call and at
+// every exit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+
+#include "vmm/emu/code_cache.h"
+#include "vmm/emu/jit/handler_forms.h"
+
+namespace rrvm::emu {
+
+// Where the fields translated code touches lie in a Cpu (measured on an instance: Cpu is not
+// standard-layout, so offsetof is not available).
+struct CpuLayout {
+  explicit CpuLayout(const Cpu& c);
+  int32_t gpr, rip, next_rip, icount, limit, stop;
+  int32_t lazy_a, lazy_b, lazy_r, lazy_op, lazy_bits, flags_raw;
+  int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, acc_exec, tlb;
+  int32_t kicked, interrupt_shadow, inputs_next;
+};
+
+// True when a block's instructions each count one, so a block entered with room for all of them
+// under the limit needs no limit checks. REP string instructions count their iterations.
+bool counts_one_per_insn(const Block& b);
+
+// The most host code emit_block() writes for a block of `insns` instructions.
+size_t emitted_size_bound(size_t insns);
+
+// Called at the end of block `from` when it ran to its end: the translation of the next block
+// when it may run at once (what run()'s loop would do next is run it), else nullptr. Never
+// throws.
+using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg, Block* from);
+
+struct EmitContext {
+  const CpuLayout& layout;
+  const HandlerForms& forms;
+  std::exception_ptr* raised; // where the trampoline stores a handler's exception
+  NextTranslation next;       // chaining: the successor, called with `next_arg`
+  void* next_arg;
+  const bool* chaining; // whether chaining is allowed now (Translator::set_chaining)
+};
+
+// Writes the code for `b` at `at` (the writable view of code that will run at the same offset in
+// the executable view). A handler's exception is caught in the trampoline, stored in
+// `*ctx.raised`, and the code returns true at once with RIP and the count on the faulting
+// instruction, as the interpreter leaves them. Blocks that count one per instruction must be
+// entered only with room for all of them under the limit. Returns the bytes written.
+size_t emit_block(const Block& b, const EmitContext& ctx, uint8_t* at, size_t room);
+
+} // namespace rrvm::emu

@@ -1,0 +1,154 @@
+#include "vmm/emu/jit/handler_forms.h"
+
+#include <xbyak/xbyak.h>
+
+#include <functional>
+#include <vector>
+
+namespace rrvm::emu {
+
+namespace {
+
+using Xbyak::CodeGenerator;
+
+// The handler the 64-bit decoder gives the instruction `emit` assembles.
+Handler handler_of(CodeCache& cache, const std::function<void(CodeGenerator&)>& emit) {
+  CodeGenerator g(64);
+  emit(g);
+  Insn in;
+  if (!cache.decode(g.getCode(), g.getSize(), 64, in)) return nullptr;
+  return in.fn;
+}
+
+Handler handler_of_bytes(CodeCache& cache, std::vector<uint8_t> bytes) {
+  bytes.resize(15, 0x90);
+  Insn in;
+  return cache.decode(bytes.data(), bytes.size(), 64, in) ? in.fn : nullptr;
+}
+
+} // namespace
+
+HandlerForms::HandlerForms(CodeCache& cache) {
+  using G = CodeGenerator;
+  const Xbyak::Reg32 r32a = Xbyak::util::eax, r32b = Xbyak::util::ecx;
+  const Xbyak::Reg64 r64a = Xbyak::util::rax, r64b = Xbyak::util::rcx;
+  const Xbyak::Reg16 r16a = Xbyak::util::ax, r16b = Xbyak::util::cx;
+  const Xbyak::Reg8 r8a = Xbyak::util::al, r8b = Xbyak::util::cl;
+  using Reg = Xbyak::Reg;
+  using TwoOp = void (G::*)(const Xbyak::Operand&, const Xbyak::Operand&);
+  using WithImm = void (G::*)(const Xbyak::Operand&, uint32_t);
+  struct AluRef {
+    InlineAlu op;
+    TwoOp rr;
+    WithImm ri;
+  };
+  const AluRef alu[] = {
+      {InlineAlu::kAdd, &G::add, &G::add},   {InlineAlu::kOr, &G::or_, &G::or_},
+      {InlineAlu::kAnd, &G::and_, &G::and_}, {InlineAlu::kSub, &G::sub, &G::sub},
+      {InlineAlu::kXor, &G::xor_, &G::xor_}, {InlineAlu::kCmp, &G::cmp, &G::cmp},
+  };
+  for (const AluRef& a : alu) {
+    for (const Reg* r : {static_cast<const Reg*>(&r32a), static_cast<const Reg*>(&r64a)}) {
+      const Reg& s = r->getBit() == 32 ? static_cast<const Reg&>(r32b) : r64b;
+      alu_[handler_of(cache, [&](G& g) { (g.*a.rr)(*r, s); })] = a.op;
+      alu_[handler_of(cache, [&](G& g) { (g.*a.ri)(*r, 0x12345); })] = a.op;
+    }
+  }
+  for (const Reg* r : {static_cast<const Reg*>(&r32a), static_cast<const Reg*>(&r64a)}) {
+    const Reg& s = r->getBit() == 32 ? static_cast<const Reg&>(r32b) : r64b;
+    alu_[handler_of(cache, [&](G& g) { g.test(*r, s); })] = InlineAlu::kTest;
+    alu_[handler_of(cache, [&](G& g) { g.test(*r, 0x12345); })] = InlineAlu::kTest;
+    alu_[handler_of(cache, [&](G& g) { g.mov(*r, s); })] = InlineAlu::kMov;
+    alu_[handler_of(cache, [&](G& g) { g.mov(*r, 0x12345); })] = InlineAlu::kMov;
+  }
+  lea_ = handler_of(cache, [&](G& g) { g.lea(r64a, g.ptr[r64b + r64a * 4 + 8]); });
+  for (const Reg* r : {static_cast<const Reg*>(&r32a), static_cast<const Reg*>(&r64a)}) {
+    inc_dec_[handler_of(cache, [&](G& g) { g.inc(*r); })] = false;
+    inc_dec_[handler_of(cache, [&](G& g) { g.dec(*r); })] = true;
+  }
+  loads_.insert(handler_of(cache, [&](G& g) { g.mov(r32a, g.dword[r64b]); }));
+  loads_.insert(handler_of(cache, [&](G& g) { g.mov(r64a, g.qword[r64b]); }));
+  for (uint8_t cc = 0; cc < 16; ++cc)
+    jcc_[handler_of_bytes(cache, {uint8_t(0x70 + cc), 0})] = cc;
+
+  // Register forms that cannot raise: arithmetic without memory, shifts and rotates, moves with
+  // extension, and the near branches (whose target is computed, never checked, in 64-bit mode
+  // and masked to the operand size otherwise).
+  const Reg* sized[4][2] = {{&r8a, &r8b}, {&r16a, &r16b}, {&r32a, &r32b}, {&r64a, &r64b}};
+  for (const auto& rs : sized) {
+    const Reg& a = *rs[0];
+    const Reg& b = *rs[1];
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.inc(a); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.dec(a); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.neg(a); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.not_(a); }));
+    using RegForm = std::function<void(G&, const Reg&)>;
+    const RegForm shifts[] = {
+        [](G& g, const Reg& r) { g.rol(r, 3); }, [](G& g, const Reg& r) { g.rol(r, g.cl); },
+        [](G& g, const Reg& r) { g.ror(r, 3); }, [](G& g, const Reg& r) { g.ror(r, g.cl); },
+        [](G& g, const Reg& r) { g.rcl(r, 3); }, [](G& g, const Reg& r) { g.rcl(r, g.cl); },
+        [](G& g, const Reg& r) { g.rcr(r, 3); }, [](G& g, const Reg& r) { g.rcr(r, g.cl); },
+        [](G& g, const Reg& r) { g.shl(r, 3); }, [](G& g, const Reg& r) { g.shl(r, g.cl); },
+        [](G& g, const Reg& r) { g.shr(r, 3); }, [](G& g, const Reg& r) { g.shr(r, g.cl); },
+        [](G& g, const Reg& r) { g.sar(r, 3); }, [](G& g, const Reg& r) { g.sar(r, g.cl); },
+    };
+    for (const RegForm& f : shifts)
+      no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { f(g, a); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.adc(a, b); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.sbb(a, b); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.adc(a, 5); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.sbb(a, 5); }));
+    no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.xchg(a, b); }));
+  }
+  no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.movzx(r64a, r8b); }));
+  no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.movsx(r64a, r8b); }));
+  no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.movsxd(r64a, r32b); }));
+  no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.imul(r64a, r64b); }));
+  no_throw_on_regs_.insert(handler_of(cache, [&](G& g) { g.imul(r32a, r32b, 7); }));
+  for (uint8_t cc = 0; cc < 16; ++cc)
+    no_throw_on_regs_.insert(handler_of_bytes(cache, {uint8_t(0x70 + cc), 0}));
+  no_throw_on_regs_.insert(handler_of_bytes(cache, {0xeb, 0}));
+  no_throw_on_regs_.erase(nullptr);
+  alu_.erase(nullptr);
+  inc_dec_.erase(nullptr);
+  jcc_.erase(nullptr);
+  loads_.erase(nullptr);
+}
+
+InsnPlan HandlerForms::plan(const Insn& in) const {
+  InsnPlan p;
+  const Operand& d = in.op[0];
+  if (in.fn == lea_ && d.kind == OpKind::kReg && (d.size == 4 || d.size == 8) &&
+      (in.asize == 4 || in.asize == 8) && in.op[1].base != kRipBase) {
+    p.kind = InsnPlan::Kind::kLea;
+    return p;
+  }
+  if (loads_.count(in.fn) && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8) &&
+      in.op[1].kind == OpKind::kMem && (in.asize == 4 || in.asize == 8)) {
+    p.kind = InsnPlan::Kind::kLoad;
+    return p;
+  }
+  for (const Operand& o : in.op)
+    if (o.kind == OpKind::kMem) return p;
+  if (auto it = jcc_.find(in.fn); it != jcc_.end() && in.op[0].kind == OpKind::kImm) {
+    p.kind = InsnPlan::Kind::kJcc;
+    p.cc = it->second;
+    return p;
+  }
+  if (auto it = inc_dec_.find(in.fn);
+      it != inc_dec_.end() && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8)) {
+    p.kind = InsnPlan::Kind::kIncDec;
+    p.dec = it->second;
+    return p;
+  }
+  if (auto it = alu_.find(in.fn);
+      it != alu_.end() && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8)) {
+    p.kind = InsnPlan::Kind::kAlu;
+    p.alu = it->second;
+    return p;
+  }
+  if (no_throw_on_regs_.count(in.fn)) p.kind = InsnPlan::Kind::kDirect;
+  return p;
+}
+
+} // namespace rrvm::emu

@@ -1,0 +1,48 @@
+// Which of the interpreter's handlers translated code may run without it, or call without the
+// exception trampoline. Handlers are recognised by identity: the translator decodes reference
+// instructions with the CodeCache's own decoder and notes the handlers they get, so an inlined
+// instruction is one the interpreter would run with exactly that handler.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "vmm/emu/code_cache.h"
+
+namespace rrvm::emu {
+
+// The two-operand ALU operations emitted inline (alu.cc's alu2 on a register destination).
+enum class InlineAlu : uint8_t { kAdd, kOr, kAnd, kSub, kXor, kCmp, kTest, kMov };
+
+struct InsnPlan {
+  enum class Kind : uint8_t {
+    kTrampoline, // may throw: called through the catching trampoline
+    kDirect,     // cannot throw in this form: called directly
+    kAlu,        // emitted inline: `alu`, on 32- or 64-bit registers or an immediate
+    kLea,        // emitted inline
+    kIncDec,     // INC/DEC on a 32- or 64-bit register: inline where CF's source is known
+    kJcc,        // Jcc: inline where the flags come from an inline instruction of the block
+    kLoad,       // MOV r32/r64, [mem]: the TLB's fast path inline, the handler behind it
+  };
+  Kind kind = Kind::kTrampoline;
+  InlineAlu alu = InlineAlu::kAdd;
+  bool dec = false; // kIncDec
+  uint8_t cc = 0;   // kJcc: the condition code (0x70 + cc)
+};
+
+class HandlerForms {
+public:
+  explicit HandlerForms(CodeCache& cache);
+  InsnPlan plan(const Insn& in) const;
+
+private:
+  std::unordered_map<Handler, InlineAlu> alu_;   // register-destination 32/64-bit forms
+  std::unordered_map<Handler, bool> inc_dec_;    // 32/64-bit INC (false) and DEC (true)
+  std::unordered_map<Handler, uint8_t> jcc_;     // condition codes
+  std::unordered_set<Handler> loads_;            // MOV r32/r64, [mem]
+  std::unordered_set<Handler> no_throw_on_regs_; // no exception when no operand is in memory
+  Handler lea_ = nullptr;
+};
+
+} // namespace rrvm::emu

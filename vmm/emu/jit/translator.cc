@@ -1,0 +1,61 @@
+#include "vmm/emu/jit/translator.h"
+
+#include <utility>
+
+#include "vmm/emu/cpu.h"
+
+namespace rrvm::emu {
+
+Translator::Translator(Cpu& cpu, size_t buffer_size)
+    : cpu_(cpu), layout_(cpu), forms_(*cpu.code), buffer_(buffer_size) {}
+
+bool Translator::run(Block& b) {
+  // Translated blocks retire all their instructions unless something stops them: the limit must
+  // leave room for the whole block.
+  if (cpu_.icount > cpu_.limit || cpu_.limit - cpu_.icount < b.insns.size()) return false;
+  if (!b.translation) b.translation = translate(b);
+  if (b.translation(&cpu_)) std::rethrow_exception(std::exchange(raised_, nullptr));
+  return true;
+}
+
+// execute()'s path between two blocks, for blocks already translated: the fetch (which may walk
+// the page tables, as execute() would next; a fault is left for execute() to raise again) and the
+// decoded-block lookup. Nothing is translated here: the code running now lives in the buffer a
+// translation might flush.
+TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* from) noexcept {
+  Cpu& c = *cpu;
+  if (!static_cast<Translator*>(translator)->chaining_) return nullptr;
+  if (c.stop || c.exit_pending || c.halted || c.interrupt_shadow || (c.flags_raw & rflags::kTF) ||
+      c.kicked.load(std::memory_order_relaxed) || c.icount >= c.limit)
+    return nullptr;
+  uint64_t phys;
+  const uint8_t* host;
+  try {
+    host = c.fetch_page(c.linear(kCS, c.rip), &phys);
+  } catch (...) {
+    return nullptr;
+  }
+  if (!host) return nullptr;
+  const Block* b = c.code->successor(*from, phys, host, c.code_bits);
+  if (!b || !b->translation || c.limit - c.icount < b->insns.size()) return nullptr;
+  c.inputs.next = 0; // as execute() starts each block
+  return b->translation;
+}
+
+TranslatedBlock Translator::translate(const Block& b) {
+  const size_t need = emitted_size_bound(b.insns.size());
+  if (buffer_.size() - used_ < need) {
+    // Nothing runs translated code while a block is being translated, so every translation may go.
+    cpu_.code->drop_translations();
+    used_ = 0;
+    ++flushes_;
+  }
+  const size_t at = used_;
+  used_ += emit_block(b, {layout_, forms_, &raised_, &next_translation, this, &chaining_},
+                      buffer_.writable(at), need);
+  used_ = (used_ + 15) & ~size_t(15);
+  ++translated_;
+  return reinterpret_cast<TranslatedBlock>(const_cast<uint8_t*>(buffer_.executable(at)));
+}
+
+} // namespace rrvm::emu

@@ -1,0 +1,58 @@
+// Dynamic translation of emu's decoded blocks to host code (`--emu-translate on`, the default). The
+// interpreter stays the reference: a translated block does exactly what the interpreter's block
+// loop does, instruction for instruction, so counts, stops and faults land where they land there.
+//
+// Translations hang off the CodeCache's blocks and die with them (writes to code, set_state(),
+// invalidate_code()). The code buffer is bounded: when it is full, every translation is dropped
+// and translation starts over.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+
+#include "vmm/emu/code_cache.h"
+#include "vmm/emu/jit/block_emitter.h"
+#include "vmm/emu/jit/code_buffer.h"
+#include "vmm/emu/jit/handler_forms.h"
+
+namespace rrvm::emu {
+
+class Translator {
+public:
+  // `buffer_size` must hold the largest block's code (emitted_size_bound of 64 instructions).
+  Translator(Cpu& cpu, size_t buffer_size);
+
+  // Runs `b` as the interpreter's block loop would (from the current RIP, up to c.stop, the end of
+  // the block or c.limit), in host code, translating it first on its first run (translating only
+  // blocks that had run before made a Linux boot no faster). False when nothing ran: the limit
+  // falls inside the block (the interpreter stops there). Throws what a handler threw, with the
+  // state the interpreter has at that point.
+  bool run(Block& b);
+
+  // Whether a translated block that runs to its end may go straight on to the next one's
+  // translation, checking between them what run()'s loop checks between blocks that can change
+  // inside one (kick, stop, limit, halt, pending exit, interrupt shadow, TF). Allowed only while
+  // nothing else would stop the loop there: no single step, breakpoint, watchpoint, interrupt
+  // window, pending event.
+  void set_chaining(bool allowed) { chaining_ = allowed; }
+
+  // Translations made and full-buffer flushes so far.
+  uint64_t translated() const { return translated_; }
+  uint64_t flushes() const { return flushes_; }
+
+private:
+  TranslatedBlock translate(const Block& b);
+  static TranslatedBlock next_translation(Cpu* c, void* translator, Block* from) noexcept;
+
+  Cpu& cpu_;
+  CpuLayout layout_;
+  HandlerForms forms_;
+  CodeBuffer buffer_;
+  size_t used_ = 0;
+  std::exception_ptr raised_;
+  bool chaining_ = false;
+  uint64_t translated_ = 0;
+  uint64_t flushes_ = 0;
+};
+
+} // namespace rrvm::emu
