@@ -28,6 +28,8 @@ size_t EventColumns::count(EventKind kind) const {
     return guest_exits.size();
   case EventKind::kKick:
     return kicks.size();
+  case EventKind::kClockTie:
+    return clock_ties.size();
   }
   return 0;
 }

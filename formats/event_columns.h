@@ -31,6 +31,7 @@ struct EventColumns {
   std::vector<uint64_t> register_hashes;
   std::vector<int32_t> guest_exits;
   std::vector<KickEvent> kicks;
+  std::vector<ClockTieEvent> clock_ties;
 
   size_t size() const { return kinds.size(); }
   bool empty() const { return kinds.empty(); }
@@ -57,6 +58,7 @@ struct EventColumns {
     register_hashes.clear();
     guest_exits.clear();
     kicks.clear();
+    clock_ties.clear();
   }
 
   // How many events of `kind` the columns hold (its column's length).

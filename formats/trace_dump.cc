@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "formats/trace_reader.h"
+#include "vmm/clock_line.h"
 #include "vmm/engine.h"
 #include "vmm/error.h"
 #include "vmm/hex_text.h"
@@ -224,6 +225,10 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
           return "register-hash " + hash(e.hash);
         } else if constexpr (std::is_same_v<T, GuestExitEvent>) {
           return "guest-exit status=" + std::to_string(e.status);
+        } else if constexpr (std::is_same_v<T, ClockTieEvent>) {
+          return std::string("clock-tie ") + (e.point ? "wake" : "quantum") +
+                 " icount=" + dec(e.icount) + " ns=" + dec(e.ns) + " rate=" + dec(e.rate) + "/" +
+                 dec(ClockLine::kRateOne) + " ns per instruction";
         } else {
           std::string line = "kick rip=" + hex_text(e.rip) + " icount=" + dec(e.icount) +
                              " state=" + hash(e.state_hash) + " dirty=" + hash(e.dirty_hash);

@@ -28,6 +28,8 @@ const char* event_kind_name(EventKind kind) {
     return "guest-exit";
   case EventKind::kKick:
     return "kick";
+  case EventKind::kClockTie:
+    return "clock-tie";
   }
   return "unknown";
 }

@@ -95,10 +95,22 @@ struct KickEvent {
   bool operator==(const KickEvent&) const = default;
 };
 
+// A tie of the adaptive clock (emu's --clock host): at `icount` retired instructions, at an
+// instruction-quantum boundary (point 0) or an idle wake-up (point 1, ClockTiePoint), guest time
+// became `ns` and then runs at `rate` guest ns per instruction (ClockLine fixed point). The
+// machine computes every other time from these.
+struct ClockTieEvent {
+  uint64_t icount;
+  uint64_t ns;
+  uint64_t rate;
+  uint8_t point;
+  bool operator==(const ClockTieEvent&) const = default;
+};
+
 // The alternatives' order is EventKind's order and the on-disk kind byte: append only.
 using Event = std::variant<ExitEvent, ClockEvent, PortReadEvent, MmioReadEvent, MsrReadEvent,
                            InjectionEvent, SerialInputEvent, StatsSampleEvent, CheckpointEvent,
-                           RegisterHashEvent, GuestExitEvent, KickEvent>;
+                           RegisterHashEvent, GuestExitEvent, KickEvent, ClockTieEvent>;
 
 enum class EventKind : uint8_t {
   kExit,
@@ -112,10 +124,11 @@ enum class EventKind : uint8_t {
   kCheckpoint,
   kRegisterHash,
   kGuestExit,
-  kKick, // since format 1.1
+  kKick,     // since format 1.1
+  kClockTie, // since format 1.2
 };
 constexpr size_t kEventKindCount = std::variant_size_v<Event>;
-static_assert(size_t(EventKind::kKick) + 1 == kEventKindCount);
+static_assert(size_t(EventKind::kClockTie) + 1 == kEventKindCount);
 
 inline EventKind kind_of(const Event& event) {
   return EventKind(event.index());

@@ -17,9 +17,12 @@
 namespace rrvm {
 
 // Readers accept any trace with the same major version; minor versions only add fields.
-// 1.1 added KickEvent (EventBatch.kicks).
+// 1.1 added KickEvent (EventBatch.kicks). 1.2 added ClockTieEvent (EventBatch.clock_ties) and
+// the clock mode "adaptive", whose traces hold ties instead of clock samples: a 1.1 reader
+// refuses to replay them by the clock mode's name, and reads (dumps) their chunks up to the first
+// one holding a tie, which it reports as damaged ("unknown event kind").
 constexpr uint16_t kTraceFormatMajor = 1;
-constexpr uint16_t kTraceFormatMinor = 1;
+constexpr uint16_t kTraceFormatMinor = 2;
 
 struct TraceMachine {
   uint64_t memory_bytes = 0;

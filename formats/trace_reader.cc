@@ -263,6 +263,9 @@ bool TraceReader::next(Event& out) {
   case EventKind::kKick:
     out = columns_.kicks[i];
     break;
+  case EventKind::kClockTie:
+    out = columns_.clock_ties[i];
+    break;
   }
   return true;
 }

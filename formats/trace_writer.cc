@@ -163,8 +163,10 @@ void TraceWriter::append(const Event& event) {
           register_hash(e.hash);
         else if constexpr (std::is_same_v<T, GuestExitEvent>)
           guest_exit(e.status);
-        else
+        else if constexpr (std::is_same_v<T, KickEvent>)
           kick(e);
+        else
+          clock_tie(e);
       },
       event);
 }

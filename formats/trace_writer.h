@@ -99,6 +99,11 @@ public:
     batch_->kicks.push_back(kick);
     appended();
   }
+  void clock_tie(const ClockTieEvent& tie) {
+    batch_->kinds.push_back(uint8_t(EventKind::kClockTie));
+    batch_->clock_ties.push_back(tie);
+    appended();
+  }
   void append(const Event& event);
 
   // Events appended so far; the next event's index.

@@ -7,13 +7,24 @@
 
 namespace rrvm {
 
+ClockMode host_following_clock(EngineKind kind) {
+  if (kind == EngineKind::kAuto) {
+    const KvmHostInfo host = probe_kvm_host();
+    kind = host.available && host.hardware_virt ? EngineKind::kKvm : EngineKind::kEmu;
+  }
+  return kind == EngineKind::kEmu ? ClockMode::kAdaptive : ClockMode::kHost;
+}
+
 EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock) {
-  if (clock == ClockMode::kIcount) {
+  if (clock != ClockMode::kHost) {
     if (kind == EngineKind::kKvm)
-      throw Error(ExitCode::kUsage, "--clock icount needs an instruction count: it runs only "
-                                    "with --engine emu (or auto), not kvm");
+      throw Error(ExitCode::kUsage, std::string("--clock ") + clock_mode_name(clock) +
+                                        " needs an instruction count: it runs only with "
+                                        "--engine emu (or auto), not kvm");
     return {std::make_unique<EmuEngine>(memory, CpuidTable::emulated(clock)),
-            kind == EngineKind::kEmu ? "emu (--engine emu)" : "emu (auto: --clock icount)"};
+            kind == EngineKind::kEmu
+                ? "emu (--engine emu)"
+                : std::string("emu (auto: --clock ") + clock_mode_name(clock) + ")"};
   }
   switch (kind) {
   case EngineKind::kKvm:

@@ -1,0 +1,44 @@
+#include "vmm/clock_tie_policy.h"
+
+#include <algorithm>
+
+#include "vmm/clock_line.h"
+
+namespace rrvm {
+
+std::optional<ClockTie> ClockTiePolicy::at_quantum(uint64_t host_ns, uint64_t icount,
+                                                   uint64_t guest_ns, uint64_t rate) {
+  if (catch_up_until_ns_) {
+    if (host_ns < *catch_up_until_ns_) return std::nullopt;
+    catch_up_until_ns_.reset();
+    return tie(host_ns, icount, guest_ns, measured_rate(host_ns, icount, rate));
+  }
+  const int64_t drift = int64_t(host_ns - guest_ns); // > 0: the guest is behind
+  if (uint64_t(drift < 0 ? -drift : drift) <= kDriftLimitNs) return std::nullopt;
+  // Guest time gains `drift` over kCatchUpNs of host time; an ahead guest at most halves its
+  // rate, a behind one at most doubles it (a larger drift takes several catch-ups).
+  constexpr int64_t kCatchUp = int64_t(kCatchUpNs);
+  const int64_t gain = std::clamp(drift, -kCatchUp / 2, kCatchUp);
+  const unsigned __int128 scaled =
+      (unsigned __int128)measured_rate(host_ns, icount, rate) * uint64_t(kCatchUp + gain);
+  catch_up_until_ns_ = host_ns + kCatchUpNs;
+  return tie(host_ns, icount, guest_ns, uint64_t(scaled / kCatchUpNs));
+}
+
+uint64_t ClockTiePolicy::measured_rate(uint64_t host_ns, uint64_t icount, uint64_t rate) const {
+  const uint64_t instructions = icount - tie_icount_;
+  const uint64_t elapsed = host_ns - tie_host_ns_;
+  if (instructions < kMinMeasuredInstructions || elapsed <= waited_ns_) return rate;
+  const unsigned __int128 running = (unsigned __int128)(elapsed - waited_ns_)
+                                    << ClockLine::kRateShift;
+  return ClockLine::clamp_rate(uint64_t(running / instructions));
+}
+
+ClockTie ClockTiePolicy::tie(uint64_t host_ns, uint64_t icount, uint64_t guest_ns, uint64_t rate) {
+  tie_host_ns_ = host_ns;
+  tie_icount_ = icount;
+  waited_ns_ = 0;
+  return {guest_ns, ClockLine::clamp_rate(rate)};
+}
+
+} // namespace rrvm
