@@ -92,7 +92,9 @@ RunOutcome Machine::run() {
     const std::optional<uint64_t> count = engine_->instruction_count();
     if (count) {
       if (stop_at_ && *stop_at_ == *count) return {RunOutcome::Kind::kPositionReached, 0, ""};
-      engine_->set_instruction_limit(next_instruction_limit(*count));
+      if (owed_limit_exit_ != *count) limit_ = next_instruction_limit(*count);
+      owed_limit_exit_.reset();
+      engine_->set_instruction_limit(limit_);
     }
     std::optional<KickPoint> sought = seek_kick();
     Exit& exit = engine_->run();
@@ -230,9 +232,7 @@ void Machine::update_clock(bool quantum_boundary) {
 }
 
 void Machine::fast_forward_to(uint64_t deadline_ns) {
-  if (deadline_ns <= clock_.now_ns()) return;
-  stats_.add(VmStat::VCPU_IDLE_TICKS, deadline_ns - clock_.now_ns());
-  move_clock_line(deadline_ns, clock_line_.rate);
+  if (deadline_ns > clock_.now_ns()) move_clock_line(deadline_ns, clock_line_.rate);
 }
 
 void Machine::wake_adaptive(uint64_t deadline_ns) {
@@ -243,7 +243,6 @@ void Machine::wake_adaptive(uint64_t deadline_ns) {
     if (deadline_ns != TimerSource::kNever) fast_forward_to(deadline_ns);
     return;
   }
-  if (tie->ns > clock_.now_ns()) stats_.add(VmStat::VCPU_IDLE_TICKS, tie->ns - clock_.now_ns());
   move_clock_line(tie->ns, tie->rate);
 }
 
@@ -271,6 +270,13 @@ std::optional<KickPoint> Machine::seek_kick() {
 }
 
 RunOutcome Machine::debug_stop(const DebugEvent& event) {
+  // A watchpoint or single step that stopped on the instruction reaching a quantum or a timer
+  // deadline came before that limit's exit, which a run without the stop takes there: it is
+  // still owed.
+  const std::optional<uint64_t> count = engine_->instruction_count();
+  if (count && limit_ == *count &&
+      ((config_.instruction_quanta && *count % kEmuQuantum == 0) || *count == deadline_count_))
+    owed_limit_exit_ = *count;
   RunOutcome outcome{RunOutcome::Kind::kDebugStop, 0, ""};
   outcome.debug = event;
   return outcome;
@@ -288,6 +294,8 @@ MachineSnapshot Machine::snapshot() {
   s.clock_ns = clock_.now_ns();
   s.tsc_offset = tsc_offset_;
   s.clock_line = clock_line_;
+  s.owed_limit_exit = owed_limit_exit_;
+  s.deadline_count = deadline_count_;
   s.halted = halted_;
   s.interrupt_window_requested = window_requested_;
   s.instruction_count = engine_->instruction_count().value_or(0);
@@ -305,6 +313,9 @@ size_t Machine::restore(const MachineSnapshot& s) {
   clock_.reset(s.clock_ns);
   tsc_offset_ = s.tsc_offset;
   clock_line_ = s.clock_line;
+  owed_limit_exit_ = s.owed_limit_exit;
+  limit_ = s.owed_limit_exit;
+  deadline_count_ = s.deadline_count;
   if (counts_time()) engine_->set_tsc_clock(clock_line_, tsc_offset_);
   halted_ = s.halted;
   request_window(s.interrupt_window_requested);
@@ -450,19 +461,18 @@ bool Machine::wait_while_halted(RunOutcome& outcome) {
     if (kicker_) kicker_->disarm();
     armed_deadline_ = TimerSource::kNever;
     if (config_.clock_mode == ClockMode::kIcount && deadline != TimerSource::kNever) {
-      fast_forward_to(deadline); // guest time owes host time nothing: no waiting at all
+      // Guest time owes host time nothing: no waiting at all, and the time skipped is the idle.
+      stats_.add(VmStat::VCPU_IDLE_TICKS, deadline - std::min(deadline, clock_.now_ns()));
+      fast_forward_to(deadline);
     } else {
       // Host and adaptive modes wait for the deadline (a replay does not); icount mode only for
       // input (the clock stands still).
       uint64_t idle_start = host_monotonic_ns();
       gate_.wait_idle(deadline);
       engine_->cancel_kick();
-      if (config_.clock_mode == ClockMode::kAdaptive) {
-        wake_adaptive(deadline); // counts the guest time skipped as idle
-      } else {
-        stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
-        if (config_.clock_mode == ClockMode::kHost) clock_.advance_to(gate_.sample_clock());
-      }
+      stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
+      if (config_.clock_mode == ClockMode::kHost) clock_.advance_to(gate_.sample_clock());
+      if (config_.clock_mode == ClockMode::kAdaptive) wake_adaptive(deadline);
     }
     if (clock_.now_ns() >= next_sample_ns_) take_sample();
     if (gate_.stop_requested()) {

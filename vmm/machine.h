@@ -78,6 +78,9 @@ struct MachineSnapshot {
   uint64_t clock_ns = 0;
   uint64_t tsc_offset = 0;
   ClockLine clock_line; // icount and adaptive modes: guest time as a function of the count
+  // Stopped by the debugger where a quantum or deadline exit is still to come (Machine::run).
+  std::optional<uint64_t> owed_limit_exit;
+  uint64_t deadline_count = 0;
   bool halted = false;
   bool interrupt_window_requested = false;
   uint64_t instruction_count = 0; // engines that keep one
@@ -188,6 +191,10 @@ private:
   // at which the next timer deadline falls (the engine's limit; kNever: none).
   ClockLine clock_line_;
   uint64_t deadline_count_ = TimerSource::kNever;
+  // The engine's instruction limit, and the count at which a debug stop came before the limit's
+  // exit (which the next run() then takes first).
+  std::optional<uint64_t> limit_;
+  std::optional<uint64_t> owed_limit_exit_;
   uint64_t armed_deadline_ = TimerSource::kNever;
   uint64_t run_start_host_ns_ = 0;
   std::unique_ptr<VcpuKicker> kicker_;

@@ -53,7 +53,8 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
     w.register_hash(0x77);
     w.guest_exit(1);
     w.kick({0x2000, 77, 3, 4});
-    EXPECT_EQ(w.event_count(), 12u);
+    w.clock_tie({300000, 1800000, 6 * 65536, 1});
+    EXPECT_EQ(w.event_count(), 13u);
     w.finish();
   }
   TraceReader reader(path);
@@ -70,6 +71,7 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
       RegisterHashEvent{0x77},
       GuestExitEvent{1},
       KickEvent{0x2000, 77, 3, 4},
+      ClockTieEvent{300000, 1800000, 6 * 65536, 1},
   };
   EXPECT_EQ(read_all(reader), expected);
   const TraceFooter& footer = *reader.footer();
