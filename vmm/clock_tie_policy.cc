@@ -8,13 +8,14 @@ namespace rrvm {
 
 std::optional<ClockTie> ClockTiePolicy::at_quantum(uint64_t host_ns, uint64_t icount,
                                                    uint64_t guest_ns, uint64_t rate) {
-  if (catch_up_until_ns_) {
-    if (host_ns < *catch_up_until_ns_) return std::nullopt;
-    catch_up_until_ns_.reset();
+  if (catch_up_until_ns_ && host_ns < *catch_up_until_ns_) return std::nullopt;
+  const bool settling = catch_up_until_ns_.has_value();
+  catch_up_until_ns_.reset();
+  const int64_t drift = int64_t(host_ns - guest_ns); // > 0: the guest is behind
+  if (uint64_t(drift < 0 ? -drift : drift) <= kDriftLimitNs) {
+    if (!settling) return std::nullopt;
     return tie(host_ns, icount, guest_ns, measured_rate(host_ns, icount, rate));
   }
-  const int64_t drift = int64_t(host_ns - guest_ns); // > 0: the guest is behind
-  if (uint64_t(drift < 0 ? -drift : drift) <= kDriftLimitNs) return std::nullopt;
   // Guest time gains `drift` over kCatchUpNs of host time; an ahead guest at most halves its
   // rate, a behind one at most doubles it (a larger drift takes several catch-ups).
   constexpr int64_t kCatchUp = int64_t(kCatchUpNs);

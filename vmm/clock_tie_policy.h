@@ -6,7 +6,8 @@
 //   since the last tie, idle waits left out) scaled so the drift closes over kCatchUpNs of host
 //   time, continuously (guest time never jumps while the guest runs, so no timer deadline is
 //   skipped);
-// - kCatchUpNs later, a settling tie: the rate becomes the measured speed.
+// - kCatchUpNs later, a settling tie: the rate becomes the measured speed, or, when the drift is
+//   still beyond the limit (the speed changed meanwhile), the next catch-up.
 // A busy guest at a steady speed therefore costs two ties per drift episode; an idling guest is
 // kept in step by the idle waits themselves (a live run waits for the host time of the deadline).
 // Host time comes in as an argument, so the policy is a pure function of its inputs.

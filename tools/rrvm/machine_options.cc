@@ -25,7 +25,7 @@ const char* const kMachineOptionsHelp =
     "                       second at most (a recording logs only those ties), on kvm a host\n"
     "                       clock sample at every exit; icount (emu only): 1 ns per retired\n"
     "                       instruction, idle time skipped, a run reproducible without a\n"
-    "                       recording. On emu the TSC runs at 1 GHz of guest time either way\n"
+    "                       recording. On emu the TSC runs at 1 GHz of guest time either way.\n"
     "  --stats              print bhyve-style statistics at the end (on stderr)\n"
     "  --kick-bound TIME    kvm: how long a due interrupt waits for a guest exit before the vCPU\n"
     "                       is kicked, e.g. 1ms (default), 200us, 0\n"
