@@ -16,31 +16,30 @@ ClockMode host_following_clock(EngineKind kind) {
 }
 
 EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock) {
-  if (clock != ClockMode::kHost) {
-    if (kind == EngineKind::kKvm)
-      throw Error(ExitCode::kUsage, std::string("--clock ") + clock_mode_name(clock) +
-                                        " needs an instruction count: it runs only with "
-                                        "--engine emu (or auto), not kvm");
-    return {std::make_unique<EmuEngine>(memory, CpuidTable::emulated(clock)),
-            kind == EngineKind::kEmu
-                ? "emu (--engine emu)"
-                : std::string("emu (auto: --clock ") + clock_mode_name(clock) + ")"};
-  }
+  if (clock != ClockMode::kHost && kind == EngineKind::kKvm)
+    throw Error(ExitCode::kUsage, std::string("--clock ") + clock_mode_name(clock) +
+                                      " needs an instruction count: it runs only with "
+                                      "--engine emu (or auto), not kvm");
+  auto emu = [&] { return std::make_unique<EmuEngine>(memory, CpuidTable::emulated(clock)); };
   switch (kind) {
   case EngineKind::kKvm:
     return {std::make_unique<KvmEngine>(memory), "kvm (--engine kvm)"};
   case EngineKind::kEmu:
-    return {std::make_unique<EmuEngine>(memory), "emu (--engine emu)"};
+    return {emu(), "emu (--engine emu)"};
   case EngineKind::kAuto:
     break;
   }
+  if (clock == ClockMode::kIcount) return {emu(), "emu (auto: --clock icount)"};
   KvmHostInfo host = probe_kvm_host();
-  if (host.available && host.hardware_virt)
+  if (host.available && host.hardware_virt) {
+    if (clock == ClockMode::kAdaptive)
+      return {emu(), "emu (auto: the adaptive clock needs an instruction count)"};
     return {std::make_unique<KvmEngine>(memory),
             "kvm (auto: the host has hardware virtualization)"};
-  return {std::make_unique<EmuEngine>(memory),
-          host.available ? "emu (auto: /dev/kvm is not hardware virtualization here: no vmx/svm)"
-                         : "emu (auto: " + host.why_not + ")"};
+  }
+  return {emu(), host.available
+                     ? "emu (auto: /dev/kvm is not hardware virtualization here: no vmx/svm)"
+                     : "emu (auto: " + host.why_not + ")"};
 }
 
 } // namespace rrvm
