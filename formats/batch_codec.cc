@@ -207,7 +207,7 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
   out.clock_ties.clear();
   if (ties) {
     for (const fb::ClockTie* t : *ties) {
-      if (t->point() > 1) return "unknown clock tie point";
+      if (t->point() > 2) return "unknown clock tie point";
       out.clock_ties.push_back({t->icount(), t->ns(), t->rate(), t->point()});
     }
   }

@@ -226,7 +226,7 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
         } else if constexpr (std::is_same_v<T, GuestExitEvent>) {
           return "guest-exit status=" + std::to_string(e.status);
         } else if constexpr (std::is_same_v<T, ClockTieEvent>) {
-          return std::string("clock-tie ") + (e.point ? "wake" : "quantum") +
+          return std::string("clock-tie ") + clock_tie_point_name(e.point) +
                  " icount=" + dec(e.icount) + " ns=" + dec(e.ns) + " rate=" + dec(e.rate) + "/" +
                  dec(ClockLine::kRateOne) + " ns per instruction";
         } else {

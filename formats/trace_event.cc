@@ -34,4 +34,16 @@ const char* event_kind_name(EventKind kind) {
   return "unknown";
 }
 
+const char* clock_tie_point_name(uint8_t point) {
+  switch (point) {
+  case 0:
+    return "quantum";
+  case 1:
+    return "wake";
+  case 2:
+    return "start";
+  }
+  return "unknown";
+}
+
 } // namespace rrvm

@@ -96,9 +96,9 @@ struct KickEvent {
 };
 
 // A tie of the adaptive clock (emu's --clock host): at `icount` retired instructions, at an
-// instruction-quantum boundary (point 0) or an idle wake-up (point 1, ClockTiePoint), guest time
-// became `ns` and then runs at `rate` guest ns per instruction (ClockLine fixed point). The
-// machine computes every other time from these.
+// instruction-quantum boundary (point 0), an idle wake-up (1) or the start (2; ClockTiePoint),
+// guest time became `ns` and then runs at `rate` guest ns per instruction (ClockLine fixed
+// point). The machine computes every other time from these.
 struct ClockTieEvent {
   uint64_t icount;
   uint64_t ns;
@@ -135,5 +135,7 @@ inline EventKind kind_of(const Event& event) {
 }
 
 const char* event_kind_name(EventKind kind);
+// "quantum", "wake", "start" (ClockTieEvent::point).
+const char* clock_tie_point_name(uint8_t point);
 
 } // namespace rrvm

@@ -36,8 +36,8 @@ std::string describe(const Event& e) {
         else if constexpr (std::is_same_v<T, KickEvent>)
           return "a host-timer kick at rip " + hex_text(ev.rip);
         else if constexpr (std::is_same_v<T, ClockTieEvent>)
-          return std::string("a clock tie at ") + (ev.point ? "the wake-up" : "the quantum") +
-                 " at instruction " + std::to_string(ev.icount) + " (" + std::to_string(ev.ns) +
+          return std::string("a clock tie (") + clock_tie_point_name(ev.point) +
+                 ") at instruction " + std::to_string(ev.icount) + " (" + std::to_string(ev.ns) +
                  " ns)";
         else if constexpr (std::is_same_v<T, GuestExitEvent>)
           return "guest exit with status " + std::to_string(ev.status);

@@ -27,6 +27,10 @@ public:
   // Fewer instructions than this since the last tie measure no speed (the rate stays).
   static constexpr uint64_t kMinMeasuredInstructions = 1'000'000;
 
+  // When the guest starts: guest time jumps to host time if loading the machine took longer than
+  // the drift limit (nothing has seen the time yet), and the speed is measured from here.
+  std::optional<ClockTie> at_start(uint64_t host_ns, uint64_t icount, uint64_t guest_ns,
+                                   uint64_t rate);
   // At an instruction-quantum boundary: `host_ns` and `guest_ns` since the machine started.
   std::optional<ClockTie> at_quantum(uint64_t host_ns, uint64_t icount, uint64_t guest_ns,
                                      uint64_t rate);

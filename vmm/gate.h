@@ -22,9 +22,11 @@ struct KickPoint {
 };
 
 // Where the machine asks for a clock tie (adaptive clock, docs/DESIGN.md "Devices and the virtual
-// clock"): at an instruction-quantum boundary, where guest time may have drifted from host time,
-// and after an idle wait, which input may have ended before the deadline.
-enum class ClockTiePoint : uint8_t { kQuantum, kWake };
+// clock"): at an instruction-quantum boundary, where guest time may have drifted from host time;
+// after an idle wait, which input may have ended before the deadline; and when the guest starts
+// (at guest time 0), which may be well after the host time 0 of the gate (loading a kernel).
+// The values are the trace's (ClockTieEvent::point).
+enum class ClockTiePoint : uint8_t { kQuantum, kWake, kStart };
 
 // A new line for the adaptive clock, starting at the instruction count of the question: guest
 // time `ns` there (never less than the current guest time: the machine keeps the larger), then

@@ -92,6 +92,7 @@ std::optional<ClockTie> LiveGate::clock_tie(ClockTiePoint where, uint64_t icount
                                             uint64_t rate) {
   const uint64_t now = sample_clock();
   if (where == ClockTiePoint::kQuantum) return ties_.at_quantum(now, icount, guest_ns, rate);
+  if (where == ClockTiePoint::kStart) return ties_.at_start(now, icount, guest_ns, rate);
   if (!woke_early_) return std::nullopt;
   woke_early_ = false;
   return ClockTie{std::max(now, guest_ns), rate};

@@ -26,7 +26,8 @@ public:
 
   uint64_t sample_clock() override;
   // At a quantum, ClockTiePolicy's answer; after a wait that input (or a stop) ended before its
-  // deadline, a tie to the host time of the wake-up.
+  // deadline, a tie to the host time of the wake-up; at the start, a tie to the host time now
+  // when the machine took longer than the policy's drift limit to start.
   std::optional<ClockTie> clock_tie(ClockTiePoint where, uint64_t icount, uint64_t guest_ns,
                                     uint64_t rate) override;
   void wait_idle(uint64_t deadline_ns) override;

@@ -80,6 +80,11 @@ RunOutcome Machine::run() {
           std::make_unique<KickTracker>(*engine_, debug_registers_, *dirty_log, memory_, gate_);
   }
   if (!sampler_) sampler_.emplace();
+  if (config_.clock_mode == ClockMode::kAdaptive && *engine_->instruction_count() == 0 &&
+      clock_.now_ns() == 0) {
+    if (auto tie = gate_.clock_tie(ClockTiePoint::kStart, 0, 0, clock_line_.rate))
+      move_clock_line(tie->ns, tie->rate);
+  }
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
   for (;;) {
     if (halted_ && !wait_while_halted(outcome)) return outcome;

@@ -109,7 +109,7 @@ inline std::vector<Event> sample_events(size_t n) {
           KickEvent{rip, i % 4 == 1 ? 0 : i * 1000, 0x0123456789abcdef ^ i, ~uint64_t(i)});
       break;
     case 14:
-      events.push_back(ClockTieEvent{i * 100'000, ns, 6 * 65536 + i, uint8_t(i % 2)});
+      events.push_back(ClockTieEvent{i * 100'000, ns, 6 * 65536 + i, uint8_t(i % 3)});
       break;
     }
   }

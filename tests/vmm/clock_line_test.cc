@@ -65,6 +65,19 @@ TEST(ClockTiePolicy, ASlowGuestCatchesUpWithoutJumpingThenSettlesToItsSpeed) {
   EXPECT_LE(ties, 4);
 }
 
+TEST(ClockTiePolicy, ASlowStartJumpsAndIsNoPartOfTheSpeed) {
+  ClockTiePolicy policy;
+  EXPECT_FALSE(policy.at_start(30'000'000, 0, 0, kOne * 6)); // within the limit: no tie
+  ClockTiePolicy slow;
+  const auto start = slow.at_start(2'000'000'000, 0, 0, kOne * 6);
+  ASSERT_TRUE(start);
+  EXPECT_EQ(start->ns, 2'000'000'000u);
+  // 2 M instructions at 10 ns from there: behind by 80 ms, measured 10 ns, not (2 s + 20 ms) / 2 M.
+  const auto tie = slow.at_quantum(2'020'000'000, 2'000'000, 1'940'000'000, kOne * 6);
+  ASSERT_TRUE(tie);
+  EXPECT_EQ(tie->rate, kOne * 10 * 108 / 100);
+}
+
 TEST(ClockTiePolicy, IdleWaitsAreNotRunningTime) {
   ClockTiePolicy policy;
   // 2 M instructions in 10 ms of running and 990 ms of waiting: 5 ns per instruction.
