@@ -36,10 +36,11 @@ std::optional<ClockTie> ClockTiePolicy::at_start(uint64_t host_ns, uint64_t icou
 uint64_t ClockTiePolicy::measured_rate(uint64_t host_ns, uint64_t icount, uint64_t rate) const {
   const uint64_t instructions = icount - tie_icount_;
   const uint64_t elapsed = host_ns - tie_host_ns_;
-  if (instructions < kMinMeasuredInstructions || elapsed <= waited_ns_) return rate;
-  const unsigned __int128 running = (unsigned __int128)(elapsed - waited_ns_)
-                                    << ClockLine::kRateShift;
-  return ClockLine::clamp_rate(uint64_t(running / instructions));
+  const uint64_t running = elapsed > waited_ns_ ? elapsed - waited_ns_ : 0;
+  if (instructions == 0 || (instructions < kMinMeasuredInstructions && running < kMinMeasuredNs))
+    return rate;
+  const unsigned __int128 scaled = (unsigned __int128)running << ClockLine::kRateShift;
+  return ClockLine::clamp_rate(uint64_t(scaled / instructions));
 }
 
 ClockTie ClockTiePolicy::tie(uint64_t host_ns, uint64_t icount, uint64_t guest_ns, uint64_t rate) {

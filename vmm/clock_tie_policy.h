@@ -24,8 +24,10 @@ class ClockTiePolicy {
 public:
   static constexpr uint64_t kDriftLimitNs = 50'000'000;
   static constexpr uint64_t kCatchUpNs = 1'000'000'000;
-  // Fewer instructions than this since the last tie measure no speed (the rate stays).
+  // A window since the last tie with fewer instructions and less running host time than these
+  // measures no speed (the rate stays): an exit-heavy guest runs 100 000 instructions in 100 ms.
   static constexpr uint64_t kMinMeasuredInstructions = 1'000'000;
+  static constexpr uint64_t kMinMeasuredNs = 10'000'000;
 
   // When the guest starts: guest time jumps to host time if loading the machine took longer than
   // the drift limit (nothing has seen the time yet), and the speed is measured from here.

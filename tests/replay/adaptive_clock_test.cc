@@ -52,27 +52,32 @@ uint64_t tsc_delta(const std::string& out, const std::string& label) {
 }
 
 TEST(AdaptiveClock, TscCalibratedAgainstThePitIsTheSameOnEveryRunAndReplay) {
+  // record() also replays each recording and expects the same output.
   const Recording first = record("adaptive_calibrate_1", {guest_path("tsc_calibrate_long.elf")});
   const Recording second = record("adaptive_calibrate_2", {guest_path("tsc_calibrate_long.elf")});
   ASSERT_EQ(first.process.status, 1) << first.process.err;
   ASSERT_EQ(second.process.status, 1) << second.process.err;
   EXPECT_EQ(first.clock_samples, 0u);
-  // Halting, both TSC reads follow wake-ups at deadlines: the same guest times on every run.
-  EXPECT_EQ(tsc_delta(first.process.out, "idle"), tsc_delta(second.process.out, "idle"));
-  // Spinning, the reads land on the first instruction at or after each deadline: the same
-  // instructions on every run, so the same times unless a tie (a new rate) came in between, which
-  // a loaded host may cause; then they differ by a few instructions' worth of guest time at most.
-  const double busy_first = double(tsc_delta(first.process.out, "busy"));
-  const double busy_second = double(tsc_delta(second.process.out, "busy"));
-  if (first.ties == 0 && second.ties == 0)
-    EXPECT_EQ(busy_first, busy_second);
-  else
-    EXPECT_NEAR(busy_first, busy_second, 200) << first.ties << " and " << second.ties << " ties";
   // 10 PIT periods of 1193 counts at 1193182 Hz, in ticks of the advertised 1 GHz TSC.
   const double expected = 10 * 1193.0 / 1193182.0 * double(kGuestTscHz);
-  for (const char* label : {"idle", "busy"}) {
-    const double measured = double(tsc_delta(first.process.out, label));
-    EXPECT_NEAR(measured / expected, 1.0, 1e-5) << label << " " << measured;
+  if (first.ties == 0 && second.ties == 0) {
+    // Guest time is the same function of the instruction count in both runs: the same deltas.
+    EXPECT_EQ(first.process.out, second.process.out);
+    for (const char* label : {"idle", "busy"}) {
+      const double measured = double(tsc_delta(first.process.out, label));
+      EXPECT_NEAR(measured / expected, 1.0, 1e-5) << label << " " << measured;
+    }
+    return;
+  }
+  // A loaded host made a run tie its clock (a later start, a new rate): the TSC still runs at
+  // exactly 1 GHz of guest time, but a PIT tick then falls on another nanosecond and a read on
+  // an instruction of another length, so the deltas may differ by a few instructions' time.
+  for (const Recording* r : {&first, &second}) {
+    for (const char* label : {"idle", "busy"}) {
+      const double measured = double(tsc_delta(r->process.out, label));
+      EXPECT_NEAR(measured / expected, 1.0, 1e-4)
+          << label << " " << measured << ", " << r->ties << " ties";
+    }
   }
 }
 
