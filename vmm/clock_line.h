@@ -43,8 +43,6 @@ struct ClockLine {
     const unsigned __int128 limit = UINT64_MAX - base_icount;
     return base_icount + uint64_t(count < limit ? count : limit);
   }
-
-  bool operator==(const ClockLine&) const = default;
 };
 
 } // namespace rrvm

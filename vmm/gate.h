@@ -34,7 +34,6 @@ enum class ClockTiePoint : uint8_t { kQuantum, kWake, kStart };
 struct ClockTie {
   uint64_t ns;
   uint64_t rate;
-  bool operator==(const ClockTie&) const = default;
 };
 
 class Gate {
