@@ -149,11 +149,20 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
       *out++ = fb::Verify(v.reports, v.hash, v.icount, v.state_hash, v.polls, uint8_t(v.kind));
   }
 
+  flatbuffers::Offset<flatbuffers::Vector<const fb::ClockTie*>> clock_ties;
+  if (!c.clock_ties.empty()) {
+    fb::ClockTie* out;
+    clock_ties = b.CreateUninitializedVectorOfStructs(c.clock_ties.size(), &out);
+    for (const ClockTieEvent& t : c.clock_ties)
+      *out++ = fb::ClockTie(t.icount, t.ns, t.rate, t.point);
+  }
+
+
   b.Finish(fb::CreateEventBatch(b, first_event, kinds, exit_reasons, exit_rips, clock_ns,
                                 port_ports, port_sizes, port_values, mmio_gpas, mmio_sizes,
                                 mmio_values, msr_indexes, msr_values, injections, serial_lengths,
                                 serial_bytes, stats, checkpoints, register_hashes, guest_exits,
-                                kicks, serial_polls, verifies, stats_exit_reasons));
+                                kicks, serial_polls, verifies, stats_exit_reasons, clock_ties));
   return {b.GetBufferPointer(), b.GetSize()};
 }
 
@@ -256,6 +265,17 @@ std::optional<std::string> decode_batch(std::span<const uint8_t> buffer, uint64_
       if (v->kind() > uint8_t(VerifyKind::kStop)) return "unknown verification kind";
       out.verifies.push_back({VerifyKind(v->kind()), v->reports(), v->hash(), v->icount(),
                               v->state_hash(), v->polls()});
+    }
+  }
+  // Before 2.0 a batch has no clock_ties field: an empty column, as for kicks.
+  const auto* ties = batch->clock_ties();
+  if ((ties ? ties->size() : 0) != n(EventKind::kClockTie) || !elements_aligned<fb::ClockTie>(ties))
+    return "event batch columns disagree with its event kinds";
+  out.clock_ties.clear();
+  if (ties) {
+    for (const fb::ClockTie* t : *ties) {
+      if (t->point() > 2) return "unknown clock tie point";
+      out.clock_ties.push_back({t->icount(), t->ns(), t->rate(), t->point()});
     }
   }
   return std::nullopt;

@@ -30,6 +30,8 @@ size_t EventColumns::count(EventKind kind) const {
     return kicks.size();
   case EventKind::kVerify:
     return verifies.size();
+  case EventKind::kClockTie:
+    return clock_ties.size();
   }
   return 0;
 }

@@ -33,6 +33,7 @@ struct EventColumns {
   std::vector<int32_t> guest_exits;
   std::vector<KickEvent> kicks;
   std::vector<VerifyEvent> verifies;
+  std::vector<ClockTieEvent> clock_ties;
 
   size_t size() const { return kinds.size(); }
   bool empty() const { return kinds.empty(); }
@@ -61,6 +62,7 @@ struct EventColumns {
     guest_exits.clear();
     kicks.clear();
     verifies.clear();
+    clock_ties.clear();
   }
 
   // How many events of `kind` the columns hold (its column's length).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "formats/trace_reader.h"
+#include "vmm/clock_line.h"
 #include "vmm/engine.h"
 #include "vmm/error.h"
 #include "vmm/hex_text.h"
@@ -238,6 +239,10 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
                              " icount=" + dec(e.icount) + " polls=" + dec(e.polls);
           if (e.kind == VerifyKind::kBoundary) line += " state=" + hash(e.state_hash);
           return line;
+        } else if constexpr (std::is_same_v<T, ClockTieEvent>) {
+          return std::string("clock-tie ") + clock_tie_point_name(e.point) +
+                 " icount=" + dec(e.icount) + " ns=" + dec(e.ns) + " rate=" + dec(e.rate) + "/" +
+                 dec(ClockLine::kRateOne) + " ns per instruction";
         } else {
           std::string line = "kick rip=" + hex_text(e.rip) + " icount=" + dec(e.icount) +
                              " state=" + hash(e.state_hash) + " dirty=" + hash(e.dirty_hash);

@@ -30,6 +30,8 @@ const char* event_kind_name(EventKind kind) {
     return "kick";
   case EventKind::kVerify:
     return "verify";
+  case EventKind::kClockTie:
+    return "clock-tie";
   }
   return "unknown";
 }
@@ -42,6 +44,18 @@ const char* verify_kind_name(VerifyKind kind) {
     return "end";
   case VerifyKind::kStop:
     return "stop";
+  }
+  return "unknown";
+}
+
+const char* clock_tie_point_name(uint8_t point) {
+  switch (point) {
+  case 0:
+    return "quantum";
+  case 1:
+    return "wake";
+  case 2:
+    return "start";
   }
   return "unknown";
 }

@@ -122,10 +122,23 @@ struct VerifyEvent {
   bool operator==(const VerifyEvent&) const = default;
 };
 
+// A tie of the adaptive clock (emu's --clock host): at `icount` retired instructions, at an
+// instruction-quantum boundary (point 0), an idle wake-up (1) or the start (2; ClockTiePoint),
+// guest time became `ns` and then runs at `rate` guest ns per instruction (ClockLine fixed
+// point). The machine computes every other time from these.
+struct ClockTieEvent {
+  uint64_t icount;
+  uint64_t ns;
+  uint64_t rate;
+  uint8_t point;
+  bool operator==(const ClockTieEvent&) const = default;
+};
+
 // The alternatives' order is EventKind's order and the on-disk kind byte: append only.
 using Event = std::variant<ExitEvent, ClockEvent, PortReadEvent, MmioReadEvent, MsrReadEvent,
                            InjectionEvent, SerialInputEvent, StatsSampleEvent, CheckpointEvent,
-                           RegisterHashEvent, GuestExitEvent, KickEvent, VerifyEvent>;
+                           RegisterHashEvent, GuestExitEvent, KickEvent, VerifyEvent,
+                           ClockTieEvent>;
 
 enum class EventKind : uint8_t {
   kExit,
@@ -139,11 +152,12 @@ enum class EventKind : uint8_t {
   kCheckpoint,
   kRegisterHash,
   kGuestExit,
-  kKick,   // since format 1.1
-  kVerify, // since format 2.0
+  kKick,     // since format 1.1
+  kVerify,   // since format 2.0
+  kClockTie, // since format 2.0
 };
 constexpr size_t kEventKindCount = std::variant_size_v<Event>;
-static_assert(size_t(EventKind::kVerify) + 1 == kEventKindCount);
+static_assert(size_t(EventKind::kClockTie) + 1 == kEventKindCount);
 
 inline EventKind kind_of(const Event& event) {
   return EventKind(event.index());
@@ -151,5 +165,7 @@ inline EventKind kind_of(const Event& event) {
 
 const char* event_kind_name(EventKind kind);
 const char* verify_kind_name(VerifyKind kind);
+// "quantum", "wake", "start" (ClockTieEvent::point).
+const char* clock_tie_point_name(uint8_t point);
 
 } // namespace rrvm

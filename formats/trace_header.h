@@ -19,7 +19,9 @@ namespace rrvm {
 // Readers accept any trace with the same major version; minor versions only add fields.
 // 1.1 added KickEvent (EventBatch.kicks). 2.0: a trace may hold only the answers and verification
 // events (--verify hashes), which a 1.x reader would take for a recording of a guest that did
-// nothing; serial input carries its poll. This rrvm still reads and replays 1.x.
+// nothing; serial input carries its poll.
+// 2.0 also added ClockTieEvent (EventBatch.clock_ties) and the clock mode "adaptive", whose
+// traces hold ties instead of clock samples. This rrvm still reads and replays 1.x.
 constexpr uint16_t kTraceFormatMajor = 2;
 constexpr uint16_t kTraceFormatMinor = 0;
 constexpr uint16_t kOldestTraceFormatMajor = 1;

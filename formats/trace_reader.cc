@@ -268,6 +268,9 @@ bool TraceReader::next(Event& out) {
   case EventKind::kVerify:
     out = columns_.verifies[i];
     break;
+  case EventKind::kClockTie:
+    out = columns_.clock_ties[i];
+    break;
   }
   return true;
 }

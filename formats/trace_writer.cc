@@ -168,8 +168,10 @@ void TraceWriter::append(const Event& event) {
           guest_exit(e.status);
         else if constexpr (std::is_same_v<T, KickEvent>)
           kick(e);
-        else
+        else if constexpr (std::is_same_v<T, VerifyEvent>)
           verify(e);
+        else
+          clock_tie(e);
       },
       event);
 }

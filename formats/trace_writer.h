@@ -100,6 +100,11 @@ public:
     batch_->kicks.push_back(kick);
     appended();
   }
+  void clock_tie(const ClockTieEvent& tie) {
+    batch_->kinds.push_back(uint8_t(EventKind::kClockTie));
+    batch_->clock_ties.push_back(tie);
+    appended();
+  }
   void verify(const VerifyEvent& verify) {
     batch_->kinds.push_back(uint8_t(EventKind::kVerify));
     batch_->verifies.push_back(verify);

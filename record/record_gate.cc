@@ -44,4 +44,11 @@ void RecordGate::verify(VerifyKind kind, uint64_t state_hash) {
   writer_->verify({kind, digest_.reports(), digest_.hash(), icount_, state_hash, polls_});
 }
 
+std::optional<ClockTie> RecordGate::clock_tie(ClockTiePoint where, uint64_t icount,
+                                              uint64_t guest_ns, uint64_t rate) {
+  const std::optional<ClockTie> tie = host_.clock_tie(where, icount, guest_ns, rate);
+  if (tie) writer_->clock_tie({icount, tie->ns, tie->rate, uint8_t(where)});
+  return tie;
+}
+
 } // namespace rrvm

@@ -32,6 +32,8 @@ public:
     writer_->clock(ns);
     return ns;
   }
+  std::optional<ClockTie> clock_tie(ClockTiePoint where, uint64_t icount, uint64_t guest_ns,
+                                    uint64_t rate) override;
   void wait_idle(uint64_t deadline_ns) override { host_.wait_idle(deadline_ns); }
   size_t take_input(std::span<uint8_t> out) override {
     size_t n = host_.take_input(out);

@@ -35,6 +35,10 @@ std::string describe(const Event& e) {
           return std::to_string(ev.bytes.size()) + " bytes of serial input";
         else if constexpr (std::is_same_v<T, KickEvent>)
           return "a host-timer kick at rip " + hex_text(ev.rip);
+        else if constexpr (std::is_same_v<T, ClockTieEvent>)
+          return std::string("a clock tie (") + clock_tie_point_name(ev.point) +
+                 ") at instruction " + std::to_string(ev.icount) + " (" + std::to_string(ev.ns) +
+                 " ns)";
         else if constexpr (std::is_same_v<T, GuestExitEvent>)
           return "guest exit with status " + std::to_string(ev.status);
         else if constexpr (std::is_same_v<T, VerifyEvent>)
@@ -139,6 +143,20 @@ void ReplayGate::seek(const Cursor& cursor) {
 
 uint64_t ReplayGate::sample_clock() {
   return std::get<ClockEvent>(expect(EventKind::kClock, "asked for the time")).ns;
+}
+
+std::optional<ClockTie> ReplayGate::clock_tie(ClockTiePoint where, uint64_t icount, uint64_t,
+                                              uint64_t) {
+  // A tie the replay does not reach here stays next in the trace, and the next event the machine
+  // expects reports the divergence.
+  const Event* next = peek();
+  if (!next || kind_of(*next) != EventKind::kClockTie) return std::nullopt;
+  const auto& tie = std::get<ClockTieEvent>(*next);
+  if (tie.icount != icount || tie.point != uint8_t(where)) return std::nullopt;
+  const ClockTie answer{tie.ns, tie.rate};
+  lookahead_.reset();
+  ++consumed_;
+  return answer;
 }
 
 size_t ReplayGate::take_input(std::span<uint8_t> out) {

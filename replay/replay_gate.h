@@ -22,7 +22,11 @@ public:
   ReplayGate(EventSource& events, VerifyMode mode);
 
   uint64_t sample_clock() override;
-  void wait_idle(uint64_t) override {} // idle fast-forward: the next clock sample is the wake-up
+  // The recording's tie at this point and instruction count, if it has one next.
+  std::optional<ClockTie> clock_tie(ClockTiePoint where, uint64_t icount, uint64_t guest_ns,
+                                    uint64_t rate) override;
+  // Idle fast-forward: the next clock sample, the next wake tie or the deadline is the wake-up.
+  void wait_idle(uint64_t) override {}
   size_t take_input(std::span<uint8_t> out) override;
   // The recording went on after a halt with nothing armed only if input woke the guest.
   bool input_possible() override;

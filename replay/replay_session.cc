@@ -30,7 +30,8 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   if (!clock)
     throw Error(ExitCode::kBadInput,
                 "trace clock mode '" + h.machine.clock_mode +
-                    "' is not supported: rrvm replays clock modes 'host' and 'icount'");
+                    "' is not supported: rrvm replays clock modes 'host', 'icount' and "
+                    "'adaptive'");
   const size_t images = max_guest_images(h.boot.kernel_kind);
   if (h.images.empty() || h.images.size() > images)
     throw Error(ExitCode::kBadInput, "trace holds " + std::to_string(h.images.size()) +
@@ -47,9 +48,11 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   config.engine = engine_kind(engine);
   config.clock_mode = *clock;
   config.emu_translate = options.emu_translate;
-  if (*clock == ClockMode::kIcount && config.engine != EngineKind::kEmu)
-    throw Error(ExitCode::kUsage, "this trace was recorded with --clock icount, whose guest time "
-                                  "is the instruction count; it replays only with --engine emu");
+  if (*clock != ClockMode::kHost && config.engine != EngineKind::kEmu)
+    throw Error(ExitCode::kUsage, std::string("this trace was recorded with the ") +
+                                      clock_mode_name(*clock) +
+                                      " clock, whose guest time is a function of the instruction "
+                                      "count; it replays only with --engine emu");
   config.serial_output = std::move(options.serial_output);
   // A kvm recording looked at the clock only at its exits; emu must not add looks of its own.
   config.instruction_quanta = recorded == "emu";

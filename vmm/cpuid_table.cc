@@ -50,11 +50,11 @@ CpuidTable CpuidTable::emulated(ClockMode clock) {
       {0x80000004, 0, false, 0, 0, 0, 0},
       {0x80000008, 0, false, 0x00003027, 0, 0, 0}, // 39-bit physical, 48-bit virtual
   };
-  if (clock == ClockMode::kIcount) {
+  if (clock != ClockMode::kHost) {
     // Leaf 0x15: TSC = crystal (ECX Hz) × EBX / EAX; leaf 0x16: base and maximum MHz, bus MHz.
-    constexpr uint32_t tsc_mhz = kIcountTscHz / 1'000'000;
+    constexpr uint32_t tsc_mhz = kGuestTscHz / 1'000'000;
     entries[0].eax = 0x16;
-    entries.push_back({0x15, 0, false, 1, 1, uint32_t(kIcountTscHz), 0});
+    entries.push_back({0x15, 0, false, 1, 1, uint32_t(kGuestTscHz), 0});
     entries.push_back({0x16, 0, false, tsc_mhz, tsc_mhz, 100, 0});
     entries.push_back({0x80000007, 0, false, 0, 0, 0, 1u << 8}); // invariant TSC
   }

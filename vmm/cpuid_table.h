@@ -29,9 +29,10 @@ public:
 
   // The table rrvm's interpreter implements: a generic 64-bit CPU without the nondeterministic
   // features docs/DESIGN.md lists as hidden (RDRAND, RDSEED, RDTSCP, RDPID, TSC deadline, PMU, KVM
-  // leaves). With a fixed-rate clock (--clock icount) it also advertises the TSC's frequency
-  // (leaves 0x15 and 0x16) and an invariant TSC, so a guest calibrates the same rate on every run;
-  // in host mode the TSC counts instructions at no fixed rate against guest time, so nothing is
+  // leaves). With a clock of the instruction count (icount, adaptive) it also advertises the
+  // TSC's frequency (leaves 0x15 and 0x16: 1 GHz, one tick per guest ns) and an invariant TSC, so
+  // a guest calibrates the same rate on every run; with the per-exit host clock (emu traces of
+  // format 1.1) the TSC counts instructions at no fixed rate against guest time, so nothing is
   // claimed.
   static CpuidTable emulated(ClockMode clock = ClockMode::kHost);
 

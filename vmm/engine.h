@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "vmm/clock_line.h"
 #include "vmm/cpu_state.h"
 #include "vmm/cpuid_table.h"
 
@@ -139,10 +140,11 @@ public:
   virtual void set_instruction_limit(std::optional<uint64_t> count) = 0;
   // Puts the count back to a checkpoint's value (engines that keep one).
   virtual void set_instruction_count(uint64_t) {}
-  // --clock icount: RDTSC reads the instruction count plus `offset` (the idle time the machine
-  // fast-forwarded and the guest's TSC writes), so it agrees with the machine's clock. Engines
-  // without an instruction count never get it.
-  virtual void set_tsc_offset(uint64_t /*offset*/) {}
+  // The clock of an instruction-counting engine (--clock icount, adaptive): RDTSC reads
+  // `line.ns_at(instruction count) + offset` (the guest's TSC writes), so it agrees with the
+  // machine's clock. Until the first call RDTSC reads the instruction count. Engines without an
+  // instruction count never get it.
+  virtual void set_tsc_clock(const ClockLine& /*line*/, uint64_t /*offset*/) {}
 
   // The fixed CPUID table the guest sees; a recording stores it.
   virtual const CpuidTable& cpuid() const = 0;

@@ -7,31 +7,42 @@
 
 namespace rrvm {
 
+ClockMode host_following_clock(EngineKind kind) {
+  if (kind == EngineKind::kAuto) {
+    const KvmHostInfo host = probe_kvm_host();
+    kind = host.available && host.hardware_virt ? EngineKind::kKvm : EngineKind::kEmu;
+  }
+  return kind == EngineKind::kEmu ? ClockMode::kAdaptive : ClockMode::kHost;
+}
+
 EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock,
                            bool emu_translate) {
-  if (clock == ClockMode::kIcount) {
-    if (kind == EngineKind::kKvm)
-      throw Error(ExitCode::kUsage, "--clock icount needs an instruction count: it runs only "
-                                    "with --engine emu (or auto), not kvm");
-    return {std::make_unique<EmuEngine>(memory, CpuidTable::emulated(clock), emu_translate),
-            kind == EngineKind::kEmu ? "emu (--engine emu)" : "emu (auto: --clock icount)"};
-  }
+  if (clock != ClockMode::kHost && kind == EngineKind::kKvm)
+    throw Error(ExitCode::kUsage, std::string("--clock ") + clock_mode_name(clock) +
+                                      " needs an instruction count: it runs only with "
+                                      "--engine emu (or auto), not kvm");
+  auto emu = [&] {
+    return std::make_unique<EmuEngine>(memory, CpuidTable::emulated(clock), emu_translate);
+  };
   switch (kind) {
   case EngineKind::kKvm:
     return {std::make_unique<KvmEngine>(memory), "kvm (--engine kvm)"};
   case EngineKind::kEmu:
-    return {std::make_unique<EmuEngine>(memory, CpuidTable::emulated(), emu_translate),
-            "emu (--engine emu)"};
+    return {emu(), "emu (--engine emu)"};
   case EngineKind::kAuto:
     break;
   }
+  if (clock == ClockMode::kIcount) return {emu(), "emu (auto: --clock icount)"};
   KvmHostInfo host = probe_kvm_host();
-  if (host.available && host.hardware_virt)
+  if (host.available && host.hardware_virt) {
+    if (clock == ClockMode::kAdaptive)
+      return {emu(), "emu (auto: the adaptive clock needs an instruction count)"};
     return {std::make_unique<KvmEngine>(memory),
             "kvm (auto: the host has hardware virtualization)"};
-  return {std::make_unique<EmuEngine>(memory, CpuidTable::emulated(), emu_translate),
-          host.available ? "emu (auto: /dev/kvm is not hardware virtualization here: no vmx/svm)"
-                         : "emu (auto: " + host.why_not + ")"};
+  }
+  return {emu(), host.available
+                     ? "emu (auto: /dev/kvm is not hardware virtualization here: no vmx/svm)"
+                     : "emu (auto: " + host.why_not + ")"};
 }
 
 } // namespace rrvm

@@ -20,9 +20,13 @@ struct EngineChoice {
   std::string why;
 };
 
-// The engine for `kind`, running the guest in `memory` (which must outlive it). The fixed-rate
-// clock needs an instruction count: with ClockMode::kIcount auto picks emu and kvm is refused
-// (Error kUsage). `emu_translate`: an emu engine translates hot code (EmuEngine).
+// How `--clock host` is kept for `kind`: sampled at every exit on kvm, the adaptive clock on emu
+// (auto: emu when the host has no hardware virtualization).
+ClockMode host_following_clock(EngineKind kind);
+
+// The engine for `kind`, running the guest in `memory` (which must outlive it). The clocks of
+// the instruction count (kIcount, kAdaptive) need emu: auto picks it and kvm is refused (Error
+// kUsage). `emu_translate`: an emu engine translates hot code (EmuEngine).
 EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock = ClockMode::kHost,
                            bool emu_translate = kEmuTranslateByDefault);
 

@@ -1,6 +1,6 @@
-// The nondeterminism gate (docs/DESIGN.md): everything the machine cannot determine from its own state
-// enters here. A live run asks the host; record mode asks the host and logs the answers; replay
-// mode reads them back from the trace.
+// The nondeterminism gate (docs/DESIGN.md): everything the machine cannot determine from its own
+// state enters here. A live run asks the host; record mode asks the host and logs the answers;
+// replay mode reads them back from the trace.
 #pragma once
 
 #include <cstdint>
@@ -21,12 +21,35 @@ struct KickPoint {
   bool operator==(const KickPoint&) const = default;
 };
 
+// Where the machine asks for a clock tie (adaptive clock, docs/DESIGN.md "Devices and the virtual
+// clock"): at an instruction-quantum boundary, where guest time may have drifted from host time;
+// after an idle wait, which input may have ended before the deadline; and when the guest starts
+// (at guest time 0), which may be well after the host time 0 of the gate (loading a kernel).
+// The values are the trace's (ClockTieEvent::point).
+enum class ClockTiePoint : uint8_t { kQuantum, kWake, kStart };
+
+// A new line for the adaptive clock, starting at the instruction count of the question: guest
+// time `ns` there (never less than the current guest time: the machine keeps the larger), then
+// `rate` guest ns per instruction (ClockLine fixed point).
+struct ClockTie {
+  uint64_t ns;
+  uint64_t rate;
+};
+
 class Gate {
 public:
   virtual ~Gate() = default;
 
   // Guest time in ns, sampled once per exit. Never decreases.
   virtual uint64_t sample_clock() = 0;
+
+  // The adaptive clock asks, at `icount` instructions where guest time is `guest_ns` (running at
+  // `rate`), whether to tie guest time to host time anew; nullopt (the usual answer): go on. A
+  // live run decides from host time, a recording logs the ties, a replay answers from them.
+  virtual std::optional<ClockTie> clock_tie(ClockTiePoint /*where*/, uint64_t /*icount*/,
+                                            uint64_t /*guest_ns*/, uint64_t /*rate*/) {
+    return std::nullopt;
+  }
 
   // The vCPU is halted until guest time `deadline_ns` (UINT64_MAX: no timer is armed). Returns
   // once that time has come or input has arrived; a replay returns at once (idle fast-forward).

@@ -1,5 +1,6 @@
 #include "vmm/live_gate.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <poll.h>
@@ -87,16 +88,31 @@ uint64_t LiveGate::sample_clock() {
   return last_ns_;
 }
 
+std::optional<ClockTie> LiveGate::clock_tie(ClockTiePoint where, uint64_t icount, uint64_t guest_ns,
+                                            uint64_t rate) {
+  const uint64_t now = sample_clock();
+  if (where == ClockTiePoint::kQuantum) return ties_.at_quantum(now, icount, guest_ns, rate);
+  if (where == ClockTiePoint::kStart) return ties_.at_start(now, icount, guest_ns, rate);
+  if (!woke_early_) return std::nullopt;
+  woke_early_ = false;
+  return ClockTie{std::max(now, guest_ns), rate};
+}
+
 void LiveGate::wait_idle(uint64_t deadline_ns) {
-  std::unique_lock lock(mutex_);
-  auto ready = [this] { return has_input_.load(); };
-  if (deadline_ns == UINT64_MAX) {
-    input_ready_.wait(lock, ready);
-    return;
+  const uint64_t start = host_monotonic_ns() - start_ns_;
+  bool input = false;
+  {
+    std::unique_lock lock(mutex_);
+    auto ready = [this] { return has_input_.load(); };
+    if (deadline_ns == UINT64_MAX) {
+      input_ready_.wait(lock, ready);
+      input = true;
+    } else if (deadline_ns > start)
+      input = input_ready_.wait_for(lock, std::chrono::nanoseconds(deadline_ns - start), ready);
   }
-  uint64_t now = host_monotonic_ns() - start_ns_;
-  if (deadline_ns <= now) return;
-  input_ready_.wait_for(lock, std::chrono::nanoseconds(deadline_ns - now), ready);
+  const uint64_t end = host_monotonic_ns() - start_ns_;
+  ties_.waited(end - start);
+  woke_early_ = input && end < deadline_ns;
 }
 
 size_t LiveGate::take_input(std::span<uint8_t> out) {

@@ -1,5 +1,6 @@
 // The gate of a plain `rrvm run`: guest time is host CLOCK_MONOTONIC time since the machine
-// started; serial input comes from stdin when it is an interactive terminal.
+// started (sampled, or tied by ClockTiePolicy for the adaptive clock); serial input comes from
+// stdin when it is an interactive terminal.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <termios.h>
 #include <thread>
 
+#include "vmm/clock_tie_policy.h"
 #include "vmm/gate.h"
 
 namespace rrvm {
@@ -23,6 +25,11 @@ public:
   ~LiveGate() override;
 
   uint64_t sample_clock() override;
+  // At a quantum, ClockTiePolicy's answer; after a wait that input (or a stop) ended before its
+  // deadline, a tie to the host time of the wake-up; at the start, a tie to the host time now
+  // when the machine took longer than the policy's drift limit to start.
+  std::optional<ClockTie> clock_tie(ClockTiePoint where, uint64_t icount, uint64_t guest_ns,
+                                    uint64_t rate) override;
   void wait_idle(uint64_t deadline_ns) override;
   size_t take_input(std::span<uint8_t> out) override;
   bool input_possible() override { return reading_; }
@@ -42,6 +49,8 @@ private:
 
   uint64_t start_ns_;
   uint64_t last_ns_ = 0;
+  ClockTiePolicy ties_;
+  bool woke_early_ = false; // the last wait_idle ended before its deadline
   bool reading_ = false;
   termios saved_termios_{};
   int wake_pipe_[2] = {-1, -1};

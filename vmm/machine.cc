@@ -51,6 +51,8 @@ Machine::Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice 
   // fill it before the first kick comes (gdb gets an error for one too many instead).
   if (gate_.tracks_kicks() && engine_->dirty_page_log())
     debug_registers_.reserve(DebugClient::kKickSeek, KickTracker::kBreakpointSlots);
+  clock_line_.rate = config_.clock_mode == ClockMode::kAdaptive ? kAdaptiveStartRate : kIcountRate;
+  if (counts_time()) engine_->set_tsc_clock(clock_line_, tsc_offset_);
 }
 
 Machine::~Machine() {
@@ -78,6 +80,11 @@ RunOutcome Machine::run() {
           std::make_unique<KickTracker>(*engine_, debug_registers_, *dirty_log, memory_, gate_);
   }
   if (!sampler_) sampler_.emplace();
+  if (config_.clock_mode == ClockMode::kAdaptive && *engine_->instruction_count() == 0 &&
+      clock_.now_ns() == 0) {
+    if (auto tie = gate_.clock_tie(ClockTiePoint::kStart, 0, 0, clock_line_.rate))
+      move_clock_line(tie->ns, tie->rate);
+  }
   RunOutcome outcome{RunOutcome::Kind::kStopped, 0, ""};
   for (;;) {
     if (halted_ && !wait_while_halted(outcome)) return outcome;
@@ -90,7 +97,9 @@ RunOutcome Machine::run() {
     const std::optional<uint64_t> count = engine_->instruction_count();
     if (count) {
       if (stop_at_ && *stop_at_ == *count) return {RunOutcome::Kind::kPositionReached, 0, ""};
-      engine_->set_instruction_limit(next_instruction_limit(*count));
+      if (owed_limit_exit_ != *count) limit_ = next_instruction_limit(*count);
+      owed_limit_exit_.reset();
+      engine_->set_instruction_limit(limit_);
     }
     std::optional<KickPoint> sought = seek_kick();
     Exit& exit = engine_->run();
@@ -116,16 +125,18 @@ RunOutcome Machine::run() {
       }
       exit.reason = ExitReason::kKicked;
     }
+    bool quantum_boundary = false;
     if (exit.reason == ExitReason::kInstructionLimit) {
       const uint64_t at = *engine_->instruction_count();
-      if (!(config_.instruction_quanta && at % kEmuQuantum == 0) && at != deadline_count_)
+      quantum_boundary = config_.instruction_quanta && at % kEmuQuantum == 0;
+      if (!quantum_boundary && at != deadline_count_)
         return {RunOutcome::Kind::kPositionReached, 0, ""};
     }
     stats_.add(VmStat::VMEXIT_COUNT);
     if (exit.reason == ExitReason::kKicked && kicks_) kicks_->report();
     gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
     if (gate_.wants_register_hashes()) gate_.on_register_hash(hash_cpu_state(engine_->state()));
-    update_clock();
+    update_clock(quantum_boundary);
     count_host_cpu();
     if (clock_.now_ns() >= next_sample_ns_) [[unlikely]]
       take_sample();
@@ -198,14 +209,12 @@ std::optional<uint64_t> Machine::next_instruction_limit(uint64_t count) {
   std::optional<uint64_t> limit;
   if (config_.instruction_quanta) limit = (count / kEmuQuantum + 1) * kEmuQuantum;
   deadline_count_ = TimerSource::kNever;
-  if (config_.clock_mode == ClockMode::kIcount) {
+  if (counts_time()) {
     const uint64_t deadline = platform_.next_deadline_ns();
     if (deadline != TimerSource::kNever) {
       // The first instruction count whose time reaches the deadline; a deadline already passed
       // (its interrupt is still pending) is looked at again after the next instruction.
-      const uint64_t ns = deadline > idle_ns_ ? deadline - idle_ns_ : 0;
-      deadline_count_ =
-          std::max(count + 1, (ns + kIcountNsPerInstruction - 1) / kIcountNsPerInstruction);
+      deadline_count_ = std::max(count + 1, clock_line_.icount_at(deadline));
       limit = std::min(limit.value_or(UINT64_MAX), deadline_count_);
     }
   }
@@ -213,20 +222,41 @@ std::optional<uint64_t> Machine::next_instruction_limit(uint64_t count) {
   return limit;
 }
 
-void Machine::update_clock() {
-  if (config_.clock_mode == ClockMode::kIcount)
-    clock_.advance_to(*engine_->instruction_count() * kIcountNsPerInstruction + idle_ns_);
-  else
+void Machine::update_clock(bool quantum_boundary) {
+  if (!counts_time()) {
     clock_.advance_to(gate_.sample_clock());
+    return;
+  }
+  const uint64_t count = *engine_->instruction_count();
+  if (quantum_boundary && config_.clock_mode == ClockMode::kAdaptive) {
+    if (auto tie = gate_.clock_tie(ClockTiePoint::kQuantum, count, clock_line_.ns_at(count),
+                                   clock_line_.rate))
+      move_clock_line(tie->ns, tie->rate);
+  }
+  clock_.advance_to(clock_line_.ns_at(count));
 }
 
 void Machine::fast_forward_to(uint64_t deadline_ns) {
-  if (deadline_ns > clock_.now_ns()) {
-    stats_.add(VmStat::VCPU_IDLE_TICKS, deadline_ns - clock_.now_ns());
-    idle_ns_ += deadline_ns - clock_.now_ns();
-    clock_.advance_to(deadline_ns);
+  if (deadline_ns > clock_.now_ns()) move_clock_line(deadline_ns, clock_line_.rate);
+}
+
+void Machine::wake_adaptive(uint64_t deadline_ns) {
+  const uint64_t count = *engine_->instruction_count();
+  const std::optional<ClockTie> tie =
+      gate_.clock_tie(ClockTiePoint::kWake, count, clock_.now_ns(), clock_line_.rate);
+  if (!tie) {
+    if (deadline_ns != TimerSource::kNever) fast_forward_to(deadline_ns);
+    return;
   }
-  engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
+  move_clock_line(tie->ns, tie->rate);
+}
+
+void Machine::move_clock_line(uint64_t ns, uint64_t rate) {
+  const uint64_t count = *engine_->instruction_count();
+  clock_line_ = {count, std::max(ns, std::max(clock_.now_ns(), clock_line_.ns_at(count))),
+                 ClockLine::clamp_rate(rate)};
+  clock_.advance_to(clock_line_.base_ns);
+  engine_->set_tsc_clock(clock_line_, tsc_offset_);
 }
 
 std::optional<KickPoint> Machine::seek_kick() {
@@ -245,6 +275,13 @@ std::optional<KickPoint> Machine::seek_kick() {
 }
 
 RunOutcome Machine::debug_stop(const DebugEvent& event) {
+  // A watchpoint or single step that stopped on the instruction reaching a quantum or a timer
+  // deadline came before that limit's exit, which a run without the stop takes there: it is
+  // still owed.
+  const std::optional<uint64_t> count = engine_->instruction_count();
+  if (count && limit_ == *count &&
+      ((config_.instruction_quanta && *count % kEmuQuantum == 0) || *count == deadline_count_))
+    owed_limit_exit_ = *count;
   RunOutcome outcome{RunOutcome::Kind::kDebugStop, 0, ""};
   outcome.debug = event;
   return outcome;
@@ -261,7 +298,9 @@ MachineSnapshot Machine::snapshot() {
   s.devices = devices.take();
   s.clock_ns = clock_.now_ns();
   s.tsc_offset = tsc_offset_;
-  s.idle_ns = idle_ns_;
+  s.clock_line = clock_line_;
+  s.owed_limit_exit = owed_limit_exit_;
+  s.deadline_count = deadline_count_;
   s.halted = halted_;
   s.interrupt_window_requested = window_requested_;
   s.instruction_count = engine_->instruction_count().value_or(0);
@@ -278,8 +317,11 @@ size_t Machine::restore(const MachineSnapshot& s) {
   platform_.restore(devices);
   clock_.reset(s.clock_ns);
   tsc_offset_ = s.tsc_offset;
-  idle_ns_ = s.idle_ns;
-  if (config_.clock_mode == ClockMode::kIcount) engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
+  clock_line_ = s.clock_line;
+  owed_limit_exit_ = s.owed_limit_exit;
+  limit_ = s.owed_limit_exit;
+  deadline_count_ = s.deadline_count;
+  if (counts_time()) engine_->set_tsc_clock(clock_line_, tsc_offset_);
   halted_ = s.halted;
   request_window(s.interrupt_window_requested);
   engine_->set_instruction_count(s.instruction_count);
@@ -343,7 +385,7 @@ void Machine::answer_clock_msr(uint32_t index, bool read, uint64_t& value) {
       value = tsc;
     else
       tsc_offset_ = value - clock_.now_ns();
-    if (config_.clock_mode == ClockMode::kIcount) engine_->set_tsc_offset(idle_ns_ + tsc_offset_);
+    if (counts_time()) engine_->set_tsc_clock(clock_line_, tsc_offset_);
     break;
   case msr::kMperf:
   case msr::kAperf:
@@ -424,14 +466,18 @@ bool Machine::wait_while_halted(RunOutcome& outcome) {
     if (kicker_) kicker_->disarm();
     armed_deadline_ = TimerSource::kNever;
     if (config_.clock_mode == ClockMode::kIcount && deadline != TimerSource::kNever) {
-      fast_forward_to(deadline); // guest time owes host time nothing: no waiting at all
+      // Guest time owes host time nothing: no waiting at all, and the time skipped is the idle.
+      stats_.add(VmStat::VCPU_IDLE_TICKS, deadline - std::min(deadline, clock_.now_ns()));
+      fast_forward_to(deadline);
     } else {
-      // Host mode waits for the deadline; icount mode only for input (the clock stands still).
+      // Host and adaptive modes wait for the deadline (a replay does not); icount mode only for
+      // input (the clock stands still).
       uint64_t idle_start = host_monotonic_ns();
       gate_.wait_idle(deadline);
       engine_->cancel_kick();
       stats_.add(VmStat::VCPU_IDLE_TICKS, host_monotonic_ns() - idle_start);
       if (config_.clock_mode == ClockMode::kHost) clock_.advance_to(gate_.sample_clock());
+      if (config_.clock_mode == ClockMode::kAdaptive) wake_adaptive(deadline);
     }
     if (clock_.now_ns() >= next_sample_ns_) take_sample();
     if (gate_.stop_requested()) {

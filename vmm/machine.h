@@ -79,7 +79,10 @@ struct MachineSnapshot {
   std::vector<uint8_t> devices;
   uint64_t clock_ns = 0;
   uint64_t tsc_offset = 0;
-  uint64_t idle_ns = 0; // icount mode: guest time skipped over HLTs
+  ClockLine clock_line; // icount and adaptive modes: guest time as a function of the count
+  // Stopped by the debugger where a quantum or deadline exit is still to come (Machine::run).
+  std::optional<uint64_t> owed_limit_exit;
+  uint64_t deadline_count = 0;
   bool halted = false;
   bool interrupt_window_requested = false;
   uint64_t instruction_count = 0; // engines that keep one
@@ -143,16 +146,25 @@ private:
   void request_window(bool enable);
   void count_host_cpu();
   void take_sample();
-  // Brings the clock up to the present: the gate's sample (host mode) or the instruction count.
-  void update_clock();
-  // The instruction limit for the next run: the next quantum, the next timer deadline (icount
-  // mode) or the debugger's stop position, whichever comes first.
+  // Brings the clock up to the present: the gate's sample (host mode) or the clock line at the
+  // instruction count, which the gate may re-tie at a quantum boundary (adaptive mode).
+  void update_clock(bool quantum_boundary);
+  // The instruction limit for the next run: the next quantum, the next timer deadline (icount and
+  // adaptive modes) or the debugger's stop position, whichever comes first.
   std::optional<uint64_t> next_instruction_limit(uint64_t count);
-  // icount mode: a halted guest skips guest time to `deadline_ns` without waiting.
+  // icount and adaptive modes: a halted guest skips guest time to `deadline_ns`.
   void fast_forward_to(uint64_t deadline_ns);
+  // Adaptive mode: the gate's answer after an idle wait (a tie when input ended it early, else
+  // the deadline's time).
+  void wake_adaptive(uint64_t deadline_ns);
+  // Starts the clock line anew at the current count (a tie or a fast-forward); time never goes
+  // back, and RDTSC follows.
+  void move_clock_line(uint64_t ns, uint64_t rate);
   HostSample host_sample() const;
   bool wait_while_halted(RunOutcome& outcome);
   void arm_kicker();
+  // Guest time is a function of the instruction count (icount and adaptive modes).
+  bool counts_time() const { return config_.clock_mode != ClockMode::kHost; }
   std::string explain_failure(const std::string& what);
   RunOutcome powered_off();
   RunOutcome end_by_request(const EndRequest& request);
@@ -177,10 +189,14 @@ private:
   std::optional<uint64_t> stop_at_;
   std::unique_ptr<KickTracker> kicks_; // kvm, when the gate records or replays kicks
   uint64_t tsc_offset_ = 0;
-  // icount mode: guest time fast-forwarded over HLTs (clock = count × rate + idle_ns_), and the
-  // count at which the next timer deadline falls (the engine's limit; kNever: none).
-  uint64_t idle_ns_ = 0;
+  // icount and adaptive modes: guest time as a function of the instruction count, and the count
+  // at which the next timer deadline falls (the engine's limit; kNever: none).
+  ClockLine clock_line_;
   uint64_t deadline_count_ = TimerSource::kNever;
+  // The engine's instruction limit, and the count at which a debug stop came before the limit's
+  // exit (which the next run() then takes first).
+  std::optional<uint64_t> limit_;
+  std::optional<uint64_t> owed_limit_exit_;
   uint64_t armed_deadline_ = TimerSource::kNever;
   uint64_t run_start_host_ns_ = 0;
   std::unique_ptr<VcpuKicker> kicker_;

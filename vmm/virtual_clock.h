@@ -1,31 +1,49 @@
 // Guest-visible time. Devices read now_ns() and never ask the host for the time. Its source is
 // the clock mode: in kHost mode the gate's per-exit clock sample (docs/DESIGN.md, "the
 // nondeterminism gate"), so a replay that feeds the same samples sees the same time everywhere;
-// in kIcount mode (emu only) the retired-instruction count at a fixed rate plus the idle time
-// fast-forwarded over HLTs, so the time is a function of the guest alone and the gate is never
-// asked.
+// on an instruction-counting engine (emu) a ClockLine (vmm/clock_line.h) of the retired-instruction
+// count: at a fixed rate plus the idle time fast-forwarded over HLTs (kIcount), so the time is a
+// function of the guest alone, or with a rate the gate re-ties to host time now and then
+// (kAdaptive), so the gate is asked rarely and only its ties are logged.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "vmm/clock_line.h"
+
 namespace rrvm {
 
 enum class ClockMode : uint8_t {
-  kHost,   // guest time follows host time (sampled at every exit)
-  kIcount, // guest time = retired instructions × kIcountNsPerInstruction + idle fast-forward
+  kHost,     // guest time follows host time, sampled at every exit (kvm; emu traces of format 1.1)
+  kIcount,   // guest time = retired instructions × kIcountRate + idle fast-forward
+  kAdaptive, // emu's --clock host: instructions × a rate the gate re-ties to host time + idle
 };
 
-// --clock icount: one retired instruction is one guest nanosecond, so the TSC (one tick per
-// guest nanosecond in every mode) runs at 1 GHz and counts instructions, and a 1 ms timer fires
-// every million instructions. CPUID leaves 0x15/0x16 advertise this rate.
-constexpr uint64_t kIcountNsPerInstruction = 1;
-constexpr uint64_t kIcountTscHz = 1'000'000'000 / kIcountNsPerInstruction;
+// The TSC ticks once per guest nanosecond in every mode; on emu (kIcount, kAdaptive) RDTSC reads
+// the same clock as the devices, so CPUID leaves 0x15/0x16 advertise this frequency.
+constexpr uint64_t kGuestTscHz = 1'000'000'000;
 
-// The names the command line and the trace header use.
+// --clock icount: one retired instruction is one guest nanosecond, so the TSC counts
+// instructions and a 1 ms timer fires every million instructions.
+constexpr uint64_t kIcountRate = ClockLine::kRateOne;
+
+// The adaptive clock's rate until its first tie: about emu's speed on a current host (6 ns per
+// instruction), so a short run seldom needs a tie at all.
+constexpr uint64_t kAdaptiveStartRate = ClockLine::kRateOne * 6;
+
+// The names the command line (host, icount) and the trace header (all three) use.
 inline const char* clock_mode_name(ClockMode mode) {
-  return mode == ClockMode::kIcount ? "icount" : "host";
+  switch (mode) {
+  case ClockMode::kIcount:
+    return "icount";
+  case ClockMode::kAdaptive:
+    return "adaptive";
+  case ClockMode::kHost:
+    break;
+  }
+  return "host";
 }
 
 class VirtualClock {
@@ -61,6 +79,7 @@ public:
 inline std::optional<ClockMode> parse_clock_mode(const std::string& name) {
   if (name == "host") return ClockMode::kHost;
   if (name == "icount") return ClockMode::kIcount;
+  if (name == "adaptive") return ClockMode::kAdaptive;
   return std::nullopt;
 }
 

@@ -17,6 +17,6 @@ int main(int argc, char** argv) {
   using rrvm::test::sample_events;
   rrvm::test::write_sample_trace(dir + "/finished.trace", sample_events(40), 8);
   rrvm::test::write_sample_trace(dir + "/killed.trace", sample_events(25), 8, false);
-  rrvm::test::write_sample_trace(dir + "/one_chunk.trace", sample_events(14), 64);
+  rrvm::test::write_sample_trace(dir + "/one_chunk.trace", sample_events(15), 64);
   return 0;
 }

@@ -149,10 +149,12 @@ TEST_F(TraceDamage, EveryBitOfEveryChunk) {
 
 // Damage behind a valid checksum reaches zstd and the FlatBuffers verifier. Chunk 1 holds the
 // verification struct vector and serial input polls, chunk 2 the injection and stats struct
-// vectors, chunk 3 the kick struct vector.
+// vectors, chunk 3 the kick and clock tie struct vectors.
 TEST_F(TraceDamage, CorruptBatchBehindValidChecksums) {
   ASSERT_TRUE(std::holds_alternative<VerifyEvent>(events_[13])); // events 8-15 are chunk 1
-  ASSERT_TRUE(std::holds_alternative<KickEvent>(events_[27]));   // events 24-31 are chunk 3
+  // Events 24-31 are chunk 3, which holds the kick and clock tie struct vectors.
+  ASSERT_TRUE(std::holds_alternative<KickEvent>(events_[28]));
+  ASSERT_TRUE(std::holds_alternative<ClockTieEvent>(events_[29]));
   for (const size_t chunk : {size_t(1), size_t(2), size_t(3)}) {
     const ChunkIndexEntry entry = layout_.chunks[chunk];
     const Bytes prefix(bytes_.begin(), bytes_.begin() + ptrdiff_t(entry.offset));

@@ -54,6 +54,7 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
     w.guest_exit(1);
     w.kick({0x2000, 77, 3, 4});
     w.verify({VerifyKind::kBoundary, 16384, 0xfeed, 99999, 0xbeef, 12});
+    w.clock_tie({300000, 1800000, 6 * 65536, 1});
     EXPECT_EQ(w.event_count(), 13u);
     w.finish();
   }
@@ -72,6 +73,7 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
       GuestExitEvent{1},
       KickEvent{0x2000, 77, 3, 4},
       VerifyEvent{VerifyKind::kBoundary, 16384, 0xfeed, 99999, 0xbeef, 12},
+      ClockTieEvent{300000, 1800000, 6 * 65536, 1},
   };
   EXPECT_EQ(read_all(reader), expected);
   const TraceFooter& footer = *reader.footer();

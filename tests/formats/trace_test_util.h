@@ -52,14 +52,14 @@ inline TraceHeader sample_header() {
   return h;
 }
 
-// Every event kind (from 14 events on), with awkward values: negative and huge deltas, empty and
+// Every event kind (from 15 events on), with awkward values: negative and huge deltas, empty and
 // binary serial input. The first 13 are what the format 1.0 fixture in data/ holds.
 inline std::vector<Event> sample_events(size_t n) {
   std::vector<Event> events;
   uint64_t rip = 0x1000;
   uint64_t ns = 1'000'000'000;
   for (size_t i = 0; i < n; ++i) {
-    switch (i % 14) {
+    switch (i % 15) {
     case 0:
       events.push_back(ExitEvent{0, rip});
       break;
@@ -109,12 +109,15 @@ inline std::vector<Event> sample_events(size_t n) {
       events.push_back(GuestExitEvent{-int32_t(i)});
       break;
     case 13:          // kicks and verification events take turns
-      if (i / 14 % 2) // an engine without an instruction count records 0
+      if (i / 15 % 2) // an engine without an instruction count records 0
         events.push_back(
             KickEvent{rip, i % 4 == 1 ? 0 : i * 1000, 0x0123456789abcdef ^ i, ~uint64_t(i)});
       else
-        events.push_back(VerifyEvent{VerifyKind(i / 28 % 3), i * 16384, 0x9e3779b97f4a7c15 * i,
-                                     i * 777, i / 28 % 3 ? 0 : ~uint64_t(i), i * 5});
+        events.push_back(VerifyEvent{VerifyKind(i / 30 % 3), i * 16384, 0x9e3779b97f4a7c15 * i,
+                                     i * 777, i / 30 % 3 ? 0 : ~uint64_t(i), i * 5});
+      break;
+    case 14:
+      events.push_back(ClockTieEvent{i * 100'000, ns, 6 * 65536 + i, uint8_t(i % 3)});
       break;
     }
   }

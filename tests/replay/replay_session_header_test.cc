@@ -22,8 +22,8 @@ TEST(ReplaySessionHeader, AnUnknownClockModeIsRefusedClearly) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kBadInput);
     EXPECT_STREQ(e.what(),
-                 "trace clock mode 'shift' is not supported: rrvm replays clock modes 'host' and "
-                 "'icount'");
+                 "trace clock mode 'shift' is not supported: rrvm replays clock modes 'host', "
+                 "'icount' and 'adaptive'");
   }
 }
 

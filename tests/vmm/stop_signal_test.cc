@@ -143,6 +143,20 @@ TEST_P(StopSignalTest, SecondSignalEndsAtOnceAndLeavesAReadableTrace) {
   EXPECT_NE(dump.out.find("footer: none"), std::string::npos) << dump.out << dump.err;
 }
 
+// emu's adaptive clock: a stop that ends an idle wait before its deadline ties guest time to the
+// host time of the wake-up (a wake tie); the replay takes it from the trace at the same count.
+TEST(StopSignalAdaptiveClock, AStopEndingAnIdleWaitIsAWakeTieTheReplayTakes) {
+  const std::string trace = unique_temp_path("idle.trace");
+  ProcessResult r =
+      signalled({"record", "--engine", "emu", "-o", trace, guest_path("idle_second_long.elf")},
+                {{400, SIGINT}});
+  EXPECT_EQ(r.status, kStoppedStatus) << r.err;
+  ProcessResult dump = rrvm({"dump", trace});
+  EXPECT_NE(dump.out.find(" clock-tie wake icount="), std::string::npos) << dump.out;
+  ProcessResult replay = rrvm({"replay", trace});
+  EXPECT_EQ(replay.status, kStoppedStatus) << replay.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StopSignalTest, ::testing::Values("emu", "kvm"),
                          [](const auto& info) { return info.param; });
 

@@ -20,9 +20,12 @@ const char* const kMachineOptionsHelp =
     "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
     "  --engine KIND        auto (default), kvm or emu\n"
     "  --rtc-time SECONDS   wall-clock time the RTC starts at, Unix seconds (default: now)\n"
-    "  --clock MODE         guest time: host (default: follows host time) or icount (emu only:\n"
-    "                       1 ns per retired instruction, a 1 GHz TSC, idle time skipped; a\n"
-    "                       run is reproducible without a recording)\n"
+    "  --clock MODE         guest time: host (default) follows host time: on emu the retired\n"
+    "                       instruction count at a rate re-tied to host time a few times a\n"
+    "                       second at most (a recording logs only those ties), on kvm a host\n"
+    "                       clock sample at every exit; icount (emu only): 1 ns per retired\n"
+    "                       instruction, idle time skipped, a run reproducible without a\n"
+    "                       recording. On emu the TSC runs at 1 GHz of guest time either way.\n"
     "  --emu-translate on|off  emu: run code translated to host code (default on), or only\n"
     "                       interpreted (off); the results and counts are the same\n"
     "  --stats              print bhyve-style statistics at the end (on stderr)\n"
@@ -113,7 +116,7 @@ MachineOptions parse_machine_options(const CommandLine& line) {
   }
   if (auto clock = line.value("--clock")) {
     const std::optional<ClockMode> mode = parse_clock_mode(*clock);
-    if (!mode)
+    if (!mode || *mode == ClockMode::kAdaptive) // how host is kept on emu, not a choice of its own
       throw Error(ExitCode::kUsage, "bad --clock '" + *clock + "': expected host or icount");
     options.config.clock_mode = *mode;
     if (options.config.clock_mode == ClockMode::kIcount &&
@@ -123,6 +126,8 @@ MachineOptions parse_machine_options(const CommandLine& line) {
   }
   if (auto translate = line.value("--emu-translate"))
     options.config.emu_translate = parse_on_off(*translate, "--emu-translate");
+  if (options.config.clock_mode == ClockMode::kHost)
+    options.config.clock_mode = host_following_clock(options.config.engine);
   options.stats = line.flag("--stats");
   options.gdb_address = line.value("--gdb");
   if (auto bound = line.value("--kick-bound"))

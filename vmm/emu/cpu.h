@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vmm/clock_line.h"
 #include "vmm/cpu_state.h"
 #include "vmm/cpuid_table.h"
 #include "vmm/emu/insn.h"
@@ -123,7 +124,9 @@ public:
   bool interrupt_shadow = false;
   bool halted = false;
   uint64_t icount = 0;
-  uint64_t tsc_offset = 0; // RDTSC reads icount + tsc_offset (Engine::set_tsc_offset)
+  // RDTSC reads tsc_line.ns_at(icount) + tsc_offset (Engine::set_tsc_clock)
+  ClockLine tsc_line;
+  uint64_t tsc_offset = 0;
 
   // ---- cached mode ----
   unsigned cpl = 0;

@@ -324,7 +324,8 @@ void EmuEngine::set_instruction_count(uint64_t count) {
   cpu_->icount = count;
 }
 
-void EmuEngine::set_tsc_offset(uint64_t offset) {
+void EmuEngine::set_tsc_clock(const ClockLine& line, uint64_t offset) {
+  cpu_->tsc_line = line;
   cpu_->tsc_offset = offset;
 }
 

@@ -62,7 +62,7 @@ public:
   std::optional<uint64_t> instruction_count() const override;
   void set_instruction_limit(std::optional<uint64_t> count) override;
   void set_instruction_count(uint64_t count) override;
-  void set_tsc_offset(uint64_t offset) override;
+  void set_tsc_clock(const ClockLine& line, uint64_t offset) override;
   const CpuidTable& cpuid() const override;
   bool marks_written_pages() const override { return true; }
 

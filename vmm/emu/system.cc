@@ -270,7 +270,7 @@ void op_cpuid(Cpu& c, const Insn&) {
 
 void op_rdtsc(Cpu& c, const Insn&) {
   if ((c.cr4 & cr4::kTSD) && c.cpl != 0 && (c.cr0 & cr0::kPE)) Cpu::fault(vec::kGP, 0);
-  const uint64_t tsc = c.icount + c.tsc_offset;
+  const uint64_t tsc = c.tsc_line.ns_at(c.icount) + c.tsc_offset;
   c.gpr[kRax] = uint32_t(tsc);
   c.gpr[kRdx] = uint32_t(tsc >> 32);
 }
