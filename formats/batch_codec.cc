@@ -157,7 +157,6 @@ std::span<const uint8_t> BatchEncoder::encode(const EventColumns& c, uint64_t fi
       *out++ = fb::ClockTie(t.icount, t.ns, t.rate, t.point);
   }
 
-
   b.Finish(fb::CreateEventBatch(b, first_event, kinds, exit_reasons, exit_rips, clock_ns,
                                 port_ports, port_sizes, port_values, mmio_gpas, mmio_sizes,
                                 mmio_values, msr_indexes, msr_values, injections, serial_lengths,

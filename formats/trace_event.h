@@ -135,10 +135,10 @@ struct ClockTieEvent {
 };
 
 // The alternatives' order is EventKind's order and the on-disk kind byte: append only.
-using Event = std::variant<ExitEvent, ClockEvent, PortReadEvent, MmioReadEvent, MsrReadEvent,
-                           InjectionEvent, SerialInputEvent, StatsSampleEvent, CheckpointEvent,
-                           RegisterHashEvent, GuestExitEvent, KickEvent, VerifyEvent,
-                           ClockTieEvent>;
+using Event =
+    std::variant<ExitEvent, ClockEvent, PortReadEvent, MmioReadEvent, MsrReadEvent, InjectionEvent,
+                 SerialInputEvent, StatsSampleEvent, CheckpointEvent, RegisterHashEvent,
+                 GuestExitEvent, KickEvent, VerifyEvent, ClockTieEvent>;
 
 enum class EventKind : uint8_t {
   kExit,

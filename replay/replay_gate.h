@@ -38,6 +38,7 @@ public:
   void on_msr_read(uint32_t index, uint64_t value) override;
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override;
+  void on_run_end() override;
   bool tracks_kicks() const override { return true; }
   bool wants_register_hashes() const override;
   void on_register_hash(uint64_t hash) override;

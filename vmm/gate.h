@@ -81,6 +81,9 @@ public:
   virtual void on_injection(uint8_t /*vector*/, uint64_t /*exit_index*/,
                             std::optional<uint64_t> /*icount*/) {}
   virtual void on_guest_exit(int /*status*/) {}
+  // The run ended for good (guest exit, power-off, reset, hang, engine error): a replay checks
+  // that the recording ended there too.
+  virtual void on_run_end() {}
   // Asked after every exit: --verify=full wants a hash of the registers at every exit (costly on
   // kvm, so opt-in), --verify hashes at the exit that closes a verification window.
   virtual bool wants_register_hashes() const { return false; }

@@ -70,6 +70,19 @@ const BootImage& Machine::boot(BootOptions options, std::optional<std::vector<ui
 }
 
 RunOutcome Machine::run() {
+  RunOutcome outcome = run_to_outcome();
+  switch (outcome.kind) {
+  case RunOutcome::Kind::kStopped:
+  case RunOutcome::Kind::kDebugStop:
+  case RunOutcome::Kind::kPositionReached:
+    break;
+  default:
+    gate_.on_run_end();
+  }
+  return outcome;
+}
+
+RunOutcome Machine::run_to_outcome() {
   // The kicker's timer signals the thread that runs the vCPU, so it is created here.
   if (!kicker_) kicker_ = std::make_unique<VcpuKicker>();
   VcpuKicker::attach(engine_.get());

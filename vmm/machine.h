@@ -134,6 +134,7 @@ public:
   const std::string& engine_choice() const { return engine_choice_; }
 
 private:
+  RunOutcome run_to_outcome();
   RunOutcome debug_stop(const DebugEvent& event);
   // The recording's next kick (kvm), or a refusal when this engine cannot find it.
   std::optional<KickPoint> seek_kick();

@@ -312,7 +312,8 @@ TEST_P(GdbScenario, DemoRaceReverseContinueFindsTheLostUpdate) {
 
 // Scenario (4): gdb stopping, stepping and going backwards changes nothing the replay produces.
 TEST_P(GdbScenario, ReplayWithGdbMatchesReplayWithout) {
-  record("pit_long.elf");
+  // Every exit a trace event, so `monitor goto 40` lands inside the trace.
+  record("pit_long.elf", {"--verify", "exits"});
   if (IsSkipped()) return;
   ProcessResult plain = run_process({rrvm_binary(), "replay", "--stats", trace_}, 30);
   ASSERT_EQ(plain.status, 1) << plain.err;
@@ -330,7 +331,7 @@ TEST_P(GdbScenario, ReplayWithGdbMatchesReplayWithout) {
 }
 
 TEST_F(GdbStubTest, MonitorGotoMovesToATraceEvent) {
-  record("pit_long.elf");
+  record("pit_long.elf", {"--verify", "exits"}); // trace events to go to
   start_server();
   std::string out = gdb("break timer_handler\ncontinue\ncontinue\ncontinue\n"
                         "monitor when\nset $rip_at_3 = $pc\n"

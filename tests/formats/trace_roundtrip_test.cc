@@ -55,7 +55,7 @@ TEST(TraceRoundTrip, TypedAppendersMatchGenericAppend) {
     w.kick({0x2000, 77, 3, 4});
     w.verify({VerifyKind::kBoundary, 16384, 0xfeed, 99999, 0xbeef, 12});
     w.clock_tie({300000, 1800000, 6 * 65536, 1});
-    EXPECT_EQ(w.event_count(), 13u);
+    EXPECT_EQ(w.event_count(), 14u);
     w.finish();
   }
   TraceReader reader(path);
