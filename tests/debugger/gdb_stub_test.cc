@@ -338,7 +338,7 @@ TEST_F(GdbStubTest, MonitorGotoMovesToATraceEvent) {
                         "printf \"TICKS %d\\n\", *(int*)&ticks\n"
                         "monitor goto 1000000\nmonitor goto icount 5\nmonitor when\n"
                         "kill\n");
-  const std::regex when("instruction ([0-9]+), trace event ([0-9]+) of ([0-9]+)");
+  const std::regex when("instruction ([0-9]+)(?:\\+[0-9]+)?, trace event ([0-9]+) of ([0-9]+)");
   std::vector<std::pair<uint64_t, uint64_t>> positions;
   for (std::sregex_iterator it(out.begin(), out.end(), when), end; it != end; ++it)
     positions.emplace_back(std::stoull((*it)[1]), std::stoull((*it)[2]));
