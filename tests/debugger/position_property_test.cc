@@ -27,7 +27,7 @@ namespace rrvm::test {
 namespace {
 
 constexpr int kSteps = 8;          // N
-constexpr int kStartPositions = 5; // random starting positions per trace and client
+constexpr int kStartPositions = 3; // random starting positions per trace and client
 
 uint64_t property_seed() {
   if (const char* text = std::getenv("RRVM_PROPERTY_SEED")) return std::stoull(text);
