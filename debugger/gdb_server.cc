@@ -12,6 +12,7 @@
 #include "debugger/target_description.h"
 #include "vmm/hex_text.h"
 #include "vmm/page_walker.h"
+#include "vmm/state_hash.h"
 
 namespace rrvm::gdb {
 
@@ -313,18 +314,20 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
       words >> number;
     else
       number = what;
-    uint64_t target = 0;
-    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), target);
-    if (number.empty() || error != std::errc() || end != number.data() + number.size()) {
+    const std::optional<ReplayPosition> target = parse_position(number);
+    if (!target || (!icount && target->deliveries != 0)) {
       out << "usage: monitor goto EVENT        (trace event index, as monitor when shows)\n"
-             "       monitor goto icount N     (retired-instruction count)\n";
+             "       monitor goto icount N[+K] (retired-instruction count, K deliveries after)\n";
     } else if (!reversible()) {
       out << "cannot go anywhere: " << controller_.why_not_reversible() << "\n";
-    } else if (const uint64_t before = *controller_.position();
-               !(icount ? controller_.go_to(target) : controller_.go_to_event(target))) {
+    } else if (const ReplayPosition before = *controller_.position();
+               !(icount ? controller_.go_to(*target)
+                        : controller_.go_to_event(target->instructions))) {
       controller_.go_to(before); // where gdb believes the replay still is
-      out << "cannot go to " << (icount ? "instruction " : "trace event ") << target
-          << ": the replay ends before it\n";
+      out << "cannot go to " << (icount ? "instruction " : "trace event ") << number
+          << (target->deliveries != 0 ? ": the replay ends before it, or delivers fewer events "
+                                        "after that instruction\n"
+                                      : ": the replay ends before it\n");
     } else {
       last_stop_ = {Stop::Kind::kStep};
       out << "now at ";
@@ -343,6 +346,9 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
       out << "on emu: exact positions, reverse execution and data watchpoints\n";
     else
       out << "staying on kvm: " << controller_.why_not_reversible() << "\n";
+  } else if (command == "ram-hash") {
+    const GuestMemory& memory = controller_.machine().memory();
+    out << "ram hash " << hex_text(hash_bytes({memory.host(), memory.size()})) << "\n";
   } else if (command == "stats") {
     controller_.machine().stats().print(out, 0);
   } else if (command == "checkpoints") {
@@ -352,14 +358,17 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
       out << controller_.describe_checkpoints();
   } else {
     out << "rrvm monitor commands:\n"
-           "  when                 the replay position (instruction count, trace event)\n"
+           "  when                 the replay position (instruction count[+deliveries], trace\n"
+           "                       event)\n"
            "  goto EVENT           move to just after the exit that reads trace event EVENT\n"
-           "  goto icount N        move to retired-instruction count N\n"
+           "  goto icount N[+K]    move to retired-instruction count N (K interrupt or\n"
+           "                       exception deliveries after it)\n"
            "  history ADDR [LEN]   every write to LEN bytes (default 8) at linear address ADDR\n"
            "                       over the whole trace: instruction count, rip, old -> new\n"
            "  last-write ADDR [LEN]\n"
            "                       move to just after the last write there before this point\n"
            "  emu                  continue a kvm replay on emu, in the same state\n"
+           "  ram-hash             a hash of all guest RAM (to compare states)\n"
            "  stats                the machine's statistics so far\n"
            "  checkpoints          the checkpoints reverse execution starts from\n";
   }
@@ -367,8 +376,8 @@ GdbServer::Reply GdbServer::answer(const request::Monitor& m) {
 }
 
 void GdbServer::describe_position(std::ostream& out) {
-  if (const std::optional<uint64_t> count = controller_.position())
-    out << "instruction " << *count;
+  if (const std::optional<ReplayPosition> position = controller_.position())
+    out << "instruction " << position_text(*position);
   else
     out << "no instruction count (kvm)";
   if (const std::optional<uint64_t> event = controller_.event_position()) {
@@ -457,7 +466,9 @@ void GdbServer::show_history(const WatchedRange& range, std::ostream& out) {
   else
     out << "scanned in " << std::fixed << std::setprecision(2) << scanned->scan_seconds << " s)\n";
   if (writes.empty()) return;
-  const std::optional<uint64_t> now = controller_.position();
+  std::optional<uint64_t> now;
+  if (const std::optional<ReplayPosition> position = controller_.position())
+    now = position->instructions;
   out << "   instruction  rip                 old -> new\n";
   size_t unchanged = 0;
   for (size_t i = 0; i <= writes.size(); ++i) {
@@ -481,7 +492,8 @@ void GdbServer::go_to_last_write(const WatchedRange& range, std::ostream& out) {
   }
   const WriteHistory* scanned = history(range, out);
   if (!scanned) return;
-  const uint64_t now = *controller_.position();
+  const ReplayPosition here = *controller_.position();
+  const uint64_t now = here.instructions;
   // A write's position is the count with the writer retired: the last one done before here.
   const auto& writes = scanned->writes;
   const auto after = std::partition_point(writes.begin(), writes.end(),
@@ -492,8 +504,8 @@ void GdbServer::go_to_last_write(const WatchedRange& range, std::ostream& out) {
     return;
   }
   const RangeWrite& last = *std::prev(after);
-  if (!controller_.go_to(last.position)) {
-    controller_.go_to(now); // where gdb believes the replay still is
+  if (!controller_.go_to({last.position, 0})) {
+    controller_.go_to(here); // where gdb believes the replay still is
     out << "cannot go to instruction " << last.position << ": the replay ends before it\n";
     return;
   }

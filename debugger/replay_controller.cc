@@ -50,8 +50,11 @@ std::string ReplayController::why_not_reversible() const {
          "or kick-free kvm recording)";
 }
 
-std::optional<uint64_t> ReplayController::position() const {
-  return machine_->engine().instruction_count();
+std::optional<ReplayPosition> ReplayController::position() const {
+  const Engine& engine = machine_->engine();
+  const std::optional<uint64_t> count = engine.instruction_count();
+  if (!count) return std::nullopt;
+  return ReplayPosition{*count, engine.deliveries_at_count()};
 }
 
 std::optional<uint64_t> ReplayController::event_position() const {
@@ -65,8 +68,8 @@ std::optional<uint64_t> ReplayController::total_events() const {
 }
 
 bool ReplayController::replaying_covered_ground() const {
-  const std::optional<uint64_t> now = position();
-  return handing_over_ || (now && *now < furthest_);
+  const std::optional<ReplayPosition> now = position();
+  return handing_over_ || (now && now->instructions < furthest_);
 }
 
 bool ReplayController::insert(const Breakpoint& point) {
@@ -137,7 +140,8 @@ Stop ReplayController::translate(const RunOutcome& outcome) {
 }
 
 void ReplayController::note_progress() {
-  if (const std::optional<uint64_t> now = position()) furthest_ = std::max(furthest_, *now);
+  if (const std::optional<ReplayPosition> now = position())
+    furthest_ = std::max(furthest_, now->instructions);
 }
 
 Stop ReplayController::step() {
@@ -193,7 +197,7 @@ Stop ReplayController::step_to(uint64_t next) {
 
 Stop ReplayController::resume(const Interrupted& interrupted) {
   if (ended_) return *ended_;
-  const std::optional<uint64_t> start = position();
+  const std::optional<ReplayPosition> start = position();
   const uint64_t start_pc = engine().state().rip;
   for (;;) {
     arm(true, true); // a checkpoint on the way made the engine forget them
@@ -218,7 +222,7 @@ Stop ReplayController::resume(const Interrupted& interrupted) {
 }
 
 uint64_t ReplayController::slice_end(uint64_t limit) const {
-  const uint64_t now = *position();
+  const uint64_t now = position()->instructions;
   uint64_t end = std::min(limit, now + kSlice);
   if (reversible_) {
     const uint64_t checkpoint =
@@ -230,7 +234,9 @@ uint64_t ReplayController::slice_end(uint64_t limit) const {
 
 void ReplayController::maybe_checkpoint() {
   if (!reversible_) return;
-  const uint64_t now = *position();
+  // A restored checkpoint stands at delivery 0 of its count (Engine::set_instruction_count).
+  if (position()->deliveries != 0) return;
+  const uint64_t now = position()->instructions;
   const uint64_t events = session_->gate().position();
   const CheckpointStore::Info newest = checkpoints_.info(checkpoints_.size() - 1);
   if (now <= newest.position) return; // ground the checkpoints cover
@@ -241,14 +247,18 @@ void ReplayController::maybe_checkpoint() {
 }
 
 void ReplayController::restore(size_t index) {
-  session_->restore(checkpoints_.at(index));
+  restore(checkpoints_.at(index));
+}
+
+void ReplayController::restore(const ReplayCheckpoint& checkpoint) {
+  session_->restore(checkpoint);
   debug_registers().forget_armed();
   ended_.reset();
 }
 
 bool ReplayController::run_to(uint64_t target) {
   arm(false, false);
-  while (*position() != target) {
+  while (position()->instructions != target) {
     // New ground gets its checkpoints on the way, as a continue lays them.
     machine_->stop_at(slice_end(target));
     const RunOutcome outcome = run();
@@ -263,13 +273,56 @@ bool ReplayController::run_to(uint64_t target) {
   return true;
 }
 
-bool ReplayController::go_to(uint64_t target) {
+bool ReplayController::go_to(ReplayPosition target) {
   if (!reversible_) return false;
-  const uint64_t now = *position();
-  const size_t index = *checkpoints_.at_or_before(target);
+  const ReplayPosition now = *position();
+  if (now == target && !ended_) return true;
+  const size_t index = *checkpoints_.at_or_before(target.instructions);
   // Forward from here when that is no longer than from the checkpoint.
-  if (ended_ || target < now || checkpoints_.info(index).position > now) restore(index);
-  return run_to(target);
+  if (ended_ || target < now || checkpoints_.info(index).position > now.instructions)
+    restore(index);
+  if (!run_to(target.instructions)) return false;
+  if (*position() > target) { // a trap delivered with its instruction: step to between them
+    restore(*checkpoints_.at_or_before(target.instructions - 1));
+    if (!run_to(target.instructions - 1)) return false;
+  }
+  return advance_to(target);
+}
+
+bool ReplayController::move_once() {
+  debug_registers().set_single_step(DebugClient::kDebugger, true);
+  const RunOutcome outcome = run();
+  debug_registers().set_single_step(DebugClient::kDebugger, false);
+  if (outcome.kind == RunOutcome::Kind::kDebugStop) return true;
+  if (!ended_) translate(outcome);
+  return false;
+}
+
+bool ReplayController::advance_to(ReplayPosition target) {
+  arm(false, false);
+  machine_->stop_at(std::nullopt);
+  while (*position() < target)
+    if (!move_once()) return false;
+  note_progress();
+  return *position() == target;
+}
+
+bool ReplayController::go_to_before(ReplayPosition position) {
+  if (position.deliveries != 0) return go_to({position.instructions, position.deliveries - 1});
+  // How many deliveries the previous count saw is known only by stepping past them. A snapshot
+  // there saves running to it again, unless a single-step trap may be pending (the engine's own
+  // state, which no snapshot holds).
+  const ReplayPosition previous{position.instructions - 1, 0};
+  if (!go_to(previous)) return false;
+  std::optional<ReplayCheckpoint> there;
+  if (!(engine().state().rflags & rflags::kTF)) there = session_->checkpoint();
+  ReplayPosition last = previous;
+  // The replay may end there (a guest powering off at its next instruction): no more deliveries.
+  while (move_once() && this->position()->instructions == previous.instructions)
+    last = *this->position();
+  if (!there) return go_to(last);
+  restore(*there);
+  return advance_to(last);
 }
 
 bool ReplayController::go_to_event(uint64_t event) {
@@ -293,7 +346,7 @@ bool ReplayController::go_to_event(uint64_t event) {
       if (!ended_) translate(outcome);
       return false;
     }
-    const uint64_t exit = *position();
+    const uint64_t exit = position()->instructions;
     restore(*checkpoints_.at_or_before(exit));
     if (!run_to(exit)) return false;
     // A port or MMIO read exits before its instruction retires, so the count reaches `exit`
@@ -328,7 +381,7 @@ bool ReplayController::hand_over_to_emu() {
       *this = std::move(follower);
       breakpoints_ = std::move(breakpoints);
       emu_session_ = std::move(emu);
-      furthest_ = *position();
+      furthest_ = position()->instructions;
       return true;
     }
     const std::optional<Stop>& failure = follower.final_stop();
@@ -366,14 +419,14 @@ bool ReplayController::run_to_state(const CpuState& target) {
 }
 
 Stop ReplayController::reverse_step() {
-  const uint64_t now = *position();
-  if (now == 0) return {Stop::Kind::kReplayStart};
-  if (!go_to(now - 1)) return ended_ ? *ended_ : failed("cannot go back");
+  const ReplayPosition now = *position();
+  if (now == ReplayPosition{}) return {Stop::Kind::kReplayStart};
+  if (!go_to_before(now)) return ended_ ? *ended_ : failed("cannot go back");
   return {Stop::Kind::kStep};
 }
 
 std::optional<ReplayController::Hit>
-ReplayController::last_hit_before(uint64_t position, size_t checkpoint, uint64_t end) {
+ReplayController::last_hit_before(ReplayPosition position, size_t checkpoint, uint64_t end) {
   restore(checkpoint);
   arm(true, true);
   machine_->stop_at(end);
@@ -381,7 +434,7 @@ ReplayController::last_hit_before(uint64_t position, size_t checkpoint, uint64_t
   for (uint64_t ordinal = 1;; ++ordinal) {
     RunOutcome outcome = run();
     if (outcome.kind != RunOutcome::Kind::kDebugStop) break;
-    const uint64_t at = *this->position();
+    const ReplayPosition at = *this->position();
     Stop stop = translate(outcome);
     // A breakpoint stops before its instruction, a watchpoint after the access.
     const bool before = stop.kind == Stop::Kind::kBreakpoint ? at < position : at <= position;
@@ -393,18 +446,21 @@ ReplayController::last_hit_before(uint64_t position, size_t checkpoint, uint64_t
 }
 
 Stop ReplayController::reverse_resume(const Interrupted& interrupted) {
-  const uint64_t now = *position();
-  if (now == 0) return {Stop::Kind::kReplayStart};
-  for (std::optional<size_t> index = checkpoints_.at_or_before(now - 1); index;) {
+  const ReplayPosition now = *position();
+  if (now == ReplayPosition{}) return {Stop::Kind::kReplayStart};
+  // The last window runs on to the count after now's: stops at now's count may come before now.
+  const uint64_t last_count = now.deliveries != 0 ? now.instructions : now.instructions - 1;
+  for (std::optional<size_t> index = checkpoints_.at_or_before(last_count); index;) {
     const uint64_t from = checkpoints_.info(*index).position;
-    const uint64_t end = *index + 1 < checkpoints_.size()
-                             ? std::min(now, checkpoints_.info(*index + 1).position)
-                             : now;
+    const uint64_t end =
+        *index + 1 < checkpoints_.size()
+            ? std::min(now.instructions + 1, checkpoints_.info(*index + 1).position)
+            : now.instructions + 1;
     if (std::optional<Hit> hit = last_hit_before(now, *index, end)) {
       if (hit->stop.kind == Stop::Kind::kWatchpoint) {
         // Going backwards, a watchpoint triggers as the accessing instruction is undone: stop
         // just before it, where gdb sees the old value.
-        go_to(hit->position - 1);
+        go_to_before(hit->position);
         return hit->stop;
       }
       restore(*index);
@@ -416,12 +472,12 @@ Stop ReplayController::reverse_resume(const Interrupted& interrupted) {
       return hit->stop;
     }
     if (interrupted()) {
-      go_to(from);
+      go_to({from, 0});
       return {Stop::Kind::kInterrupted};
     }
     index = *index == 0 ? std::nullopt : std::optional<size_t>(*index - 1);
   }
-  go_to(0);
+  go_to({});
   return {Stop::Kind::kReplayStart};
 }
 

@@ -1,8 +1,9 @@
 // Moves a machine for the debugger: forward by steps and continues with breakpoints and
 // watchpoints kept by the engine (never written into guest memory), and, replaying on emu,
-// backwards to any earlier retired-instruction count by restoring the nearest earlier checkpoint
-// and re-executing forward. Checkpoints are taken automatically while the replay moves forward.
-// A live run or recording (`rrvm run/record --gdb`) goes forward only.
+// backwards to any earlier position (replay/replay_position.h) by restoring the nearest earlier
+// checkpoint and re-executing forward. A step moves to the next position, a reverse step to the
+// previous one. Checkpoints are taken automatically while the replay moves forward. A live run or
+// recording (`rrvm run/record --gdb`) goes forward only.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "replay/checkpoint_store.h"
+#include "replay/replay_position.h"
 #include "replay/replay_session.h"
 #include "vmm/error.h"
 
@@ -77,8 +79,8 @@ public:
   bool hand_over_to_emu();
   // Why reverse execution is refused, for gdb's console.
   std::string why_not_reversible() const;
-  // Retired instructions so far (nullopt on kvm).
-  std::optional<uint64_t> position() const;
+  // Where the replay is (nullopt on kvm).
+  std::optional<ReplayPosition> position() const;
   // Trace events consumed, and how many the trace holds (nullopt when live or unknown).
   std::optional<uint64_t> event_position() const;
   std::optional<uint64_t> total_events() const;
@@ -93,8 +95,9 @@ public:
   Stop resume(const Interrupted& interrupted);
   Stop reverse_step();
   Stop reverse_resume(const Interrupted& interrupted);
-  // Moves to retired-instruction count `target` (either direction); false past the end.
-  bool go_to(uint64_t target);
+  // Moves to `target` (either direction); false past the end, or when no such position exists
+  // (more deliveries than were made at its count).
+  bool go_to(ReplayPosition target);
   // Moves to the first instruction boundary where the replay has consumed at least `event` trace
   // events: just after the guest exit that reads the trace up to there (either direction; emu).
   // False past the end.
@@ -113,7 +116,7 @@ public:
 private:
   struct Hit {
     uint64_t ordinal; // among the debug stops of a run from the window's checkpoint
-    uint64_t position;
+    ReplayPosition position;
     Stop stop;
   };
 
@@ -135,12 +138,21 @@ private:
   uint64_t slice_end(uint64_t limit) const;
   void maybe_checkpoint();
   void restore(size_t index);
-  // Runs to `target` with nothing armed; false when the replay ended or failed before it.
+  void restore(const ReplayCheckpoint& checkpoint);
+  // Runs to instruction count `target` with nothing armed; false when the replay ended or failed
+  // before it. Lands at delivery 0 of that count, or 1 after an instruction with its single-step
+  // trap.
   bool run_to(uint64_t target);
+  // Moves to the next position with nothing armed; false when the replay ended or failed.
+  bool move_once();
+  // Single-steps from an earlier position at most a few deliveries away to `target`, nothing armed.
+  bool advance_to(ReplayPosition target);
+  // Moves to the position just before `position`.
+  bool go_to_before(ReplayPosition position);
   // Runs on from just after an exit to where the registers equal `target`'s, before the next
   // exit; false when it is not there.
   bool run_to_state(const CpuState& target);
-  std::optional<Hit> last_hit_before(uint64_t position, size_t checkpoint, uint64_t end);
+  std::optional<Hit> last_hit_before(ReplayPosition position, size_t checkpoint, uint64_t end);
 
   Machine* machine_;
   ReplaySession* session_; // null for a live machine
@@ -154,7 +166,7 @@ private:
   CheckpointStore checkpoints_;
   std::vector<Breakpoint> breakpoints_;
   std::optional<Stop> ended_; // the guest exited or failed here
-  uint64_t furthest_ = 0;     // the furthest position the replay has been at
+  uint64_t furthest_ = 0;     // the furthest instruction count the replay has been at
 };
 
 } // namespace rrvm::gdb

@@ -140,6 +140,9 @@ public:
   virtual void set_instruction_limit(std::optional<uint64_t> count) = 0;
   // Puts the count back to a checkpoint's value (engines that keep one).
   virtual void set_instruction_count(uint64_t) {}
+  // Interrupt and exception deliveries since the instruction count reached its value: states at
+  // one count differ by it (replay/replay_position.h). Restoring a count puts it back to 0.
+  virtual uint64_t deliveries_at_count() const { return 0; }
   // The clock of an instruction-counting engine (--clock icount, adaptive): RDTSC reads
   // `line.ns_at(instruction count) + offset` (the guest's TSC writes), so it agrees with the
   // machine's clock. Until the first call RDTSC reads the instruction count. Engines without an

@@ -339,7 +339,7 @@ TEST_F(GdbStubTest, MonitorGotoMovesToATraceEvent) {
                         "printf \"TICKS %d\\n\", *(int*)&ticks\n"
                         "monitor goto 1000000\nmonitor goto icount 5\nmonitor when\n"
                         "kill\n");
-  const std::regex when("instruction ([0-9]+), trace event ([0-9]+) of ([0-9]+)");
+  const std::regex when("instruction ([0-9]+)(?:\\+[0-9]+)?, trace event ([0-9]+) of ([0-9]+)");
   std::vector<std::pair<uint64_t, uint64_t>> positions;
   for (std::sregex_iterator it(out.begin(), out.end(), when), end; it != end; ++it)
     positions.emplace_back(std::stoull((*it)[1]), std::stoull((*it)[2]));
@@ -352,6 +352,30 @@ TEST_F(GdbStubTest, MonitorGotoMovesToATraceEvent) {
   EXPECT_NE(out.find("maintenance flush register-cache"), std::string::npos) << out;
   EXPECT_NE(out.find("cannot go to trace event 1000000"), std::string::npos) << out;
   EXPECT_EQ(tagged_values(out, "TICKS"), std::vector<std::string>{"0"}) << out;
+}
+
+// The scenario: a breakpoint on the interrupt handler stops at the delivery (count N, one
+// delivery after it); stepi and reverse-stepi come back there, one more reverse-stepi goes to
+// before the delivery, and stepi delivers again.
+TEST_F(GdbStubTest, StepiAndReverseStepiAtAnInterruptsDeliveryAreInverses) {
+  record("pit_long.elf");
+  start_server();
+  std::string out = gdb("break timer_handler\ncontinue\ncontinue\nmonitor when\n"
+                        "stepi\nreverse-stepi\nmonitor when\n"
+                        "printf \"PC %d\\n\", $pc == &timer_handler\n"
+                        "reverse-stepi\nmonitor when\nprintf \"PC %d\\n\", $pc == &timer_handler\n"
+                        "stepi\nmonitor when\nprintf \"PC %d\\n\", $pc == &timer_handler\n"
+                        "kill\n");
+  const std::regex when("instruction ([0-9+]+), trace event");
+  std::vector<std::string> positions;
+  for (std::sregex_iterator it(out.begin(), out.end(), when), end; it != end; ++it)
+    positions.push_back((*it)[1]);
+  ASSERT_EQ(positions.size(), 4u) << out;
+  ASSERT_TRUE(positions[0].ends_with("+1")) << out;
+  const std::string count = positions[0].substr(0, positions[0].size() - 2);
+  EXPECT_EQ(positions, (std::vector<std::string>{count + "+1", count + "+1", count, count + "+1"}))
+      << out;
+  EXPECT_EQ(tagged_values(out, "PC"), (std::vector<std::string>{"1", "0", "1"})) << out;
 }
 
 // `rrvm run --gdb`: forward debugging of a live run; going backwards is refused with a reason.

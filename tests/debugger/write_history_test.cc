@@ -124,10 +124,10 @@ TEST_F(WriteHistoryTest, DemoRaceShowsTheHandlerWriteTheLostStoreOverwrote) {
   ReplaySession replay(trace, ReplayOptions{"emu", {}});
   ReplayController controller(replay);
   for (const RangeWrite* w : {&writes[lost[0] - 1], &writes[lost[0]]}) {
-    ASSERT_TRUE(controller.go_to(w->position - 1));
+    ASSERT_TRUE(controller.go_to({w->position - 1, 0}));
     EXPECT_EQ(replay.machine().engine().state().rip, w->rip);
     EXPECT_EQ(read_u64(replay.machine(), total), value(w->before));
-    ASSERT_TRUE(controller.go_to(w->position));
+    ASSERT_TRUE(controller.go_to({w->position, 0}));
     EXPECT_EQ(read_u64(replay.machine(), total), value(w->after));
   }
 }

@@ -1,6 +1,7 @@
 #include "vmm/emu/emu_engine.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "vmm/emu/code_cache.h"
 #include "vmm/emu/cpu.h"
@@ -88,13 +89,22 @@ Exit& EmuEngine::run() {
   }
   c.exit_pending = false;
   c.watch_hit.reset();
+  if (watch_exit_pending_) {
+    step_exit_pending_ = false; // the watch stop is the step's stop too
+    Exit& e = finish(ExitReason::kDebug);
+    e.debug = *std::exchange(watch_exit_pending_, std::nullopt);
+    return e;
+  }
   if (step_exit_pending_) {
     step_exit_pending_ = false;
     return finish_debug(DebugCause::kStep, c.linear(emu::kCS, c.rip));
   }
   for (;;) {
     if (c.kicked.exchange(false)) return finish(ExitReason::kKicked);
-    if (trap_pending_ && !deliver_single_step_trap()) return c.exit;
+    if (trap_pending_) {
+      if (!deliver_single_step_trap()) return c.exit;
+      if (Exit* stop = stop_after_delivery()) return *stop;
+    }
     if (pending_irq_) {
       retry_pending_ = false;
       c.inputs.next = 0;
@@ -105,7 +115,8 @@ Exit& EmuEngine::run() {
       if (!read_exit_pending_) pending_irq_.reset();
       if (!delivered) return c.exit;
       c.inputs.clear();
-      if (c.exit_pending) return c.exit;
+      count_delivery();
+      if (Exit* stop = stop_after_delivery()) return *stop;
     }
     if (c.halted) return finish(ExitReason::kHlt);
     if (c.icount >= user_limit_) return finish(ExitReason::kInstructionLimit);
@@ -124,10 +135,7 @@ Exit& EmuEngine::run() {
                      (c.flags_raw & rflags::kTF);
     if (!execute(one)) return c.exit;
     c.code->release_retired();
-    if (c.exit_pending) {
-      if (single_step_) step_exit_pending_ = true;
-      return c.exit;
-    }
+    if (c.exit_pending) return exit_after_completion();
     if (c.watch_hit) {
       Exit& e = finish(ExitReason::kDebug);
       e.debug = *c.watch_hit;
@@ -179,14 +187,19 @@ bool EmuEngine::execute(bool one) {
   } catch (const GuestFault& f) {
     const bool delivered = c.raise(f);
     read_exit_pending_ = !delivered && is_read_exit(c.exit);
-    if (delivered) c.inputs.clear(); // the handler's first instruction has the same count
-    return delivered;
+    if (!delivered) return false;
+    c.inputs.clear(); // the handler's first instruction has the same count
+    count_delivery();
+    return true;
   } catch (const StopRun&) {
     read_exit_pending_ = is_read_exit(c.exit);
     return false;
   }
   if (tf && !c.exit_pending) {
     trap_pending_ = true;
+    // The instruction's end and the trap's delivery are two positions: a debugger's step or a
+    // watch hit stops at the first, and the trap comes with the next run.
+    if (single_step_ || c.watch_hit) return true;
     return deliver_single_step_trap();
   }
   return true;
@@ -212,6 +225,36 @@ bool EmuEngine::next_block_follows() {
          !c.kicked.load(std::memory_order_relaxed) && !trap_pending_ && !pending_irq_ &&
          !c.halted && c.icount < user_limit_ && !(window_ && can_inject()) &&
          exec_breakpoints_.empty() && !c.interrupt_shadow && !(c.flags_raw & rflags::kTF);
+}
+
+void EmuEngine::count_delivery() {
+  const uint64_t now = cpu_->icount;
+  if (delivery_icount_ != now) {
+    delivery_icount_ = now;
+    deliveries_ = 0;
+  }
+  ++deliveries_;
+}
+
+Exit* EmuEngine::stop_after_delivery() {
+  Cpu& c = *cpu_;
+  if (c.exit_pending) return &exit_after_completion();
+  if (c.watch_hit) {
+    Exit& e = finish(ExitReason::kDebug);
+    e.debug = *std::exchange(c.watch_hit, std::nullopt);
+    return &e;
+  }
+  if (single_step_) return &finish_debug(DebugCause::kStep, c.linear(emu::kCS, c.rip));
+  return nullptr;
+}
+
+Exit& EmuEngine::exit_after_completion() {
+  Cpu& c = *cpu_;
+  if (c.watch_hit)
+    watch_exit_pending_ = std::exchange(c.watch_hit, std::nullopt);
+  else if (single_step_)
+    step_exit_pending_ = true;
+  return c.exit;
 }
 
 // An instruction that crosses a page boundary is fetched through translation and not cached:
@@ -246,8 +289,10 @@ bool EmuEngine::deliver_single_step_trap() {
       c.deliver_event(emu::vec::kDB, Cpu::EventKind::kException, std::nullopt, c.rip);
   read_exit_pending_ = !delivered && is_read_exit(c.exit);
   if (!read_exit_pending_) trap_pending_ = false;
-  if (delivered) c.inputs.clear();
-  return delivered;
+  if (!delivered) return false;
+  c.inputs.clear();
+  count_delivery();
+  return true;
 }
 
 void EmuEngine::kick() {
@@ -274,6 +319,7 @@ void EmuEngine::set_state(const CpuState& state) {
   retry_pending_ = false;
   trap_pending_ = false;
   step_exit_pending_ = false;
+  watch_exit_pending_.reset();
 }
 
 bool EmuEngine::can_inject() {
@@ -322,6 +368,11 @@ void EmuEngine::set_instruction_limit(std::optional<uint64_t> count) {
 
 void EmuEngine::set_instruction_count(uint64_t count) {
   cpu_->icount = count;
+  delivery_icount_ = kNoDelivery; // a restored state is one with no delivery at its count
+}
+
+uint64_t EmuEngine::deliveries_at_count() const {
+  return delivery_icount_ == cpu_->icount ? deliveries_ : 0;
 }
 
 void EmuEngine::set_tsc_clock(const ClockLine& line, uint64_t offset) {

@@ -3,7 +3,10 @@
 //
 // Counting: every retired instruction counts one, and so does every iteration of a REP-prefixed
 // string instruction (a REP with a zero count counts once). Faulting instructions, interrupt and
-// exception delivery count nothing. RDTSC reads the count (plus the machine's offset under
+// exception delivery count nothing; deliveries_at_count() tells the states at one count apart.
+// A single step (set_single_step) is one such move: one instruction (or REP iteration) retired,
+// or one delivery (an external interrupt, a fault, a single-step trap), never both. RDTSC reads the
+// count (plus the machine's offset under
 // --clock icount); RDMSR/WRMSR of the MSRs the machine answers (vmm/msr_model.h: the TSC family,
 // constants, unknown MSRs) exit to it, as on kvm.
 //
@@ -62,6 +65,7 @@ public:
   std::optional<uint64_t> instruction_count() const override;
   void set_instruction_limit(std::optional<uint64_t> count) override;
   void set_instruction_count(uint64_t count) override;
+  uint64_t deliveries_at_count() const override;
   void set_tsc_clock(const ClockLine& line, uint64_t offset) override;
   const CpuidTable& cpuid() const override;
   bool marks_written_pages() const override { return true; }
@@ -89,6 +93,13 @@ private:
   bool next_block_follows();
   bool deliver_single_step_trap();
   bool record_input();
+  void count_delivery();
+  // After an event delivery: the stop that ends the run there (an exit the delivery caused, a
+  // watch hit on the frame it pushed, a debugger's single step), or null to run on.
+  Exit* stop_after_delivery();
+  // An exit whose instruction or delivery completed (a write): a watch hit or single step that
+  // goes with it is reported by the next run.
+  Exit& exit_after_completion();
 
   std::unique_ptr<emu::Cpu> cpu_;
   std::unique_ptr<emu::Translator> translator_; // nullptr: interpret only
@@ -99,6 +110,10 @@ private:
   bool read_exit_pending_ = false; // the last exit asked the machine for data
   bool trap_pending_ = false;      // a single-step #DB whose delivery waits for a device read
   bool retry_pending_ = false;     // the supplied read's instruction or delivery has not rerun
+  std::optional<DebugEvent> watch_exit_pending_; // a watch hit to report after an exit
+  static constexpr uint64_t kNoDelivery = ~0ull;
+  uint64_t delivery_icount_ = kNoDelivery; // the instruction count of the last delivery
+  uint64_t deliveries_ = 0;                // deliveries at that count
   std::vector<uint64_t> exec_breakpoints_;
   std::optional<uint64_t> breakpoint_resume_; // reported breakpoint not to report again at once
   uint64_t user_limit_ = ~0ull;
