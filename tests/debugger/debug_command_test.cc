@@ -144,7 +144,7 @@ TEST_F(DebugCommandTest, KvmBreakpointsHoldWhileKicksAreSought) {
 // The terminal sends ^C to its whole foreground process group: rrvm, the stub and gdb. gdb
 // interrupts the replay through the protocol; rrvm and the stub carry on.
 TEST_F(DebugCommandTest, InterruptStopsTheReplayNotRrvm) {
-  record("compute_long.elf", {"--append", "30000000"}); // seconds of xorshift, no exits
+  record("compute_long.elf", {"--append", "120000000"}); // seconds of xorshift, no exits
   const std::string out_path = dir_ + "/out";
   const pid_t pid = fork();
   if (pid == 0) {

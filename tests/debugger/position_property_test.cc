@@ -176,7 +176,9 @@ protected:
     trace_ = c.saved;
     if (trace_.empty()) {
       trace_ = dir_ + "/trace";
-      std::vector<std::string> argv = {rrvm_binary(), "record", "--engine", "emu", "-o", trace_};
+      // Every exit a trace event: the starting positions are drawn from them.
+      std::vector<std::string> argv = {rrvm_binary(), "record", "--engine", "emu",
+                                       "--verify",    "exits",  "-o",       trace_};
       argv.insert(argv.end(), c.record.begin(), c.record.end());
       const ProcessResult r = run_process(argv, 30);
       ASSERT_NE(r.err.find("recorded"), std::string::npos) << r.err;
