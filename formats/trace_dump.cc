@@ -222,9 +222,13 @@ std::string describe(const Event& event, ImageDisassembler& disassembler) {
                              " ready=" + dec(e.ready_ns) + " idle=" + dec(e.idle_ns) +
                              " ns, exits=" + dec(e.exits);
           for (size_t reason = 0; reason < e.exits_by_reason.size(); ++reason) {
-            if (e.exits_by_reason[reason])
-              line +=
-                  " " + exit_reason_text(uint8_t(reason)) + "=" + dec(e.exits_by_reason[reason]);
+            if (e.exits_by_reason[reason]) {
+              // Appended piece by piece: GCC 12 -O3 warns falsely on `" " + std::string`.
+              line += ' ';
+              line += exit_reason_text(uint8_t(reason));
+              line += '=';
+              line += dec(e.exits_by_reason[reason]);
+            }
           }
           return line;
         } else if constexpr (std::is_same_v<T, CheckpointEvent>) {
