@@ -28,9 +28,7 @@ std::optional<ClockTie> ClockTiePolicy::at_quantum(uint64_t host_ns, uint64_t ic
 
 std::optional<ClockTie> ClockTiePolicy::at_start(uint64_t host_ns, uint64_t icount,
                                                  uint64_t guest_ns, uint64_t rate) {
-  const ClockTie start = tie(host_ns, icount, std::max(host_ns, guest_ns), rate);
-  if (host_ns <= guest_ns + kDriftLimitNs) return std::nullopt;
-  return start;
+  return tie(host_ns, icount, std::max(host_ns, guest_ns), rate);
 }
 
 uint64_t ClockTiePolicy::measured_rate(uint64_t host_ns, uint64_t icount, uint64_t rate) const {

@@ -29,8 +29,11 @@ public:
   static constexpr uint64_t kMinMeasuredInstructions = 1'000'000;
   static constexpr uint64_t kMinMeasuredNs = 10'000'000;
 
-  // When the guest starts: guest time jumps to host time if loading the machine took longer than
-  // the drift limit (nothing has seen the time yet), and the speed is measured from here.
+  // When the guest starts: guest time jumps to host time (nothing has seen the time yet), and
+  // the speed is measured from here. Always a tie, one event per trace: the start's phase
+  // against the timers' input clocks is the host's, so runs of a racy guest differ as on a real
+  // machine (without it every run would take each timer interrupt at the same instruction, and
+  // `--until-fail` could never catch a race), while each recording still replays exactly.
   std::optional<ClockTie> at_start(uint64_t host_ns, uint64_t icount, uint64_t guest_ns,
                                    uint64_t rate);
   // At an instruction-quantum boundary: `host_ns` and `guest_ns` since the machine started.
