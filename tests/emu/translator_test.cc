@@ -60,7 +60,8 @@ TEST(EmuTranslator, TestGuestsRunAsInterpreted) {
   }
 }
 
-// Random sequences in a loop of five rounds (the loop's blocks run translated and chained), from
+// Random sequences in a loop of twelve rounds (the loop's blocks run translated and chained once
+// they have run Translator::kRunsBeforeTranslation times), from
 // random states; each also stopped once at a random instruction limit and continued.
 TEST(EmuTranslator, RandomHotSequencesMatchTheInterpreter) {
   constexpr unsigned kSequences = 400;
@@ -69,7 +70,7 @@ TEST(EmuTranslator, RandomHotSequencesMatchTheInterpreter) {
   std::ostringstream all;
   for (unsigned i = 0; i < kSequences; ++i) {
     uint64_t undefined;
-    sources[i] = "mov qword [r15 + 8], 5\ntop" + std::to_string(i) + ":\n" +
+    sources[i] = "mov qword [r15 + 8], 12\ntop" + std::to_string(i) + ":\n" +
                  gen.body(4 + i % 24, &undefined) + "dec qword [r15 + 8]\njnz top" +
                  std::to_string(i) + "\nout 0x80, al\n";
     all << sources[i] << "align " << kSlot << ", db 0xcc\n";
@@ -267,7 +268,7 @@ TEST(EmuTranslator, FullCodeBufferStartsOverExactly) {
   std::mt19937_64 rng(17);
   std::ostringstream all;
   for (unsigned i = 0; i < kSequences; ++i)
-    all << "mov r14d, 3\ntop" << i << ":\n"
+    all << "mov r14d, 8\ntop" << i << ":\n"
         << inline_mix(rng, 10 + i % 30, i) << "test r14, r14\ndec r14\njnz top" << i << "\njmp next"
         << i << "\nalign 64\nnext" << i << ":\n";
   all << "out 0x80, al\n";

@@ -25,6 +25,7 @@ struct Block {
   uint64_t key;
   std::vector<Insn> insns;
   TranslatedBlock translation = nullptr;
+  uint32_t runs = 0; // times the translator was offered it untranslated (Translator::run)
   // The last blocks run after this one (CodeCache::successor), valid while the cache's
   // generation is `successor_generation`.
   std::array<Block*, 2> successors{};

@@ -13,7 +13,12 @@ bool Translator::run(Block& b) {
   // Translated blocks retire all their instructions unless something stops them: the limit must
   // leave room for the whole block.
   if (cpu_.icount > cpu_.limit || cpu_.limit - cpu_.icount < b.insns.size()) return false;
-  if (!b.translation) b.translation = translate(b);
+  if (!b.translation) {
+    // Code run once or twice (start-up, or a block whose page the guest keeps writing, which
+    // invalidates it) is interpreted: translating it would cost more than it saves.
+    if (++b.runs < kRunsBeforeTranslation) return false;
+    b.translation = translate(b);
+  }
   if (b.translation(&cpu_)) std::rethrow_exception(std::exchange(raised_, nullptr));
   return true;
 }
