@@ -1,0 +1,181 @@
+#include "vmm/emu/jit/emitter.h"
+
+namespace rrvm::emu {
+
+namespace {
+
+// Handlers report guest faults and stops by C++ exceptions, and generated code has no unwind
+// information: they are caught here, before they would have to unwind through it, and handed to
+// the C++ caller of the block, which rethrows them.
+bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
+  try {
+    in.fn(c, in);
+    return false;
+  } catch (...) {
+    *raised = std::current_exception();
+    return true;
+  }
+}
+
+} // namespace
+
+Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
+    : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
+      next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining) {}
+
+void Emitter::block(const Block& b) {
+  const bool checked = !counts_one_per_insn(b);
+  // Five pushes keep the stack 16-byte aligned for the calls.
+  push(rbx);
+  push(r12);
+  push(r13);
+  push(r14);
+  push(r15);
+  mov(rbx, rdi);
+  mov(r12, reinterpret_cast<uint64_t>(raised_));
+  mov(r13, reinterpret_cast<uint64_t>(&call_handler));
+  mov(r14, qword[rbx + l_.rip]);
+  L(top_);
+  for (const Insn& in : b.insns) {
+    const bool last = &in == &b.insns.back();
+    InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
+    switch (plan.kind) {
+    case InsnPlan::Kind::kAlu:
+      emit_alu(in, plan.alu);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kLea:
+      emit_lea(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kIncDec:
+      if (known_op_ == FlagOp::kLogic || known_op_ == FlagOp::kInc || known_op_ == FlagOp::kDec) {
+        emit_inc_dec(in, plan.dec);
+        retire_inline(in);
+        break;
+      }
+      plan.kind = InsnPlan::Kind::kDirect;
+      if (!last) {
+        call_direct(in);
+        retire_inline(in);
+        known_op_.reset();
+        break;
+      }
+      call_insn(in, false);
+      break;
+    case InsnPlan::Kind::kLoad:
+      emit_load(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kJcc:
+      if (last && known_op_ && (plan.cc == 4 || plan.cc == 5 || plan.cc == 8 || plan.cc == 9) &&
+          in.op[0].disp == int32_t(in.op[0].disp)) {
+        emit_jcc(in, plan.cc);
+        if (!checked) loop_to_self(b);
+        break;
+      }
+      call_insn(in, false);
+      break;
+    case InsnPlan::Kind::kDirect:
+      if (!last) {
+        // Not a branch (branches end blocks): it reads neither RIP nor the count and cannot
+        // stop, so it retires as inline code does.
+        call_direct(in);
+        retire_inline(in);
+        known_op_.reset();
+        break;
+      }
+      [[fallthrough]];
+    case InsnPlan::Kind::kTrampoline:
+      call_insn(in, plan.kind == InsnPlan::Kind::kTrampoline);
+      if (last) break;
+      // The interpreter's loop condition; the limit only where a REP may have reached it.
+      cmp(byte[rbx + l_.stop], 0);
+      jne(done_, T_NEAR);
+      if (checked) {
+        cmp(rax, qword[rbx + l_.limit]);
+        jae(done_, T_NEAR);
+      }
+      break;
+    }
+  }
+  commit_inline();
+  chain(b);
+  L(done_);
+  xor_(eax, eax);
+  L(out_);
+  pop(r15);
+  pop(r14);
+  pop(r13);
+  pop(r12);
+  pop(rbx);
+  ret();
+  for (SlowLoad& s : slow_loads_)
+    emit_slow_load(s);
+}
+
+// Inline instructions count and advance RIP in bulk: the Cpu learns them before the next call
+// or exit (none of them can stop, fault or read RIP).
+void Emitter::retire_inline(const Insn& in) {
+  offset_ += in.len;
+  ++pending_;
+}
+
+void Emitter::commit_inline() {
+  if (!pending_) return;
+  add(qword[rbx + l_.icount], pending_);
+  lea(rax, ptr[r14 + offset_]);
+  mov(qword[rbx + l_.rip], rax);
+  pending_ = 0;
+}
+
+// Jumps to the next block's translation, if it may run now, as a tail call: it returns to this
+// block's caller.
+void Emitter::chain(const Block& b) {
+  mov(rdi, rbx);
+  mov(rsi, reinterpret_cast<uint64_t>(next_arg_));
+  mov(rdx, reinterpret_cast<uint64_t>(&b));
+  mov(rax, reinterpret_cast<uint64_t>(next_));
+  call(rax);
+  test(rax, rax);
+  jz(done_, T_NEAR);
+  mov(rdi, rbx);
+  pop(r15);
+  pop(r14);
+  pop(r13);
+  pop(r12);
+  pop(rbx);
+  jmp(rax);
+}
+
+void Emitter::call_direct(const Insn& in) {
+  mov(rdi, rbx);
+  mov(rsi, reinterpret_cast<uint64_t>(&in));
+  mov(rax, reinterpret_cast<uint64_t>(in.fn));
+  call(rax);
+}
+
+void Emitter::call_insn(const Insn& in, bool may_throw) {
+  commit_inline();
+  known_op_.reset();
+  lea(rax, ptr[r14 + offset_ + in.len]);
+  mov(qword[rbx + l_.next_rip], rax);
+  if (may_throw) {
+    mov(rdi, rbx);
+    mov(rsi, reinterpret_cast<uint64_t>(&in));
+    mov(rdx, r12);
+    call(r13);
+    test(al, al);
+    jnz(out_, T_NEAR); // the instruction did not retire: RIP and the count stay on it
+  } else {
+    call_direct(in);
+  }
+  offset_ += in.len;
+  mov(rax, qword[rbx + l_.next_rip]);
+  mov(qword[rbx + l_.rip], rax);
+  mov(rax, qword[rbx + l_.icount]);
+  add(rax, 1);
+  mov(qword[rbx + l_.icount], rax);
+}
+
+} // namespace rrvm::emu

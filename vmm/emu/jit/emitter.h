@@ -1,0 +1,69 @@
+// The code generator behind emit_block(): one Emitter writes one block. Its members are defined
+// by instruction family (emitter.cc: the frame, calls and chaining; emit_alu.cc, emit_memory.cc,
+// emit_branch.cc: the inline forms), so each family keeps to its own file.
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <cstdint>
+#include <exception>
+#include <list>
+#include <optional>
+
+#include "vmm/emu/cpu.h"
+#include "vmm/emu/jit/block_emitter.h"
+
+namespace rrvm::emu {
+
+// Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r12
+// the exception slot, r13 the trampoline, r14 the RIP the block was entered at.
+class Emitter : public Xbyak::CodeGenerator {
+public:
+  Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
+  void block(const Block& b);
+
+private:
+  // A load whose fast path missed: the handler runs it with the state the interpreter has there.
+  struct SlowLoad {
+    const Insn* in;
+    int32_t offset, pending;
+    Xbyak::Label entry, resume;
+  };
+
+  Xbyak::Address gpr64(unsigned r) { return qword[rbx + l_.gpr + int32_t(r) * 8]; }
+  Xbyak::Address gpr32(unsigned r) { return dword[rbx + l_.gpr + int32_t(r) * 8]; }
+
+  // emitter.cc
+  void retire_inline(const Insn& in);
+  void commit_inline();
+  void chain(const Block& b);
+  void call_direct(const Insn& in);
+  void call_insn(const Insn& in, bool may_throw);
+  // emit_alu.cc
+  void emit_alu(const Insn& in, InlineAlu op);
+  void emit_inc_dec(const Insn& in, bool dec);
+  void emit_lea(const Insn& in);
+  // emit_memory.cc
+  void emit_load(const Insn& in);
+  void emit_slow_load(SlowLoad& s);
+  // emit_branch.cc
+  void loop_to_self(const Block& b);
+  void emit_jcc(const Insn& in, uint8_t cc);
+
+  const CpuLayout& l_;
+  const HandlerForms& forms_;
+  std::exception_ptr* raised_;
+  NextTranslation next_;
+  void* next_arg_;
+  const bool* chaining_;
+  Xbyak::Label top_, done_, out_;
+  int32_t offset_ = 0;  // bytes of the block retired so far
+  int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu
+  // The lazy-flags operation the block's last flag-writing instruction left, when that was
+  // inline code (so known here), and its width.
+  std::optional<FlagOp> known_op_;
+  unsigned known_bits_ = 0;
+  std::list<SlowLoad> slow_loads_; // a list: labels must not move
+};
+
+} // namespace rrvm::emu
