@@ -32,9 +32,10 @@ struct GuestFault {
   uint32_t error = 0;
 };
 
-// Stops the run without retiring the current instruction; `Cpu::exit_` says why. Used for port and
-// MMIO reads (the instruction is executed again with the value the machine supplied) and for
-// instructions the engine cannot run.
+// Stops the run without retiring the current instruction; `Cpu::exit` says why. Used for MMIO
+// reads (the instruction is executed again with the value the machine supplied), for reads an
+// event delivery makes, and for instructions the engine cannot run. Port reads and the MSRs the
+// machine answers stop without it (Cpu::unretired): unwinding costs microseconds per exit.
 struct StopRun {};
 
 namespace vec = x86::vec;
@@ -146,7 +147,15 @@ public:
   Exit exit;
   bool stop = false;         // leave the block loop after the current instruction
   bool exit_pending = false; // `exit` holds an exit to report once the instruction retires
-  uint64_t limit = ~0ull;    // stop when icount reaches this
+  // Set with `stop` by a handler that returns without retiring its instruction: `exit` asks the
+  // machine for data (a port read, an MSR), and the instruction runs again with the answer. The
+  // handler has changed nothing; the block loops leave RIP and the count on it.
+  bool unretired = false;
+  void stop_unretired() {
+    unretired = true;
+    stop = true;
+  }
+  uint64_t limit = ~0ull; // stop when icount reaches this
   std::atomic<bool> kicked{false};
   InputLog inputs;
   // The value of a port (io) or MMIO read the machine supplied before; false when the run must

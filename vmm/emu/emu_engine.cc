@@ -11,9 +11,9 @@ namespace rrvm {
 
 namespace {
 
-// An exit that asks the machine for data (StopRun carries only reads; writes retire first).
-// Exits whose instruction runs again with the machine's answer: port and MMIO reads, and every
-// RDMSR/WRMSR of an MSR the machine answers (a write may be refused with #GP).
+// An exit that asks the machine for data (StopRun and Cpu::unretired carry only reads; writes
+// retire first). Exits whose instruction runs again with the machine's answer: port and MMIO
+// reads, and every RDMSR/WRMSR of an MSR the machine answers (a write may be refused with #GP).
 bool is_read_exit(const Exit& e) {
   return (e.reason == ExitReason::kIo && !e.io.write) ||
          (e.reason == ExitReason::kMmio && !e.mmio.write) || e.reason == ExitReason::kMsrRead ||
@@ -100,7 +100,10 @@ Exit& EmuEngine::run() {
     return finish_debug(DebugCause::kStep, c.linear(emu::kCS, c.rip));
   }
   for (;;) {
-    if (c.kicked.exchange(false)) return finish(ExitReason::kKicked);
+    // Looked at before it is cleared: the exchange is a locked instruction, which costs an exit
+    // more than the rest of this loop.
+    if (c.kicked.load(std::memory_order_relaxed) && c.kicked.exchange(false))
+      return finish(ExitReason::kKicked);
     if (trap_pending_) {
       if (!deliver_single_step_trap()) return c.exit;
       if (Exit* stop = stop_after_delivery()) return *stop;
@@ -150,6 +153,7 @@ bool EmuEngine::execute(bool one) {
   Cpu& c = *cpu_;
   const bool tf = c.flags_raw & rflags::kTF;
   c.stop = false;
+  c.unretired = false;
   // An instruction under an interrupt shadow runs alone; the shadow ends with it unless the
   // instruction (MOV SS, STI) raises it again.
   if (one) c.interrupt_shadow = false;
@@ -195,6 +199,10 @@ bool EmuEngine::execute(bool one) {
     read_exit_pending_ = is_read_exit(c.exit);
     return false;
   }
+  if (c.unretired) {
+    read_exit_pending_ = is_read_exit(c.exit);
+    return false;
+  }
   if (tf && !c.exit_pending) {
     trap_pending_ = true;
     // The instruction's end and the trap's delivery are two positions: a debugger's step or a
@@ -209,19 +217,27 @@ void EmuEngine::interpret(const emu::Block& b, bool one) {
   Cpu& c = *cpu_;
   const emu::Insn* in = b.insns.data();
   const emu::Insn* end = one ? in + 1 : in + b.insns.size();
-  do {
+  for (;;) {
     c.next_rip = c.rip + in->len;
     in->fn(c, *in);
+    if (c.stop) [[unlikely]] {
+      if (!c.unretired) {
+        c.rip = c.next_rip;
+        ++c.icount;
+      }
+      return;
+    }
     c.rip = c.next_rip;
     ++c.icount;
-  } while (!c.stop && ++in != end && c.icount < c.limit);
+    if (++in == end || c.icount >= c.limit) return;
+  }
 }
 
 // Mirrors run()'s checks after execute() and before the next execute(false); a translated block
 // is entered only with TF clear, so no single-step trap is due.
 bool EmuEngine::next_block_follows() {
   const Cpu& c = *cpu_;
-  return !c.exit_pending && !c.watch_hit && !single_step_ &&
+  return !c.exit_pending && !c.unretired && !c.watch_hit && !single_step_ &&
          !c.kicked.load(std::memory_order_relaxed) && !trap_pending_ && !pending_irq_ &&
          !c.halted && c.icount < user_limit_ && !(window_ && can_inject()) &&
          exec_breakpoints_.empty() && !c.interrupt_shadow && !(c.flags_raw & rflags::kTF);
@@ -273,6 +289,7 @@ bool EmuEngine::execute_cross_page() {
   }
   c.next_rip = c.rip + in.len;
   in.fn(c, in);
+  if (c.unretired) return true;
   c.rip = c.next_rip;
   ++c.icount;
   return true;

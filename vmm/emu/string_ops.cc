@@ -134,7 +134,8 @@ template <typename T> void op_ins(Cpu& c, const Insn& in) {
     c.exit.reason = ExitReason::kIo;
     std::memset(c.io_buffer, 0, sizeof c.io_buffer);
     c.exit.io = IoExit{port, uint8_t(sizeof(T)), false, 1, c.io_buffer};
-    throw StopRun{};
+    c.stop_unretired();
+    return;
   }
   c.write<T>(la, T(value));
   advance(c, kRdi, x);

@@ -226,9 +226,9 @@ void op_wbinvd(Cpu& c, const Insn&) {
 }
 
 // RDMSR/WRMSR of an MSR the machine answers (msr_model.h), as KVM's MSR filter does it: the
-// instruction stops the run with an exit, then executes again with the machine's answer. Returns
-// the value read (or written).
-uint64_t msr_from_machine(Cpu& c, uint32_t index, bool write, uint64_t value) {
+// instruction stops the run with an exit, unretired, then executes again with the machine's
+// answer. Returns the value read (or written), or nothing when the run stops.
+std::optional<uint64_t> msr_from_machine(Cpu& c, uint32_t index, bool write, uint64_t value) {
   if (const emu::DeviceInput* answer = c.take_msr_input(index)) {
     if (answer->fault) Cpu::fault(vec::kGP, 0);
     return answer->value;
@@ -238,14 +238,21 @@ uint64_t msr_from_machine(Cpu& c, uint32_t index, bool write, uint64_t value) {
   c.msr_buffer = value;
   c.msr_fault = false;
   c.exit.msr = MsrExit{index, &c.msr_buffer, &c.msr_fault};
-  throw StopRun{};
+  c.stop_unretired();
+  return std::nullopt;
 }
 
 void op_rdmsr(Cpu& c, const Insn&) {
   require_cpl0(c);
   const uint32_t index = uint32_t(c.gpr[kRcx]);
-  const uint64_t v =
-      machine_answers_msr(index) ? msr_from_machine(c, index, false, 0) : c.read_msr(index);
+  uint64_t v;
+  if (!machine_answers_msr(index)) {
+    v = c.read_msr(index);
+  } else if (const std::optional<uint64_t> answer = msr_from_machine(c, index, false, 0)) {
+    v = *answer;
+  } else {
+    return;
+  }
   c.gpr[kRax] = uint32_t(v);
   c.gpr[kRdx] = v >> 32;
 }
@@ -339,7 +346,7 @@ template <bool Out> void op_io(Cpu& c, const Insn& in) {
     c.exit.reason = ExitReason::kIo;
     std::memset(c.io_buffer, 0, sizeof c.io_buffer);
     c.exit.io = IoExit{port, uint8_t(size), false, 1, c.io_buffer};
-    throw StopRun{};
+    c.stop_unretired();
   }
 }
 

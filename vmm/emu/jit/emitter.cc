@@ -4,13 +4,14 @@ namespace rrvm::emu {
 
 namespace {
 
-// Handlers report guest faults and stops by C++ exceptions, and generated code has no unwind
+// Handlers report guest faults and most stops by C++ exceptions, and generated code has no unwind
 // information: they are caught here, before they would have to unwind through it, and handed to
-// the C++ caller of the block, which rethrows them.
+// the C++ caller of the block, which rethrows them. True also when the handler returned without
+// retiring its instruction (a port read the machine must answer first): nothing to rethrow.
 bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
   try {
     in.fn(c, in);
-    return false;
+    return c.unretired;
   } catch (...) {
     *raised = std::current_exception();
     return true;

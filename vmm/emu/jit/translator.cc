@@ -19,7 +19,7 @@ bool Translator::run(Block& b) {
     if (++b.runs < kRunsBeforeTranslation) return false;
     b.translation = translate(b);
   }
-  if (b.translation(&cpu_)) std::rethrow_exception(std::exchange(raised_, nullptr));
+  if (b.translation(&cpu_) && raised_) std::rethrow_exception(std::exchange(raised_, nullptr));
   return true;
 }
 

@@ -30,7 +30,8 @@ public:
   // the block or c.limit), in host code, translating it on its kRunsBeforeTranslation-th run (until
   // then it returns false and the interpreter runs it). False when nothing ran: the limit falls
   // inside the block (the interpreter stops there). Throws what a handler threw, with the state the
-  // interpreter has at that point.
+  // interpreter has at that point; an instruction that stopped unretired (Cpu::unretired) leaves
+  // that state too, without a throw.
   bool run(Block& b);
 
   // Whether a translated block that runs to its end may go straight on to the next one's
