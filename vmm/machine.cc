@@ -138,18 +138,19 @@ RunOutcome Machine::run_to_outcome() {
       }
       exit.reason = ExitReason::kKicked;
     }
+    // Asked once: an exit is cheap on emu, and every question to the engine is a virtual call.
+    const std::optional<uint64_t> exit_count = engine_->instruction_count();
     bool quantum_boundary = false;
     if (exit.reason == ExitReason::kInstructionLimit) {
-      const uint64_t at = *engine_->instruction_count();
-      quantum_boundary = config_.instruction_quanta && at % kEmuQuantum == 0;
-      if (!quantum_boundary && at != deadline_count_)
+      quantum_boundary = config_.instruction_quanta && *exit_count % kEmuQuantum == 0;
+      if (!quantum_boundary && *exit_count != deadline_count_)
         return {RunOutcome::Kind::kPositionReached, 0, ""};
     }
     stats_.add(VmStat::VMEXIT_COUNT);
     if (exit.reason == ExitReason::kKicked && kicks_) kicks_->report();
-    gate_.on_exit(exit.reason, engine_->exit_rip(), engine_->instruction_count());
+    gate_.on_exit(exit.reason, engine_->exit_rip(), exit_count);
     if (gate_.wants_register_hashes()) gate_.on_register_hash(hash_cpu_state(engine_->state()));
-    update_clock(quantum_boundary);
+    update_clock(quantum_boundary, exit_count);
     count_host_cpu();
     if (clock_.now_ns() >= next_sample_ns_) [[unlikely]]
       take_sample();
@@ -235,12 +236,12 @@ std::optional<uint64_t> Machine::next_instruction_limit(uint64_t count) {
   return limit;
 }
 
-void Machine::update_clock(bool quantum_boundary) {
+void Machine::update_clock(bool quantum_boundary, std::optional<uint64_t> exit_count) {
   if (!counts_time()) {
     clock_.advance_to(gate_.sample_clock());
     return;
   }
-  const uint64_t count = *engine_->instruction_count();
+  const uint64_t count = *exit_count;
   if (quantum_boundary && config_.clock_mode == ClockMode::kAdaptive) {
     if (auto tie = gate_.clock_tie(ClockTiePoint::kQuantum, count, clock_line_.ns_at(count),
                                    clock_line_.rate))

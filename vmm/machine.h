@@ -148,8 +148,9 @@ private:
   void count_host_cpu();
   void take_sample();
   // Brings the clock up to the present: the gate's sample (host mode) or the clock line at the
-  // instruction count, which the gate may re-tie at a quantum boundary (adaptive mode).
-  void update_clock(bool quantum_boundary);
+  // instruction count of the exit, which the gate may re-tie at a quantum boundary (adaptive
+  // mode).
+  void update_clock(bool quantum_boundary, std::optional<uint64_t> exit_count);
   // The instruction limit for the next run: the next quantum, the next timer deadline (icount and
   // adaptive modes) or the debugger's stop position, whichever comes first.
   std::optional<uint64_t> next_instruction_limit(uint64_t count);
