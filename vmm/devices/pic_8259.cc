@@ -16,6 +16,7 @@ uint8_t Pic8259::slave_lines() const {
 }
 
 int Pic8259::highest_priority(uint8_t bits) const {
+  if (!bits) return -1; // the usual case, asked after every exit
   for (unsigned i = 1; i <= 8; ++i) {
     const unsigned line = (lowest_priority_ + i) & 7;
     if (bits & bit(line)) return static_cast<int>(line);
