@@ -100,8 +100,8 @@ Exit& EmuEngine::run() {
     return finish_debug(DebugCause::kStep, c.linear(emu::kCS, c.rip));
   }
   for (;;) {
-    // Looked at before it is cleared: the exchange is a locked instruction, which costs an exit
-    // more than the rest of this loop.
+    // Looked at before it is cleared: the exchange is a locked instruction, which cost about a
+    // tenth of a port exit when it ran at every entry.
     if (c.kicked.load(std::memory_order_relaxed) && c.kicked.exchange(false))
       return finish(ExitReason::kKicked);
     if (trap_pending_) {
