@@ -1,5 +1,7 @@
 #include "vmm/emu/code_cache.h"
 
+#include <algorithm>
+
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
 
@@ -108,7 +110,7 @@ bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
 } // namespace
 
 CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
-    : cpu_(cpu), code_pages_((ram_size + kPageSize - 1) / kPageSize + 1, 0) {
+    : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1) {
   const ZydisMachineMode modes[3] = {ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_MACHINE_MODE_LEGACY_32,
                                      ZYDIS_MACHINE_MODE_LONG_64};
   const ZydisStackWidth widths[3] = {ZYDIS_STACK_WIDTH_16, ZYDIS_STACK_WIDTH_32,
@@ -192,41 +194,60 @@ Block* CodeCache::block(uint64_t phys, const uint8_t* host, unsigned bits) {
     Insn in;
     if (!decode(host + off, avail - off, bits, in)) break;
     b->insns.push_back(in);
+    // An invalid encoding was judged on up to 15 bytes, any of which may make it valid.
+    const size_t judged = in.fn == invalid_opcode && in.len == 1 ? 15 : in.len;
+    b->bytes = uint16_t(std::min(avail, off + judged));
     off += in.len;
     if (in.ends_block) break;
   }
   if (b->insns.empty()) return nullptr;
-  const uint64_t page = phys & ~(kPageSize - 1);
-  if (!code_pages_[page >> 12]) {
-    code_pages_[page >> 12] = 1;
-    cpu_.protect_code_page(page >> 12);
+  std::unique_ptr<CodePage>& page = pages_[phys >> 12];
+  if (!page) {
+    page = std::make_unique<CodePage>();
+    cpu_.protect_code_page(phys >> 12);
   }
-  page_blocks_[page].push_back(key);
+  const size_t first = phys & (kPageSize - 1);
+  for (size_t i = first; i < first + b->bytes; ++i)
+    page->code.set(i);
+  page->blocks.push_back(b.get());
+  ++decoded_;
   fast = b.get();
   blocks_.emplace(key, std::move(b));
   return fast;
 }
 
+void CodeCache::retire(Block* b) {
+  if (fast_[slot(b->key)] == b) fast_[slot(b->key)] = nullptr;
+  auto it = blocks_.find(b->key);
+  retired_.push_back(std::move(it->second));
+  blocks_.erase(it);
+  ++generation_;
+  // The running block may be this one: stop after the current instruction.
+  cpu_.stop = true;
+}
+
 void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
-  if (length == 0) return;
-  const uint64_t first = gpa & ~(kPageSize - 1);
-  for (uint64_t page = first; page < gpa + length && (page >> 12) < code_pages_.size();
-       page += kPageSize) {
-    if (!code_pages_[page >> 12]) continue;
-    code_pages_[page >> 12] = 0;
-    auto it = page_blocks_.find(page);
-    if (it == page_blocks_.end()) continue;
-    for (uint64_t key : it->second) {
-      auto b = blocks_.find(key);
-      if (b == blocks_.end()) continue;
-      if (fast_[slot(key)] == b->second.get()) fast_[slot(key)] = nullptr;
-      retired_.push_back(std::move(b->second));
-      ++generation_;
-      blocks_.erase(b);
-    }
-    page_blocks_.erase(it);
-    // The running block may be one of them: stop after the current instruction.
-    cpu_.stop = true;
+  const uint64_t end = gpa + length;
+  for (uint64_t at = gpa; at < end && (at >> 12) < pages_.size(); at = (at | (kPageSize - 1)) + 1) {
+    std::unique_ptr<CodePage>& page = pages_[at >> 12];
+    if (!page) continue;
+    const size_t lo = at & (kPageSize - 1), hi = std::min<uint64_t>(kPageSize, lo + (end - at));
+    size_t i = lo;
+    while (i < hi && !page->code[i])
+      ++i;
+    if (i == hi) continue; // data next to the code
+    page->code.reset();
+    std::erase_if(page->blocks, [&](Block* b) {
+      const size_t first = (b->key & (kPageSize - 1));
+      if (first < hi && lo < first + b->bytes) {
+        retire(b);
+        return true;
+      }
+      for (size_t j = first; j < first + b->bytes; ++j)
+        page->code.set(j);
+      return false;
+    });
+    if (page->blocks.empty()) page.reset();
   }
 }
 
@@ -235,9 +256,9 @@ void CodeCache::clear() {
   for (auto& [key, b] : blocks_)
     retired_.push_back(std::move(b));
   blocks_.clear();
-  page_blocks_.clear();
   fast_.fill(nullptr);
-  std::fill(code_pages_.begin(), code_pages_.end(), 0);
+  for (auto& page : pages_)
+    page.reset();
 }
 
 void CodeCache::drop_translations() {

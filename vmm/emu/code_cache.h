@@ -1,17 +1,19 @@
 // Decoded-code cache: blocks of decoded instructions keyed by the guest-physical address of their
 // first byte and the code size, never spanning a page, dropped when the guest (or anyone through
-// invalidate()) writes a page they were decoded from.
+// invalidate()) writes one of the bytes they were decoded from.
 #pragma once
 
 #include <Zydis/Zydis.h>
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "vmm/emu/insn.h"
+#include "vmm/guest_memory.h"
 
 namespace rrvm::emu {
 
@@ -24,6 +26,7 @@ using TranslatedBlock = bool (*)(Cpu*);
 struct Block {
   uint64_t key;
   std::vector<Insn> insns;
+  uint16_t bytes = 0; // from its first byte, the bytes whose change may change the decoding
   TranslatedBlock translation = nullptr;
   uint32_t runs = 0; // times the translator was offered it untranslated (Translator::run)
   // The last blocks run after this one (CodeCache::successor), valid while the cache's
@@ -45,10 +48,12 @@ public:
   // again costs no lookup.
   Block* successor(Block& prev, uint64_t phys, const uint8_t* host, unsigned bits);
 
-  bool is_code(uint64_t page) const { return code_pages_[page >> 12]; }
+  bool is_code(uint64_t page) const { return pages_[page >> 12] != nullptr; }
   void on_write(uint64_t gpa, unsigned size) {
-    if (code_pages_[gpa >> 12] | code_pages_[(gpa + size - 1) >> 12]) invalidate(gpa, size);
+    if (pages_[gpa >> 12] || pages_[(gpa + size - 1) >> 12]) invalidate(gpa, size);
   }
+  // Drops the blocks decoded from any byte of [gpa, gpa+length); writes to the other bytes of
+  // their pages (data next to code) keep them.
   void invalidate(uint64_t gpa, uint64_t length);
   void clear();
   // Forgets every translation (the translator's code buffer starts over).
@@ -59,20 +64,30 @@ public:
   // Decodes one instruction; false when `n` bytes are not enough.
   bool decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& out);
 
+  // Blocks decoded so far (for tests and statistics).
+  uint64_t decoded_blocks() const { return decoded_; }
+
 private:
   static size_t slot(uint64_t key) { return (key ^ (key >> 12)) & (kFastSize - 1); }
   static uint64_t key_of(uint64_t phys, unsigned bits);
   static constexpr size_t kFastSize = 4096;
+  // A page holding live blocks: which of its bytes they were decoded from, so that a write is
+  // checked against the code without looking at the blocks.
+  struct CodePage {
+    std::bitset<kPageSize> code;
+    std::vector<Block*> blocks;
+  };
+  void retire(Block* b);
   Cpu& cpu_;
   ZydisDecoder decoders_[3];
-  std::vector<uint8_t> code_pages_;
+  std::vector<std::unique_ptr<CodePage>> pages_; // by physical page number; null: no code
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
-  std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;
   std::vector<std::unique_ptr<Block>> retired_;
   std::array<Block*, kFastSize> fast_{};
   // Advances whenever blocks are retired: remembered successors of an older generation may be
   // freed.
   uint64_t generation_ = 1;
+  uint64_t decoded_ = 0;
 };
 
 } // namespace rrvm::emu

@@ -59,10 +59,12 @@ struct LazyFlags {
 };
 
 // TLB permission bits; an entry grants only what the guest's page tables allow, and "fast write"
-// is withheld from pages holding cached code so those writes take the slow path that invalidates.
+// is withheld from pages holding cached code so those writes take the slow path that invalidates:
+// the withheld rights move to kCodeWrite*, which lets that path write without walking again.
 namespace perm {
 constexpr uint8_t kReadS = 1, kWriteS = 2, kExecS = 4, kReadU = 8, kWriteU = 16, kExecU = 32;
-}
+constexpr uint8_t kCodeWriteS = 64, kCodeWriteU = 128;
+} // namespace perm
 
 struct TlbEntry {
   uint64_t vpn = ~0ull; // linear page number
@@ -409,6 +411,7 @@ private:
   [[noreturn]] void stop_unsupported(std::string what);
   void access_slow(uint64_t la, unsigned size, uint8_t need, void* data);
   void access_phys(uint64_t gpa, unsigned size, bool write, void* data);
+  bool write_code_page(uint64_t la, unsigned size, uint8_t need, const void* data);
   // What a page walk grants: the access rights as TLB permission bits, and how it may be cached.
   struct Grant {
     uint8_t perms = 0;

@@ -392,6 +392,10 @@ uint64_t EmuEngine::translation_flushes() const {
   return translator_ ? translator_->flushes() : 0;
 }
 
+uint64_t EmuEngine::decoded_blocks() const {
+  return cpu_->code->decoded_blocks();
+}
+
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {
   cpu_->code->invalidate(gpa, length);
   cpu_->code->release_retired();

@@ -74,6 +74,8 @@ public:
   // (0 with translation off).
   uint64_t translated_blocks() const;
   uint64_t translation_flushes() const;
+  // Blocks decoded so far: each invalidation of a block costs one more when it runs again.
+  uint64_t decoded_blocks() const;
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
   void invalidate_code(uint64_t gpa, uint64_t length) override;
