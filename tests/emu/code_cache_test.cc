@@ -22,8 +22,8 @@ TEST(EmuCodeCache, WriteDropsOnlyTheBlocksItOverlaps) {
   std::memcpy(memory.host() + 0x1000, code.data(), code.size());
   emu::CodeCache& cache = *cpu.code;
   auto decode_both = [&] {
-    cache.block(0x1000, memory.host() + 0x1000, 64);
-    cache.block(0x1010, memory.host() + 0x1010, 64);
+    cache.block(0x1000, 0x1000, memory.host() + 0x1000, 64);
+    cache.block(0x1010, 0x1010, memory.host() + 0x1010, 64);
     cache.release_retired();
     return cache.decoded_blocks();
   };

@@ -1,6 +1,7 @@
 #include "vmm/emu/code_cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
@@ -107,7 +108,20 @@ bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
   }
 }
 
+// The bytes of physical page `ppn` that `b` was decoded from, as [from, to).
+std::pair<size_t, size_t> bytes_in(const Block& b, uint64_t ppn) {
+  if (b.phys() >> 12 != ppn) return {0, b.second_bytes};
+  const size_t from = b.phys() & (kPageSize - 1);
+  return {from, from + b.bytes};
+}
+
 } // namespace
+
+void CodeCache::mark_bytes(CodePage& page, const Block& b, uint64_t ppn) {
+  const auto [from, to] = bytes_in(b, ppn);
+  for (size_t i = from; i < to; ++i)
+    page.code.set(i);
+}
 
 CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
     : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1) {
@@ -165,7 +179,8 @@ uint64_t CodeCache::key_of(uint64_t phys, unsigned bits) {
   return phys | uint64_t(mode_index(bits)) << 62;
 }
 
-Block* CodeCache::successor(Block& prev, uint64_t phys, const uint8_t* host, unsigned bits) {
+Block* CodeCache::successor(Block& prev, uint64_t la, uint64_t phys, const uint8_t* host,
+                            unsigned bits) {
   const uint64_t key = key_of(phys, bits);
   if (prev.successor_generation == generation_) {
     for (Block* s : prev.successors)
@@ -174,80 +189,131 @@ Block* CodeCache::successor(Block& prev, uint64_t phys, const uint8_t* host, uns
     prev.successors = {};
     prev.successor_generation = generation_;
   }
-  Block* b = block(phys, host, bits);
+  Block* b = block(la, phys, host, bits);
   if (b) prev.successors[prev.next_successor++ & 1] = b;
   return b;
 }
 
-Block* CodeCache::block(uint64_t phys, const uint8_t* host, unsigned bits) {
+Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits) {
   const uint64_t key = key_of(phys, bits);
   Block*& fast = fast_[slot(key)];
-  if (fast && fast->key == key) return fast;
-  if (auto it = blocks_.find(key); it != blocks_.end()) {
-    fast = it->second.get();
-    return fast;
+  Block* found = fast && fast->key == key ? fast : nullptr;
+  if (!found)
+    if (auto it = blocks_.find(key); it != blocks_.end()) found = fast = it->second.get();
+  if (found) {
+    // A block decoded into a next page the TLB now maps elsewhere is decoded again.
+    uint64_t now;
+    if (!found->spans() || !cpu_.next_code_page(la, &now) || now == found->second_page)
+      return found;
+    retire(found, Block::kNoPage);
   }
   auto b = std::make_unique<Block>();
   b->key = key;
-  size_t off = 0, avail = kPageSize - (phys & (kPageSize - 1));
-  while (off < avail && b->insns.size() < kMaxBlockInsns) {
+  const size_t avail = kPageSize - (phys & (kPageSize - 1));
+  const uint8_t* next = nullptr; // the next linear page, once the block reaches it
+  uint64_t next_page = 0;
+  auto reach_next = [&] {
+    if (!next) next = cpu_.next_code_page(la, &next_page);
+    // A page mapped twice in a row would be both pages of the block: stop before it.
+    if (next && next_page == (phys & ~(kPageSize - 1))) next = nullptr;
+    return next != nullptr;
+  };
+  size_t off = 0, covered = 0;
+  while (b->insns.size() < kMaxBlockInsns) {
     Insn in;
-    if (!decode(host + off, avail - off, bits, in)) break;
+    if (off < avail) {
+      if (!decode(host + off, avail - off, bits, in)) {
+        // The instruction crosses the page end: decoded from both pages' bytes.
+        if (!reach_next()) break;
+        uint8_t window[15];
+        const size_t head = avail - off;
+        std::memcpy(window, host + off, head);
+        std::memcpy(window + head, next, sizeof window - head);
+        decode(window, sizeof window, bits, in); // fifteen bytes always decode
+      }
+    } else if (off - avail >= kPageSize || !reach_next() ||
+               !decode(next + (off - avail), kPageSize - (off - avail), bits, in)) {
+      break; // blocks end where a third page would begin
+    }
+    if (off + in.len <= avail) ++b->first_page_insns;
     b->insns.push_back(in);
     // An invalid encoding was judged on up to 15 bytes, any of which may make it valid.
     const size_t judged = in.fn == invalid_opcode && in.len == 1 ? 15 : in.len;
-    b->bytes = uint16_t(std::min(avail, off + judged));
+    covered = std::max(covered, std::min(off + judged, avail + (next ? kPageSize : 0)));
     off += in.len;
     if (in.ends_block) break;
   }
   if (b->insns.empty()) return nullptr;
-  std::unique_ptr<CodePage>& page = pages_[phys >> 12];
-  if (!page) {
-    page = std::make_unique<CodePage>();
-    cpu_.protect_code_page(phys >> 12);
+  b->bytes = uint16_t(std::min(covered, avail));
+  if (covered > avail) {
+    b->second_page = next_page;
+    b->second_bytes = uint16_t(covered - avail);
+    add(*b, next_page >> 12);
   }
-  const size_t first = phys & (kPageSize - 1);
-  for (size_t i = first; i < first + b->bytes; ++i)
-    page->code.set(i);
-  page->blocks.push_back(b.get());
+  add(*b, phys >> 12);
   ++decoded_;
   fast = b.get();
   blocks_.emplace(key, std::move(b));
   return fast;
 }
 
-void CodeCache::retire(Block* b) {
+void CodeCache::add(Block& b, uint64_t ppn) {
+  std::unique_ptr<CodePage>& page = pages_[ppn];
+  if (!page) {
+    page = std::make_unique<CodePage>();
+    cpu_.protect_code_page(ppn);
+  }
+  mark_bytes(*page, b, ppn);
+  page->blocks.push_back(&b);
+}
+
+void CodeCache::rebuild(uint64_t ppn) {
+  std::unique_ptr<CodePage>& page = pages_[ppn];
+  if (page->blocks.empty()) {
+    page.reset();
+    return;
+  }
+  page->code.reset();
+  for (const Block* b : page->blocks)
+    mark_bytes(*page, *b, ppn);
+}
+
+void CodeCache::retire(Block* b, uint64_t skip) {
+  for (uint64_t page : {b->phys() & ~(kPageSize - 1), b->second_page}) {
+    if (page == Block::kNoPage || page >> 12 == skip) continue;
+    std::erase(pages_[page >> 12]->blocks, b);
+    rebuild(page >> 12);
+  }
   if (fast_[slot(b->key)] == b) fast_[slot(b->key)] = nullptr;
   auto it = blocks_.find(b->key);
   retired_.push_back(std::move(it->second));
   blocks_.erase(it);
   ++generation_;
-  // The running block may be this one: stop after the current instruction.
-  cpu_.stop = true;
 }
 
 void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
   const uint64_t end = gpa + length;
   for (uint64_t at = gpa; at < end && (at >> 12) < pages_.size(); at = (at | (kPageSize - 1)) + 1) {
-    std::unique_ptr<CodePage>& page = pages_[at >> 12];
+    const uint64_t ppn = at >> 12;
+    CodePage* page = pages_[ppn].get();
     if (!page) continue;
     const size_t lo = at & (kPageSize - 1), hi = std::min<uint64_t>(kPageSize, lo + (end - at));
     size_t i = lo;
     while (i < hi && !page->code[i])
       ++i;
     if (i == hi) continue; // data next to the code
-    page->code.reset();
+    std::vector<Block*> written;
     std::erase_if(page->blocks, [&](Block* b) {
-      const size_t first = (b->key & (kPageSize - 1));
-      if (first < hi && lo < first + b->bytes) {
-        retire(b);
-        return true;
-      }
-      for (size_t j = first; j < first + b->bytes; ++j)
-        page->code.set(j);
-      return false;
+      const auto [from, to] = bytes_in(*b, ppn);
+      if (from >= hi || lo >= to) return false;
+      written.push_back(b);
+      return true;
     });
-    if (page->blocks.empty()) page.reset();
+    rebuild(ppn);
+    for (Block* b : written)
+      retire(b, ppn);
+    // The running block may be one of them: stop after the current instruction.
+    cpu_.stop = true;
   }
 }
 

@@ -344,6 +344,21 @@ public:
   // nullptr when the code is not in RAM.
   const uint8_t* fetch_page(uint64_t la, uint64_t* phys);
   bool watch_active() const { return !watchpoints.empty(); }
+  // The host address of the linear page after `la`'s, with its physical address, when the TLB
+  // holds an executable translation of it; nullptr otherwise. Nothing is walked: decoding a block
+  // into that page changes no state.
+  const uint8_t* next_code_page(uint64_t la, uint64_t* page) const {
+    const uint64_t next = ((la | 0xfff) + 1) & lin_mask;
+    const TlbEntry& e = tlb_[(next >> 12) & (kTlbSize - 1)];
+    if (e.vpn != (next >> 12) || !(e.perm & acc_exec)) return nullptr;
+    *page = e.ppn << 12;
+    return e.host;
+  }
+  // Whether the TLB still maps the linear page after `la`'s, executable, to physical `page`.
+  bool next_page_maps(uint64_t la, uint64_t page) const {
+    uint64_t now;
+    return next_code_page(la, &now) && now == page;
+  }
   // The TLB read_as/write_as look up, for the translator's inline copy of their fast path.
   const TlbEntry* tlb() const { return tlb_; }
   static constexpr size_t tlb_entries() { return kTlbSize; }
