@@ -1,7 +1,8 @@
 // The translator against the interpreter in every mode the interpreter runs: random instruction
 // sequences looped twelve times (so their blocks run translated) in real mode, 16-bit and 32-bit
 // protected mode (without paging, with 4 KiB pages, 4 MiB pages and PAE), and long mode at ring 0
-// and ring 3. A third of them fault in the last round, in the middle of a translated block (#DE,
+// and ring 3; some continue into the next page, so two-page blocks run too. A third of them
+// fault in the last round, in the middle of a translated block (#DE,
 // #GP, #PF on a page not present, and #OF in real mode, where the interpreter checks no segment
 // limits); a handler per vector reports it with OUT 0x81. Registers, flags, CR2, memory (the
 // exception frame too), the instruction count and the exit must match, for the whole run and for
@@ -32,7 +33,9 @@ enum class Env {
 };
 
 // Physical layout: everything the sequences touch lies below kCompared.
-constexpr uint64_t kCode = 0x30000;   // sequence i at kCode + i * kSlot
+// Sequence i at kCode + i * kSlot: every fourth starts 0x80 before a page end, and its longer
+// bodies continue into the next page.
+constexpr uint64_t kCode = 0x30380;
 constexpr uint64_t kData = 0x20000;   // data, and the 16-bit modes' stack segment
 constexpr uint64_t kStubs = 0x8000;   // vector v's handler: mov al, v; out 0x81, al
 constexpr uint64_t kIdt = 0x9000;     // gates for vectors 0-31
@@ -266,11 +269,15 @@ TEST_P(TranslatorModes, RandomHotSequencesMatchTheInterpreter) {
   std::ostringstream all;
   for (unsigned i = 0; i < kSequencesPerMode; ++i) {
     sources[i] = sequence(env, i, gen64, gen, rng);
-    all << sources[i] << "align " << kSlot << ", db 0xcc\n";
+    all << sources[i] << "times " << (i + 1) * kSlot << " - ($ - $$) db 0xcc\n";
   }
   const std::vector<uint8_t> code =
       assemble(all.str(), code_bits(env), code_bits(env) == 16 ? 0 : linear_offset(env) + kCode);
   ASSERT_LE(code.size(), kSequencesPerMode * kSlot) << "a sequence outgrew its slot";
+  unsigned crossing = 0; // sequences with code at their next page's start
+  for (unsigned i = 3; i < kSequencesPerMode; i += 4)
+    crossing += code[i * kSlot + 0x80] != 0xcc;
+  EXPECT_GE(crossing, kSequencesPerMode / 16);
 
   GuestMemory interpreted_memory(kRam), translated_memory(kRam);
   EmuEngine interpreted(interpreted_memory, CpuidTable::emulated(), false);
