@@ -1,12 +1,12 @@
 // The translator against the interpreter in every mode the interpreter runs: random instruction
 // sequences looped twelve times (so their blocks run translated) in real mode, 16-bit and 32-bit
 // protected mode (without paging, with 4 KiB pages, 4 MiB pages and PAE), and long mode at ring 0
-// and ring 3; some continue into the next page, so two-page blocks run too. A third of them
-// fault in the last round, in the middle of a translated block (#DE,
-// #GP, #PF on a page not present, and #OF in real mode, where the interpreter checks no segment
-// limits); a handler per vector reports it with OUT 0x81. Registers, flags, CR2, memory (the
-// exception frame too), the instruction count and the exit must match, for the whole run and for
-// a run stopped at a random instruction limit and continued.
+// and ring 3; some continue into the next page, so two-page blocks run too. A third of them fault
+// in the last round, in the middle of a translated block (#DE, #GP, #PF on a page not present,
+// and #OF in real mode, where the interpreter checks no segment limits); a handler per vector
+// reports it with OUT 0x81. Registers, flags, CR2, memory (the exception frame too), the
+// instruction count and the exit must match, for the whole run and for a run stopped at a random
+// instruction limit and continued.
 #include <gtest/gtest.h>
 
 #include <cstring>
