@@ -304,4 +304,186 @@ private:
   uint64_t undef_ = 0;
 };
 
+// Random sequences of integer instructions for `bits 16` or `bits 32` code (real mode, 16/32-bit
+// protected mode), with forward Jcc skips. Memory is [bx + 0x10 .. 0xff0] (bits 16) or
+// [ebx + 0x10 .. 0xff0] (bits 32), string instructions use [.. + 0x800 .. 0x13ff] through ES as
+// well; (E)BX and (E)SP are left alone. Undefined flags are not tracked: the sequences compare
+// the translator with the interpreter, which define them alike.
+class LegacySequenceGenerator {
+public:
+  LegacySequenceGenerator(uint64_t seed, unsigned bits) : rng_(seed), bits_(bits) {}
+
+  // `n` random instructions; labels are unique over the generator's life.
+  std::string body(unsigned n) {
+    out_.str("");
+    for (unsigned i = 0; i < n; ++i)
+      one();
+    return out_.str();
+  }
+
+private:
+  static constexpr const char* k32[] = {"eax", "ecx", "edx", "esi", "edi", "ebp"};
+  static constexpr const char* k16[] = {"ax", "cx", "dx", "si", "di", "bp"};
+  static constexpr const char* k8[] = {"al", "cl", "dl", "ah", "ch", "dh"};
+  unsigned pick(unsigned n) { return unsigned(rng_() % n); }
+  unsigned size() { return 1u << pick(3); }
+  std::string reg(unsigned sz, unsigned r) { return sz == 4 ? k32[r] : sz == 2 ? k16[r] : k8[r]; }
+  std::string rreg(unsigned sz) { return reg(sz, pick(6)); }
+  std::string base() const { return bits_ == 16 ? "bx" : "ebx"; }
+  std::string mem(unsigned sz) {
+    const char* w = sz == 4 ? "dword" : sz == 2 ? "word" : "byte";
+    return std::string(w) + " [" + base() + " + " + std::to_string(pick(0xfe0) + 0x10) + "]";
+  }
+  std::string rm(unsigned sz) { return pick(3) == 0 ? mem(sz) : rreg(sz); }
+  std::string imm(unsigned sz) {
+    const uint64_t v = rng_();
+    return std::to_string(sz == 1 ? v & 0xff : sz == 2 ? v & 0xffff : v & 0xffffffff);
+  }
+
+  void one() {
+    static const char* kAlu[] = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp", "test"};
+    static const char* kShift[] = {"rol", "ror", "rcl", "rcr", "shl", "shr", "sar"};
+    static const char* kCc[] = {"o", "no", "b", "ae", "e", "ne", "be", "a",
+                                "s", "ns", "p", "np", "l", "ge", "le", "g"};
+    const unsigned sz = size();
+    const std::string si = bits_ == 16 ? "si" : "esi", di = bits_ == 16 ? "di" : "edi",
+                      cx = bits_ == 16 ? "cx" : "ecx";
+    switch (pick(20)) {
+    case 0:
+    case 1:
+    case 2: { // ALU
+      const std::string a = rm(sz);
+      const bool amem = a.find('[') != std::string::npos;
+      const unsigned k = pick(3);
+      const std::string b = k == 0 && !amem ? mem(sz) : k == 1 ? rreg(sz) : imm(sz);
+      out_ << kAlu[pick(9)] << " " << a << ", " << b << "\n";
+      return;
+    }
+    case 3: {
+      static const char* k[] = {"inc", "dec", "neg", "not"};
+      out_ << k[pick(4)] << " " << rm(sz) << "\n";
+      return;
+    }
+    case 4: // shifts and rotates
+      out_ << kShift[pick(7)] << " " << rm(sz) << ", " << (pick(2) ? "cl" : imm(1)) << "\n";
+      return;
+    case 5: {
+      const unsigned s2 = 2u << pick(2);
+      out_ << (pick(2) ? "shld " : "shrd ") << rm(s2) << ", " << rreg(s2) << ", "
+           << (pick(2) ? std::string("cl") : std::to_string(pick(s2 * 8))) << "\n";
+      return;
+    }
+    case 6: { // BT family: a register offset is kept inside the data
+      static const char* k[] = {"bt", "bts", "btr", "btc"};
+      const unsigned s2 = 2u << pick(2);
+      if (pick(2)) {
+        out_ << k[pick(4)] << " " << rm(s2) << ", " << pick(s2 * 8) << "\n";
+      } else {
+        out_ << "and eax, 0x3ff\n" << k[pick(4)] << " " << rm(s2) << ", " << reg(s2, 0) << "\n";
+      }
+      return;
+    }
+    case 7: {
+      const unsigned s2 = 2u << pick(2);
+      out_ << (pick(2) ? "bsf " : "bsr ") << rreg(s2) << ", " << rm(s2) << "\n";
+      return;
+    }
+    case 8: // MUL/IMUL
+      if (sz == 1 || pick(2))
+        out_ << (pick(2) ? "mul " : "imul ") << rm(sz) << "\n";
+      else
+        out_ << "imul " << rreg(sz) << ", " << rm(sz) << ", " << int(pick(256)) - 128 << "\n";
+      return;
+    case 9: { // DIV/IDIV by a divisor of at least 2 in magnitude, on a dividend that fits
+      const bool sign = pick(2);
+      static const unsigned kDivisors8[] = {1, 2, 4, 5}; // not AL or AH
+      static const unsigned kDivisors[] = {1, 3, 4, 5};  // not (E)AX or (E)DX
+      const std::string d = reg(sz, sz == 1 ? kDivisors8[pick(4)] : kDivisors[pick(4)]);
+      out_ << "or " << d << ", 2\n";
+      if (sz == 1)
+        out_ << (sign ? "cbw\nidiv " : "movzx ax, al\ndiv ") << d << "\n";
+      else if (sign)
+        out_ << (sz == 2 ? "cwd" : "cdq") << "\nidiv " << d << "\n";
+      else
+        out_ << "xor edx, edx\ndiv " << d << "\n";
+      return;
+    }
+    case 10: {
+      static const char* k[] = {"cmpxchg", "xadd", "xchg"};
+      out_ << k[pick(3)] << " " << rm(sz) << ", " << rreg(sz) << "\n";
+      return;
+    }
+    case 11:
+      switch (pick(4)) {
+      case 0:
+        out_ << "bswap " << rreg(4) << "\n";
+        break;
+      case 1:
+        out_ << (pick(2) ? "movzx " : "movsx ") << rreg(pick(2) ? 4 : 2) << ", " << rm(1) << "\n";
+        break;
+      case 2:
+        out_ << "lea " << rreg(pick(2) ? 4 : 2) << ", [" << rreg(4) << " + " << rreg(4) << "*"
+             << (1u << pick(4)) << " + " << int(pick(2000)) - 1000 << "]\n";
+        break;
+      default:
+        out_ << "lea " << rreg(2) << ", [" << (pick(2) ? "bp + si" : "bx + di") << " + "
+             << pick(200) << "]\n";
+      }
+      return;
+    case 12:
+      if (pick(2))
+        out_ << "set" << kCc[pick(16)] << " " << rm(1) << "\n";
+      else
+        out_ << "cmov" << kCc[pick(16)] << " " << rreg(sz < 2 ? 4 : sz) << ", "
+             << rm(sz < 2 ? 4 : sz) << "\n";
+      return;
+    case 13: {
+      static const char* k[] = {"cbw", "cwde", "cwd", "cdq", "clc", "stc", "cmc", "cld", "std"};
+      out_ << k[pick(9)] << "\n";
+      return;
+    }
+    case 14: { // string instructions, with REP on prepared registers
+      static const char* k[] = {"movs", "stos", "lods", "cmps", "scas"};
+      static const char sfx[] = {'b', 'w', 'd'};
+      const unsigned op = pick(5);
+      out_ << "lea " << si << ", [" << base() << " + " << 0x800 + pick(0x400) << "]\n"
+           << "lea " << di << ", [" << base() << " + " << 0x1000 + pick(0x400) << "]\n"
+           << "mov " << cx << ", " << pick(17) << "\n"
+           << (op >= 3   ? (pick(2) ? "repe " : "repne ")
+               : pick(3) ? "rep "
+                         : "")
+           << k[op] << sfx[pick(3)] << "\n";
+      return;
+    }
+    case 15:
+      out_ << "mov " << rreg(sz) << ", " << (pick(2) ? rm(sz) : imm(sz)) << "\n";
+      return;
+    case 16: {
+      const unsigned s2 = 2u << pick(2);
+      out_ << "popcnt " << rreg(s2) << ", " << rm(s2) << "\n";
+      return;
+    }
+    case 17: {
+      const unsigned s2 = 2u << pick(2);
+      out_ << "push " << rreg(s2) << "\npop " << rreg(s2) << "\n";
+      return;
+    }
+    case 18: { // a forward skip over one ALU instruction
+      const unsigned label = labels_++;
+      out_ << "j" << kCc[pick(16)] << " skip" << label << "\n"
+           << kAlu[pick(9)] << " " << rreg(sz) << ", " << imm(sz) << "\nskip" << label << ":\n";
+      return;
+    }
+    default:
+      out_ << (pick(2) ? "adc " : "sbb ") << rreg(4) << ", " << rreg(4) << "\n";
+      return;
+    }
+  }
+
+  std::mt19937_64 rng_;
+  unsigned bits_;
+  unsigned labels_ = 0;
+  std::ostringstream out_;
+};
+
 } // namespace rrvm::test

@@ -1,5 +1,8 @@
 #include "vmm/emu/code_cache.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
 
@@ -105,10 +108,23 @@ bool convert(const ZydisDecodedOperand& zo, Operand& o, Insn& in) {
   }
 }
 
+// The bytes of physical page `ppn` that `b` was decoded from, as [from, to).
+std::pair<size_t, size_t> bytes_in(const Block& b, uint64_t ppn) {
+  if (b.phys() >> 12 != ppn) return {0, b.second_bytes};
+  const size_t from = b.phys() & (kPageSize - 1);
+  return {from, from + b.bytes};
+}
+
 } // namespace
 
+void CodeCache::mark_bytes(CodePage& page, const Block& b, uint64_t ppn) {
+  const auto [from, to] = bytes_in(b, ppn);
+  for (size_t i = from; i < to; ++i)
+    page.code.set(i);
+}
+
 CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
-    : cpu_(cpu), code_pages_((ram_size + kPageSize - 1) / kPageSize + 1, 0) {
+    : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1) {
   const ZydisMachineMode modes[3] = {ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_MACHINE_MODE_LEGACY_32,
                                      ZYDIS_MACHINE_MODE_LONG_64};
   const ZydisStackWidth widths[3] = {ZYDIS_STACK_WIDTH_16, ZYDIS_STACK_WIDTH_32,
@@ -163,7 +179,8 @@ uint64_t CodeCache::key_of(uint64_t phys, unsigned bits) {
   return phys | uint64_t(mode_index(bits)) << 62;
 }
 
-Block* CodeCache::successor(Block& prev, uint64_t phys, const uint8_t* host, unsigned bits) {
+Block* CodeCache::successor(Block& prev, uint64_t la, uint64_t phys, const uint8_t* host,
+                            unsigned bits) {
   const uint64_t key = key_of(phys, bits);
   if (prev.successor_generation == generation_) {
     for (Block* s : prev.successors)
@@ -172,59 +189,129 @@ Block* CodeCache::successor(Block& prev, uint64_t phys, const uint8_t* host, uns
     prev.successors = {};
     prev.successor_generation = generation_;
   }
-  Block* b = block(phys, host, bits);
+  Block* b = block(la, phys, host, bits);
   if (b) prev.successors[prev.next_successor++ & 1] = b;
   return b;
 }
 
-Block* CodeCache::block(uint64_t phys, const uint8_t* host, unsigned bits) {
+Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits) {
   const uint64_t key = key_of(phys, bits);
   Block*& fast = fast_[slot(key)];
-  if (fast && fast->key == key) return fast;
-  if (auto it = blocks_.find(key); it != blocks_.end()) {
-    fast = it->second.get();
-    return fast;
+  Block* found = fast && fast->key == key ? fast : nullptr;
+  if (!found)
+    if (auto it = blocks_.find(key); it != blocks_.end()) found = fast = it->second.get();
+  if (found) {
+    // A block decoded into a next page the TLB now maps elsewhere is decoded again.
+    uint64_t now;
+    if (!found->spans() || !cpu_.next_code_page(la, &now) || now == found->second_page)
+      return found;
+    retire(found, Block::kNoPage);
   }
   auto b = std::make_unique<Block>();
   b->key = key;
-  size_t off = 0, avail = kPageSize - (phys & (kPageSize - 1));
-  while (off < avail && b->insns.size() < kMaxBlockInsns) {
+  const size_t avail = kPageSize - (phys & (kPageSize - 1));
+  const uint8_t* next = nullptr; // the next linear page, once the block reaches it
+  uint64_t next_page = 0;
+  auto reach_next = [&] {
+    if (!next) next = cpu_.next_code_page(la, &next_page);
+    // A page mapped twice in a row would be both pages of the block: stop before it.
+    if (next && next_page == (phys & ~(kPageSize - 1))) next = nullptr;
+    return next != nullptr;
+  };
+  size_t off = 0, covered = 0;
+  while (b->insns.size() < kMaxBlockInsns) {
     Insn in;
-    if (!decode(host + off, avail - off, bits, in)) break;
+    if (off < avail) {
+      if (!decode(host + off, avail - off, bits, in)) {
+        // The instruction crosses the page end: decoded from both pages' bytes.
+        if (!reach_next()) break;
+        uint8_t window[15];
+        const size_t head = avail - off;
+        std::memcpy(window, host + off, head);
+        std::memcpy(window + head, next, sizeof window - head);
+        decode(window, sizeof window, bits, in); // fifteen bytes always decode
+      }
+    } else if (off - avail >= kPageSize || !reach_next() ||
+               !decode(next + (off - avail), kPageSize - (off - avail), bits, in)) {
+      break; // blocks end where a third page would begin
+    }
+    if (off + in.len <= avail) ++b->first_page_insns;
     b->insns.push_back(in);
+    // An invalid encoding was judged on up to 15 bytes, any of which may make it valid.
+    const size_t judged = in.fn == invalid_opcode && in.len == 1 ? 15 : in.len;
+    covered = std::max(covered, std::min(off + judged, avail + (next ? kPageSize : 0)));
     off += in.len;
     if (in.ends_block) break;
   }
   if (b->insns.empty()) return nullptr;
-  const uint64_t page = phys & ~(kPageSize - 1);
-  if (!code_pages_[page >> 12]) {
-    code_pages_[page >> 12] = 1;
-    cpu_.protect_code_page(page >> 12);
+  b->bytes = uint16_t(std::min(covered, avail));
+  if (covered > avail) {
+    b->second_page = next_page;
+    b->second_bytes = uint16_t(covered - avail);
+    add(*b, next_page >> 12);
   }
-  page_blocks_[page].push_back(key);
+  add(*b, phys >> 12);
+  ++decoded_;
   fast = b.get();
   blocks_.emplace(key, std::move(b));
   return fast;
 }
 
+void CodeCache::add(Block& b, uint64_t ppn) {
+  std::unique_ptr<CodePage>& page = pages_[ppn];
+  if (!page) {
+    page = std::make_unique<CodePage>();
+    cpu_.protect_code_page(ppn);
+  }
+  mark_bytes(*page, b, ppn);
+  page->blocks.push_back(&b);
+}
+
+void CodeCache::rebuild(uint64_t ppn) {
+  std::unique_ptr<CodePage>& page = pages_[ppn];
+  if (page->blocks.empty()) {
+    page.reset();
+    return;
+  }
+  page->code.reset();
+  for (const Block* b : page->blocks)
+    mark_bytes(*page, *b, ppn);
+}
+
+void CodeCache::retire(Block* b, uint64_t skip) {
+  for (uint64_t page : {b->phys() & ~(kPageSize - 1), b->second_page}) {
+    if (page == Block::kNoPage || page >> 12 == skip) continue;
+    std::erase(pages_[page >> 12]->blocks, b);
+    rebuild(page >> 12);
+  }
+  if (fast_[slot(b->key)] == b) fast_[slot(b->key)] = nullptr;
+  auto it = blocks_.find(b->key);
+  retired_.push_back(std::move(it->second));
+  blocks_.erase(it);
+  ++generation_;
+}
+
 void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
-  if (length == 0) return;
-  const uint64_t first = gpa & ~(kPageSize - 1);
-  for (uint64_t page = first; page < gpa + length && (page >> 12) < code_pages_.size();
-       page += kPageSize) {
-    if (!code_pages_[page >> 12]) continue;
-    code_pages_[page >> 12] = 0;
-    auto it = page_blocks_.find(page);
-    if (it == page_blocks_.end()) continue;
-    for (uint64_t key : it->second) {
-      auto b = blocks_.find(key);
-      if (b == blocks_.end()) continue;
-      if (fast_[slot(key)] == b->second.get()) fast_[slot(key)] = nullptr;
-      retired_.push_back(std::move(b->second));
-      ++generation_;
-      blocks_.erase(b);
-    }
-    page_blocks_.erase(it);
+  const uint64_t end = gpa + length;
+  for (uint64_t at = gpa; at < end && (at >> 12) < pages_.size(); at = (at | (kPageSize - 1)) + 1) {
+    const uint64_t ppn = at >> 12;
+    CodePage* page = pages_[ppn].get();
+    if (!page) continue;
+    const size_t lo = at & (kPageSize - 1), hi = std::min<uint64_t>(kPageSize, lo + (end - at));
+    size_t i = lo;
+    while (i < hi && !page->code[i])
+      ++i;
+    if (i == hi) continue; // data next to the code
+    std::vector<Block*> written;
+    std::erase_if(page->blocks, [&](Block* b) {
+      const auto [from, to] = bytes_in(*b, ppn);
+      if (from >= hi || lo >= to) return false;
+      written.push_back(b);
+      return true;
+    });
+    rebuild(ppn);
+    for (Block* b : written)
+      retire(b, ppn);
     // The running block may be one of them: stop after the current instruction.
     cpu_.stop = true;
   }
@@ -235,9 +322,9 @@ void CodeCache::clear() {
   for (auto& [key, b] : blocks_)
     retired_.push_back(std::move(b));
   blocks_.clear();
-  page_blocks_.clear();
   fast_.fill(nullptr);
-  std::fill(code_pages_.begin(), code_pages_.end(), 0);
+  for (auto& page : pages_)
+    page.reset();
 }
 
 void CodeCache::drop_translations() {

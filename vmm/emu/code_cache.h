@@ -1,17 +1,19 @@
 // Decoded-code cache: blocks of decoded instructions keyed by the guest-physical address of their
-// first byte and the code size, never spanning a page, dropped when the guest (or anyone through
-// invalidate()) writes a page they were decoded from.
+// first byte and the code size, continuing into the next linear page when the TLB maps it, dropped
+// when the guest (or anyone through invalidate()) writes one of the bytes they were decoded from.
 #pragma once
 
 #include <Zydis/Zydis.h>
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "vmm/emu/insn.h"
+#include "vmm/guest_memory.h"
 
 namespace rrvm::emu {
 
@@ -24,6 +26,17 @@ using TranslatedBlock = bool (*)(Cpu*);
 struct Block {
   uint64_t key;
   std::vector<Insn> insns;
+  uint16_t bytes = 0; // from its first byte, the bytes whose change may change the decoding
+  // A block may continue into the next linear page (the instruction crossing there included). It
+  // was decoded with that page mapped to physical `second_page`, and runs past its first
+  // `first_page_insns` instructions only while the TLB still maps it so (Cpu::next_page_maps):
+  // otherwise the instructions from the crossing one on are fetched again.
+  static constexpr uint64_t kNoPage = ~0ull;
+  uint64_t second_page = kNoPage;
+  uint16_t second_bytes = 0; // the bytes it was decoded from there, from the page's start
+  uint8_t first_page_insns = 0;
+  bool spans() const { return second_page != kNoPage; }
+  uint64_t phys() const { return key & ((1ull << 62) - 1); }
   TranslatedBlock translation = nullptr;
   uint32_t runs = 0; // times the translator was offered it untranslated (Translator::run)
   // The last blocks run after this one (CodeCache::successor), valid while the cache's
@@ -37,18 +50,21 @@ class CodeCache {
 public:
   CodeCache(Cpu& cpu, uint64_t ram_size);
 
-  // The block starting at guest-physical `phys`, whose page is readable at `host` up to its end;
-  // decodes it on first use. nullptr when the first instruction crosses into the next page (the
-  // caller decodes that one uncached, since the next page's mapping is not part of the key).
-  Block* block(uint64_t phys, const uint8_t* host, unsigned bits);
+  // The block starting at linear `la`, guest-physical `phys`, whose page is readable at `host` up
+  // to its end; decodes it on first use, into the next linear page when the TLB holds an
+  // executable translation of it (nothing is walked). nullptr when the first instruction crosses
+  // into a next page the TLB does not map (the caller fetches that one through the page tables).
+  Block* block(uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits);
   // block(), for the block run after `prev`: remembered in `prev`, so that following the same edge
   // again costs no lookup.
-  Block* successor(Block& prev, uint64_t phys, const uint8_t* host, unsigned bits);
+  Block* successor(Block& prev, uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits);
 
-  bool is_code(uint64_t page) const { return code_pages_[page >> 12]; }
+  bool is_code(uint64_t page) const { return pages_[page >> 12] != nullptr; }
   void on_write(uint64_t gpa, unsigned size) {
-    if (code_pages_[gpa >> 12] | code_pages_[(gpa + size - 1) >> 12]) invalidate(gpa, size);
+    if (pages_[gpa >> 12] || pages_[(gpa + size - 1) >> 12]) invalidate(gpa, size);
   }
+  // Drops the blocks decoded from any byte of [gpa, gpa+length); writes to the other bytes of
+  // their pages (data next to code) keep them.
   void invalidate(uint64_t gpa, uint64_t length);
   void clear();
   // Forgets every translation (the translator's code buffer starts over).
@@ -59,20 +75,37 @@ public:
   // Decodes one instruction; false when `n` bytes are not enough.
   bool decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& out);
 
+  // Blocks decoded so far (for tests and statistics).
+  uint64_t decoded_blocks() const { return decoded_; }
+
 private:
   static size_t slot(uint64_t key) { return (key ^ (key >> 12)) & (kFastSize - 1); }
   static uint64_t key_of(uint64_t phys, unsigned bits);
   static constexpr size_t kFastSize = 4096;
+  // A page holding live blocks: which of its bytes they were decoded from, so that a write is
+  // checked against the code without looking at the blocks.
+  struct CodePage {
+    std::bitset<kPageSize> code;
+    std::vector<Block*> blocks;
+  };
+  // Takes `b` out of the cache (and out of its pages' lists, but page `skip`'s, which the caller
+  // edits); release_retired() frees it.
+  void retire(Block* b, uint64_t skip);
+  // Makes physical page `ppn` hold `b`.
+  void add(Block& b, uint64_t ppn);
+  static void mark_bytes(CodePage& page, const Block& b, uint64_t ppn);
+  // Recomputes the page's bitmap from its blocks; a page left without blocks is data again.
+  void rebuild(uint64_t ppn);
   Cpu& cpu_;
   ZydisDecoder decoders_[3];
-  std::vector<uint8_t> code_pages_;
+  std::vector<std::unique_ptr<CodePage>> pages_; // by physical page number; null: no code
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
-  std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;
   std::vector<std::unique_ptr<Block>> retired_;
   std::array<Block*, kFastSize> fast_{};
   // Advances whenever blocks are retired: remembered successors of an older generation may be
   // freed.
   uint64_t generation_ = 1;
+  uint64_t decoded_ = 0;
 };
 
 } // namespace rrvm::emu

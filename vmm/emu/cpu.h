@@ -60,10 +60,12 @@ struct LazyFlags {
 };
 
 // TLB permission bits; an entry grants only what the guest's page tables allow, and "fast write"
-// is withheld from pages holding cached code so those writes take the slow path that invalidates.
+// is withheld from pages holding cached code so those writes take the slow path that invalidates:
+// the withheld rights move to kCodeWrite*, which lets that path write without walking again.
 namespace perm {
 constexpr uint8_t kReadS = 1, kWriteS = 2, kExecS = 4, kReadU = 8, kWriteU = 16, kExecU = 32;
-}
+constexpr uint8_t kCodeWriteS = 64, kCodeWriteU = 128;
+} // namespace perm
 
 struct TlbEntry {
   uint64_t vpn = ~0ull; // linear page number
@@ -351,6 +353,21 @@ public:
   // nullptr when the code is not in RAM.
   const uint8_t* fetch_page(uint64_t la, uint64_t* phys);
   bool watch_active() const { return !watchpoints.empty(); }
+  // The host address of the linear page after `la`'s, with its physical address, when the TLB
+  // holds an executable translation of it; nullptr otherwise. Nothing is walked: decoding a block
+  // into that page changes no state.
+  const uint8_t* next_code_page(uint64_t la, uint64_t* page) const {
+    const uint64_t next = ((la | 0xfff) + 1) & lin_mask;
+    const TlbEntry& e = tlb_[(next >> 12) & (kTlbSize - 1)];
+    if (e.vpn != (next >> 12) || !(e.perm & acc_exec)) return nullptr;
+    *page = e.ppn << 12;
+    return e.host;
+  }
+  // Whether the TLB still maps the linear page after `la`'s, executable, to physical `page`.
+  bool next_page_maps(uint64_t la, uint64_t page) const {
+    uint64_t now;
+    return next_code_page(la, &now) && now == page;
+  }
   // The TLB read_as/write_as look up, for the translator's inline copy of their fast path.
   const TlbEntry* tlb() const { return tlb_; }
   static constexpr size_t tlb_entries() { return kTlbSize; }
@@ -418,6 +435,7 @@ private:
   [[noreturn]] void stop_unsupported(std::string what);
   void access_slow(uint64_t la, unsigned size, uint8_t need, void* data);
   void access_phys(uint64_t gpa, unsigned size, bool write, void* data);
+  bool write_code_page(uint64_t la, unsigned size, uint8_t need, const void* data);
   // What a page walk grants: the access rights as TLB permission bits, and how it may be cached.
   struct Grant {
     uint8_t perms = 0;

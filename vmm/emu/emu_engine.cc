@@ -166,19 +166,25 @@ bool EmuEngine::execute(bool one) {
   try {
     for (;;) {
       uint64_t phys;
-      const uint8_t* host = c.fetch_page(c.linear(emu::kCS, c.rip), &phys);
+      const uint64_t la = c.linear(emu::kCS, c.rip);
+      const uint8_t* host = c.fetch_page(la, &phys);
       if (!host) {
         finish(ExitReason::kUnsupported).detail =
             "executing code outside RAM at guest-physical " + hex_text(phys);
         return false;
       }
-      emu::Block* b = c.code->block(phys, host, c.code_bits);
-      if (!b) {
+      emu::Block* b = c.code->block(la, phys, host, c.code_bits);
+      // A block decoded into the next page runs there only while the TLB maps that page as then.
+      const size_t runnable = !b ? 0
+                              : b->spans() && !c.next_page_maps(la, b->second_page)
+                                  ? b->first_page_insns
+                                  : b->insns.size();
+      if (runnable == 0) {
         if (!execute_cross_page()) return false;
         break;
       }
-      if (one || !translator_ || !translator_->run(*b)) {
-        interpret(*b, one);
+      if (one || runnable < b->insns.size() || !translator_ || !translator_->run(*b)) {
+        interpret(*b, one ? 1 : runnable);
         break;
       }
       if (!next_block_follows()) break;
@@ -213,10 +219,10 @@ bool EmuEngine::execute(bool one) {
   return true;
 }
 
-void EmuEngine::interpret(const emu::Block& b, bool one) {
+void EmuEngine::interpret(const emu::Block& b, size_t count) {
   Cpu& c = *cpu_;
   const emu::Insn* in = b.insns.data();
-  const emu::Insn* end = one ? in + 1 : in + b.insns.size();
+  const emu::Insn* end = in + count;
   for (;;) {
     c.next_rip = c.rip + in->len;
     in->fn(c, *in);
@@ -273,8 +279,9 @@ Exit& EmuEngine::exit_after_completion() {
   return c.exit;
 }
 
-// An instruction that crosses a page boundary is fetched through translation and not cached:
-// its second page's mapping is not part of a block key.
+// An instruction that crosses into a page the TLB does not map (or no longer maps as when its
+// block was decoded) is fetched through the page tables, uncached; the fetch fills the TLB, so the
+// next run finds it in a block.
 bool EmuEngine::execute_cross_page() {
   Cpu& c = *cpu_;
   uint8_t bytes[15];
@@ -287,6 +294,7 @@ bool EmuEngine::execute_cross_page() {
     }
     if (c.code->decode(bytes, n, c.code_bits, in)) break;
   }
+  ++uncached_;
   c.next_rip = c.rip + in.len;
   in.fn(c, in);
   if (c.unretired) return true;
@@ -407,6 +415,10 @@ uint64_t EmuEngine::translated_blocks() const {
 
 uint64_t EmuEngine::translation_flushes() const {
   return translator_ ? translator_->flushes() : 0;
+}
+
+uint64_t EmuEngine::decoded_blocks() const {
+  return cpu_->code->decoded_blocks();
 }
 
 void EmuEngine::invalidate_code(uint64_t gpa, uint64_t length) {

@@ -74,6 +74,11 @@ public:
   // (0 with translation off).
   uint64_t translated_blocks() const;
   uint64_t translation_flushes() const;
+  // Blocks decoded so far: each invalidation of a block costs one more when it runs again.
+  uint64_t decoded_blocks() const;
+  // Instructions fetched through the page tables and decoded outside any block (crossing into a
+  // page the TLB did not map executable).
+  uint64_t uncached_instructions() const { return uncached_; }
 
   // Drops decoded code for guest-physical [gpa, gpa+length) after an outside write.
   void invalidate_code(uint64_t gpa, uint64_t length) override;
@@ -85,9 +90,9 @@ private:
   // return `cpu_->exit` at once.
   bool execute(bool one);
   bool execute_cross_page();
-  // The interpreter's block loop: from the current RIP to c.stop, the block's end or c.limit
-  // (`one`: a single instruction).
-  void interpret(const emu::Block& b, bool one);
+  // The interpreter's block loop: from the current RIP to c.stop, the block's `count`th
+  // instruction or c.limit.
+  void interpret(const emu::Block& b, size_t count);
   // True when run()'s loop, after a block ends this way, would reach execute(false) again with
   // nothing else to do: the next block may follow at once.
   bool next_block_follows();
@@ -117,6 +122,7 @@ private:
   std::vector<uint64_t> exec_breakpoints_;
   std::optional<uint64_t> breakpoint_resume_; // reported breakpoint not to report again at once
   uint64_t user_limit_ = ~0ull;
+  uint64_t uncached_ = 0;
 };
 
 } // namespace rrvm

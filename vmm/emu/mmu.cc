@@ -16,6 +16,20 @@ bool canonical(uint64_t la) {
   return uint64_t(int64_t(la << 16) >> 16) == la;
 }
 
+// Write rights (kWriteS/kWriteU) as the rights withheld from a code page, and back.
+uint8_t code_write(uint8_t write) {
+  return (write & perm::kWriteS ? perm::kCodeWriteS : 0) |
+         (write & perm::kWriteU ? perm::kCodeWriteU : 0);
+}
+uint8_t withhold_write(uint8_t perms) {
+  return (perms & ~kWriteAny) | code_write(perms);
+}
+uint8_t restore_write(uint8_t perms) {
+  constexpr uint8_t kCodeWriteAny = perm::kCodeWriteS | perm::kCodeWriteU;
+  return (perms & ~kCodeWriteAny) | (perms & perm::kCodeWriteS ? perm::kWriteS : 0) |
+         (perms & perm::kCodeWriteU ? perm::kWriteU : 0);
+}
+
 } // namespace
 
 // The page walk itself is the shared one (vmm/page_walker.h); the CPU adds what a walk does to
@@ -94,7 +108,7 @@ void Cpu::flush_tlb_page(uint64_t la) {
 
 void Cpu::protect_code_page(uint64_t ppn) {
   for (auto& e : tlb_)
-    if (e.ppn == ppn) e.perm &= ~kWriteAny;
+    if (e.ppn == ppn) e.perm = withhold_write(e.perm);
 }
 
 void Cpu::fill_tlb(uint64_t la, uint64_t gpa, const Grant& g) {
@@ -107,7 +121,7 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, const Grant& g) {
   e.vpn = la >> 12;
   e.host = mem.host() + page;
   e.ppn = page >> 12;
-  e.perm = code->is_code(page) ? g.perms & ~kWriteAny : g.perms;
+  e.perm = code->is_code(page) ? withhold_write(g.perms) : g.perms;
   e.global = g.global;
   e.page_shift = g.page_shift;
   if (g.page_shift > 12) large_pages_.set(large_page_bit(la, g.page_shift));
@@ -160,6 +174,7 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
 void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
   if ((efer & efer::kLMA) && !canonical(la)) fault(vec::kGP, 0);
   const bool is_write = need & kWriteAny;
+  if (is_write && write_code_page(la, size, need, data)) return;
   auto* bytes = static_cast<uint8_t*>(data);
   unsigned first = unsigned(std::min<uint64_t>(size, 0x1000 - (la & 0xfff)));
   Grant g1, g2;
@@ -186,6 +201,20 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
     }
   }
   if (watch_active()) check_watch(la, size, is_write);
+}
+
+// A write the TLB allows but for the code on its page: checked against the code's bytes, with no
+// walk. A page whose code is gone gets its fast writes back.
+bool Cpu::write_code_page(uint64_t la, unsigned size, uint8_t need, const void* data) {
+  TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+  if (e.vpn != (la >> 12) || !(e.perm & code_write(need)) || (la & 0xfff) > 0x1000 - size)
+    return false;
+  const uint64_t gpa = (e.ppn << 12) | (la & 0xfff);
+  code->on_write(gpa, size);
+  std::memcpy(e.host + (la & 0xfff), data, size);
+  mem.mark_page_written(e.ppn);
+  if (!code->is_code(e.ppn << 12)) e.perm = restore_write(e.perm);
+  return true;
 }
 
 void Cpu::check_watch(uint64_t la, unsigned size, bool is_write) {

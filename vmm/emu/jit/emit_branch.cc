@@ -8,6 +8,7 @@ namespace rrvm::emu {
 // decoded (the block is live: nothing invalidated it, or the loop would have stopped). RIP is in
 // rax.
 void Emitter::loop_to_self(const Block& b) {
+  if (b.spans()) return; // next_translation checks its second page too
   Xbyak::Label no;
   const uint64_t page = (b.key & ((1ull << 62) - 1)) >> 12;
   cmp(rax, r14);

@@ -35,14 +35,17 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* 
     return nullptr;
   uint64_t phys;
   const uint8_t* host;
+  const uint64_t la = c.linear(kCS, c.rip);
   try {
-    host = c.fetch_page(c.linear(kCS, c.rip), &phys);
+    host = c.fetch_page(la, &phys);
   } catch (...) {
     return nullptr;
   }
   if (!host) return nullptr;
-  const Block* b = c.code->successor(*from, phys, host, c.code_bits);
+  const Block* b = c.code->successor(*from, la, phys, host, c.code_bits);
   if (!b || !b->translation || c.limit - c.icount < b->insns.size()) return nullptr;
+  // A block decoded into the next page runs whole only while the TLB maps that page as then.
+  if (b->spans() && !c.next_page_maps(la, b->second_page)) return nullptr;
   c.inputs.next = 0; // as execute() starts each block
   return b->translation;
 }
