@@ -334,9 +334,9 @@ public:
   // The TLB caches 4 KiB linear pages; a large page is cached under each of its 4 KiB pages that
   // was used. A cached translation is used until a flush drops it, as on a CPU, even if the guest
   // changed the page tables: which translations are cached depends only on the guest's own
-  // accesses and flushes since the last set_state(), so record and replay see the same ones, and
-  // checkpoints save them (save_tlb) so a re-execution does too. Neither cached code nor
-  // watchpoints change what is cached, only which accesses take the slow path.
+  // accesses and flushes, so record and replay see the same ones, and checkpoints save them
+  // (save_tlb) so a re-execution does too. Neither cached code nor watchpoints change what is
+  // cached or walked, only which accesses take the slow path.
   // Drops every entry, global ones too: changes of CR0.PG/WP, CR4 paging bits, EFER, the state.
   void flush_tlb();
   // A CR3 write: everything but the global entries.
