@@ -18,6 +18,7 @@ void CheckpointStore::add(uint64_t position, ReplayCheckpoint checkpoint) {
     at = std::lower_bound(entries_.begin(), entries_.end(), position, after);
   }
   hold(*checkpoint.machine.memory);
+  bytes_ += checkpoint.machine.tlb.size();
   entries_.insert(at, Entry{position, std::move(checkpoint)});
   thin();
 }
@@ -73,6 +74,7 @@ void CheckpointStore::release(const MemoryImage& image) {
 
 void CheckpointStore::erase(size_t index) {
   release(*entries_[index].state.machine.memory);
+  bytes_ -= entries_[index].state.machine.tlb.size();
   entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(index));
 }
 

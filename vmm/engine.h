@@ -15,6 +15,7 @@
 #include "vmm/clock_line.h"
 #include "vmm/cpu_state.h"
 #include "vmm/cpuid_table.h"
+#include "vmm/state_buffer.h"
 
 namespace rrvm {
 
@@ -115,6 +116,13 @@ public:
 
   virtual CpuState state() = 0;
   virtual void set_state(const CpuState& state) = 0;
+  // The engine's TLB, which CpuState does not hold but which decides what the guest sees next: a
+  // translation outlives changes of the page tables until a flush, and a walk sets accessed and
+  // dirty bits. Checkpoints save it beside the CpuState and put it back after set_state(), so a
+  // re-execution walks the page tables exactly where the original run did. Engines whose TLB
+  // no snapshot can reach (kvm) save nothing and restore nothing.
+  virtual void save_tlb(StateWriter& /*out*/) const {}
+  virtual void restore_tlb(StateReader& /*in*/) {}
   // The instruction pointer at the last exit; engines override it when they can answer without
   // assembling the whole state.
   virtual uint64_t exit_rip() { return state().rip; }

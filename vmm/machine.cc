@@ -304,6 +304,9 @@ RunOutcome Machine::debug_stop(const DebugEvent& event) {
 MachineSnapshot Machine::snapshot() {
   MachineSnapshot s;
   s.cpu = engine_->state();
+  StateWriter tlb;
+  engine_->save_tlb(tlb);
+  s.tlb = tlb.take();
   if (!engine_->marks_written_pages()) memory_.mark_all_written();
   s.memory = MemoryImage::capture(memory_, memory_image_.get());
   memory_image_ = s.memory;
@@ -327,6 +330,10 @@ size_t Machine::restore(const MachineSnapshot& s) {
   const size_t copied = s.memory->apply(memory_, memory_image_.get());
   memory_image_ = s.memory;
   engine_->set_state(s.cpu); // also drops decoded code: memory changed under the engine
+  if (!s.tlb.empty()) {      // empty: an engine that saves none
+    StateReader tlb(s.tlb);
+    engine_->restore_tlb(tlb);
+  }
   StateReader devices(s.devices);
   platform_.restore(devices);
   clock_.reset(s.clock_ns);

@@ -75,6 +75,7 @@ ExitCode end_status(RunOutcome::Kind kind);
 // (vmm/memory_image.h), so copying one is cheap.
 struct MachineSnapshot {
   CpuState cpu;
+  std::vector<uint8_t> tlb; // Engine::save_tlb
   std::shared_ptr<const MemoryImage> memory;
   std::vector<uint8_t> devices;
   uint64_t clock_ns = 0;

@@ -20,6 +20,7 @@
 #include "vmm/engine.h"
 #include "vmm/guest_memory.h"
 #include "vmm/hex_text.h"
+#include "vmm/state_buffer.h"
 #include "vmm/x86/descriptors.h"
 #include "vmm/x86/exceptions.h"
 
@@ -59,19 +60,22 @@ struct LazyFlags {
   uint8_t bits = 32;
 };
 
-// TLB permission bits; an entry grants only what the guest's page tables allow, and "fast write"
-// is withheld from pages holding cached code so those writes take the slow path that invalidates:
-// the withheld rights move to kCodeWrite*, which lets that path write without walking again.
+// TLB permission bits; an entry grants only what the guest's page tables allow.
 namespace perm {
 constexpr uint8_t kReadS = 1, kWriteS = 2, kExecS = 4, kReadU = 8, kWriteU = 16, kExecU = 32;
-constexpr uint8_t kCodeWriteS = 64, kCodeWriteU = 128;
 } // namespace perm
 
 struct TlbEntry {
   uint64_t vpn = ~0ull; // linear page number
   uint8_t* host = nullptr;
   uint64_t ppn = 0;
+  // What the fast paths (read_as/write_as, the translator's inline code) may do: `granted` less
+  // writes to a page holding cached code (they take the slow path, which invalidates it) and
+  // everything on a page with watchpoints (the slow path checks them).
   uint8_t perm = 0;
+  // What the walk the entry was cut from granted: the slow path uses the translation for these
+  // without walking again, as a CPU would (a walk may set accessed and dirty bits).
+  uint8_t granted = 0;
   bool global = false;     // cut from a G=1 mapping while CR4.PGE was set: survives CR3 writes
   uint8_t page_shift = 12; // the size of the page it was cut from, for INVLPG
 };
@@ -339,9 +343,10 @@ public:
   // The TLB caches 4 KiB linear pages; a large page is cached under each of its 4 KiB pages that
   // was used. A cached translation is used until a flush drops it, as on a CPU, even if the guest
   // changed the page tables: which translations are cached depends only on the guest's own
-  // accesses and flushes since the last set_state(), so record and replay see the same ones.
-  // Drops every entry, global ones too: changes of CR0.PG/WP, CR4 paging bits, EFER, the state
-  // and watchpoints.
+  // accesses and flushes, so record and replay see the same ones, and checkpoints save them
+  // (save_tlb) so a re-execution does too. Neither cached code nor watchpoints change what is
+  // cached or walked, only which accesses take the slow path.
+  // Drops every entry, global ones too: changes of CR0.PG/WP, CR4 paging bits, EFER, the state.
   void flush_tlb();
   // A CR3 write: everything but the global entries.
   void flush_tlb_nonglobal();
@@ -368,6 +373,12 @@ public:
     uint64_t now;
     return next_code_page(la, &now) && now == page;
   }
+  // The watchpoints changed: which entries the fast paths may use follows; nothing is dropped.
+  void refresh_tlb_permissions();
+  // The TLB's translations and the large-page filter, for checkpoints; restore_tlb() replaces
+  // the TLB with what save_tlb() saw, host pointers rebuilt from the physical pages.
+  void save_tlb(StateWriter& out) const;
+  void restore_tlb(StateReader& in);
   // The TLB read_as/write_as look up, for the translator's inline copy of their fast path.
   const TlbEntry* tlb() const { return tlb_; }
   static constexpr size_t tlb_entries() { return kTlbSize; }
@@ -435,7 +446,6 @@ private:
   [[noreturn]] void stop_unsupported(std::string what);
   void access_slow(uint64_t la, unsigned size, uint8_t need, void* data);
   void access_phys(uint64_t gpa, unsigned size, bool write, void* data);
-  bool write_code_page(uint64_t la, unsigned size, uint8_t need, const void* data);
   // What a page walk grants: the access rights as TLB permission bits, and how it may be cached.
   struct Grant {
     uint8_t perms = 0;
@@ -444,6 +454,11 @@ private:
   };
   void fill_tlb(uint64_t la, uint64_t gpa, const Grant& g);
   uint64_t walk(uint64_t la, uint8_t need, Grant* g);
+  // The guest-physical address of `la` for an access needing `need`: the cached translation when
+  // its walk granted that, else a walk, whose result is cached.
+  uint64_t translate(uint64_t la, uint8_t need);
+  // What the fast paths may do with `e` (TlbEntry::perm), given the cached code and watchpoints.
+  uint8_t fast_permissions(const TlbEntry& e) const;
   void check_watch(uint64_t la, unsigned size, bool write);
   TlbEntry tlb_[kTlbSize];
   // The large pages (2 MiB, 4 MiB, 1 GiB) that may have entries cached, hashed into a filter:

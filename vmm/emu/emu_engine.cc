@@ -380,7 +380,17 @@ void EmuEngine::set_hw_breakpoints(std::span<const HwBreakpoint> points) {
       cpu_->watchpoints.push_back(p);
   }
   breakpoint_resume_.reset();
-  cpu_->flush_tlb(); // pages with watchpoints must take the slow path
+  // Watched pages keep their translations, but not for the fast paths: the slow path checks the
+  // watchpoints, and walks no more than the run without them did.
+  cpu_->refresh_tlb_permissions();
+}
+
+void EmuEngine::save_tlb(StateWriter& out) const {
+  cpu_->save_tlb(out);
+}
+
+void EmuEngine::restore_tlb(StateReader& in) {
+  cpu_->restore_tlb(in);
 }
 
 std::optional<uint64_t> EmuEngine::instruction_count() const {

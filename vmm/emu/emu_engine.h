@@ -54,6 +54,8 @@ public:
   CpuState state() override;
   uint64_t exit_rip() override;
   void set_state(const CpuState& state) override;
+  void save_tlb(StateWriter& out) const override;
+  void restore_tlb(StateReader& in) override;
   bool can_inject() override;
   bool interrupts_enabled() override;
   void inject_interrupt(uint8_t vector) override;

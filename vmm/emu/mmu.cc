@@ -16,20 +16,6 @@ bool canonical(uint64_t la) {
   return uint64_t(int64_t(la << 16) >> 16) == la;
 }
 
-// Write rights (kWriteS/kWriteU) as the rights withheld from a code page, and back.
-uint8_t code_write(uint8_t write) {
-  return (write & perm::kWriteS ? perm::kCodeWriteS : 0) |
-         (write & perm::kWriteU ? perm::kCodeWriteU : 0);
-}
-uint8_t withhold_write(uint8_t perms) {
-  return (perms & ~kWriteAny) | code_write(perms);
-}
-uint8_t restore_write(uint8_t perms) {
-  constexpr uint8_t kCodeWriteAny = perm::kCodeWriteS | perm::kCodeWriteU;
-  return (perms & ~kCodeWriteAny) | (perms & perm::kCodeWriteS ? perm::kWriteS : 0) |
-         (perms & perm::kCodeWriteU ? perm::kWriteU : 0);
-}
-
 } // namespace
 
 // The page walk itself is the shared one (vmm/page_walker.h); the CPU adds what a walk does to
@@ -108,23 +94,88 @@ void Cpu::flush_tlb_page(uint64_t la) {
 
 void Cpu::protect_code_page(uint64_t ppn) {
   for (auto& e : tlb_)
-    if (e.ppn == ppn) e.perm = withhold_write(e.perm);
+    if (e.ppn == ppn) e.perm &= ~kWriteAny;
+}
+
+uint8_t Cpu::fast_permissions(const TlbEntry& e) const {
+  for (const auto& w : watchpoints)
+    if (w.address >> 12 == e.vpn || (w.address + w.length - 1) >> 12 == e.vpn) return 0;
+  return code->is_code(e.ppn << 12) ? e.granted & ~kWriteAny : e.granted;
+}
+
+void Cpu::refresh_tlb_permissions() {
+  for (auto& e : tlb_)
+    if (e.vpn != ~0ull) e.perm = fast_permissions(e);
 }
 
 void Cpu::fill_tlb(uint64_t la, uint64_t gpa, const Grant& g) {
   uint64_t page = gpa & ~0xfffull;
   if (!mem.contains(page, kPageSize)) return;
-  for (const auto& w : watchpoints)
-    if (((w.address ^ la) & ~0xfffull) == 0 || (((w.address + w.length - 1) ^ la) & ~0xfffull) == 0)
-      return;
   TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
   e.vpn = la >> 12;
   e.host = mem.host() + page;
   e.ppn = page >> 12;
-  e.perm = code->is_code(page) ? withhold_write(g.perms) : g.perms;
+  e.granted = g.perms;
+  e.perm = fast_permissions(e);
   e.global = g.global;
   e.page_shift = g.page_shift;
   if (g.page_shift > 12) large_pages_.set(large_page_bit(la, g.page_shift));
+}
+
+uint64_t Cpu::translate(uint64_t la, uint8_t need) {
+  TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+  if (e.vpn == la >> 12 && (e.granted & need)) {
+    e.perm = fast_permissions(e); // the page's code may be gone: fast writes again
+    return (e.ppn << 12) | (la & 0xfff);
+  }
+  Grant g;
+  const uint64_t gpa = walk(la, need, &g);
+  fill_tlb(la, gpa, g);
+  return gpa;
+}
+
+void Cpu::save_tlb(StateWriter& out) const {
+  uint32_t entries = 0;
+  for (const auto& e : tlb_)
+    entries += e.vpn != ~0ull;
+  out.put(entries);
+  for (const auto& e : tlb_) {
+    if (e.vpn == ~0ull) continue;
+    out.put(e.vpn);
+    out.put(e.ppn);
+    out.put(e.granted);
+    out.put(e.global);
+    out.put(e.page_shift);
+  }
+  for (size_t word = 0; word < kLargePageFilterBits / 64; ++word) {
+    uint64_t bits = 0;
+    for (size_t bit = 0; bit < 64; ++bit)
+      bits |= uint64_t(large_pages_[word * 64 + bit]) << bit;
+    out.put(bits);
+  }
+}
+
+void Cpu::restore_tlb(StateReader& in) {
+  flush_tlb();
+  const auto entries = in.get<uint32_t>();
+  for (uint32_t i = 0; i < entries; ++i) {
+    const auto vpn = in.get<uint64_t>();
+    TlbEntry& e = tlb_[vpn & (kTlbSize - 1)];
+    e.vpn = vpn;
+    e.ppn = in.get<uint64_t>();
+    if (!mem.contains(e.ppn << 12, kPageSize))
+      throw Error(ExitCode::kInternal, "a saved TLB entry translates to a page outside RAM");
+    e.host = mem.host() + (e.ppn << 12);
+    e.granted = in.get<uint8_t>();
+    e.global = in.get<bool>();
+    e.page_shift = in.get<uint8_t>();
+    e.perm = fast_permissions(e);
+  }
+  for (size_t word = 0; word < kLargePageFilterBits / 64; ++word) {
+    const auto bits = in.get<uint64_t>();
+    for (size_t bit = 0; bit < 64; ++bit)
+      large_pages_[word * 64 + bit] = (bits >> bit) & 1;
+  }
 }
 
 void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
@@ -174,15 +225,13 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
 void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
   if ((efer & efer::kLMA) && !canonical(la)) fault(vec::kGP, 0);
   const bool is_write = need & kWriteAny;
-  if (is_write && write_code_page(la, size, need, data)) return;
   auto* bytes = static_cast<uint8_t*>(data);
   unsigned first = unsigned(std::min<uint64_t>(size, 0x1000 - (la & 0xfff)));
-  Grant g1, g2;
-  uint64_t gpa1 = walk(la, need, &g1);
   if (first == size) {
-    fill_tlb(la, gpa1, g1);
-    access_phys(gpa1, size, is_write, data);
+    access_phys(translate(la, need), size, is_write, data);
   } else {
+    Grant g1, g2;
+    uint64_t gpa1 = walk(la, need, &g1);
     uint64_t la2 = (la + first) & lin_mask;
     if ((efer & efer::kLMA) && !canonical(la2)) fault(vec::kGP, 0);
     uint64_t gpa2 = walk(la2, need, &g2); // both halves are checked before either is accessed
@@ -201,20 +250,6 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
     }
   }
   if (watch_active()) check_watch(la, size, is_write);
-}
-
-// A write the TLB allows but for the code on its page: checked against the code's bytes, with no
-// walk. A page whose code is gone gets its fast writes back.
-bool Cpu::write_code_page(uint64_t la, unsigned size, uint8_t need, const void* data) {
-  TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
-  if (e.vpn != (la >> 12) || !(e.perm & code_write(need)) || (la & 0xfff) > 0x1000 - size)
-    return false;
-  const uint64_t gpa = (e.ppn << 12) | (la & 0xfff);
-  code->on_write(gpa, size);
-  std::memcpy(e.host + (la & 0xfff), data, size);
-  mem.mark_page_written(e.ppn);
-  if (!code->is_code(e.ppn << 12)) e.perm = restore_write(e.perm);
-  return true;
 }
 
 void Cpu::check_watch(uint64_t la, unsigned size, bool is_write) {
@@ -239,11 +274,9 @@ const uint8_t* Cpu::fetch_page(uint64_t la, uint64_t* phys) {
     return e.host + (la & 0xfff);
   }
   if ((efer & efer::kLMA) && !canonical(la)) fault(vec::kGP, 0);
-  Grant g;
-  uint64_t gpa = walk(la, acc_exec, &g);
+  const uint64_t gpa = translate(la, acc_exec);
   *phys = gpa;
   if (!mem.contains(gpa, 1)) return nullptr;
-  fill_tlb(la, gpa, g);
   return mem.host() + gpa;
 }
 
