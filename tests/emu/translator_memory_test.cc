@@ -228,7 +228,18 @@ RandomCode random_code(std::mt19937_64& rng, unsigned n, unsigned id, bool wide,
         << offset(q ? 8 : 4) << "]\n";
       break;
     }
-    case 5: // a register ALU operation, so values move
+    case 5:
+      if (pick(2)) { // a load with extension
+        const bool q = wide && pick(2);
+        const unsigned from = unsigned(pick(q ? 3 : 2));
+        t << (from == 2 ? "movsxd "
+              : pick(2) ? "movzx "
+                        : "movsx ")
+          << any(q ? regs.r64 : regs.r32) << ", " << kSize[from] << " [" << base << " + "
+          << offset(1u << from) << "]\n";
+        break;
+      }
+      // a register ALU operation, so values move
       t << kAlu[pick(8)] << " " << any(wide ? regs.r64 : regs.r32) << ", "
         << any(wide ? regs.r64 : regs.r32) << "\n";
       break;

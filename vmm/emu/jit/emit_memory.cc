@@ -91,6 +91,28 @@ void Emitter::emit_load(const Insn& in) {
   L(slow.resume);
 }
 
+// op_movzx / op_movsx from memory to a 32- or 64-bit register: set_reg_sized of the value
+// extended from its size (a 32-bit register's upper half cleared).
+void Emitter::emit_load_extend(const Insn& in, bool sign) {
+  const Operand& m = in.op[1];
+  const Operand& d = in.op[0];
+  SlowAccess& slow = slow_access(in);
+  emit_offset(m, in);
+  emit_linear(m.seg, slow.entry);
+  emit_tlb_hit(m.size, false, slow.entry);
+  const Xbyak::Address at = m.size == 1 ? byte[rax] : m.size == 2 ? word[rax] : dword[rax];
+  if (!sign)
+    movzx(eax, at); // MOVZX reads 1 or 2 bytes
+  else if (m.size == 4)
+    movsxd(rax, at);
+  else if (d.size == 8)
+    movsx(rax, at);
+  else
+    movsx(eax, at);
+  mov(gpr64(d.reg), rax);
+  L(slow.resume);
+}
+
 // alu2<Op, T, kReg, kMem> for 32- and 64-bit registers: the load, then the register form's code
 // on the loaded value (in rcx).
 void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {

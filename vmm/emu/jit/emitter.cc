@@ -68,6 +68,10 @@ void Emitter::block(const Block& b) {
       emit_load(in);
       retire_inline(in);
       break;
+    case InsnPlan::Kind::kLoadExtend:
+      emit_load_extend(in, plan.sign_extend);
+      retire_inline(in);
+      break;
     case InsnPlan::Kind::kAluLoad:
       emit_alu_load(in, plan.alu);
       retire_inline(in);

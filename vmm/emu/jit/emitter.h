@@ -51,6 +51,7 @@ private:
   void emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss);
   void emit_mark_written();
   void emit_load(const Insn& in);
+  void emit_load_extend(const Insn& in, bool sign);
   void emit_alu_load(const Insn& in, InlineAlu op);
   void emit_store(const Insn& in);
   void emit_slow_access(SlowAccess& s);

@@ -87,6 +87,8 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   pops_.insert(handler_of(cache, [&](G& g) { g.pop(g.qword[r64b]); }));
   call_rel_ = handler_of_bytes(cache, {0xe8, 0, 0, 0, 0});
   ret_ = handler_of_bytes(cache, {0xc3});
+  movzx_ = handler_of(cache, [&](G& g) { g.movzx(r32a, g.byte[r64b]); });
+  movsx_ = handler_of(cache, [&](G& g) { g.movsx(r32a, g.byte[r64b]); });
   for (uint8_t cc = 0; cc < 16; ++cc)
     jcc_[handler_of_bytes(cache, {uint8_t(0x70 + cc), 0})] = cc;
 
@@ -160,6 +162,13 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
     return p;
   }
   const Operand& s = in.op[1];
+  if ((in.fn == movzx_ || in.fn == movsx_) && d.kind == OpKind::kReg && !d.high &&
+      (d.size == 4 || d.size == 8) && s.kind == OpKind::kMem && s.size < d.size &&
+      (s.size <= 2 || in.fn == movsx_) && (in.asize == 4 || in.asize == 8)) {
+    p.kind = InsnPlan::Kind::kLoadExtend;
+    p.sign_extend = in.fn == movsx_;
+    return p;
+  }
   if (stores_.count(in.fn) && d.kind == OpKind::kMem && (in.asize == 4 || in.asize == 8) &&
       (s.kind == OpKind::kImm || (s.kind == OpKind::kReg && s.size == d.size))) {
     p.kind = InsnPlan::Kind::kStore;

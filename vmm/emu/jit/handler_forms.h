@@ -30,11 +30,14 @@ struct InsnPlan {
     kPop,        // POP r of 4 or 8 bytes: as kLoad from the stack
     kCall,       // CALL rel of 4 or 8 bytes: as kPush, ends the block
     kRet,        // RET without an immediate, 4 or 8 bytes: as kPop, ends the block
+    kLoadExtend, // MOVZX/MOVSX/MOVSXD r32/r64, [mem]: as kLoad
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
   bool dec = false; // kIncDec
   uint8_t cc = 0;   // kJcc: the condition code (0x70 + cc)
+
+  bool sign_extend = false; // kLoadExtend: MOVSX or MOVSXD
 };
 
 class HandlerForms {
@@ -55,6 +58,7 @@ private:
   std::unordered_set<Handler> stores_;               // MOV [mem], r/imm
   std::unordered_set<Handler> pushes_, pops_;        // of a register or (PUSH) an immediate
   Handler call_rel_ = nullptr, ret_ = nullptr;
+  Handler movzx_ = nullptr, movsx_ = nullptr;
 };
 
 } // namespace rrvm::emu
