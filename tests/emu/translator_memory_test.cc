@@ -222,6 +222,17 @@ RandomCode random_code(std::mt19937_64& rng, unsigned n, unsigned id, bool wide,
       break;
     }
     case 3:
+      if (pick(2)) { // ALU with a memory destination
+        const bool q = wide && pick(2);
+        t << kAlu[pick(8)] << " " << (q ? "qword" : "dword") << " [" << base << " + "
+          << offset(q ? 8 : 4) << "], ";
+        if (pick(2))
+          t << any(q ? regs.r64 : regs.r32) << "\n";
+        else
+          t << int32_t(rng()) << "\n";
+        break;
+      }
+      [[fallthrough]];
     case 4: { // ALU with a memory source
       const bool q = wide && pick(2);
       t << kAlu[pick(8)] << " " << any(q ? regs.r64 : regs.r32) << ", [" << base << " + "
@@ -341,6 +352,22 @@ TEST(EmuTranslatorMemory, AluLoadFromANotPresentPageFaultsOnTheLoad) {
             "");
 }
 
+TEST(EmuTranslatorMemory, AluOnMemoryFaultsOnTheAccess) {
+  // Read, then the write refused; a read-only CMP and TEST pass there, and fault where nothing is
+  // mapped.
+  EXPECT_EQ(differences(Mode::kLong64, walk_into(kReadOnly, "add [rdi], rbx"), restrict_pages), "");
+  EXPECT_EQ(
+      differences(Mode::kLong64, walk_into(kReadOnly, "xor dword [rdi], 0x55"), restrict_pages),
+      "");
+  EXPECT_EQ(differences(Mode::kLong64,
+                        walk_into(kReadOnly + 0x1000, "cmp dword [rdi], 9\ntest [rdi + 8], rbx"),
+                        restrict_pages),
+            "");
+  EXPECT_EQ(
+      differences(Mode::kLong64, walk_into(kNotPresent, "test dword [rdi], 9"), restrict_pages),
+      "");
+}
+
 TEST(EmuTranslatorMemory, PageCrossingStoresTakeTheHandler) {
   // Into the next page (both halves written), and into a read-only one (nothing written).
   EXPECT_EQ(differences(Mode::kLong64, walk_into(0x40000, "mov [rdi + 3], rbx"), restrict_pages),
@@ -407,6 +434,7 @@ top:
   add ebx, [rdi]
   push rcx
   mov byte [rdi + 3], 0
+  add dword [rdi], 3
   pop r8
 patch:
   mov eax, 0x11111111

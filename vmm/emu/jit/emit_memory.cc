@@ -129,6 +129,67 @@ void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {
   L(slow.resume);
 }
 
+// alu2<Op, T, kMem, kReg|kImm> for 4 and 8 bytes: read_as, lazy_set<T>(op, a, b, r) and, but for
+// CMP and TEST, write_as of the result, the TLB entry granting both accesses.
+void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
+  const Operand& m = in.op[0];
+  const Operand& s = in.op[1];
+  const bool writes = op != InlineAlu::kCmp && op != InlineAlu::kTest;
+  const bool wide = m.size == 8;
+  SlowAccess& slow = slow_access(in);
+  emit_offset(m, in);
+  emit_linear(m.seg, slow.entry);
+  emit_tlb_hit(m.size, writes, slow.entry);
+  if (writes) {
+    mov(cl, byte[rbx + l_.acc_read]);
+    test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
+    jz(slow.entry, T_NEAR);
+  }
+  const Xbyak::Reg a = wide ? static_cast<const Xbyak::Reg&>(r9) : r9d;
+  const Xbyak::Reg b = wide ? static_cast<const Xbyak::Reg&>(rcx) : ecx;
+  mov(a, wide ? qword[rax] : dword[rax]);
+  if (s.kind == OpKind::kImm)
+    mov(b, wide ? uint64_t(s.disp) : uint32_t(s.disp));
+  else
+    mov(b, wide ? gpr64(s.reg) : gpr32(s.reg));
+  mov(qword[rbx + l_.lazy_a], r9);
+  mov(qword[rbx + l_.lazy_b], rcx);
+  FlagOp flag_op = FlagOp::kLogic;
+  switch (op) {
+  case InlineAlu::kAdd:
+    add(a, b);
+    flag_op = FlagOp::kAdd;
+    break;
+  case InlineAlu::kSub:
+  case InlineAlu::kCmp:
+    sub(a, b);
+    flag_op = FlagOp::kSub;
+    break;
+  case InlineAlu::kAnd:
+  case InlineAlu::kTest:
+    and_(a, b);
+    break;
+  case InlineAlu::kOr:
+    or_(a, b);
+    break;
+  case InlineAlu::kXor:
+    xor_(a, b);
+    break;
+  case InlineAlu::kMov:
+    break;
+  }
+  mov(qword[rbx + l_.lazy_r], r9);
+  mov(byte[rbx + l_.lazy_op], uint8_t(flag_op));
+  mov(byte[rbx + l_.lazy_bits], uint8_t(m.size * 8));
+  if (writes) {
+    mov(wide ? qword[rax] : dword[rax], a);
+    emit_mark_written();
+  }
+  known_op_ = flag_op;
+  known_bits_ = m.size * 8;
+  L(slow.resume);
+}
+
 // alu2<kMov, T, kMem, kReg|kImm>: write_as's fast path.
 void Emitter::emit_store(const Insn& in) {
   const Operand& m = in.op[0];

@@ -76,6 +76,10 @@ void Emitter::block(const Block& b) {
       emit_alu_load(in, plan.alu);
       retire_inline(in);
       break;
+    case InsnPlan::Kind::kAluMem:
+      emit_alu_mem(in, plan.alu);
+      retire_inline(in);
+      break;
     case InsnPlan::Kind::kStore:
       emit_store(in);
       retire_inline(in);

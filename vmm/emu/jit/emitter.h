@@ -53,6 +53,7 @@ private:
   void emit_load(const Insn& in);
   void emit_load_extend(const Insn& in, bool sign);
   void emit_alu_load(const Insn& in, InlineAlu op);
+  void emit_alu_mem(const Insn& in, InlineAlu op);
   void emit_store(const Insn& in);
   void emit_slow_access(SlowAccess& s);
   // emit_stack.cc

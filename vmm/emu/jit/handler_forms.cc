@@ -69,9 +69,17 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   loads_.insert(handler_of(cache, [&](G& g) { g.mov(r32a, g.dword[r64b]); }));
   loads_.insert(handler_of(cache, [&](G& g) { g.mov(r64a, g.qword[r64b]); }));
   for (const AluRef& a : alu) {
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.rr)(g.dword[r64b], r32a); })] = a.op;
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.rr)(g.qword[r64b], r64a); })] = a.op;
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.ri)(g.dword[r64b], 0x12345); })] = a.op;
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.ri)(g.qword[r64b], 0x12345); })] = a.op;
     alu_loads_[handler_of(cache, [&](G& g) { (g.*a.rr)(r32a, g.dword[r64b]); })] = a.op;
     alu_loads_[handler_of(cache, [&](G& g) { (g.*a.rr)(r64a, g.qword[r64b]); })] = a.op;
   }
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.dword[r64b], r32a); })] = InlineAlu::kTest;
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.qword[r64b], r64a); })] = InlineAlu::kTest;
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.dword[r64b], 0x12345); })] = InlineAlu::kTest;
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.qword[r64b], 0x12345); })] = InlineAlu::kTest;
   const Reg* store_sources[] = {&r8a, &r16a, &r32a, &r64a};
   for (const Reg* r : store_sources) {
     const Xbyak::AddressFrame G::*frame = r->getBit() == 8    ? &G::byte
@@ -135,6 +143,7 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   jcc_.erase(nullptr);
   loads_.erase(nullptr);
   alu_loads_.erase(nullptr);
+  alu_mems_.erase(nullptr);
   stores_.erase(nullptr);
   pushes_.erase(nullptr);
   pops_.erase(nullptr);
@@ -167,6 +176,14 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
       (s.size <= 2 || in.fn == movsx_) && (in.asize == 4 || in.asize == 8)) {
     p.kind = InsnPlan::Kind::kLoadExtend;
     p.sign_extend = in.fn == movsx_;
+    return p;
+  }
+  if (auto it = alu_mems_.find(in.fn);
+      it != alu_mems_.end() && d.kind == OpKind::kMem && (d.size == 4 || d.size == 8) &&
+      (in.asize == 4 || in.asize == 8) &&
+      (s.kind == OpKind::kImm || (s.kind == OpKind::kReg && !s.high && s.size == d.size))) {
+    p.kind = InsnPlan::Kind::kAluMem;
+    p.alu = it->second;
     return p;
   }
   if (stores_.count(in.fn) && d.kind == OpKind::kMem && (in.asize == 4 || in.asize == 8) &&

@@ -31,6 +31,7 @@ struct InsnPlan {
     kCall,       // CALL rel of 4 or 8 bytes: as kPush, ends the block
     kRet,        // RET without an immediate, 4 or 8 bytes: as kPop, ends the block
     kLoadExtend, // MOVZX/MOVSX/MOVSXD r32/r64, [mem]: as kLoad
+    kAluMem,     // `alu` [mem], r/imm of 4 or 8 bytes (not MOV): read, and written as kStore
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
@@ -55,6 +56,7 @@ private:
 
   // The memory and stack forms.
   std::unordered_map<Handler, InlineAlu> alu_loads_; // `alu` r32/r64, [mem]
+  std::unordered_map<Handler, InlineAlu> alu_mems_;  // `alu` [mem], r32/r64/imm
   std::unordered_set<Handler> stores_;               // MOV [mem], r/imm
   std::unordered_set<Handler> pushes_, pops_;        // of a register or (PUSH) an immediate
   Handler call_rel_ = nullptr, ret_ = nullptr;
