@@ -28,7 +28,8 @@ CpuLayout::CpuLayout(const Cpu& c)
       acc_read(offset_in(c, &c.acc_read)), acc_exec(offset_in(c, &c.acc_exec)),
       tlb(offset_in(c, c.tlb())), kicked(offset_in(c, &c.kicked)),
       interrupt_shadow(offset_in(c, &c.interrupt_shadow)),
-      inputs_next(offset_in(c, &c.inputs.next)) {}
+      inputs_next(offset_in(c, &c.inputs.next)), acc_write(offset_in(c, &c.acc_write)),
+      ss_db(offset_in(c, &c.seg[kSS].db)) {}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

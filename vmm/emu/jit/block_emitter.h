@@ -22,6 +22,7 @@ struct CpuLayout {
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, lazy_bits, flags_raw;
   int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, acc_exec, tlb;
   int32_t kicked, interrupt_shadow, inputs_next;
+  int32_t acc_write, ss_db;
 };
 
 // True when a block's instructions each count one, so a block entered with room for all of them
@@ -43,6 +44,8 @@ struct EmitContext {
   NextTranslation next;       // chaining: the successor, called with `next_arg`
   void* next_arg;
   const bool* chaining; // whether chaining is allowed now (Translator::set_chaining)
+  // GuestMemory's written-page bitmap, which inline stores mark
+  uint64_t* written_pages;
 };
 
 // Writes the code for `b` at `at` (the writable view of code that will run at the same offset in

@@ -3,7 +3,7 @@
 namespace rrvm::emu {
 
 // alu2<Op, T, kReg, kReg|kImm>: the result, and lazy_set<T>(op, a, b, r) with a, b and r
-// zero-extended from T.
+// zero-extended from T. A memory source is in rcx already (emit_alu_load).
 void Emitter::emit_alu(const Insn& in, InlineAlu op) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
@@ -14,9 +14,9 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
       mov(b, uint64_t(s.disp));
     else
       mov(b.cvt32(), uint32_t(s.disp));
-  } else if (wide) {
+  } else if (s.kind == OpKind::kReg && wide) {
     mov(b, gpr64(s.reg));
-  } else {
+  } else if (s.kind == OpKind::kReg) {
     mov(b.cvt32(), gpr32(s.reg));
   }
   if (op == InlineAlu::kMov) {

@@ -2,15 +2,18 @@
 
 namespace rrvm::emu {
 
-// alu2<kMov, T, kReg, kMem>: Cpu::linear's unchecked case and read_as's TLB hit inline; any
-// other case (segment or alignment checks, a TLB miss, a page-crossing access) runs the handler.
-void Emitter::emit_load(const Insn& in) {
-  const Operand& m = in.op[1];
-  const Operand& d = in.op[0];
-  SlowLoad& slow = slow_loads_.emplace_back();
+// A memory access starts with the slow path's record, taken before any code: the instruction,
+// and where it lies in the block.
+Emitter::SlowAccess& Emitter::slow_access(const Insn& in) {
+  SlowAccess& slow = slow_accesses_.emplace_back();
   slow.in = &in;
   slow.offset = offset_;
   slow.pending = pending_;
+  return slow;
+}
+
+// Cpu::offset: the operand's effective address in rax (rcx clobbered).
+void Emitter::emit_offset(const Operand& m, const Insn& in) {
   if (m.base == kRipBase) {
     lea(rax, ptr[r14 + offset_ + in.len]);
     mov(rcx, uint64_t(m.disp));
@@ -25,12 +28,24 @@ void Emitter::emit_load(const Insn& in) {
     add(rax, rcx);
   }
   if (in.asize == 4) mov(eax, eax);
-  test(byte[rbx + l_.seg_checked], uint8_t(1u << m.seg));
-  jnz(slow.entry, T_NEAR);
+}
+
+// Cpu::linear's unchecked case: offset rax in segment `seg` to a linear address in rax. Segments
+// with limit or type checks and alignment checking go to `miss`, the handler's checks.
+void Emitter::emit_linear(unsigned seg, Xbyak::Label& miss) {
+  test(byte[rbx + l_.seg_checked], uint8_t(1u << seg));
+  jnz(miss, T_NEAR);
   cmp(byte[rbx + l_.align_checked], 0);
-  jnz(slow.entry, T_NEAR);
-  add(rax, qword[rbx + l_.seg_base + int32_t(m.seg) * 8]);
+  jnz(miss, T_NEAR);
+  add(rax, qword[rbx + l_.seg_base + int32_t(seg) * 8]);
   and_(rax, qword[rbx + l_.lin_mask]);
+}
+
+// read_as/write_as's TLB hit for `size` bytes at linear rax: the host address in rax, the entry
+// in rdx (rcx clobbered). A miss, a permission the entry lacks (code pages never grant writes, so
+// self-modifying code takes the slow path that invalidates) or a page-crossing access goes to
+// `miss`. Watched pages and MMIO never enter the TLB.
+void Emitter::emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss) {
   mov(rcx, rax);
   shr(rcx, 12);
   mov(edx, ecx);
@@ -38,14 +53,36 @@ void Emitter::emit_load(const Insn& in) {
   imul(edx, edx, int(sizeof(TlbEntry)));
   lea(rdx, ptr[rbx + rdx + l_.tlb]);
   cmp(qword[rdx + int32_t(offsetof(TlbEntry, vpn))], rcx);
-  jne(slow.entry, T_NEAR);
-  mov(cl, byte[rbx + l_.acc_read]);
+  jne(miss, T_NEAR);
+  mov(cl, byte[rbx + (write ? l_.acc_write : l_.acc_read)]);
   test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
-  jz(slow.entry, T_NEAR);
+  jz(miss, T_NEAR);
   and_(eax, 0xfff);
-  cmp(eax, 0x1000 - d.size);
-  ja(slow.entry, T_NEAR);
+  cmp(eax, int32_t(0x1000 - size));
+  ja(miss, T_NEAR);
   add(rax, qword[rdx + int32_t(offsetof(TlbEntry, host))]);
+}
+
+// write_as's mem.mark_page_written(e.ppn) for the entry in rdx (rcx, rdx, r8 clobbered).
+void Emitter::emit_mark_written() {
+  mov(rcx, qword[rdx + int32_t(offsetof(TlbEntry, ppn))]);
+  mov(rdx, rcx);
+  shr(rdx, 6);
+  mov(r8, reinterpret_cast<uint64_t>(written_pages_));
+  lea(rdx, ptr[r8 + rdx * 8]);
+  mov(r8, qword[rdx]);
+  bts(r8, rcx); // the bit number modulo 64
+  mov(qword[rdx], r8);
+}
+
+// alu2<kMov, T, kReg, kMem> for 32- and 64-bit registers.
+void Emitter::emit_load(const Insn& in) {
+  const Operand& m = in.op[1];
+  const Operand& d = in.op[0];
+  SlowAccess& slow = slow_access(in);
+  emit_offset(m, in);
+  emit_linear(m.seg, slow.entry);
+  emit_tlb_hit(d.size, false, slow.entry);
   if (d.size == 8)
     mov(rax, qword[rax]);
   else
@@ -54,7 +91,151 @@ void Emitter::emit_load(const Insn& in) {
   L(slow.resume);
 }
 
-void Emitter::emit_slow_load(SlowLoad& s) {
+// op_movzx / op_movsx from memory to a 32- or 64-bit register: set_reg_sized of the value
+// extended from its size (a 32-bit register's upper half cleared).
+void Emitter::emit_load_extend(const Insn& in, bool sign) {
+  const Operand& m = in.op[1];
+  const Operand& d = in.op[0];
+  SlowAccess& slow = slow_access(in);
+  emit_offset(m, in);
+  emit_linear(m.seg, slow.entry);
+  emit_tlb_hit(m.size, false, slow.entry);
+  const Xbyak::Address at = m.size == 1 ? byte[rax] : m.size == 2 ? word[rax] : dword[rax];
+  if (!sign)
+    movzx(eax, at); // MOVZX reads 1 or 2 bytes
+  else if (m.size == 4)
+    movsxd(rax, at);
+  else if (d.size == 8)
+    movsx(rax, at);
+  else
+    movsx(eax, at);
+  mov(gpr64(d.reg), rax);
+  L(slow.resume);
+}
+
+// alu2<Op, T, kReg, kMem> for 32- and 64-bit registers: the load, then the register form's code
+// on the loaded value (in rcx).
+void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {
+  const Operand& m = in.op[1];
+  SlowAccess& slow = slow_access(in);
+  emit_offset(m, in);
+  emit_linear(m.seg, slow.entry);
+  emit_tlb_hit(m.size, false, slow.entry);
+  if (m.size == 8)
+    mov(rcx, qword[rax]);
+  else
+    mov(ecx, dword[rax]);
+  emit_alu(in, op);
+  L(slow.resume);
+}
+
+// alu2<Op, T, kMem, kReg|kImm> for 4 and 8 bytes: read_as, lazy_set<T>(op, a, b, r) and, but for
+// CMP and TEST, write_as of the result, the TLB entry granting both accesses.
+void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
+  const Operand& m = in.op[0];
+  const Operand& s = in.op[1];
+  const bool writes = op != InlineAlu::kCmp && op != InlineAlu::kTest;
+  const bool wide = m.size == 8;
+  SlowAccess& slow = slow_access(in);
+  emit_offset(m, in);
+  emit_linear(m.seg, slow.entry);
+  emit_tlb_hit(m.size, writes, slow.entry);
+  if (writes) {
+    mov(cl, byte[rbx + l_.acc_read]);
+    test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
+    jz(slow.entry, T_NEAR);
+  }
+  const Xbyak::Reg a = wide ? static_cast<const Xbyak::Reg&>(r9) : r9d;
+  const Xbyak::Reg b = wide ? static_cast<const Xbyak::Reg&>(rcx) : ecx;
+  mov(a, wide ? qword[rax] : dword[rax]);
+  if (s.kind == OpKind::kImm)
+    mov(b, wide ? uint64_t(s.disp) : uint32_t(s.disp));
+  else
+    mov(b, wide ? gpr64(s.reg) : gpr32(s.reg));
+  mov(qword[rbx + l_.lazy_a], r9);
+  mov(qword[rbx + l_.lazy_b], rcx);
+  FlagOp flag_op = FlagOp::kLogic;
+  switch (op) {
+  case InlineAlu::kAdd:
+    add(a, b);
+    flag_op = FlagOp::kAdd;
+    break;
+  case InlineAlu::kSub:
+  case InlineAlu::kCmp:
+    sub(a, b);
+    flag_op = FlagOp::kSub;
+    break;
+  case InlineAlu::kAnd:
+  case InlineAlu::kTest:
+    and_(a, b);
+    break;
+  case InlineAlu::kOr:
+    or_(a, b);
+    break;
+  case InlineAlu::kXor:
+    xor_(a, b);
+    break;
+  case InlineAlu::kMov:
+    break;
+  }
+  mov(qword[rbx + l_.lazy_r], r9);
+  mov(byte[rbx + l_.lazy_op], uint8_t(flag_op));
+  mov(byte[rbx + l_.lazy_bits], uint8_t(m.size * 8));
+  if (writes) {
+    mov(wide ? qword[rax] : dword[rax], a);
+    emit_mark_written();
+  }
+  known_op_ = flag_op;
+  known_bits_ = m.size * 8;
+  L(slow.resume);
+}
+
+// alu2<kMov, T, kMem, kReg|kImm>: write_as's fast path.
+void Emitter::emit_store(const Insn& in) {
+  const Operand& m = in.op[0];
+  const Operand& s = in.op[1];
+  SlowAccess& slow = slow_access(in);
+  emit_offset(m, in);
+  emit_linear(m.seg, slow.entry);
+  emit_tlb_hit(m.size, true, slow.entry);
+  if (s.kind == OpKind::kImm) {
+    switch (m.size) {
+    case 1:
+      mov(byte[rax], uint8_t(s.disp));
+      break;
+    case 2:
+      mov(word[rax], uint16_t(s.disp));
+      break;
+    case 4:
+      mov(dword[rax], uint32_t(s.disp));
+      break;
+    default:
+      mov(qword[rax], int32_t(s.disp)); // sign-extended, as decoded
+      break;
+    }
+  } else {
+    mov(rcx, gpr64(s.reg));
+    if (s.high) shr(rcx, 8);
+    switch (m.size) {
+    case 1:
+      mov(byte[rax], cl);
+      break;
+    case 2:
+      mov(word[rax], cx);
+      break;
+    case 4:
+      mov(dword[rax], ecx);
+      break;
+    default:
+      mov(qword[rax], rcx);
+      break;
+    }
+  }
+  emit_mark_written();
+  L(slow.resume);
+}
+
+void Emitter::emit_slow_access(SlowAccess& s) {
   Xbyak::Label stopped;
   L(s.entry);
   if (s.pending) add(qword[rbx + l_.icount], s.pending);
@@ -68,7 +249,8 @@ void Emitter::emit_slow_load(SlowLoad& s) {
   call(r13);
   test(al, al);
   jnz(out_, T_NEAR);
-  // A watchpoint hit stops after the load, as in the interpreter's loop.
+  // A watchpoint hit, or a write to code that invalidated blocks (this one, maybe), stops after
+  // the instruction, as in the interpreter's loop.
   cmp(byte[rbx + l_.stop], 0);
   jne(stopped);
   if (s.pending) sub(qword[rbx + l_.icount], s.pending); // the fast path's view again

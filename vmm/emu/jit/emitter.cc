@@ -22,7 +22,8 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
 
 Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
-      next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining) {}
+      next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining),
+      written_pages_(ctx.written_pages) {}
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
@@ -68,6 +69,36 @@ void Emitter::block(const Block& b) {
       emit_load(in);
       retire_inline(in);
       break;
+    case InsnPlan::Kind::kLoadExtend:
+      emit_load_extend(in, plan.sign_extend);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kAluLoad:
+      emit_alu_load(in, plan.alu);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kAluMem:
+      emit_alu_mem(in, plan.alu);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kStore:
+      emit_store(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kPush:
+      emit_push(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kPop:
+      emit_pop(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kCall: // CALL and RET end their blocks
+      emit_call(in);
+      break;
+    case InsnPlan::Kind::kRet:
+      emit_ret(in);
+      break;
     case InsnPlan::Kind::kJcc:
       if (last && known_op_ && (plan.cc == 4 || plan.cc == 5 || plan.cc == 8 || plan.cc == 9) &&
           in.op[0].disp == int32_t(in.op[0].disp)) {
@@ -111,8 +142,8 @@ void Emitter::block(const Block& b) {
   pop(r12);
   pop(rbx);
   ret();
-  for (SlowLoad& s : slow_loads_)
-    emit_slow_load(s);
+  for (SlowAccess& s : slow_accesses_)
+    emit_slow_access(s);
 }
 
 // Inline instructions count and advance RIP in bulk: the Cpu learns them before the next call

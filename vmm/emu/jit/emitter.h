@@ -1,6 +1,6 @@
 // The code generator behind emit_block(): one Emitter writes one block. Its members are defined
 // by instruction family (emitter.cc: the frame, calls and chaining; emit_alu.cc, emit_memory.cc,
-// emit_branch.cc: the inline forms), so each family keeps to its own file.
+// emit_stack.cc, emit_branch.cc: the inline forms), so each family keeps to its own file.
 #pragma once
 
 #include <xbyak/xbyak.h>
@@ -23,8 +23,9 @@ public:
   void block(const Block& b);
 
 private:
-  // A load whose fast path missed: the handler runs it with the state the interpreter has there.
-  struct SlowLoad {
+  // A memory access whose fast path missed: the handler runs the whole instruction with the state
+  // the interpreter has there.
+  struct SlowAccess {
     const Insn* in;
     int32_t offset, pending;
     Xbyak::Label entry, resume;
@@ -44,8 +45,24 @@ private:
   void emit_inc_dec(const Insn& in, bool dec);
   void emit_lea(const Insn& in);
   // emit_memory.cc
+  SlowAccess& slow_access(const Insn& in);
+  void emit_offset(const Operand& m, const Insn& in);
+  void emit_linear(unsigned seg, Xbyak::Label& miss);
+  void emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss);
+  void emit_mark_written();
   void emit_load(const Insn& in);
-  void emit_slow_load(SlowLoad& s);
+  void emit_load_extend(const Insn& in, bool sign);
+  void emit_alu_load(const Insn& in, InlineAlu op);
+  void emit_alu_mem(const Insn& in, InlineAlu op);
+  void emit_store(const Insn& in);
+  void emit_slow_access(SlowAccess& s);
+  // emit_stack.cc
+  void emit_stack_address(unsigned size, bool push, Xbyak::Label& miss);
+  void emit_push(const Insn& in);
+  void emit_pop(const Insn& in);
+  void emit_call(const Insn& in);
+  void emit_ret(const Insn& in);
+  void retire_branch();
   // emit_branch.cc
   void loop_to_self(const Block& b);
   void emit_jcc(const Insn& in, uint8_t cc);
@@ -63,7 +80,8 @@ private:
   // inline code (so known here), and its width.
   std::optional<FlagOp> known_op_;
   unsigned known_bits_ = 0;
-  std::list<SlowLoad> slow_loads_; // a list: labels must not move
+  uint64_t* written_pages_;             // GuestMemory's bitmap of pages written
+  std::list<SlowAccess> slow_accesses_; // a list: labels must not move
 };
 
 } // namespace rrvm::emu

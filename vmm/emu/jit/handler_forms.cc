@@ -68,6 +68,35 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   }
   loads_.insert(handler_of(cache, [&](G& g) { g.mov(r32a, g.dword[r64b]); }));
   loads_.insert(handler_of(cache, [&](G& g) { g.mov(r64a, g.qword[r64b]); }));
+  for (const AluRef& a : alu) {
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.rr)(g.dword[r64b], r32a); })] = a.op;
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.rr)(g.qword[r64b], r64a); })] = a.op;
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.ri)(g.dword[r64b], 0x12345); })] = a.op;
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.ri)(g.qword[r64b], 0x12345); })] = a.op;
+    alu_loads_[handler_of(cache, [&](G& g) { (g.*a.rr)(r32a, g.dword[r64b]); })] = a.op;
+    alu_loads_[handler_of(cache, [&](G& g) { (g.*a.rr)(r64a, g.qword[r64b]); })] = a.op;
+  }
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.dword[r64b], r32a); })] = InlineAlu::kTest;
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.qword[r64b], r64a); })] = InlineAlu::kTest;
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.dword[r64b], 0x12345); })] = InlineAlu::kTest;
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.qword[r64b], 0x12345); })] = InlineAlu::kTest;
+  const Reg* store_sources[] = {&r8a, &r16a, &r32a, &r64a};
+  for (const Reg* r : store_sources) {
+    const Xbyak::AddressFrame G::*frame = r->getBit() == 8    ? &G::byte
+                                          : r->getBit() == 16 ? &G::word
+                                          : r->getBit() == 32 ? &G::dword
+                                                              : &G::qword;
+    stores_.insert(handler_of(cache, [&](G& g) { g.mov((g.*frame)[r64b], *r); }));
+    stores_.insert(handler_of(cache, [&](G& g) { g.mov((g.*frame)[r64b], 0x12); }));
+  }
+  pushes_.insert(handler_of(cache, [&](G& g) { g.push(r64a); }));
+  pushes_.insert(handler_of(cache, [&](G& g) { g.push(0x12345); }));
+  pops_.insert(handler_of(cache, [&](G& g) { g.pop(r64a); }));
+  pops_.insert(handler_of(cache, [&](G& g) { g.pop(g.qword[r64b]); }));
+  call_rel_ = handler_of_bytes(cache, {0xe8, 0, 0, 0, 0});
+  ret_ = handler_of_bytes(cache, {0xc3});
+  movzx_ = handler_of(cache, [&](G& g) { g.movzx(r32a, g.byte[r64b]); });
+  movsx_ = handler_of(cache, [&](G& g) { g.movsx(r32a, g.byte[r64b]); });
   for (uint8_t cc = 0; cc < 16; ++cc)
     jcc_[handler_of_bytes(cache, {uint8_t(0x70 + cc), 0})] = cc;
 
@@ -113,6 +142,11 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   inc_dec_.erase(nullptr);
   jcc_.erase(nullptr);
   loads_.erase(nullptr);
+  alu_loads_.erase(nullptr);
+  alu_mems_.erase(nullptr);
+  stores_.erase(nullptr);
+  pushes_.erase(nullptr);
+  pops_.erase(nullptr);
 }
 
 InsnPlan HandlerForms::plan(const Insn& in) const {
@@ -127,6 +161,54 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
       in.op[1].kind == OpKind::kMem && (in.asize == 4 || in.asize == 8)) {
     p.kind = InsnPlan::Kind::kLoad;
     return p;
+  }
+  if (auto it = alu_loads_.find(in.fn); it != alu_loads_.end() && d.kind == OpKind::kReg &&
+                                        !d.high && (d.size == 4 || d.size == 8) &&
+                                        in.op[1].kind == OpKind::kMem && in.op[1].size == d.size &&
+                                        (in.asize == 4 || in.asize == 8)) {
+    p.kind = InsnPlan::Kind::kAluLoad;
+    p.alu = it->second;
+    return p;
+  }
+  const Operand& s = in.op[1];
+  if ((in.fn == movzx_ || in.fn == movsx_) && d.kind == OpKind::kReg && !d.high &&
+      (d.size == 4 || d.size == 8) && s.kind == OpKind::kMem && s.size < d.size &&
+      (s.size <= 2 || in.fn == movsx_) && (in.asize == 4 || in.asize == 8)) {
+    p.kind = InsnPlan::Kind::kLoadExtend;
+    p.sign_extend = in.fn == movsx_;
+    return p;
+  }
+  if (auto it = alu_mems_.find(in.fn);
+      it != alu_mems_.end() && d.kind == OpKind::kMem && (d.size == 4 || d.size == 8) &&
+      (in.asize == 4 || in.asize == 8) &&
+      (s.kind == OpKind::kImm || (s.kind == OpKind::kReg && !s.high && s.size == d.size))) {
+    p.kind = InsnPlan::Kind::kAluMem;
+    p.alu = it->second;
+    return p;
+  }
+  if (stores_.count(in.fn) && d.kind == OpKind::kMem && (in.asize == 4 || in.asize == 8) &&
+      (s.kind == OpKind::kImm || (s.kind == OpKind::kReg && s.size == d.size))) {
+    p.kind = InsnPlan::Kind::kStore;
+    return p;
+  }
+  if (in.osize == 4 || in.osize == 8) {
+    const bool stack_reg = d.kind == OpKind::kReg && !d.high && d.size == in.osize;
+    if (pushes_.count(in.fn) && (stack_reg || d.kind == OpKind::kImm)) {
+      p.kind = InsnPlan::Kind::kPush;
+      return p;
+    }
+    if (pops_.count(in.fn) && stack_reg) {
+      p.kind = InsnPlan::Kind::kPop;
+      return p;
+    }
+    if (in.fn == call_rel_ && d.kind == OpKind::kImm) {
+      p.kind = InsnPlan::Kind::kCall;
+      return p;
+    }
+    if (in.fn == ret_ && d.kind != OpKind::kImm) {
+      p.kind = InsnPlan::Kind::kRet;
+      return p;
+    }
   }
   for (const Operand& o : in.op)
     if (o.kind == OpKind::kMem) return p;

@@ -24,11 +24,21 @@ struct InsnPlan {
     kIncDec,     // INC/DEC on a 32- or 64-bit register: inline where CF's source is known
     kJcc,        // Jcc: inline where the flags come from an inline instruction of the block
     kLoad,       // MOV r32/r64, [mem]: the TLB's fast path inline, the handler behind it
+    kAluLoad,    // `alu` r32/r64, [mem] (not MOV, TEST): as kLoad, then as kAlu
+    kStore,      // MOV [mem], r/imm, 1 to 8 bytes: write_as's fast path inline, the handler behind
+    kPush,       // PUSH r/imm of 4 or 8 bytes: as kStore on the stack
+    kPop,        // POP r of 4 or 8 bytes: as kLoad from the stack
+    kCall,       // CALL rel of 4 or 8 bytes: as kPush, ends the block
+    kRet,        // RET without an immediate, 4 or 8 bytes: as kPop, ends the block
+    kLoadExtend, // MOVZX/MOVSX/MOVSXD r32/r64, [mem]: as kLoad
+    kAluMem,     // `alu` [mem], r/imm of 4 or 8 bytes (not MOV): read, and written as kStore
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
   bool dec = false; // kIncDec
   uint8_t cc = 0;   // kJcc: the condition code (0x70 + cc)
+
+  bool sign_extend = false; // kLoadExtend: MOVSX or MOVSXD
 };
 
 class HandlerForms {
@@ -43,6 +53,14 @@ private:
   std::unordered_set<Handler> loads_;            // MOV r32/r64, [mem]
   std::unordered_set<Handler> no_throw_on_regs_; // no exception when no operand is in memory
   Handler lea_ = nullptr;
+
+  // The memory and stack forms.
+  std::unordered_map<Handler, InlineAlu> alu_loads_; // `alu` r32/r64, [mem]
+  std::unordered_map<Handler, InlineAlu> alu_mems_;  // `alu` [mem], r32/r64/imm
+  std::unordered_set<Handler> stores_;               // MOV [mem], r/imm
+  std::unordered_set<Handler> pushes_, pops_;        // of a register or (PUSH) an immediate
+  Handler call_rel_ = nullptr, ret_ = nullptr;
+  Handler movzx_ = nullptr, movsx_ = nullptr;
 };
 
 } // namespace rrvm::emu
