@@ -15,6 +15,9 @@ namespace rrvm::emu {
 // The two-operand ALU operations emitted inline (alu.cc's alu2 on a register destination).
 enum class InlineAlu : uint8_t { kAdd, kOr, kAnd, kSub, kXor, kCmp, kTest, kMov };
 
+// The shifts and rotates emitted inline by an immediate count (alu.cc's shift).
+enum class InlineShift : uint8_t { kRol, kRor, kShl, kShr, kSar };
+
 struct InsnPlan {
   enum class Kind : uint8_t {
     kTrampoline, // may throw: called through the catching trampoline
@@ -24,11 +27,20 @@ struct InsnPlan {
     kIncDec,     // INC/DEC on a 32- or 64-bit register: inline where CF's source is known
     kJcc,        // Jcc: inline where the flags come from an inline instruction of the block
     kLoad,       // MOV r32/r64, [mem]: the TLB's fast path inline, the handler behind it
+    kNeg,        // NEG r, emitted inline
+    kNot,        // NOT r, emitted inline
+    kExtend,     // MOVZX/MOVSX/MOVSXD r, r, emitted inline (`sign`)
+    kSetcc,      // SETcc r8, emitted inline (the condition is Insn::cc)
+    kCmovcc,     // CMOVcc r, r, emitted inline
+    kShift,      // `shift` r, imm (or 1) with a count within the width, emitted inline
+    kImul,       // IMUL r, r and IMUL r, r, imm, emitted inline
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
-  bool dec = false; // kIncDec
-  uint8_t cc = 0;   // kJcc: the condition code (0x70 + cc)
+  bool dec = false;  // kIncDec
+  uint8_t cc = 0;    // kJcc: the condition code (0x70 + cc)
+  bool sign = false; // kExtend: MOVSX/MOVSXD
+  InlineShift shift = InlineShift::kShl;
 };
 
 class HandlerForms {
@@ -37,12 +49,16 @@ public:
   InsnPlan plan(const Insn& in) const;
 
 private:
-  std::unordered_map<Handler, InlineAlu> alu_;   // register-destination 32/64-bit forms
-  std::unordered_map<Handler, bool> inc_dec_;    // 32/64-bit INC (false) and DEC (true)
+  std::unordered_map<Handler, InlineAlu> alu_;   // register-destination forms
+  std::unordered_map<Handler, bool> inc_dec_;    // INC (false) and DEC (true)
   std::unordered_map<Handler, uint8_t> jcc_;     // condition codes
   std::unordered_set<Handler> loads_;            // MOV r32/r64, [mem]
   std::unordered_set<Handler> no_throw_on_regs_; // no exception when no operand is in memory
   Handler lea_ = nullptr;
+  std::unordered_map<Handler, InsnPlan::Kind> unary_; // NEG, NOT, SETcc, CMOVcc of every size
+  std::unordered_map<Handler, bool> extend_;          // MOVZX (false), MOVSX and MOVSXD (true)
+  std::unordered_map<Handler, InlineShift> shifts_;   // every size
+  std::unordered_set<Handler> imul_;                  // IMUL r, r/m (, imm) of every size
 };
 
 } // namespace rrvm::emu

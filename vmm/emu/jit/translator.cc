@@ -27,7 +27,8 @@ bool Translator::run(Block& b) {
 // the page tables, as execute() would next; a fault is left for execute() to raise again) and the
 // decoded-block lookup. Nothing is translated here: the code running now lives in the buffer a
 // translation might flush.
-TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* from) noexcept {
+TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* from,
+                                             ExitLink* link) noexcept {
   Cpu& c = *cpu;
   if (!static_cast<Translator*>(translator)->chaining_) return nullptr;
   if (c.stop || c.exit_pending || c.halted || c.interrupt_shadow || (c.flags_raw & rflags::kTF) ||
@@ -35,8 +36,9 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* 
     return nullptr;
   uint64_t phys;
   const uint8_t* host;
+  const uint64_t linear = c.linear(kCS, c.rip);
   try {
-    host = c.fetch_page(c.linear(kCS, c.rip), &phys);
+    host = c.fetch_page(linear, &phys);
   } catch (...) {
     return nullptr;
   }
@@ -44,6 +46,7 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* 
   const Block* b = c.code->successor(*from, phys, host, c.code_bits);
   if (!b || !b->translation || c.limit - c.icount < b->insns.size()) return nullptr;
   c.inputs.next = 0; // as execute() starts each block
+  *link = {linear, *c.code->generation(), phys >> 12, b->insns.size(), b->translation, c.code_bits};
   return b->translation;
 }
 
@@ -52,11 +55,14 @@ TranslatedBlock Translator::translate(const Block& b) {
   if (buffer_.size() - used_ < need) {
     // Nothing runs translated code while a block is being translated, so every translation may go.
     cpu_.code->drop_translations();
+    links_.clear();
     used_ = 0;
     ++flushes_;
   }
   const size_t at = used_;
-  used_ += emit_block(b, {layout_, forms_, &raised_, &next_translation, this, &chaining_},
+  used_ += emit_block(b,
+                      {layout_, forms_, &raised_, &next_translation, this, &chaining_, &links_,
+                       cpu_.code->generation()},
                       buffer_.writable(at), need);
   used_ = (used_ + 15) & ~size_t(15);
   ++translated_;
