@@ -13,7 +13,7 @@ int32_t offset_in(const Cpu& c, const void* field) {
   return int32_t(static_cast<const char*>(field) - reinterpret_cast<const char*>(&c));
 }
 
-constexpr size_t kPerInsnBound = 512, kFrameBound = 512;
+constexpr size_t kPerInsnBound = 512, kFrameBound = 1024;
 
 } // namespace
 
