@@ -198,6 +198,22 @@ void Emitter::emit_lea(const Insn& in) {
   mov(gpr64(in.op[0].reg), rax);
 }
 
+// Whether the flags `in` leaves are overwritten by a later inline instruction of the block before
+// anything can see them (a reader, a call, a fault, an exit): then they need not be computed.
+bool Emitter::flags_dead_after(const Block& b, const Insn& in) const {
+  for (const Insn* next = &in + 1; next != b.insns.data() + b.insns.size(); ++next) {
+    switch (flag_use(*next, forms_.plan(*next))) {
+    case FlagUse::kOverwrites:
+      return true;
+    case FlagUse::kSeen:
+      return false;
+    case FlagUse::kUntouched:
+      break;
+    }
+  }
+  return false;
+}
+
 // set_arith(kArithFlags, ...): `bits` (arithmetic flags only) replace flags_raw's and the lazy
 // record is done with.
 void Emitter::flags_to_raw(const Xbyak::Reg64& bits) {
@@ -243,7 +259,7 @@ void Emitter::commit_flags() {
 // shift<Op, T> by an immediate count n (1 when none): no change but the 32-bit zero-extension
 // when n is 0; SHL/SHR/SAR (n within the width) set every arithmetic flag, CF from the host, OF
 // by alu.cc's rule and AF clear; ROL/ROR set CF and OF from the result on committed flags.
-void Emitter::emit_shift(const Insn& in, InlineShift op) {
+void Emitter::emit_shift(const Insn& in, InlineShift op, bool flags_dead) {
   const Operand& d = in.op[0];
   const unsigned bits = d.size * 8;
   const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
@@ -257,7 +273,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
     return;
   }
   if (op == InlineShift::kRol || op == InlineShift::kRor) {
-    commit_flags();
+    if (!flags_dead) commit_flags();
     load_zx(rax, d);
     const unsigned m = n % bits;
     if (m) {
@@ -267,6 +283,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
         ror(r, uint8_t(m));
     }
     store_reg(d, rax);
+    if (flags_dead) return;
     // ROL: CF the low bit, OF CF ^ the top bit; ROR: CF the top bit, OF CF ^ the next one.
     mov(rcx, rax);
     mov(r8, rax);
@@ -299,8 +316,9 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
     shr(r, uint8_t(n));
   else
     sar(r, uint8_t(n));
+  store_reg(d, rax); // a move: CF stays the shift's
+  if (flags_dead) return;
   setc(cl);
-  store_reg(d, rax);
   movzx(ecx, cl);
   if (op == InlineShift::kShl) {
     mov(r8, rax); // OF: the result's top bit ^ CF
@@ -318,7 +336,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
 }
 
 // op_imul2<T>: the low half, CF and OF on a signed overflow, SF, ZF and PF of the result.
-void Emitter::emit_imul(const Insn& in) {
+void Emitter::emit_imul(const Insn& in, bool flags_dead) {
   const Operand& d = in.op[0];
   const bool three = in.op[2].kind != OpKind::kNone;
   load_zx(rax, in.op[three ? 1 : 0]);
@@ -328,8 +346,9 @@ void Emitter::emit_imul(const Insn& in) {
   else
     load_zx(rcx, s);
   imul(sized(rax, d.size), sized(rcx, d.size));
+  store_reg(d, rax); // a move: OF stays the multiply's
+  if (flags_dead) return;
   seto(cl);
-  store_reg(d, rax);
   movzx(ecx, cl);
   imul(ecx, ecx, int(rflags::kCF | rflags::kOF));
   host_szp_to(rdx, d.size);

@@ -71,11 +71,11 @@ void Emitter::block(const Block& b) {
       retire_inline(in);
       break;
     case InsnPlan::Kind::kShift:
-      emit_shift(in, plan.shift);
+      emit_shift(in, plan.shift, flags_dead_after(b, in));
       retire_inline(in);
       break;
     case InsnPlan::Kind::kImul:
-      emit_imul(in);
+      emit_imul(in, flags_dead_after(b, in));
       retire_inline(in);
       break;
     case InsnPlan::Kind::kIncDec:

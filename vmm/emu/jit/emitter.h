@@ -52,8 +52,9 @@ private:
   void load_zx(const Xbyak::Reg64& to, const Operand& o);
   void store_reg(const Operand& o, const Xbyak::Reg64& from);
   void set_lazy(FlagOp op, unsigned size);
-  void emit_shift(const Insn& in, InlineShift op);
-  void emit_imul(const Insn& in);
+  bool flags_dead_after(const Block& b, const Insn& in) const;
+  void emit_shift(const Insn& in, InlineShift op, bool flags_dead);
+  void emit_imul(const Insn& in, bool flags_dead);
   void commit_flags();
   void host_szp_to(const Xbyak::Reg64& to, unsigned size);
   void flags_to_raw(const Xbyak::Reg64& bits);

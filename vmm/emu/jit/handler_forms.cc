@@ -131,6 +131,29 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   loads_.erase(nullptr);
 }
 
+FlagUse flag_use(const Insn& in, const InsnPlan& p) {
+  switch (p.kind) {
+  case InsnPlan::Kind::kAlu:
+    return p.alu == InlineAlu::kMov ? FlagUse::kUntouched : FlagUse::kOverwrites;
+  case InsnPlan::Kind::kNeg:
+  case InsnPlan::Kind::kImul:
+    return FlagUse::kOverwrites;
+  case InsnPlan::Kind::kLea:
+  case InsnPlan::Kind::kNot:
+  case InsnPlan::Kind::kExtend:
+    return FlagUse::kUntouched;
+  case InsnPlan::Kind::kShift: {
+    const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
+    if ((count & (in.op[0].size == 8 ? 63 : 31)) == 0) return FlagUse::kUntouched;
+    // ROL/ROR keep the flags other than CF and OF.
+    return p.shift == InlineShift::kRol || p.shift == InlineShift::kRor ? FlagUse::kSeen
+                                                                        : FlagUse::kOverwrites;
+  }
+  default:
+    return FlagUse::kSeen;
+  }
+}
+
 InsnPlan HandlerForms::plan(const Insn& in) const {
   InsnPlan p;
   const Operand& d = in.op[0];

@@ -43,6 +43,12 @@ struct InsnPlan {
   InlineShift shift = InlineShift::kShl;
 };
 
+// What an instruction planned to be emitted inline does to the arithmetic flags: all of them
+// written without reading any, none touched, or anything else (read, or a call or exit where
+// they are seen).
+enum class FlagUse : uint8_t { kOverwrites, kUntouched, kSeen };
+FlagUse flag_use(const Insn& in, const InsnPlan& p);
+
 class HandlerForms {
 public:
   explicit HandlerForms(CodeCache& cache);
