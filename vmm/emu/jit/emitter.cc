@@ -133,7 +133,7 @@ void Emitter::block(const Block& b) {
     mov(rax, qword[rbx + l_.rip]);
     exit_link();
   }
-  chain(b, exit_ready && !checked);
+  chain(b, exit_ready); // an inline Jcc: the block may branch to itself
   L(done_);
   xor_(eax, eax);
   L(out_);
