@@ -15,6 +15,7 @@
 //
 // Usage: emu_bench [emu_iterations [qemu_iterations]]
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -91,14 +93,31 @@ std::string loop_source(uint32_t iterations, const char* body = kAluBody) {
          "  dec ecx\n  jnz again\n";
 }
 
+// Wall time, and the CPU time of the process (or of QEMU's), which a loaded machine inflates
+// less: the build machines are shared.
+struct Seconds {
+  double wall, cpu;
+};
+
 struct Rate {
   uint64_t instructions;
-  double seconds;
-  double per_second() const { return double(instructions) / seconds; }
+  Seconds seconds;
+  double per_second() const { return double(instructions) / seconds.wall; }
+  double per_cpu_second() const { return double(instructions) / seconds.cpu; }
 };
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
+
+double seconds_of(const timeval& t) {
+  return double(t.tv_sec) + double(t.tv_usec) / 1e6;
 }
 
 // Runs the loop on `engine` from the long-mode start state until its final port write. The count
@@ -111,8 +130,9 @@ std::optional<Rate> time_engine(Engine& engine, GuestMemory& memory, uint32_t it
                                                test::kCodeAddr));
   engine.set_state(start);
   const auto t0 = Clock::now();
+  const double cpu0 = process_cpu_seconds();
   Exit& e = test::run_past_kicks(engine);
-  const double seconds = seconds_since(t0);
+  const Seconds seconds{seconds_since(t0), process_cpu_seconds() - cpu0};
   if (e.reason != ExitReason::kIo) {
     std::fprintf(stderr, "emu_bench: %s stopped with %s %s\n", engine.name(),
                  exit_reason_name(e.reason), e.detail.c_str());
@@ -177,7 +197,7 @@ long64:
 
 // Wall time of one QEMU process running the guest image at `path`; nullopt if it did not leave
 // through isa-debug-exit with status 0 (process exit status 1).
-std::optional<double> time_qemu_once(const std::string& path) {
+std::optional<Seconds> time_qemu_once(const std::string& path) {
   std::vector<std::string> args = {"qemu-system-x86_64",
                                    "-accel",
                                    "tcg",
@@ -199,25 +219,27 @@ std::optional<double> time_qemu_once(const std::string& path) {
   pid_t pid;
   if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return std::nullopt;
   int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return std::nullopt;
+  rusage usage{};
+  if (wait4(pid, &status, 0, &usage) != pid) return std::nullopt;
   const double seconds = seconds_since(t0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 1) return std::nullopt;
-  return seconds;
+  return Seconds{seconds, seconds_of(usage.ru_utime) + seconds_of(usage.ru_stime)};
 }
 
 // The fastest of kQemuRounds runs of the guest looping `iterations` times.
-std::optional<double> time_qemu(const std::string& dir, uint32_t iterations) {
+std::optional<Seconds> time_qemu(const std::string& dir, uint32_t iterations) {
   const std::string path = dir + "/guest-" + std::to_string(iterations) + ".bin";
   {
     const std::vector<uint8_t> image = test::assemble(qemu_guest_source(iterations), 32, 0x100000);
     std::ofstream(path, std::ios::binary)
         .write(reinterpret_cast<const char*>(image.data()), std::streamsize(image.size()));
   }
-  std::optional<double> best;
+  std::optional<Seconds> best;
   for (unsigned i = 0; i < kQemuRounds; ++i) {
-    std::optional<double> t = time_qemu_once(path);
+    std::optional<Seconds> t = time_qemu_once(path);
     if (!t) break;
-    best = std::min(best.value_or(*t), *t);
+    if (!best) best = t;
+    best = Seconds{std::min(best->wall, t->wall), std::min(best->cpu, t->cpu)};
   }
   std::remove(path.c_str());
   return best;
@@ -226,10 +248,11 @@ std::optional<double> time_qemu(const std::string& dir, uint32_t iterations) {
 std::optional<Rate> rate_qemu(uint32_t iterations) {
   char dir[] = "/tmp/rrvm-emu-bench-XXXXXX";
   if (!mkdtemp(dir)) return std::nullopt;
-  std::optional<double> empty = time_qemu(dir, 1), full = time_qemu(dir, iterations);
+  std::optional<Seconds> empty = time_qemu(dir, 1), full = time_qemu(dir, iterations);
   rmdir(dir);
-  if (!empty || !full || *full <= *empty) return std::nullopt;
-  return Rate{uint64_t(iterations - 1) * kPerIteration, *full - *empty};
+  if (!empty || !full || full->wall <= empty->wall || full->cpu <= empty->cpu) return std::nullopt;
+  return Rate{uint64_t(iterations - 1) * kPerIteration,
+              Seconds{full->wall - empty->wall, full->cpu - empty->cpu}};
 }
 
 void print(const char* name, const std::optional<Rate>& r, const char* note) {
@@ -237,8 +260,10 @@ void print(const char* name, const std::optional<Rate>& r, const char* note) {
     std::printf("%-9s unavailable (%s)\n", name, note);
     return;
   }
-  std::printf("%-9s %12llu instructions in %7.3f s = %8.2f M instructions/s\n", name,
-              static_cast<unsigned long long>(r->instructions), r->seconds, r->per_second() / 1e6);
+  std::printf("%-9s %12llu instructions in %7.3f s = %8.2f M instructions/s (%8.2f M per CPU "
+              "second)\n",
+              name, static_cast<unsigned long long>(r->instructions), r->seconds.wall,
+              r->per_second() / 1e6, r->per_cpu_second() / 1e6);
 }
 
 void ratio(const char* name, const std::optional<Rate>& a, const std::optional<Rate>& b) {

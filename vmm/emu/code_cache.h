@@ -71,6 +71,8 @@ public:
   void drop_translations();
   // Frees blocks invalidated while they may have been executing.
   void release_retired() { retired_.clear(); }
+  // Advances whenever a block is retired (translated code compares it to keep direct links).
+  const uint64_t* generation() const { return &generation_; }
 
   // Decodes one instruction; false when `n` bytes are not enough.
   bool decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& out);

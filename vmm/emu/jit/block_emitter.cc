@@ -13,7 +13,7 @@ int32_t offset_in(const Cpu& c, const void* field) {
   return int32_t(static_cast<const char*>(field) - reinterpret_cast<const char*>(&c));
 }
 
-constexpr size_t kPerInsnBound = 512, kFrameBound = 160;
+constexpr size_t kPerInsnBound = 512, kFrameBound = 1024;
 
 } // namespace
 
@@ -29,7 +29,8 @@ CpuLayout::CpuLayout(const Cpu& c)
       tlb(offset_in(c, c.tlb())), kicked(offset_in(c, &c.kicked)),
       interrupt_shadow(offset_in(c, &c.interrupt_shadow)),
       inputs_next(offset_in(c, &c.inputs.next)), acc_write(offset_in(c, &c.acc_write)),
-      ss_db(offset_in(c, &c.seg[kSS].db)) {}
+      ss_db(offset_in(c, &c.seg[kSS].db)), exit_pending(offset_in(c, &c.exit_pending)),
+      halted(offset_in(c, &c.halted)), code_bits(offset_in(c, &c.code_bits)) {}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

@@ -9,7 +9,10 @@
 #include <cstdint>
 #include <exception>
 
+#include <deque>
+
 #include "vmm/emu/code_cache.h"
+#include "vmm/emu/jit/exit_link.h"
 #include "vmm/emu/jit/handler_forms.h"
 
 namespace rrvm::emu {
@@ -23,6 +26,7 @@ struct CpuLayout {
   int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, acc_exec, tlb;
   int32_t kicked, interrupt_shadow, inputs_next;
   int32_t acc_write, ss_db;
+  int32_t exit_pending, halted, code_bits;
 };
 
 // True when a block's instructions each count one, so a block entered with room for all of them
@@ -33,9 +37,9 @@ bool counts_one_per_insn(const Block& b);
 size_t emitted_size_bound(size_t insns);
 
 // Called at the end of block `from` when it ran to its end: the translation of the next block
-// when it may run at once (what run()'s loop would do next is run it), else nullptr. Never
-// throws.
-using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg, Block* from);
+// when it may run at once (what run()'s loop would do next is run it), else nullptr; `link`, the
+// exit's link, then leads there directly next time. Never throws.
+using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg, Block* from, ExitLink* link);
 
 struct EmitContext {
   const CpuLayout& layout;
@@ -43,9 +47,10 @@ struct EmitContext {
   std::exception_ptr* raised; // where the trampoline stores a handler's exception
   NextTranslation next;       // chaining: the successor, called with `next_arg`
   void* next_arg;
-  const bool* chaining; // whether chaining is allowed now (Translator::set_chaining)
-  // GuestMemory's written-page bitmap, which inline stores mark
-  uint64_t* written_pages;
+  const bool* chaining;        // whether chaining is allowed now (Translator::set_chaining)
+  std::deque<ExitLink>* links; // where the block's exit links are made (stable addresses)
+  const uint64_t* generation;  // CodeCache::generation()
+  uint64_t* written_pages;     // GuestMemory's written-page bitmap, which inline stores mark
 };
 
 // Writes the code for `b` at `at` (the writable view of code that will run at the same offset in

@@ -2,35 +2,95 @@
 
 namespace rrvm::emu {
 
+namespace {
+
+// `r` at an operand's width.
+Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
+  switch (size) {
+  case 1:
+    return r.cvt8();
+  case 2:
+    return r.cvt16();
+  case 4:
+    return r.cvt32();
+  default:
+    return r;
+  }
+}
+
+constexpr uint32_t kHostSzp = rflags::kSF | rflags::kZF | rflags::kPF; // as LAHF gives them
+
+// Cpu::commit_flags for code that cannot know the flags' writer: a direct call.
+void commit_flags_of(Cpu* c) noexcept {
+  c->commit_flags();
+}
+
+} // namespace
+
+// A register operand where the Cpu keeps it: little-endian in its gpr slot, so a byte or word
+// store merges as the x86 partial-register rules do (AH..BH one byte up).
+Xbyak::Address Emitter::gpr_at(const Operand& o) {
+  const int32_t at = l_.gpr + int32_t(o.reg) * 8 + (o.high ? 1 : 0);
+  switch (o.size) {
+  case 1:
+    return byte[rbx + at];
+  case 2:
+    return word[rbx + at];
+  case 4:
+    return dword[rbx + at];
+  default:
+    return qword[rbx + at];
+  }
+}
+
+// Cpu::reg<T>: the operand zero-extended into `to`.
+void Emitter::load_zx(const Xbyak::Reg64& to, const Operand& o) {
+  if (o.size == 8)
+    mov(to, gpr_at(o));
+  else if (o.size == 4)
+    mov(to.cvt32(), gpr_at(o));
+  else
+    movzx(to.cvt32(), gpr_at(o));
+}
+
+// Cpu::set_reg<T> from `from`, which holds the value zero-extended when the operand has 32 bits.
+void Emitter::store_reg(const Operand& o, const Xbyak::Reg64& from) {
+  if (o.size == 4)
+    mov(qword[rbx + l_.gpr + int32_t(o.reg) * 8], from);
+  else
+    mov(gpr_at(o), sized(from, o.size));
+}
+
+// lazy_set<T>'s operation and width (a, b and r are stored by the caller).
+void Emitter::set_lazy(FlagOp op, unsigned size) {
+  mov(byte[rbx + l_.lazy_op], uint8_t(op));
+  mov(byte[rbx + l_.lazy_bits], uint8_t(size * 8));
+  known_op_ = op;
+  known_bits_ = size * 8;
+}
+
 // alu2<Op, T, kReg, kReg|kImm>: the result, and lazy_set<T>(op, a, b, r) with a, b and r
 // zero-extended from T. A memory source is in rcx already (emit_alu_load).
 void Emitter::emit_alu(const Insn& in, InlineAlu op) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
-  const bool wide = d.size == 8;
   const Xbyak::Reg64 a = rax, b = rcx;
   if (s.kind == OpKind::kImm) {
-    if (wide)
+    if (d.size == 8)
       mov(b, uint64_t(s.disp));
     else
-      mov(b.cvt32(), uint32_t(s.disp));
-  } else if (s.kind == OpKind::kReg && wide) {
-    mov(b, gpr64(s.reg));
+      mov(b.cvt32(), uint32_t(s.disp) & uint32_t(~0ull >> (64 - d.size * 8)));
   } else if (s.kind == OpKind::kReg) {
-    mov(b.cvt32(), gpr32(s.reg));
+    load_zx(b, s);
   }
   if (op == InlineAlu::kMov) {
-    mov(gpr64(d.reg), b); // a 32-bit move zero-extends, as b already is
+    store_reg(d, b);
     return;
   }
-  if (wide)
-    mov(a, gpr64(d.reg));
-  else
-    mov(a.cvt32(), gpr32(d.reg));
+  load_zx(a, d);
   mov(qword[rbx + l_.lazy_a], a);
   mov(qword[rbx + l_.lazy_b], b);
-  const Xbyak::Reg r = wide ? static_cast<const Xbyak::Reg&>(a) : a.cvt32();
-  const Xbyak::Reg s2 = wide ? static_cast<const Xbyak::Reg&>(b) : b.cvt32();
+  const Xbyak::Reg r = sized(a, d.size), s2 = sized(b, d.size);
   FlagOp flag_op = FlagOp::kLogic;
   switch (op) {
   case InlineAlu::kAdd:
@@ -55,38 +115,73 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
   case InlineAlu::kMov:
     break;
   }
+  // An 8- or 16-bit operation leaves the zeros above it: a is the result zero-extended.
   mov(qword[rbx + l_.lazy_r], a);
-  mov(byte[rbx + l_.lazy_op], uint8_t(flag_op));
-  mov(byte[rbx + l_.lazy_bits], uint8_t(d.size * 8));
-  if (op != InlineAlu::kCmp && op != InlineAlu::kTest) mov(gpr64(d.reg), a);
-  known_op_ = flag_op;
-  known_bits_ = d.size * 8;
+  set_lazy(flag_op, d.size);
+  if (op != InlineAlu::kCmp && op != InlineAlu::kTest) store_reg(d, a);
 }
 
 // op_inc/op_dec on a register: lazy_incdec<T>, whose CF comes from the block's last flag
-// writer: a logic operation (CF clear) or INC/DEC (CF already frozen in flags_raw).
+// writer: a logic operation (CF clear), INC/DEC (CF already frozen in flags_raw), or ADD/SUB
+// (CF derived on the host's flags).
 void Emitter::emit_inc_dec(const Insn& in, bool dec) {
   const Operand& d = in.op[0];
-  const bool wide = d.size == 8;
-  if (wide)
-    mov(rax, gpr64(d.reg));
-  else
-    mov(eax, gpr32(d.reg));
-  if (known_op_ == FlagOp::kLogic) and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
+  if (known_op_ == FlagOp::kAdd || known_op_ == FlagOp::kSub) {
+    host_flags();
+    setc(cl);
+    movzx(ecx, cl);
+    and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
+    or_(qword[rbx + l_.flags_raw], rcx);
+  } else if (known_op_ == FlagOp::kLogic) {
+    and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
+  }
+  load_zx(rax, d);
   mov(qword[rbx + l_.lazy_a], rax);
   mov(qword[rbx + l_.lazy_b], 1);
-  const Xbyak::Reg r = wide ? static_cast<const Xbyak::Reg&>(rax) : eax;
+  const Xbyak::Reg r = sized(rax, d.size);
   if (dec)
     this->dec(r);
   else
     inc(r);
   mov(qword[rbx + l_.lazy_r], rax);
-  const FlagOp op = dec ? FlagOp::kDec : FlagOp::kInc;
-  mov(byte[rbx + l_.lazy_op], uint8_t(op));
-  mov(byte[rbx + l_.lazy_bits], uint8_t(d.size * 8));
-  mov(gpr64(d.reg), rax);
-  known_op_ = op;
-  known_bits_ = d.size * 8;
+  set_lazy(dec ? FlagOp::kDec : FlagOp::kInc, d.size);
+  store_reg(d, rax);
+}
+
+// op_neg: lazy_set<T>(kSub, 0, a, -a).
+void Emitter::emit_neg(const Insn& in) {
+  const Operand& d = in.op[0];
+  load_zx(rax, d);
+  mov(qword[rbx + l_.lazy_a], 0);
+  mov(qword[rbx + l_.lazy_b], rax);
+  neg(sized(rax, d.size));
+  mov(qword[rbx + l_.lazy_r], rax);
+  set_lazy(FlagOp::kSub, d.size);
+  store_reg(d, rax);
+}
+
+// op_not: no flags.
+void Emitter::emit_not(const Insn& in) {
+  const Operand& d = in.op[0];
+  load_zx(rax, d);
+  not_(sized(rax, d.size));
+  store_reg(d, rax);
+}
+
+// op_movzx/op_movsx (and MOVSXD) on registers: set_reg_sized(dst, size, the source extended).
+void Emitter::emit_extend(const Insn& in, bool sign) {
+  const Operand& d = in.op[0];
+  const Operand& s = in.op[1];
+  if (sign && s.size < d.size) {
+    if (s.size == 4)
+      movsxd(rax, gpr_at(s));
+    else
+      movsx(rax, gpr_at(s));
+    if (d.size == 4) mov(eax, eax);
+  } else {
+    load_zx(rax, s);
+  }
+  store_reg(d, rax);
 }
 
 // op_lea: set_reg_sized(dst, size, offset(src)) on a 32- or 64-bit destination.
@@ -101,6 +196,164 @@ void Emitter::emit_lea(const Insn& in) {
   }
   if (in.asize == 4 || in.op[0].size == 4) mov(eax, eax);
   mov(gpr64(in.op[0].reg), rax);
+}
+
+// Whether the flags `in` leaves are overwritten by a later inline instruction of the block before
+// anything can see them (a reader, a call, a fault, an exit): then they need not be computed.
+bool Emitter::flags_dead_after(const Block& b, const Insn& in) const {
+  for (const Insn* next = &in + 1; next != b.insns.data() + b.insns.size(); ++next) {
+    switch (flag_use(*next, forms_.plan(*next))) {
+    case FlagUse::kOverwrites:
+      return true;
+    case FlagUse::kSeen:
+      return false;
+    case FlagUse::kUntouched:
+      break;
+    }
+  }
+  return false;
+}
+
+// set_arith(kArithFlags, ...): `bits` (arithmetic flags only) replace flags_raw's and the lazy
+// record is done with.
+void Emitter::flags_to_raw(const Xbyak::Reg64& bits) {
+  mov(r9, qword[rbx + l_.flags_raw]);
+  and_(r9, ~int32_t(kArithFlags));
+  or_(r9, bits);
+  mov(qword[rbx + l_.flags_raw], r9);
+  mov(byte[rbx + l_.lazy_op], uint8_t(FlagOp::kNone));
+  known_op_ = FlagOp::kNone;
+}
+
+// alu.cc's szp() of the result in rax into `to` (clobbers rax's second byte: LAHF).
+void Emitter::host_szp_to(const Xbyak::Reg64& to, unsigned size) {
+  test(sized(rax, size), sized(rax, size));
+  lahf();
+  movzx(to.cvt32(), ah);
+  and_(to.cvt32(), kHostSzp);
+}
+
+// Cpu::commit_flags: the lazy record materialized into flags_raw (host_flags() redoes the
+// operation; AF is the host's but after logic operations, where flags.cc leaves it clear).
+void Emitter::commit_flags() {
+  if (known_op_ == FlagOp::kNone) return;
+  if (!known_op_) {
+    mov(rdi, rbx);
+    mov(rax, reinterpret_cast<uint64_t>(&commit_flags_of));
+    call(rax);
+    known_op_ = FlagOp::kNone;
+    return;
+  }
+  const bool logic = known_op_ == FlagOp::kLogic;
+  host_flags();
+  lahf();
+  seto(cl);
+  movzx(edx, ah);
+  and_(edx, kHostSzp | rflags::kCF | (logic ? 0 : rflags::kAF));
+  movzx(ecx, cl);
+  shl(ecx, 11); // OF
+  or_(edx, ecx);
+  flags_to_raw(rdx);
+}
+
+// shift<Op, T> by an immediate count n (1 when none): no change but the 32-bit zero-extension
+// when n is 0; SHL/SHR/SAR (n within the width) set every arithmetic flag, CF from the host, OF
+// by alu.cc's rule and AF clear; ROL/ROR set CF and OF from the result on committed flags.
+void Emitter::emit_shift(const Insn& in, InlineShift op, bool flags_dead) {
+  const Operand& d = in.op[0];
+  const unsigned bits = d.size * 8;
+  const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
+  const unsigned n = count & (d.size == 8 ? 63 : 31);
+  const Xbyak::Reg r = sized(rax, d.size);
+  if (n == 0) {
+    if (d.size == 4) {
+      load_zx(rax, d);
+      store_reg(d, rax);
+    }
+    return;
+  }
+  if (op == InlineShift::kRol || op == InlineShift::kRor) {
+    if (!flags_dead) commit_flags();
+    load_zx(rax, d);
+    const unsigned m = n % bits;
+    if (m) {
+      if (op == InlineShift::kRol)
+        rol(r, uint8_t(m));
+      else
+        ror(r, uint8_t(m));
+    }
+    store_reg(d, rax);
+    if (flags_dead) return;
+    // ROL: CF the low bit, OF CF ^ the top bit; ROR: CF the top bit, OF CF ^ the next one.
+    mov(rcx, rax);
+    mov(r8, rax);
+    if (op == InlineShift::kRol) {
+      and_(ecx, 1);
+      shr(r8, uint8_t(bits - 1));
+    } else {
+      shr(rcx, uint8_t(bits - 1));
+      and_(ecx, 1);
+      shr(r8, uint8_t(bits - 2));
+    }
+    xor_(r8d, ecx);
+    and_(r8d, 1);
+    shl(r8d, 11);
+    or_(ecx, r8d);
+    mov(r9, qword[rbx + l_.flags_raw]);
+    and_(r9, ~int32_t(rflags::kCF | rflags::kOF));
+    or_(r9, rcx);
+    mov(qword[rbx + l_.flags_raw], r9);
+    return;
+  }
+  load_zx(rax, d);
+  if (op == InlineShift::kShr) {
+    mov(r8, rax); // OF: the operand's top bit
+    shr(r8, uint8_t(bits - 1));
+  }
+  if (op == InlineShift::kShl)
+    shl(r, uint8_t(n));
+  else if (op == InlineShift::kShr)
+    shr(r, uint8_t(n));
+  else
+    sar(r, uint8_t(n));
+  store_reg(d, rax); // a move: CF stays the shift's
+  if (flags_dead) return;
+  setc(cl);
+  movzx(ecx, cl);
+  if (op == InlineShift::kShl) {
+    mov(r8, rax); // OF: the result's top bit ^ CF
+    shr(r8, uint8_t(bits - 1));
+    and_(r8d, 1);
+    xor_(r8d, ecx);
+  } else if (op == InlineShift::kSar) {
+    xor_(r8d, r8d);
+  }
+  shl(r8d, 11);
+  or_(ecx, r8d);
+  host_szp_to(rdx, d.size);
+  or_(rdx, rcx);
+  flags_to_raw(rdx);
+}
+
+// op_imul2<T>: the low half, CF and OF on a signed overflow, SF, ZF and PF of the result.
+void Emitter::emit_imul(const Insn& in, bool flags_dead) {
+  const Operand& d = in.op[0];
+  const bool three = in.op[2].kind != OpKind::kNone;
+  load_zx(rax, in.op[three ? 1 : 0]);
+  const Operand& s = in.op[three ? 2 : 1];
+  if (s.kind == OpKind::kImm)
+    mov(rcx, uint64_t(s.disp));
+  else
+    load_zx(rcx, s);
+  imul(sized(rax, d.size), sized(rcx, d.size));
+  store_reg(d, rax); // a move: OF stays the multiply's
+  if (flags_dead) return;
+  seto(cl);
+  movzx(ecx, cl);
+  imul(ecx, ecx, int(rflags::kCF | rflags::kOF));
+  host_szp_to(rdx, d.size);
+  or_(rdx, rcx);
+  flags_to_raw(rdx);
 }
 
 } // namespace rrvm::emu

@@ -2,75 +2,172 @@
 
 namespace rrvm::emu {
 
+namespace {
+
+using G = Xbyak::CodeGenerator;
+using JumpTo = void (G::*)(const Xbyak::Label&, G::LabelType);
+
+// The host's Jcc for each condition code, which are the guest's.
+constexpr JumpTo kJumps[16] = {&G::jo,  &G::jno,  &G::jb,  &G::jnb, &G::jz, &G::jnz,
+                               &G::jbe, &G::jnbe, &G::js,  &G::jns, &G::jp, &G::jnp,
+                               &G::jl,  &G::jnl,  &G::jle, &G::jnle};
+using SetTo = void (G::*)(const Xbyak::Operand&);
+constexpr SetTo kSets[16] = {&G::seto,  &G::setno,  &G::setb,  &G::setnb, &G::setz, &G::setnz,
+                             &G::setbe, &G::setnbe, &G::sets,  &G::setns, &G::setp, &G::setnp,
+                             &G::setl,  &G::setnl,  &G::setle, &G::setnle};
+using MoveIf = void (G::*)(const Xbyak::Reg&, const Xbyak::Operand&);
+constexpr MoveIf kMoves[16] = {
+    &G::cmovo, &G::cmovno, &G::cmovb, &G::cmovnb, &G::cmovz, &G::cmovnz, &G::cmovbe, &G::cmovnbe,
+    &G::cmovs, &G::cmovns, &G::cmovp, &G::cmovnp, &G::cmovl, &G::cmovnl, &G::cmovle, &G::cmovnle};
+constexpr uint8_t kNotZero = 5;
+
+// Cpu::cond for code that cannot know the flags' writer: a direct call (it never throws).
+bool guest_condition(const Cpu* c, unsigned cc) noexcept {
+  return c->cond(cc);
+}
+
+} // namespace
+
 // A block ending in a branch back to its own start (a loop) jumps to its top when execute()'s
-// path to the next block would lead here again: chaining allowed, no kick, shadow or TF, room
-// under the limit, and the code page's TLB entry still the one mapping it where this block was
-// decoded (the block is live: nothing invalidated it, or the loop would have stopped). RIP is in
-// rax.
+// path to the next block would lead here again: chain() checked what run()'s loop checks between
+// blocks and left the room under the limit in rcx; here the room for this block and the code
+// page's TLB entry still the one mapping it where this block was decoded (the block is live:
+// nothing invalidated it, or the stop flag would be set). RIP is in rax.
 void Emitter::loop_to_self(const Block& b) {
   if (b.spans()) return; // next_translation checks its second page too
   Xbyak::Label no;
   const uint64_t page = (b.key & ((1ull << 62) - 1)) >> 12;
   cmp(rax, r14);
   jne(no, T_NEAR);
-  mov(rcx, reinterpret_cast<uint64_t>(chaining_));
-  cmp(byte[rcx], 0);
-  je(no, T_NEAR);
-  cmp(byte[rbx + l_.kicked], 0);
-  jne(no, T_NEAR);
-  cmp(byte[rbx + l_.interrupt_shadow], 0);
-  jne(no, T_NEAR);
-  test(qword[rbx + l_.flags_raw], int32_t(rflags::kTF));
-  jnz(no, T_NEAR);
-  mov(rcx, qword[rbx + l_.limit]);
-  sub(rcx, qword[rbx + l_.icount]);
   cmp(rcx, int32_t(b.insns.size()));
   jb(no, T_NEAR);
-  add(rax, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
-  and_(rax, qword[rbx + l_.lin_mask]);
-  shr(rax, 12);
-  mov(edx, eax);
-  and_(edx, uint32_t(Cpu::tlb_entries() - 1));
-  imul(edx, edx, int(sizeof(TlbEntry)));
-  lea(rdx, ptr[rbx + rdx + l_.tlb]);
-  cmp(qword[rdx + int32_t(offsetof(TlbEntry, vpn))], rax);
+  mov(rdx, rax);
+  add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
+  and_(rdx, qword[rbx + l_.lin_mask]);
+  shr(rdx, 12);
+  mov(r8d, edx);
+  and_(r8d, uint32_t(Cpu::tlb_entries() - 1));
+  imul(r8d, r8d, int(sizeof(TlbEntry)));
+  lea(r8, ptr[rbx + r8 + l_.tlb]);
+  cmp(qword[r8 + int32_t(offsetof(TlbEntry, vpn))], rdx);
   jne(no, T_NEAR);
-  mov(rcx, page);
-  cmp(qword[rdx + int32_t(offsetof(TlbEntry, ppn))], rcx);
+  mov(r9, page);
+  cmp(qword[r8 + int32_t(offsetof(TlbEntry, ppn))], r9);
   jne(no, T_NEAR);
-  mov(cl, byte[rbx + l_.acc_exec]);
-  test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
+  mov(r9b, byte[rbx + l_.acc_exec]);
+  test(byte[r8 + int32_t(offsetof(TlbEntry, perm))], r9b);
   jz(no, T_NEAR);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   jmp(top_, T_NEAR);
   L(no);
 }
 
-// op_jcc<CC> for ZF and SF conditions after an inline flag writer (lazy.op is not kNone, so ZF
-// is lazy.r == 0 and SF its top bit): RIP becomes the target or the next instruction.
-void Emitter::emit_jcc(const Insn& in, uint8_t cc) {
-  lea(rax, ptr[r14 + offset_ + in.len]); // next_rip
-  lea(rcx, ptr[rax + int32_t(in.op[0].disp)]);
-  if (in.osize == 4)
-    mov(ecx, ecx);
-  else if (in.osize == 2)
-    movzx(ecx, cx);
-  mov(rdx, qword[rbx + l_.lazy_r]);
-  if (cc == 4 || cc == 5) {
-    test(rdx, rdx);
-    if (cc == 4)
-      cmovz(rax, rcx);
+// The host's arithmetic flags (all but AF after logic operations) made equal to the guest's,
+// from the lazy record the block's last inline flag writer left: its operation done again at its
+// width, as flags.cc derives them (INC and DEC keep CF, which lazy_incdec froze in flags_raw), or
+// flags_raw's when that writer committed them (kNone).
+void Emitter::host_flags() {
+  const int bits = int(known_bits_);
+  const Xbyak::Reg a = bits == 64   ? static_cast<const Xbyak::Reg&>(rax)
+                       : bits == 32 ? static_cast<const Xbyak::Reg&>(eax)
+                       : bits == 16 ? static_cast<const Xbyak::Reg&>(ax)
+                                    : static_cast<const Xbyak::Reg&>(al);
+  const Xbyak::AddressFrame& at = bits == 64   ? qword
+                                  : bits == 32 ? dword
+                                  : bits == 16 ? word
+                                               : byte;
+  switch (*known_op_) {
+  case FlagOp::kAdd:
+    mov(a, at[rbx + l_.lazy_a]);
+    add(a, at[rbx + l_.lazy_b]);
+    break;
+  case FlagOp::kSub:
+    mov(a, at[rbx + l_.lazy_a]);
+    cmp(a, at[rbx + l_.lazy_b]);
+    break;
+  case FlagOp::kLogic:
+    mov(a, at[rbx + l_.lazy_r]);
+    test(a, a);
+    break;
+  case FlagOp::kInc:
+  case FlagOp::kDec:
+    bt(dword[rbx + l_.flags_raw], 0); // CF
+    mov(a, at[rbx + l_.lazy_a]);
+    if (*known_op_ == FlagOp::kInc)
+      inc(a);
     else
-      cmovnz(rax, rcx);
-  } else {
-    bt(rdx, known_bits_ - 1);
-    if (cc == 8)
-      cmovc(rax, rcx);
-    else
-      cmovnc(rax, rcx);
+      dec(a);
+    break;
+  case FlagOp::kNone:
+    // flags_raw's: OF by an overflowing add, the rest by SAHF.
+    mov(edx, dword[rbx + l_.flags_raw]);
+    mov(eax, edx);
+    shr(eax, 11);
+    and_(eax, 1);
+    add(al, 0x7f);
+    mov(ah, dl);
+    sahf();
+    break;
   }
+}
+
+void Emitter::jump_if(uint8_t cc, const Xbyak::Label& to) {
+  (this->*kJumps[cc])(to, T_NEAR);
+}
+
+// Guest condition `cc` on the host's flags: host_flags(), or Cpu::cond's answer when the flags'
+// writer is not inline code of this block. Returns the host condition code that holds when it
+// does; rcx, rdx and r8..r11 are free to load into until it is tested.
+uint8_t Emitter::host_condition(uint8_t cc) {
+  if (known_op_) {
+    host_flags();
+    return cc;
+  }
+  mov(rdi, rbx);
+  mov(esi, cc);
+  mov(rax, reinterpret_cast<uint64_t>(&guest_condition));
+  call(rax);
+  test(al, al);
+  return kNotZero;
+}
+
+// op_setcc on a register.
+void Emitter::emit_setcc(const Insn& in) {
+  const uint8_t cc = host_condition(in.cc);
+  (this->*kSets[cc])(gpr_at(in.op[0]));
+}
+
+// op_cmovcc<T> on registers: the source when the condition holds, else the destination (which
+// a 32-bit form still zero-extends).
+void Emitter::emit_cmovcc(const Insn& in) {
+  const uint8_t cc = host_condition(in.cc);
+  load_zx(rcx, in.op[0]);
+  load_zx(rdx, in.op[1]);
+  (this->*kMoves[cc])(rcx, rdx);
+  store_reg(in.op[0], rcx);
+}
+
+// op_jcc<CC>: the condition on the host's flags (host_condition()), then RIP and the count as
+// the handler leaves them, each way with its own exit link. The exit's RIP is in rax and its
+// link in rsi.
+void Emitter::emit_jcc(const Insn& in, uint8_t cc) {
+  Xbyak::Label taken, leave;
+  jump_if(host_condition(cc), taken);
+  lea(rax, ptr[r14 + offset_ + in.len]);
+  exit_link();
+  jmp(leave, T_NEAR);
+  L(taken);
+  lea(rax, ptr[r14 + offset_ + in.len]);
+  lea(rax, ptr[rax + int32_t(in.op[0].disp)]);
+  if (in.osize == 4)
+    mov(eax, eax);
+  else if (in.osize == 2)
+    movzx(eax, ax);
+  exit_link();
+  L(leave);
   mov(qword[rbx + l_.rip], rax);
   add(qword[rbx + l_.icount], pending_ + 1);
+  offset_ += in.len;
   pending_ = 0;
 }
 

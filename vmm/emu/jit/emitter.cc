@@ -22,8 +22,8 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
 
 Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
-      next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining),
-      written_pages_(ctx.written_pages) {}
+      next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining), links_(ctx.links),
+      generation_(ctx.generation), written_pages_(ctx.written_pages) {}
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
@@ -38,6 +38,7 @@ void Emitter::block(const Block& b) {
   mov(r13, reinterpret_cast<uint64_t>(&call_handler));
   mov(r14, qword[rbx + l_.rip]);
   L(top_);
+  bool exit_ready = false; // RIP in rax and the exit's link in rsi
   for (const Insn& in : b.insns) {
     const bool last = &in == &b.insns.back();
     InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
@@ -50,8 +51,36 @@ void Emitter::block(const Block& b) {
       emit_lea(in);
       retire_inline(in);
       break;
+    case InsnPlan::Kind::kNeg:
+      emit_neg(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kNot:
+      emit_not(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kExtend:
+      emit_extend(in, plan.sign);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kSetcc:
+      emit_setcc(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kCmovcc:
+      emit_cmovcc(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kShift:
+      emit_shift(in, plan.shift, flags_dead_after(b, in));
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kImul:
+      emit_imul(in, flags_dead_after(b, in));
+      retire_inline(in);
+      break;
     case InsnPlan::Kind::kIncDec:
-      if (known_op_ == FlagOp::kLogic || known_op_ == FlagOp::kInc || known_op_ == FlagOp::kDec) {
+      if (known_op_) {
         emit_inc_dec(in, plan.dec);
         retire_inline(in);
         break;
@@ -100,10 +129,9 @@ void Emitter::block(const Block& b) {
       emit_ret(in);
       break;
     case InsnPlan::Kind::kJcc:
-      if (last && known_op_ && (plan.cc == 4 || plan.cc == 5 || plan.cc == 8 || plan.cc == 9) &&
-          in.op[0].disp == int32_t(in.op[0].disp)) {
+      if (last && in.op[0].disp == int32_t(in.op[0].disp)) {
         emit_jcc(in, plan.cc);
-        if (!checked) loop_to_self(b);
+        exit_ready = true;
         break;
       }
       call_insn(in, false);
@@ -131,8 +159,12 @@ void Emitter::block(const Block& b) {
       break;
     }
   }
-  commit_inline();
-  chain(b);
+  if (!exit_ready) {
+    commit_inline();
+    mov(rax, qword[rbx + l_.rip]);
+    exit_link();
+  }
+  chain(b, exit_ready); // an inline Jcc: the block may branch to itself
   L(done_);
   xor_(eax, eax);
   L(out_);
@@ -161,9 +193,66 @@ void Emitter::commit_inline() {
   pending_ = 0;
 }
 
-// Jumps to the next block's translation, if it may run now, as a tail call: it returns to this
-// block's caller.
-void Emitter::chain(const Block& b) {
+// A new exit link for the block's exit being emitted, in rsi.
+void Emitter::exit_link() {
+  mov(rsi, reinterpret_cast<uint64_t>(&links_->emplace_back()));
+}
+
+// Goes on to the next block's translation when run()'s loop would run it next, as a tail call
+// (it returns to this block's caller): RIP in rax, the exit's link in rsi. First what the loop
+// checks between blocks (next_translation()'s own checks, inline), then this block's own top
+// (`to_self`: it ends in a branch of its own), then the translation the link holds, if nothing
+// it was made under changed: the generation (no block retired, so the target lives), the mode,
+// the room under the limit, and the code page's TLB entry. Else next_translation() looks the
+// successor up and sets the link.
+void Emitter::chain(const Block& b, bool to_self) {
+  Xbyak::Label slow;
+  mov(rcx, reinterpret_cast<uint64_t>(chaining_));
+  cmp(byte[rcx], 0);
+  je(done_, T_NEAR);
+  for (int32_t flag : {l_.stop, l_.exit_pending, l_.halted, l_.interrupt_shadow, l_.kicked}) {
+    cmp(byte[rbx + flag], 0);
+    jne(done_, T_NEAR);
+  }
+  test(qword[rbx + l_.flags_raw], int32_t(rflags::kTF));
+  jnz(done_, T_NEAR);
+  mov(rcx, qword[rbx + l_.limit]);
+  sub(rcx, qword[rbx + l_.icount]);
+  jbe(done_, T_NEAR); // the count is at or past the limit
+  if (to_self) loop_to_self(b);
+  mov(rdx, rax);
+  add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
+  and_(rdx, qword[rbx + l_.lin_mask]);
+  cmp(rdx, qword[rsi + int32_t(offsetof(ExitLink, linear))]);
+  jne(slow, T_NEAR);
+  mov(r8, reinterpret_cast<uint64_t>(generation_));
+  mov(r8, qword[r8]);
+  cmp(r8, qword[rsi + int32_t(offsetof(ExitLink, generation))]);
+  jne(slow, T_NEAR);
+  cmp(rcx, qword[rsi + int32_t(offsetof(ExitLink, insns))]);
+  jb(slow, T_NEAR);
+  mov(r8d, dword[rbx + l_.code_bits]);
+  cmp(r8d, dword[rsi + int32_t(offsetof(ExitLink, code_bits))]);
+  jne(slow, T_NEAR);
+  shr(rdx, 12);
+  mov(r8d, edx);
+  and_(r8d, uint32_t(Cpu::tlb_entries() - 1));
+  imul(r8d, r8d, int(sizeof(TlbEntry)));
+  lea(r8, ptr[rbx + r8 + l_.tlb]);
+  cmp(qword[r8 + int32_t(offsetof(TlbEntry, vpn))], rdx);
+  jne(slow, T_NEAR);
+  mov(r9, qword[r8 + int32_t(offsetof(TlbEntry, ppn))]);
+  cmp(r9, qword[rsi + int32_t(offsetof(ExitLink, ppn))]);
+  jne(slow, T_NEAR);
+  mov(r9b, byte[rbx + l_.acc_exec]);
+  test(byte[r8 + int32_t(offsetof(TlbEntry, perm))], r9b);
+  jz(slow, T_NEAR);
+  mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
+  mov(rax, qword[rsi + int32_t(offsetof(ExitLink, target))]);
+  Xbyak::Label tail;
+  jmp(tail, T_NEAR);
+  L(slow);
+  mov(rcx, rsi);
   mov(rdi, rbx);
   mov(rsi, reinterpret_cast<uint64_t>(next_arg_));
   mov(rdx, reinterpret_cast<uint64_t>(&b));
@@ -171,6 +260,7 @@ void Emitter::chain(const Block& b) {
   call(rax);
   test(rax, rax);
   jz(done_, T_NEAR);
+  L(tail);
   mov(rdi, rbx);
   pop(r15);
   pop(r14);

@@ -6,6 +6,7 @@
 #include <xbyak/xbyak.h>
 
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <list>
 #include <optional>
@@ -37,13 +38,27 @@ private:
   // emitter.cc
   void retire_inline(const Insn& in);
   void commit_inline();
-  void chain(const Block& b);
+  void chain(const Block& b, bool to_self);
+  void exit_link();
   void call_direct(const Insn& in);
   void call_insn(const Insn& in, bool may_throw);
   // emit_alu.cc
   void emit_alu(const Insn& in, InlineAlu op);
   void emit_inc_dec(const Insn& in, bool dec);
   void emit_lea(const Insn& in);
+  void emit_neg(const Insn& in);
+  void emit_not(const Insn& in);
+  void emit_extend(const Insn& in, bool sign);
+  Xbyak::Address gpr_at(const Operand& o);
+  void load_zx(const Xbyak::Reg64& to, const Operand& o);
+  void store_reg(const Operand& o, const Xbyak::Reg64& from);
+  void set_lazy(FlagOp op, unsigned size);
+  bool flags_dead_after(const Block& b, const Insn& in) const;
+  void emit_shift(const Insn& in, InlineShift op, bool flags_dead);
+  void emit_imul(const Insn& in, bool flags_dead);
+  void commit_flags();
+  void host_szp_to(const Xbyak::Reg64& to, unsigned size);
+  void flags_to_raw(const Xbyak::Reg64& bits);
   // emit_memory.cc
   SlowAccess& slow_access(const Insn& in);
   void emit_offset(const Operand& m, const Insn& in);
@@ -66,6 +81,11 @@ private:
   // emit_branch.cc
   void loop_to_self(const Block& b);
   void emit_jcc(const Insn& in, uint8_t cc);
+  void host_flags();
+  void jump_if(uint8_t cc, const Xbyak::Label& to);
+  uint8_t host_condition(uint8_t cc);
+  void emit_setcc(const Insn& in);
+  void emit_cmovcc(const Insn& in);
 
   const CpuLayout& l_;
   const HandlerForms& forms_;
@@ -73,6 +93,8 @@ private:
   NextTranslation next_;
   void* next_arg_;
   const bool* chaining_;
+  std::deque<ExitLink>* links_;
+  const uint64_t* generation_;
   Xbyak::Label top_, done_, out_;
   int32_t offset_ = 0;  // bytes of the block retired so far
   int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu

@@ -47,25 +47,37 @@ HandlerForms::HandlerForms(CodeCache& cache) {
       {InlineAlu::kAnd, &G::and_, &G::and_}, {InlineAlu::kSub, &G::sub, &G::sub},
       {InlineAlu::kXor, &G::xor_, &G::xor_}, {InlineAlu::kCmp, &G::cmp, &G::cmp},
   };
-  for (const AluRef& a : alu) {
-    for (const Reg* r : {static_cast<const Reg*>(&r32a), static_cast<const Reg*>(&r64a)}) {
-      const Reg& s = r->getBit() == 32 ? static_cast<const Reg&>(r32b) : r64b;
-      alu_[handler_of(cache, [&](G& g) { (g.*a.rr)(*r, s); })] = a.op;
-      alu_[handler_of(cache, [&](G& g) { (g.*a.ri)(*r, 0x12345); })] = a.op;
+  const Reg* pairs[4][2] = {{&r8a, &r8b}, {&r16a, &r16b}, {&r32a, &r32b}, {&r64a, &r64b}};
+  for (const auto& p : pairs) {
+    const Reg& r = *p[0];
+    const Reg& s = *p[1];
+    const uint32_t imm = r.getBit() == 8 ? 0x45 : 0x1234;
+    for (const AluRef& a : alu) {
+      alu_[handler_of(cache, [&](G& g) { (g.*a.rr)(r, s); })] = a.op;
+      alu_[handler_of(cache, [&](G& g) { (g.*a.ri)(r, imm); })] = a.op;
     }
+    alu_[handler_of(cache, [&](G& g) { g.test(r, s); })] = InlineAlu::kTest;
+    alu_[handler_of(cache, [&](G& g) { g.test(r, imm); })] = InlineAlu::kTest;
+    alu_[handler_of(cache, [&](G& g) { g.mov(r, s); })] = InlineAlu::kMov;
+    alu_[handler_of(cache, [&](G& g) { g.mov(r, imm); })] = InlineAlu::kMov;
+    inc_dec_[handler_of(cache, [&](G& g) { g.inc(r); })] = false;
+    inc_dec_[handler_of(cache, [&](G& g) { g.dec(r); })] = true;
+    unary_[handler_of(cache, [&](G& g) { g.neg(r); })] = InsnPlan::Kind::kNeg;
+    unary_[handler_of(cache, [&](G& g) { g.not_(r); })] = InsnPlan::Kind::kNot;
+    if (r.getBit() > 8)
+      unary_[handler_of(cache, [&](G& g) { g.cmovb(r, s); })] = InsnPlan::Kind::kCmovcc;
+    if (r.getBit() > 8) imul_.insert(handler_of(cache, [&](G& g) { g.imul(r, s); }));
+    shifts_[handler_of(cache, [&](G& g) { g.rol(r, 3); })] = InlineShift::kRol;
+    shifts_[handler_of(cache, [&](G& g) { g.ror(r, 3); })] = InlineShift::kRor;
+    shifts_[handler_of(cache, [&](G& g) { g.shl(r, 3); })] = InlineShift::kShl;
+    shifts_[handler_of(cache, [&](G& g) { g.shr(r, 3); })] = InlineShift::kShr;
+    shifts_[handler_of(cache, [&](G& g) { g.sar(r, 3); })] = InlineShift::kSar;
   }
-  for (const Reg* r : {static_cast<const Reg*>(&r32a), static_cast<const Reg*>(&r64a)}) {
-    const Reg& s = r->getBit() == 32 ? static_cast<const Reg&>(r32b) : r64b;
-    alu_[handler_of(cache, [&](G& g) { g.test(*r, s); })] = InlineAlu::kTest;
-    alu_[handler_of(cache, [&](G& g) { g.test(*r, 0x12345); })] = InlineAlu::kTest;
-    alu_[handler_of(cache, [&](G& g) { g.mov(*r, s); })] = InlineAlu::kMov;
-    alu_[handler_of(cache, [&](G& g) { g.mov(*r, 0x12345); })] = InlineAlu::kMov;
-  }
+  unary_[handler_of(cache, [&](G& g) { g.setb(r8a); })] = InsnPlan::Kind::kSetcc;
+  extend_[handler_of(cache, [&](G& g) { g.movzx(r32a, r8b); })] = false;
+  extend_[handler_of(cache, [&](G& g) { g.movsx(r32a, r8b); })] = true;
+  extend_[handler_of(cache, [&](G& g) { g.movsxd(r64a, r32b); })] = true;
   lea_ = handler_of(cache, [&](G& g) { g.lea(r64a, g.ptr[r64b + r64a * 4 + 8]); });
-  for (const Reg* r : {static_cast<const Reg*>(&r32a), static_cast<const Reg*>(&r64a)}) {
-    inc_dec_[handler_of(cache, [&](G& g) { g.inc(*r); })] = false;
-    inc_dec_[handler_of(cache, [&](G& g) { g.dec(*r); })] = true;
-  }
   loads_.insert(handler_of(cache, [&](G& g) { g.mov(r32a, g.dword[r64b]); }));
   loads_.insert(handler_of(cache, [&](G& g) { g.mov(r64a, g.qword[r64b]); }));
   for (const AluRef& a : alu) {
@@ -141,12 +153,39 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   alu_.erase(nullptr);
   inc_dec_.erase(nullptr);
   jcc_.erase(nullptr);
+  unary_.erase(nullptr);
+  shifts_.erase(nullptr);
+  imul_.erase(nullptr);
+  extend_.erase(nullptr);
   loads_.erase(nullptr);
   alu_loads_.erase(nullptr);
   alu_mems_.erase(nullptr);
   stores_.erase(nullptr);
   pushes_.erase(nullptr);
   pops_.erase(nullptr);
+}
+
+FlagUse flag_use(const Insn& in, const InsnPlan& p) {
+  switch (p.kind) {
+  case InsnPlan::Kind::kAlu:
+    return p.alu == InlineAlu::kMov ? FlagUse::kUntouched : FlagUse::kOverwrites;
+  case InsnPlan::Kind::kNeg:
+  case InsnPlan::Kind::kImul:
+    return FlagUse::kOverwrites;
+  case InsnPlan::Kind::kLea:
+  case InsnPlan::Kind::kNot:
+  case InsnPlan::Kind::kExtend:
+    return FlagUse::kUntouched;
+  case InsnPlan::Kind::kShift: {
+    const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
+    if ((count & (in.op[0].size == 8 ? 63 : 31)) == 0) return FlagUse::kUntouched;
+    // ROL/ROR keep the flags other than CF and OF.
+    return p.shift == InlineShift::kRol || p.shift == InlineShift::kRor ? FlagUse::kSeen
+                                                                        : FlagUse::kOverwrites;
+  }
+  default:
+    return FlagUse::kSeen;
+  }
 }
 
 InsnPlan HandlerForms::plan(const Insn& in) const {
@@ -217,16 +256,44 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
     p.cc = it->second;
     return p;
   }
-  if (auto it = inc_dec_.find(in.fn);
-      it != inc_dec_.end() && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8)) {
+  // No operand is in memory from here on.
+  if (d.kind != OpKind::kReg) {
+    if (no_throw_on_regs_.count(in.fn)) p.kind = InsnPlan::Kind::kDirect;
+    return p;
+  }
+  if (auto it = inc_dec_.find(in.fn); it != inc_dec_.end()) {
     p.kind = InsnPlan::Kind::kIncDec;
     p.dec = it->second;
     return p;
   }
-  if (auto it = alu_.find(in.fn);
-      it != alu_.end() && d.kind == OpKind::kReg && !d.high && (d.size == 4 || d.size == 8)) {
+  if (auto it = alu_.find(in.fn); it != alu_.end()) {
     p.kind = InsnPlan::Kind::kAlu;
     p.alu = it->second;
+    return p;
+  }
+  if (auto it = unary_.find(in.fn); it != unary_.end()) {
+    p.kind = it->second;
+    return p;
+  }
+  if (auto it = shifts_.find(in.fn); it != shifts_.end() && in.op[1].kind != OpKind::kReg) {
+    // SHL/SHR/SAR by counts of the width or more leave flags the host does not define.
+    const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
+    const unsigned n = count & (d.size == 8 ? 63 : 31);
+    if (it->second == InlineShift::kRol || it->second == InlineShift::kRor || n < d.size * 8) {
+      p.kind = InsnPlan::Kind::kShift;
+      p.shift = it->second;
+    } else if (no_throw_on_regs_.count(in.fn)) {
+      p.kind = InsnPlan::Kind::kDirect;
+    }
+    return p;
+  }
+  if (imul_.count(in.fn)) {
+    p.kind = InsnPlan::Kind::kImul;
+    return p;
+  }
+  if (auto it = extend_.find(in.fn); it != extend_.end() && in.op[1].kind == OpKind::kReg) {
+    p.kind = InsnPlan::Kind::kExtend;
+    p.sign = it->second;
     return p;
   }
   if (no_throw_on_regs_.count(in.fn)) p.kind = InsnPlan::Kind::kDirect;

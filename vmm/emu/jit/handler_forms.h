@@ -15,6 +15,9 @@ namespace rrvm::emu {
 // The two-operand ALU operations emitted inline (alu.cc's alu2 on a register destination).
 enum class InlineAlu : uint8_t { kAdd, kOr, kAnd, kSub, kXor, kCmp, kTest, kMov };
 
+// The shifts and rotates emitted inline by an immediate count (alu.cc's shift).
+enum class InlineShift : uint8_t { kRol, kRor, kShl, kShr, kSar };
+
 struct InsnPlan {
   enum class Kind : uint8_t {
     kTrampoline, // may throw: called through the catching trampoline
@@ -32,14 +35,28 @@ struct InsnPlan {
     kRet,        // RET without an immediate, 4 or 8 bytes: as kPop, ends the block
     kLoadExtend, // MOVZX/MOVSX/MOVSXD r32/r64, [mem]: as kLoad
     kAluMem,     // `alu` [mem], r/imm of 4 or 8 bytes (not MOV): read, and written as kStore
+    kNeg,        // NEG r, emitted inline
+    kNot,        // NOT r, emitted inline
+    kExtend,     // MOVZX/MOVSX/MOVSXD r, r, emitted inline (`sign`)
+    kSetcc,      // SETcc r8, emitted inline (the condition is Insn::cc)
+    kCmovcc,     // CMOVcc r, r, emitted inline
+    kShift,      // `shift` r, imm (or 1) with a count within the width, emitted inline
+    kImul,       // IMUL r, r and IMUL r, r, imm, emitted inline
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
-  bool dec = false; // kIncDec
-  uint8_t cc = 0;   // kJcc: the condition code (0x70 + cc)
-
+  bool dec = false;  // kIncDec
+  uint8_t cc = 0;    // kJcc: the condition code (0x70 + cc)
+  bool sign = false; // kExtend: MOVSX/MOVSXD
+  InlineShift shift = InlineShift::kShl;
   bool sign_extend = false; // kLoadExtend: MOVSX or MOVSXD
 };
+
+// What an instruction planned to be emitted inline does to the arithmetic flags: all of them
+// written without reading any, none touched, or anything else (read, or a call or exit where
+// they are seen).
+enum class FlagUse : uint8_t { kOverwrites, kUntouched, kSeen };
+FlagUse flag_use(const Insn& in, const InsnPlan& p);
 
 class HandlerForms {
 public:
@@ -47,8 +64,8 @@ public:
   InsnPlan plan(const Insn& in) const;
 
 private:
-  std::unordered_map<Handler, InlineAlu> alu_;   // register-destination 32/64-bit forms
-  std::unordered_map<Handler, bool> inc_dec_;    // 32/64-bit INC (false) and DEC (true)
+  std::unordered_map<Handler, InlineAlu> alu_;   // register-destination forms
+  std::unordered_map<Handler, bool> inc_dec_;    // INC (false) and DEC (true)
   std::unordered_map<Handler, uint8_t> jcc_;     // condition codes
   std::unordered_set<Handler> loads_;            // MOV r32/r64, [mem]
   std::unordered_set<Handler> no_throw_on_regs_; // no exception when no operand is in memory
@@ -61,6 +78,10 @@ private:
   std::unordered_set<Handler> pushes_, pops_;        // of a register or (PUSH) an immediate
   Handler call_rel_ = nullptr, ret_ = nullptr;
   Handler movzx_ = nullptr, movsx_ = nullptr;
+  std::unordered_map<Handler, InsnPlan::Kind> unary_; // NEG, NOT, SETcc, CMOVcc of every size
+  std::unordered_map<Handler, bool> extend_;          // MOVZX (false), MOVSX and MOVSXD (true)
+  std::unordered_map<Handler, InlineShift> shifts_;   // every size
+  std::unordered_set<Handler> imul_;                  // IMUL r, r/m (, imm) of every size
 };
 
 } // namespace rrvm::emu

@@ -27,7 +27,8 @@ bool Translator::run(Block& b) {
 // the page tables, as execute() would next; a fault is left for execute() to raise again) and the
 // decoded-block lookup. Nothing is translated here: the code running now lives in the buffer a
 // translation might flush.
-TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* from) noexcept {
+TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* from,
+                                             ExitLink* link) noexcept {
   Cpu& c = *cpu;
   if (!static_cast<Translator*>(translator)->chaining_) return nullptr;
   if (c.stop || c.exit_pending || c.halted || c.interrupt_shadow || (c.flags_raw & rflags::kTF) ||
@@ -47,6 +48,10 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* 
   // A block decoded into the next page runs whole only while the TLB maps that page as then.
   if (b->spans() && !c.next_page_maps(la, b->second_page)) return nullptr;
   c.inputs.next = 0; // as execute() starts each block
+  // A link checks the first page's mapping only, so blocks reaching into a second page are not
+  // linked to: this lookup checks that page each time.
+  if (!b->spans())
+    *link = {la, *c.code->generation(), phys >> 12, b->insns.size(), b->translation, c.code_bits};
   return b->translation;
 }
 
@@ -55,6 +60,7 @@ TranslatedBlock Translator::translate(const Block& b) {
   if (buffer_.size() - used_ < need) {
     // Nothing runs translated code while a block is being translated, so every translation may go.
     cpu_.code->drop_translations();
+    links_.clear();
     used_ = 0;
     ++flushes_;
   }
@@ -62,7 +68,9 @@ TranslatedBlock Translator::translate(const Block& b) {
   // The bitmap is allocated once with the memory; GuestMemory hands it out read-only because
   // only the engine's writes may mark it, and inline stores are such writes.
   uint64_t* written = const_cast<uint64_t*>(cpu_.mem.written().data());
-  used_ += emit_block(b, {layout_, forms_, &raised_, &next_translation, this, &chaining_, written},
+  used_ += emit_block(b,
+                      {layout_, forms_, &raised_, &next_translation, this, &chaining_, &links_,
+                       cpu_.code->generation(), written},
                       buffer_.writable(at), need);
   used_ = (used_ + 15) & ~size_t(15);
   ++translated_;

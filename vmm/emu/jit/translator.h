@@ -5,9 +5,16 @@
 // Translations hang off the CodeCache's blocks and die with them (writes to code, set_state(),
 // invalidate_code()). The code buffer is bounded: when it is full, every translation is dropped
 // and translation starts over.
+//
+// A block's exits link directly to the translation that ran next (ExitLink). A link never leads
+// to freed code: it is taken only while the CodeCache's generation is the one it was made in (a
+// retired block, whose Insns are freed later, advances it), and links die with the buffer's
+// translations when it is flushed (only translations made since, which link only to each other,
+// run after it).
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <exception>
 
 #include "vmm/emu/code_cache.h"
@@ -47,13 +54,16 @@ public:
 
 private:
   TranslatedBlock translate(const Block& b);
-  static TranslatedBlock next_translation(Cpu* c, void* translator, Block* from) noexcept;
+  static TranslatedBlock next_translation(Cpu* c, void* translator, Block* from,
+                                          ExitLink* link) noexcept;
 
   Cpu& cpu_;
   CpuLayout layout_;
   HandlerForms forms_;
   CodeBuffer buffer_;
   size_t used_ = 0;
+  // The exit links of the translations in the buffer, dropped with them.
+  std::deque<ExitLink> links_;
   std::exception_ptr raised_;
   bool chaining_ = false;
   uint64_t translated_ = 0;
