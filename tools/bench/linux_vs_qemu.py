@@ -5,7 +5,8 @@ Measures, best of ROUNDS, each engine booting Debian's stock kernel to a busybox
   - QEMU's record/replay (TCG, -icount shift=auto,rr=record|replay, microvm without APIC, ACPI or
     PCI) of the bzImage, and of the vmlinux inside it entered through PVH (the bzImage makes the
     guest run the kernel's XZ decompressor first; rrvm decompresses on the host);
-  - rrvm on emu: `run`, `record`/`replay` with --clock icount, and with --clock host.
+  - rrvm on emu: `run`, `record`/`replay` with --clock icount and with --clock host (both with
+    the default --verify hashes), and with --clock icount --verify exits (every exit logged).
 For each: wall time until /init's marker line appears on the serial output (boot to user space),
 total wall time, instructions retired, and the trace or log size.
 
@@ -44,6 +45,10 @@ HALTED = b"reboot: System halted"
 APPEND = "console=ttyS0 pci=off nokaslr"
 MEMORY = "256M"
 RUN_TIMEOUT_S = 900  # a boot takes ~10 s on an idle machine; generous for a shared one
+# rrvm's recording modes: emu's default verification (--verify hashes: the trace holds inputs
+# and a rolling hash of the exits) with each clock, and the per-exit log (--verify exits).
+RRVM_MODES = {"icount": ["--clock", "icount"], "host": ["--clock", "host"],
+              "icount, --verify exits": ["--clock", "icount", "--verify", "exits"]}
 QEMU = ["-M", "microvm,x-option-roms=off,pit=on,pic=on,rtc=on,isa-serial=on,acpi=off",
         "-cpu", "qemu64,-apic,-x2apic,-tsc", "-m", MEMORY, "-nodefaults", "-display", "none",
         "-serial", "stdio", "-no-reboot"]
@@ -245,19 +250,19 @@ def measure(args, rrvm, work):
 
         ran = run_guest("rrvm run", [rrvm, "run", "--clock", "icount", *rrvm_boot, args.kernel])
         results.setdefault("rrvm run (icount)", Measured()).add(ran)
-        for clock in ("icount", "host"):
-            trace = work / f"{clock}.trace"
-            recorded = run_guest(f"rrvm record --clock {clock}",
-                                 [rrvm, "record", "-o", str(trace), "--clock", clock, *rrvm_boot,
+        for number, (mode, options) in enumerate(RRVM_MODES.items()):
+            trace = work / f"{number}.trace"
+            recorded = run_guest(f"rrvm record ({mode})",
+                                 [rrvm, "record", "-o", str(trace), *options, *rrvm_boot,
                                   args.kernel])
             whole = trace.stat().st_size
             images = embedded_image_bytes(rrvm, trace)
-            results.setdefault(f"rrvm record ({clock})", Measured()).add(
+            results.setdefault(f"rrvm record ({mode})", Measured()).add(
                 recorded, whole=whole, images=images, events=whole - images)
-            replayed = run_guest(f"rrvm replay ({clock})", [rrvm, "replay", str(trace)])
-            same_replay(f"rrvm replay ({clock})", recorded, replayed)
+            replayed = run_guest(f"rrvm replay ({mode})", [rrvm, "replay", str(trace)])
+            same_replay(f"rrvm replay ({mode})", recorded, replayed)
             replayed.instructions = recorded.instructions
-            results.setdefault(f"rrvm replay ({clock})", Measured()).add(replayed)
+            results.setdefault(f"rrvm replay ({mode})", Measured()).add(replayed)
     load_after = os.getloadavg()
     print(f"load average at the end {load_after[0]:.2f} (1 min), {load_after[1]:.2f} (5 min)")
     return results, list(kernels)
@@ -299,6 +304,11 @@ def report(results, kernel_names):
                  record.size("events") / log, 1.0)]
         for what, ratio, target in rows:
             print(verdict(what, ratio, target))
+    print("\nrrvm replay against its own record (wall time):")
+    for mode in RRVM_MODES:
+        mine, theirs = results[f"rrvm replay ({mode})"], results[f"rrvm record ({mode})"]
+        print(verdict(f"replay faster than record, {mode}", mine.best_total() / theirs.best_total(),
+                      1.0))
 
 
 def main():
