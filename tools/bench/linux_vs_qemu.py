@@ -8,7 +8,8 @@ Measures, best of ROUNDS, each engine booting Debian's stock kernel to a busybox
   - rrvm on emu: `run`, `record`/`replay` with --clock icount and with --clock host (both with
     the default --verify hashes), and with --clock icount --verify exits (every exit logged).
 For each: wall time until /init's marker line appears on the serial output (boot to user space),
-total wall time, instructions retired, and the trace or log size.
+total wall time, CPU time (user + system of the whole process, all threads), instructions
+retired, and the trace or log size.
 
 How a run ends: rrvm ends by itself when the guest powers off (or, with a workload, writes its
 status to isa-debug-exit). QEMU without ACPI halts on `poweroff -f` and keeps running, so on the
@@ -22,6 +23,7 @@ Usage: tools/bench/linux_vs_qemu.py [BUILD_DIR] [ROUNDS] [--kernel VMLINUZ] [--b
 import lzma
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -58,6 +60,7 @@ QEMU = ["-M", "microvm,x-option-roms=off,pit=on,pic=on,rtc=on,isa-serial=on,acpi
 class Outcome:
     boot_s: float
     total_s: float
+    cpu_s: float
     status: int
     serial: bytes
     instructions: int | None = None
@@ -68,12 +71,14 @@ class Measured:
     """One configuration over all rounds: the best times, the sizes and counts seen."""
     boot_s: list = field(default_factory=list)
     total_s: list = field(default_factory=list)
+    cpu_s: list = field(default_factory=list)
     instructions: set = field(default_factory=set)
     sizes: dict = field(default_factory=dict)  # name → set of byte counts
 
     def add(self, outcome, **sizes):
         self.boot_s.append(outcome.boot_s)
         self.total_s.append(outcome.total_s)
+        self.cpu_s.append(outcome.cpu_s)
         if outcome.instructions is not None:
             self.instructions.add(outcome.instructions)
         for name, value in sizes.items():
@@ -82,8 +87,16 @@ class Measured:
     def best_total(self):
         return min(self.total_s)
 
+    def best_cpu(self):
+        return min(self.cpu_s)
+
     def size(self, name):
         return min(self.sizes[name])
+
+
+def children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def monitor_quit(path):
@@ -115,6 +128,7 @@ def monitor_conversation(path):
 def run_guest(what, argv, monitor=None):
     """Runs one boot, timing the marker line and the process's exit. With `monitor`, QEMU is
     stopped through it when the kernel says it halted."""
+    cpu_before = children_cpu_s()
     start = time.monotonic()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -147,7 +161,7 @@ def run_guest(what, argv, monitor=None):
         instructions = retired_instructions(errors)
     elif status != 0:
         fail(f"{what}: QEMU exited with {status}: {tail(errors)}")
-    return Outcome(boot_s, total_s, status, serial, instructions)
+    return Outcome(boot_s, total_s, children_cpu_s() - cpu_before, status, serial, instructions)
 
 
 def extract_vmlinux(bzimage, output):
@@ -270,8 +284,8 @@ def measure(args, rrvm, work):
 
 def report(results, kernel_names):
     print()
-    print(f"{'':34} {'boot to user space':>20} {'total wall time':>20} {'instructions':>14}  "
-          "trace / log")
+    print(f"{'':34} {'boot to user space':>20} {'total wall time':>20} {'CPU time':>18} "
+          f"{'instructions':>14}  trace / log")
     for name, m in results.items():
         instructions = (sizes_text(m.instructions, lambda n: f"{n / 1e9:.3f} G")
                         if m.instructions else "n/a")
@@ -285,7 +299,7 @@ def report(results, kernel_names):
         else:
             size = ""
         print(f"{name:34} {spread(m.boot_s, ' s'):>20} {spread(m.total_s, ' s'):>20} "
-              f"{instructions:>14}  {size}")
+              f"{spread(m.cpu_s, ' s'):>18} {instructions:>14}  {size}")
     print("(times: best of the rounds, the worst in parentheses; QEMU replay's instruction count "
           "is its recording's)")
 
@@ -296,19 +310,22 @@ def report(results, kernel_names):
         print(f"\ntargets against QEMU booting the {kernel} (rrvm --clock icount):")
         rows = [("record wall time <= QEMU's record", record.best_total() / q_record.best_total(),
                  1.0),
+                ("record CPU time <= QEMU's record", record.best_cpu() / q_record.best_cpu(), 1.0),
                 ("replay wall time <= 0.5x QEMU's replay",
                  replay.best_total() / q_replay.best_total(), 0.5),
+                ("replay CPU time <= 0.5x QEMU's replay", replay.best_cpu() / q_replay.best_cpu(),
+                 0.5),
                 ("whole trace <= QEMU's log after zstd -19 (rrvm's holds kernel + initrd, "
                  "QEMU's does not)", record.size("whole") / log, 1.0),
                 ("events and metadata only <= QEMU's log after zstd -19",
                  record.size("events") / log, 1.0)]
         for what, ratio, target in rows:
             print(verdict(what, ratio, target))
-    print("\nrrvm replay against its own record (wall time):")
+    print("\nrrvm replay against its own record (wall time; CPU time in brackets):")
     for mode in RRVM_MODES:
         mine, theirs = results[f"rrvm replay ({mode})"], results[f"rrvm record ({mode})"]
         print(verdict(f"replay faster than record, {mode}", mine.best_total() / theirs.best_total(),
-                      1.0))
+                      1.0) + f" [{mine.best_cpu() / theirs.best_cpu():.3f}]")
 
 
 def main():
