@@ -2,6 +2,14 @@
 
 namespace rrvm {
 
+void RecordGate::log_exit(ExitReason reason, uint64_t rip) {
+  writer_->exit(static_cast<uint8_t>(reason), rip);
+}
+
+void RecordGate::log_port_read(uint16_t port, uint8_t size, uint32_t value) {
+  writer_->port_read(port, size, value);
+}
+
 void RecordGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) {
   InjectionEvent event{};
   event.vector = vector;
@@ -16,7 +24,7 @@ void RecordGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional
 void RecordGate::on_register_hash(uint64_t hash) {
   if (mode_ == VerifyMode::kHashes) {
     verify(VerifyKind::kBoundary, hash);
-    checked_ = digest_.reports();
+    hash_registers_at_ = digest_.reports() + kVerifyReports;
     if (const uint64_t now = host_monotonic_ns(); now - chunked_ns_ >= kChunkIntervalNs) {
       writer_->end_chunk();
       chunked_ns_ = now;

@@ -22,6 +22,9 @@ public:
   void start(TraceWriter& writer, VerifyMode mode) {
     writer_ = &writer;
     mode_ = mode;
+    hash_registers_at_ = mode == VerifyMode::kFull     ? 0
+                         : mode == VerifyMode::kHashes ? kVerifyReports
+                                                       : UINT64_MAX;
   }
   // Closes the verification after the run: under --verify hashes, the reports since the last
   // check and, when the user stopped the run (`stopped`), where.
@@ -45,14 +48,18 @@ public:
   uint64_t host_deadline(uint64_t guest_ns) const override { return host_.host_deadline(guest_ns); }
   bool stop_requested() const override { return host_.stop_requested(); }
 
+  // The reports come at every exit: under --verify hashes they only fold into the digest, and
+  // what logs them is kept out of line so that folding stays a leaf function.
   void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) override {
-    if (mode_ != VerifyMode::kHashes) return writer_->exit(static_cast<uint8_t>(reason), rip);
+    if (mode_ != VerifyMode::kHashes) [[unlikely]]
+      return log_exit(reason, rip);
     icount_ = icount.value_or(0);
     digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
     ++exits_by_reason_[static_cast<uint8_t>(reason)];
   }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
-    if (mode_ != VerifyMode::kHashes) return writer_->port_read(port, size, value);
+    if (mode_ != VerifyMode::kHashes) [[unlikely]]
+      return log_port_read(port, size, value);
     digest_.port_read(port, size, value);
   }
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override {
@@ -69,11 +76,9 @@ public:
     writer_->guest_exit(status);
   }
   bool tracks_kicks() const override { return true; }
-  // --verify hashes asks for the registers' hash at the exit that closes a window.
-  bool wants_register_hashes() const override {
-    return mode_ == VerifyMode::kFull ||
-           (mode_ == VerifyMode::kHashes && digest_.reports() - checked_ >= kVerifyReports);
-  }
+  // --verify full asks for the registers' hash at every exit, hashes at the exit that closes a
+  // window.
+  bool wants_register_hashes() const override { return digest_.reports() >= hash_registers_at_; }
   void on_register_hash(uint64_t hash) override;
   void on_kick(const KickPoint& kick) override {
     writer_->kick({kick.rip, 0, kick.state_hash, kick.dirty_hash});
@@ -84,6 +89,9 @@ public:
   void stats_sample(const HostSample& s);
 
 private:
+  // Out of line, so that the --verify hashes path of on_exit and on_port_read needs no frame.
+  [[gnu::noinline]] void log_exit(ExitReason reason, uint64_t rip);
+  [[gnu::noinline]] void log_port_read(uint16_t port, uint8_t size, uint32_t value);
   void verify(VerifyKind kind, uint64_t state_hash);
 
   // How much host time of recording a killed recorder may lose at most, plus one window.
@@ -95,7 +103,7 @@ private:
   uint64_t polls_ = 0; // take_input calls so far
   // --verify hashes:
   ReportDigest digest_;
-  uint64_t checked_ = 0;                        // reports at the last boundary
+  uint64_t hash_registers_at_ = UINT64_MAX;     // the report count that wants a register hash
   uint64_t icount_ = 0;                         // at the last exit
   uint64_t chunked_ns_ = host_monotonic_ns();   // when the writer last ended a chunk
   std::array<uint64_t, 256> exits_by_reason_{}; // since the last stats sample, by ExitReason

@@ -59,8 +59,8 @@ ReplayGate::ReplayGate(EventSource& events, VerifyMode mode) : events_(events), 
 
 const Event* ReplayGate::peek() {
   // Statistics samples and checkpoint markers describe the recording; replay does not act on them.
-  while (!lookahead_ && !exhausted_) {
-    Event e;
+  while (!looked_ahead_ && !exhausted_) {
+    Event& e = lookahead();
     if (!events_.next(e)) {
       exhausted_ = true;
       break;
@@ -70,20 +70,20 @@ const Event* ReplayGate::peek() {
       ++consumed_;
       continue;
     }
-    lookahead_ = std::move(e);
+    looked_ahead_ = true;
   }
-  return lookahead_ ? &*lookahead_ : nullptr;
+  return looked_ahead_ ? &lookahead() : nullptr;
 }
 
 void ReplayGate::advance() {
-  current_ = std::move(*lookahead_);
-  lookahead_.reset();
+  current_slot_ ^= 1;
+  looked_ahead_ = false;
   ++consumed_;
   if (hashed()) plan_check();
 }
 
 void ReplayGate::drop() {
-  lookahead_.reset();
+  looked_ahead_ = false;
   ++consumed_;
   if (hashed()) plan_check();
 }
@@ -111,9 +111,7 @@ void ReplayGate::throw_if_cut_short() {
                                          "); replayed up to there");
 }
 
-const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
-  const Event* next = peek();
-  current_index_ = consumed_; // the event a mismatch, found now or by the caller, is about
+void ReplayGate::refuse(const Event* next, const std::string& what) {
   if (!next) {
     throw_if_cut_short();
     // A recording that was stopped ends at an exit like any other; the replay ends there too.
@@ -122,9 +120,7 @@ const Event& ReplayGate::expect(EventKind kind, const std::string& what) {
                                           std::to_string(consumed_) + ", where it was stopped");
     diverge("no more events", what);
   }
-  if (kind_of(*next) != kind) diverge(describe(*next), what);
-  advance();
-  return current_;
+  diverge(describe(*next), what);
 }
 
 void ReplayGate::seek(const Cursor& cursor) {
@@ -132,7 +128,7 @@ void ReplayGate::seek(const Cursor& cursor) {
     throw Error(ExitCode::kBadInput, "cannot return to trace event " +
                                          std::to_string(cursor.event) + ": " +
                                          events_.status().reason);
-  lookahead_.reset();
+  looked_ahead_ = false;
   exhausted_ = false;
   consumed_ = cursor.event;
   polls_ = cursor.polls;
@@ -142,7 +138,7 @@ void ReplayGate::seek(const Cursor& cursor) {
 }
 
 uint64_t ReplayGate::sample_clock() {
-  return std::get<ClockEvent>(expect(EventKind::kClock, "asked for the time")).ns;
+  return std::get<ClockEvent>(expect(EventKind::kClock, [] { return "asked for the time"; })).ns;
 }
 
 std::optional<ClockTie> ReplayGate::clock_tie(ClockTiePoint where, uint64_t icount, uint64_t,
@@ -160,6 +156,12 @@ std::optional<ClockTie> ReplayGate::clock_tie(ClockTiePoint where, uint64_t icou
 
 size_t ReplayGate::take_input(std::span<uint8_t> out) {
   const uint64_t poll = polls_++;
+  if (poll < input_poll_ && polls_ < check_polls_) [[likely]]
+    return 0;
+  return take_logged_input(poll, out);
+}
+
+size_t ReplayGate::take_logged_input(uint64_t poll, std::span<uint8_t> out) {
   const Event* next = peek();
   if (next && kind_of(*next) == EventKind::kSerialInput) {
     const auto& input = std::get<SerialInputEvent>(*next);
@@ -191,36 +193,37 @@ bool ReplayGate::input_possible() {
 }
 
 void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) {
-  ExitEvent replayed{static_cast<uint8_t>(reason), rip};
-  if (hashed()) {
-    last_rip_ = rip;
-    last_icount_ = icount.value_or(0);
-    digest_.exit(replayed.reason, rip, last_icount_);
-    reported(
-        [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount_) + ")"; });
-    return;
-  }
-  const auto& recorded = std::get<ExitEvent>(expect(EventKind::kExit, describe(replayed)));
+  const ExitEvent replayed{static_cast<uint8_t>(reason), rip};
+  if (!hashed()) [[unlikely]]
+    return expect_exit(replayed);
+  last_rip_ = rip;
+  last_icount_ = icount.value_or(0);
+  digest_.exit(replayed.reason, rip, last_icount_);
+  reported(
+      [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount_) + ")"; });
+}
+
+void ReplayGate::expect_exit(const ExitEvent& replayed) {
+  const auto& recorded =
+      std::get<ExitEvent>(expect(EventKind::kExit, [&] { return describe(replayed); }));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
 bool ReplayGate::wants_register_hashes() const {
   if (!hashed()) return mode_ == VerifyMode::kFull;
-  // The check was planned when this event came up (plan_check), so it is looked at already.
-  if (!lookahead_ || kind_of(*lookahead_) != EventKind::kVerify) return false;
-  const auto& check = std::get<VerifyEvent>(*lookahead_);
-  return check.kind == VerifyKind::kBoundary && check.reports == digest_.reports();
+  // The check was planned when this event came up (plan_check).
+  return digest_.reports() == boundary_reports_;
 }
 
 void ReplayGate::on_register_hash(uint64_t hash) {
   if (hashed()) {
-    check(std::get<VerifyEvent>(*lookahead_), hash);
+    check(std::get<VerifyEvent>(lookahead()), hash);
     drop();
     return;
   }
-  const std::string replayed = "registers hashing to " + hex_text(hash);
+  auto replayed = [hash] { return "registers hashing to " + hex_text(hash); };
   const auto& recorded = std::get<RegisterHashEvent>(expect(EventKind::kRegisterHash, replayed));
-  if (recorded.hash != hash) diverge("registers hashing to " + hex_text(recorded.hash), replayed);
+  if (recorded.hash != hash) diverge("registers hashing to " + hex_text(recorded.hash), replayed());
 }
 
 void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
@@ -229,7 +232,8 @@ void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
     digest_.port_read(port, size, value);
     return reported([&] { return describe(replayed); });
   }
-  const auto& recorded = std::get<PortReadEvent>(expect(EventKind::kPortRead, describe(replayed)));
+  const auto& recorded =
+      std::get<PortReadEvent>(expect(EventKind::kPortRead, [&] { return describe(replayed); }));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
@@ -239,7 +243,8 @@ void ReplayGate::on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
     digest_.mmio_read(gpa, size, value);
     return reported([&] { return describe(replayed); });
   }
-  const auto& recorded = std::get<MmioReadEvent>(expect(EventKind::kMmioRead, describe(replayed)));
+  const auto& recorded =
+      std::get<MmioReadEvent>(expect(EventKind::kMmioRead, [&] { return describe(replayed); }));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
@@ -249,7 +254,8 @@ void ReplayGate::on_msr_read(uint32_t index, uint64_t value) {
     digest_.msr_read(index, value);
     return reported([&] { return describe(replayed); });
   }
-  const auto& recorded = std::get<MsrReadEvent>(expect(EventKind::kMsrRead, describe(replayed)));
+  const auto& recorded =
+      std::get<MsrReadEvent>(expect(EventKind::kMsrRead, [&] { return describe(replayed); }));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
@@ -272,7 +278,7 @@ void ReplayGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional
   replayed.kind = by_icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
   replayed.point = by_icount ? icount.value_or(0) : exit_index;
   const auto& recorded =
-      std::get<InjectionEvent>(expect(EventKind::kInjection, describe(replayed)));
+      std::get<InjectionEvent>(expect(EventKind::kInjection, [&] { return describe(replayed); }));
   if (recorded.vector != replayed.vector || recorded.kind != replayed.kind ||
       recorded.point != replayed.point)
     diverge(describe(recorded), describe(replayed));
@@ -286,10 +292,10 @@ std::optional<KickPoint> ReplayGate::next_kick() {
 }
 
 void ReplayGate::on_kick(const KickPoint& kick) {
-  const std::string replayed = "a kick at rip " + hex_text(kick.rip);
+  auto replayed = [&kick] { return "a kick at rip " + hex_text(kick.rip); };
   const auto& recorded = std::get<KickEvent>(expect(EventKind::kKick, replayed));
   if (KickPoint{recorded.rip, recorded.state_hash, recorded.dirty_hash} != kick)
-    diverge("a kick at rip " + hex_text(recorded.rip) + " with other state", replayed);
+    diverge("a kick at rip " + hex_text(recorded.rip) + " with other state", replayed());
 }
 
 void ReplayGate::on_guest_exit(int status) {
@@ -299,7 +305,7 @@ void ReplayGate::on_guest_exit(int status) {
     reported([&] { return describe(replayed); });
   }
   const auto& recorded =
-      std::get<GuestExitEvent>(expect(EventKind::kGuestExit, describe(replayed)));
+      std::get<GuestExitEvent>(expect(EventKind::kGuestExit, [&] { return describe(replayed); }));
   if (recorded != replayed) diverge(describe(recorded), describe(replayed));
 }
 
@@ -317,16 +323,20 @@ void ReplayGate::on_run_end() {
 }
 
 void ReplayGate::plan_check() {
-  check_reports_ = check_polls_ = UINT64_MAX;
+  check_reports_ = check_polls_ = boundary_reports_ = UINT64_MAX;
+  input_poll_ = UINT64_MAX;
   const Event* next = peek();
   if (!next) {
     // A report after the recording's last is beyond what the trace can vouch for.
     check_reports_ = digest_.reports() + 1;
+  } else if (kind_of(*next) == EventKind::kSerialInput) {
+    input_poll_ = std::get<SerialInputEvent>(*next).poll.value_or(0);
   } else if (kind_of(*next) == EventKind::kVerify) {
     const auto& check = std::get<VerifyEvent>(*next);
     switch (check.kind) {
     case VerifyKind::kBoundary: // taken at the exit that makes check.reports (on_register_hash)
       check_reports_ = check.reports + 1;
+      boundary_reports_ = check.reports;
       break;
     case VerifyKind::kStop:
       check_polls_ = check.polls;

@@ -6,6 +6,7 @@
 // reports since the last check that matched.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <optional>
 #include <string>
@@ -76,24 +77,45 @@ public:
 
 private:
   bool hashed() const { return mode_ == VerifyMode::kHashes; }
-  // The next event, which must be of kind `kind`; `what` describes what the machine did.
-  const Event& expect(EventKind kind, const std::string& what);
+  // The next event, which must be of kind `kind`; `what()` describes what the machine did, and
+  // is called only to report a divergence (at every exit, building the text would cost more than
+  // the replay of the exit).
+  template <typename Describe> const Event& expect(EventKind kind, Describe what) {
+    const Event* next = peek();
+    current_index_ = consumed_; // the event a mismatch, found now or by the caller, is about
+    if (!next || kind_of(*next) != kind) [[unlikely]]
+      refuse(next, what());
+    advance();
+    return slots_[current_slot_];
+  }
+  // Throws for the event expect() found instead (nullptr: the end of the events).
+  [[noreturn]] void refuse(const Event* next, const std::string& what);
   const Event* peek();
-  // Consumes the looked-at event into current_, or drops it (a check, which may come while a
-  // caller still looks at current_).
+  Event& lookahead() { return slots_[current_slot_ ^ 1]; }
+  // Consumes the looked-at event (it becomes the current one), or drops it (a check, which may
+  // come while a caller still looks at the current one).
   void advance();
   void drop();
   [[noreturn]] void diverge(const std::string& recorded, const std::string& replayed);
   // Throws Error(kBadInput) when the trace ends before the recording did.
   void throw_if_cut_short();
 
-  // --verify hashes: after each report, `describe` tells what it was if it opens a window.
+  // --verify hashes: after each report, `describe` tells what it was if it opens a window. The
+  // reports come at every exit, so only the two comparisons are inline.
   template <typename Describe> void reported(Describe describe) {
-    if (digest_.reports() == window_.reports + 1) [[unlikely]]
-      window_.first = describe();
-    if (digest_.reports() >= check_reports_) [[unlikely]]
-      reached_check();
+    if (digest_.reports() == window_.reports + 1 || digest_.reports() >= check_reports_)
+        [[unlikely]]
+      at_window_edge(describe);
   }
+  template <typename Describe> [[gnu::noinline]] void at_window_edge(Describe describe) {
+    if (digest_.reports() == window_.reports + 1) window_.first = describe();
+    if (digest_.reports() >= check_reports_) reached_check();
+  }
+  // Every mode but --verify hashes: the recording's exit event must be this one.
+  [[gnu::noinline]] void expect_exit(const ExitEvent& replayed);
+  // Anything but the common input poll (nothing logged for it, no check due): an event may be
+  // due at this poll.
+  [[gnu::noinline]] size_t take_logged_input(uint64_t poll, std::span<uint8_t> out);
   // Where the next check falls, from the looked-at event (a verification, or the trace's end).
   void plan_check();
   void reached_check();
@@ -102,10 +124,14 @@ private:
 
   EventSource& events_;
   VerifyMode mode_;
-  std::optional<Event> lookahead_;
-  bool exhausted_ = false; // events_ has no more
-  Event current_;
-  uint64_t current_index_ = 0; // trace index of current_ (or of the event expect() refused)
+  // The current event (the last consumed) and the looked-at one, in two slots that trade places
+  // as the replay advances: an event is decoded into its slot once and never copied.
+  std::array<Event, 2> slots_;
+  size_t current_slot_ = 0;
+  bool looked_ahead_ = false; // the other slot holds the looked-at event
+  bool exhausted_ = false;    // events_ has no more
+  uint64_t current_index_ =
+      0; // trace index of the current event (or of the event expect() refused)
   // Read by the progress display's thread; written only by the vCPU thread.
   std::atomic<uint64_t> consumed_ = 0;
   uint64_t polls_ = 0; // take_input calls so far
@@ -120,6 +146,10 @@ private:
   // reached_check() runs once reports reach check_reports_ or polls reach check_polls_.
   uint64_t check_reports_ = UINT64_MAX;
   uint64_t check_polls_ = UINT64_MAX;
+  // Planned with the checks: the report count at which the looked-at boundary check wants the
+  // registers' hash, and the poll of the looked-at serial input (0: look at every poll).
+  uint64_t boundary_reports_ = UINT64_MAX;
+  uint64_t input_poll_ = 0;
 };
 
 } // namespace rrvm

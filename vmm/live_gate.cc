@@ -115,8 +115,7 @@ void LiveGate::wait_idle(uint64_t deadline_ns) {
   woke_early_ = input && end < deadline_ns;
 }
 
-size_t LiveGate::take_input(std::span<uint8_t> out) {
-  if (!has_input_.load(std::memory_order_relaxed)) return 0;
+size_t LiveGate::take_pending_input(std::span<uint8_t> out) {
   std::lock_guard lock(mutex_);
   size_t n = 0;
   while (n < out.size() && !input_.empty()) {

@@ -17,7 +17,7 @@ namespace rrvm {
 
 class Engine;
 
-class LiveGate : public Gate {
+class LiveGate final : public Gate {
 public:
   // `read_stdin`: forward stdin to the guest (only honoured when stdin is a terminal, which is
   // then put in raw mode until the gate is destroyed; Ctrl-A x quits, as in QEMU).
@@ -31,7 +31,11 @@ public:
   std::optional<ClockTie> clock_tie(ClockTiePoint where, uint64_t icount, uint64_t guest_ns,
                                     uint64_t rate) override;
   void wait_idle(uint64_t deadline_ns) override;
-  size_t take_input(std::span<uint8_t> out) override;
+  // Polled at every exit: without input, only an atomic load (inlined where the gate's type is
+  // known, as in RecordGate).
+  size_t take_input(std::span<uint8_t> out) override {
+    return has_input_.load(std::memory_order_relaxed) ? take_pending_input(out) : 0;
+  }
   bool input_possible() override { return reading_; }
   uint64_t host_deadline(uint64_t guest_ns) const override { return start_ns_ + guest_ns; }
 
@@ -46,6 +50,7 @@ public:
 
 private:
   void reader_loop();
+  size_t take_pending_input(std::span<uint8_t> out);
 
   uint64_t start_ns_;
   uint64_t last_ns_ = 0;

@@ -156,5 +156,24 @@ TEST(HashedVerification, InputArrivesAtItsPoll) {
   EXPECT_FALSE(gate.input_possible()); // the end comes next: nothing else arrived
 }
 
+TEST(HashedVerification, InputAfterATieArrivesAtItsPollToo) {
+  // The replay plans the next input's poll whenever the looked-at event changes: here after an
+  // input is taken and after a tie is answered.
+  EventList events({SerialInputEvent{{'a'}, 1}, ClockTieEvent{0, 5, 65536, 0},
+                    SerialInputEvent{{'b'}, 4}, VerifyEvent{VerifyKind::kEnd, 0, 0, 0, 0, 6}});
+  ReplayGate gate(events, VerifyMode::kHashes);
+  uint8_t input[8];
+  EXPECT_EQ(gate.take_input(input), 0u);
+  ASSERT_EQ(gate.take_input(input), 1u);
+  EXPECT_EQ(input[0], 'a');
+  EXPECT_EQ(gate.take_input(input), 0u);
+  ASSERT_TRUE(gate.clock_tie(ClockTiePoint::kQuantum, 0, 0, 65536));
+  EXPECT_EQ(gate.take_input(input), 0u);
+  ASSERT_EQ(gate.take_input(input), 1u);
+  EXPECT_EQ(input[0], 'b');
+  EXPECT_EQ(gate.take_input(input), 0u);
+  EXPECT_FALSE(gate.input_possible());
+}
+
 } // namespace
 } // namespace rrvm::test

@@ -5,9 +5,11 @@ Measures, best of ROUNDS, each engine booting Debian's stock kernel to a busybox
   - QEMU's record/replay (TCG, -icount shift=auto,rr=record|replay, microvm without APIC, ACPI or
     PCI) of the bzImage, and of the vmlinux inside it entered through PVH (the bzImage makes the
     guest run the kernel's XZ decompressor first; rrvm decompresses on the host);
-  - rrvm on emu: `run`, `record`/`replay` with --clock icount, and with --clock host.
+  - rrvm on emu: `run`, `record`/`replay` with --clock icount and with --clock host (both with
+    the default --verify hashes), and with --clock icount --verify exits (every exit logged).
 For each: wall time until /init's marker line appears on the serial output (boot to user space),
-total wall time, instructions retired, and the trace or log size.
+total wall time, CPU time (user + system of the whole process, all threads), instructions
+retired, and the trace or log size.
 
 How a run ends: rrvm ends by itself when the guest powers off (or, with a workload, writes its
 status to isa-debug-exit). QEMU without ACPI halts on `poweroff -f` and keeps running, so on the
@@ -21,6 +23,7 @@ Usage: tools/bench/linux_vs_qemu.py [BUILD_DIR] [ROUNDS] [--kernel VMLINUZ] [--b
 import lzma
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -44,6 +47,10 @@ HALTED = b"reboot: System halted"
 APPEND = "console=ttyS0 pci=off nokaslr"
 MEMORY = "256M"
 RUN_TIMEOUT_S = 900  # a boot takes ~10 s on an idle machine; generous for a shared one
+# rrvm's recording modes: emu's default verification (--verify hashes: the trace holds inputs
+# and a rolling hash of the exits) with each clock, and the per-exit log (--verify exits).
+RRVM_MODES = {"icount": ["--clock", "icount"], "host": ["--clock", "host"],
+              "icount, --verify exits": ["--clock", "icount", "--verify", "exits"]}
 QEMU = ["-M", "microvm,x-option-roms=off,pit=on,pic=on,rtc=on,isa-serial=on,acpi=off",
         "-cpu", "qemu64,-apic,-x2apic,-tsc", "-m", MEMORY, "-nodefaults", "-display", "none",
         "-serial", "stdio", "-no-reboot"]
@@ -53,6 +60,7 @@ QEMU = ["-M", "microvm,x-option-roms=off,pit=on,pic=on,rtc=on,isa-serial=on,acpi
 class Outcome:
     boot_s: float
     total_s: float
+    cpu_s: float
     status: int
     serial: bytes
     instructions: int | None = None
@@ -63,12 +71,14 @@ class Measured:
     """One configuration over all rounds: the best times, the sizes and counts seen."""
     boot_s: list = field(default_factory=list)
     total_s: list = field(default_factory=list)
+    cpu_s: list = field(default_factory=list)
     instructions: set = field(default_factory=set)
     sizes: dict = field(default_factory=dict)  # name → set of byte counts
 
     def add(self, outcome, **sizes):
         self.boot_s.append(outcome.boot_s)
         self.total_s.append(outcome.total_s)
+        self.cpu_s.append(outcome.cpu_s)
         if outcome.instructions is not None:
             self.instructions.add(outcome.instructions)
         for name, value in sizes.items():
@@ -77,8 +87,16 @@ class Measured:
     def best_total(self):
         return min(self.total_s)
 
+    def best_cpu(self):
+        return min(self.cpu_s)
+
     def size(self, name):
         return min(self.sizes[name])
+
+
+def children_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def monitor_quit(path):
@@ -110,6 +128,7 @@ def monitor_conversation(path):
 def run_guest(what, argv, monitor=None):
     """Runs one boot, timing the marker line and the process's exit. With `monitor`, QEMU is
     stopped through it when the kernel says it halted."""
+    cpu_before = children_cpu_s()
     start = time.monotonic()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -142,7 +161,7 @@ def run_guest(what, argv, monitor=None):
         instructions = retired_instructions(errors)
     elif status != 0:
         fail(f"{what}: QEMU exited with {status}: {tail(errors)}")
-    return Outcome(boot_s, total_s, status, serial, instructions)
+    return Outcome(boot_s, total_s, children_cpu_s() - cpu_before, status, serial, instructions)
 
 
 def extract_vmlinux(bzimage, output):
@@ -245,19 +264,19 @@ def measure(args, rrvm, work):
 
         ran = run_guest("rrvm run", [rrvm, "run", "--clock", "icount", *rrvm_boot, args.kernel])
         results.setdefault("rrvm run (icount)", Measured()).add(ran)
-        for clock in ("icount", "host"):
-            trace = work / f"{clock}.trace"
-            recorded = run_guest(f"rrvm record --clock {clock}",
-                                 [rrvm, "record", "-o", str(trace), "--clock", clock, *rrvm_boot,
+        for number, (mode, options) in enumerate(RRVM_MODES.items()):
+            trace = work / f"{number}.trace"
+            recorded = run_guest(f"rrvm record ({mode})",
+                                 [rrvm, "record", "-o", str(trace), *options, *rrvm_boot,
                                   args.kernel])
             whole = trace.stat().st_size
             images = embedded_image_bytes(rrvm, trace)
-            results.setdefault(f"rrvm record ({clock})", Measured()).add(
+            results.setdefault(f"rrvm record ({mode})", Measured()).add(
                 recorded, whole=whole, images=images, events=whole - images)
-            replayed = run_guest(f"rrvm replay ({clock})", [rrvm, "replay", str(trace)])
-            same_replay(f"rrvm replay ({clock})", recorded, replayed)
+            replayed = run_guest(f"rrvm replay ({mode})", [rrvm, "replay", str(trace)])
+            same_replay(f"rrvm replay ({mode})", recorded, replayed)
             replayed.instructions = recorded.instructions
-            results.setdefault(f"rrvm replay ({clock})", Measured()).add(replayed)
+            results.setdefault(f"rrvm replay ({mode})", Measured()).add(replayed)
     load_after = os.getloadavg()
     print(f"load average at the end {load_after[0]:.2f} (1 min), {load_after[1]:.2f} (5 min)")
     return results, list(kernels)
@@ -265,8 +284,8 @@ def measure(args, rrvm, work):
 
 def report(results, kernel_names):
     print()
-    print(f"{'':34} {'boot to user space':>20} {'total wall time':>20} {'instructions':>14}  "
-          "trace / log")
+    print(f"{'':34} {'boot to user space':>20} {'total wall time':>20} {'CPU time':>18} "
+          f"{'instructions':>14}  trace / log")
     for name, m in results.items():
         instructions = (sizes_text(m.instructions, lambda n: f"{n / 1e9:.3f} G")
                         if m.instructions else "n/a")
@@ -280,7 +299,7 @@ def report(results, kernel_names):
         else:
             size = ""
         print(f"{name:34} {spread(m.boot_s, ' s'):>20} {spread(m.total_s, ' s'):>20} "
-              f"{instructions:>14}  {size}")
+              f"{spread(m.cpu_s, ' s'):>18} {instructions:>14}  {size}")
     print("(times: best of the rounds, the worst in parentheses; QEMU replay's instruction count "
           "is its recording's)")
 
@@ -291,14 +310,22 @@ def report(results, kernel_names):
         print(f"\ntargets against QEMU booting the {kernel} (rrvm --clock icount):")
         rows = [("record wall time <= QEMU's record", record.best_total() / q_record.best_total(),
                  1.0),
+                ("record CPU time <= QEMU's record", record.best_cpu() / q_record.best_cpu(), 1.0),
                 ("replay wall time <= 0.5x QEMU's replay",
                  replay.best_total() / q_replay.best_total(), 0.5),
+                ("replay CPU time <= 0.5x QEMU's replay", replay.best_cpu() / q_replay.best_cpu(),
+                 0.5),
                 ("whole trace <= QEMU's log after zstd -19 (rrvm's holds kernel + initrd, "
                  "QEMU's does not)", record.size("whole") / log, 1.0),
                 ("events and metadata only <= QEMU's log after zstd -19",
                  record.size("events") / log, 1.0)]
         for what, ratio, target in rows:
             print(verdict(what, ratio, target))
+    print("\nrrvm replay against its own record (wall time; CPU time in brackets):")
+    for mode in RRVM_MODES:
+        mine, theirs = results[f"rrvm replay ({mode})"], results[f"rrvm record ({mode})"]
+        print(verdict(f"replay faster than record, {mode}", mine.best_total() / theirs.best_total(),
+                      1.0) + f" [{mine.best_cpu() / theirs.best_cpu():.3f}]")
 
 
 def main():

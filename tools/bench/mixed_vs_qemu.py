@@ -117,13 +117,16 @@ def run_guest(what, argv):
 
 
 def trace_counts(rrvm, trace):
-    """Events and exits in an rrvm trace, from the footer `rrvm dump` shows."""
+    """Events in an rrvm trace, the exits the guest made and the exits the trace logs (none under
+    --verify hashes, emu's default), from the footer `rrvm dump` shows and its statistics."""
     dump = subprocess.run([rrvm, "dump", "--count", "0", str(trace)], check=True, text=True,
                           stdout=subprocess.PIPE).stdout
-    footer = re.search(r"^footer: (\d+) events in .*?(\d+) exit,", dump, re.M)
-    if footer is None:
-        fail(f"rrvm dump shows no footer for {trace}:\n{dump[:2000]}")
-    return int(footer.group(1)), int(footer.group(2))
+    footer = re.search(r"^footer: (\d+) events in [^;\n]*", dump, re.M)
+    made = re.search(r"^stat total number of vm exits\s+(\d+)$", dump, re.M)
+    if footer is None or made is None:
+        fail(f"rrvm dump shows no footer or no exit count for {trace}:\n{dump[:2000]}")
+    logged = re.search(r", (\d+) exit\b", footer.group(0))
+    return int(footer.group(1)), int(made.group(1)), int(logged.group(1)) if logged else 0
 
 
 def first_difference(a, b):
@@ -180,9 +183,9 @@ class Bench:
             recorded = self.run(name, [self.rrvm, "record", "-o", str(trace), *machine, guest])
             whole = trace.stat().st_size
             images = embedded_image_bytes(self.rrvm, trace)
-            events, exits = trace_counts(self.rrvm, trace)
+            events, exits, logged = trace_counts(self.rrvm, trace)
             self.add(name, recorded, whole=whole, events_only=whole - images, events=events,
-                     exits=exits)
+                     exits=exits, logged_exits=logged)
             name = f"rrvm replay, {clock} clock"
             replayed = self.run(name, [self.rrvm, "replay", str(trace)])
             same_replay(name, recorded, replayed)
@@ -232,7 +235,9 @@ def measure(args, rrvm, work):
 
 
 def count(n):
-    return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} K"
+    if n >= 1e6:
+        return f"{n / 1e6:.2f} M"
+    return f"{n / 1e3:.1f} K" if n >= 1e3 else str(n)
 
 
 def report(bench):
@@ -251,7 +256,8 @@ def report(bench):
             size = (f"{sizes_text(m.sizes['whole'], megabytes)}, without the kernel image "
                     f"{sizes_text(m.sizes['events_only'], megabytes)}; "
                     f"{sizes_text(m.sizes['events'], count)} events, "
-                    f"{sizes_text(m.sizes['exits'], count)} exits")
+                    f"{sizes_text(m.sizes['exits'], count)} exits, "
+                    f"{sizes_text(m.sizes['logged_exits'], count)} of them logged")
         else:
             size = ""
         print(f"{name:30} {spread(m.wall_s, ' s'):>18} {spread(m.cpu_s, ' s'):>18} "
