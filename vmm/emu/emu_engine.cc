@@ -134,8 +134,7 @@ Exit& EmuEngine::run() {
         return finish_debug(DebugCause::kBreakpoint, la);
       }
     }
-    const bool one = single_step_ || !exec_breakpoints_.empty() || c.interrupt_shadow ||
-                     (c.flags_raw & rflags::kTF);
+    const bool one = single_step_ || c.interrupt_shadow || (c.flags_raw & rflags::kTF);
     if (!execute(one)) return c.exit;
     c.code->release_retired();
     if (c.exit_pending) return exit_after_completion();
@@ -175,10 +174,12 @@ bool EmuEngine::execute(bool one) {
       }
       emu::Block* b = c.code->block(la, phys, host, c.code_bits);
       // A block decoded into the next page runs there only while the TLB maps that page as then.
-      const size_t runnable = !b ? 0
-                              : b->spans() && !c.next_page_maps(la, b->second_page)
-                                  ? b->first_page_insns
-                                  : b->insns.size();
+      size_t runnable = !b                                                    ? 0
+                        : b->spans() && !c.next_page_maps(la, b->second_page) ? b->first_page_insns
+                                                                              : b->insns.size();
+      // A block runs up to the first breakpoint inside it; run() stops there.
+      if (runnable && !exec_breakpoints_.empty())
+        runnable = std::min(runnable, insns_before_breakpoint(*b, la));
       if (runnable == 0) {
         if (!execute_cross_page()) return false;
         break;
@@ -217,6 +218,16 @@ bool EmuEngine::execute(bool one) {
     return deliver_single_step_trap();
   }
   return true;
+}
+
+size_t EmuEngine::insns_before_breakpoint(const emu::Block& b, uint64_t la) const {
+  for (size_t i = 1; i < b.insns.size(); ++i) {
+    la += b.insns[i - 1].len;
+    if (std::find(exec_breakpoints_.begin(), exec_breakpoints_.end(), la) !=
+        exec_breakpoints_.end())
+      return i;
+  }
+  return b.insns.size();
 }
 
 void EmuEngine::interpret(const emu::Block& b, size_t count) {

@@ -94,6 +94,9 @@ private:
   bool execute_cross_page();
   // The interpreter's block loop: from the current RIP to c.stop, the block's `count`th
   // instruction or c.limit.
+  // How many of `b`'s instructions, decoded at linear `la`, run before one a breakpoint is on
+  // (its first instruction is where run() already looked).
+  size_t insns_before_breakpoint(const emu::Block& b, uint64_t la) const;
   void interpret(const emu::Block& b, size_t count);
   // True when run()'s loop, after a block ends this way, would reach execute(false) again with
   // nothing else to do: the next block may follow at once.
