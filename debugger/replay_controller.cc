@@ -20,6 +20,9 @@ constexpr uint64_t kCheckpointInterval = 2'000'000;
 constexpr uint64_t kCheckpointEvents = 200'000;
 constexpr uint64_t kSlice = 100'000;
 constexpr uint64_t kCheckpointBudget = 512ull << 20;
+// A reverse search runs its window from the window's checkpoint again for every hit gdb rejects
+// (a conditional breakpoint); checkpoints left at hits this far apart keep the next one short.
+constexpr uint64_t kReverseCheckpointSpacing = 100'000;
 
 Stop failed(const std::string& message, ExitCode code = ExitCode::kGuestFault) {
   Stop s{Stop::Kind::kFailed};
@@ -246,6 +249,14 @@ void ReplayController::maybe_checkpoint() {
   checkpoints_.add(now, session_->checkpoint());
 }
 
+void ReplayController::checkpoint_at_hit() {
+  const ReplayPosition at = *position();
+  if (at.deliveries != 0) return; // see maybe_checkpoint()
+  const uint64_t previous = checkpoints_.info(*checkpoints_.at_or_before(at.instructions)).position;
+  if (at.instructions - previous < kReverseCheckpointSpacing) return;
+  checkpoints_.add(at.instructions, session_->checkpoint());
+}
+
 void ReplayController::restore(size_t index) {
   restore(checkpoints_.at(index));
 }
@@ -467,6 +478,7 @@ Stop ReplayController::reverse_resume(const Interrupted& interrupted) {
       arm(true, true);
       for (uint64_t i = 0; i < hit->ordinal; ++i) {
         run();
+        checkpoint_at_hit();
       }
       note_progress();
       return hit->stop;

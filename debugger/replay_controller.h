@@ -137,6 +137,8 @@ private:
   // Where a forward run towards `limit` stops next: a slice's end or the next checkpoint's place.
   uint64_t slice_end(uint64_t limit) const;
   void maybe_checkpoint();
+  // A checkpoint at the hit a reverse search stopped at, when far enough from the last one.
+  void checkpoint_at_hit();
   void restore(size_t index);
   void restore(const ReplayCheckpoint& checkpoint);
   // Runs to instruction count `target` with nothing armed; false when the replay ended or failed
