@@ -15,7 +15,7 @@ constexpr int kBootSeconds = 240; // about 9 s on an idle 2-core machine
 // Boots the stock kernel with an initramfs whose /init ends with `END -f`.
 ProcessResult boot_to(const std::string& kernel, const std::string& end,
                       const std::string& command_line) {
-  const std::string initrd = ::testing::TempDir() + "end_" + end + ".cpio.gz";
+  const std::string initrd = unique_temp_path("end_" + end + ".cpio.gz"); // two tests use "reboot"
   const ProcessResult made =
       run_process({"python3", RRVM_SOURCE_DIR "/tools/make-initramfs.py", "--end", end,
                    RRVM_LINUX_CACHE "/busybox", initrd, kMarker});
