@@ -7,6 +7,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "tests/emu/translator_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -45,13 +46,12 @@ Outcome run(Machine& x) {
 }
 
 void expect_same(const Outcome& interpreted, const Outcome& translated) {
-  EXPECT_EQ(interpreted.exit.reason, translated.exit.reason);
-  EXPECT_EQ(interpreted.count, translated.count);
-  EXPECT_EQ(interpreted.state.rip, translated.state.rip);
-  EXPECT_EQ(interpreted.state.rflags, translated.state.rflags);
-  EXPECT_EQ(interpreted.state.cr2, translated.state.cr2);
-  for (unsigned r = 0; r < 16; ++r)
-    EXPECT_EQ(interpreted.state.gpr[r], translated.state.gpr[r]) << "gpr " << r;
+  EXPECT_EQ(TranslatedDifference()
+                .registers(interpreted.state, translated.state)
+                .field("exit", uint64_t(interpreted.exit.reason), uint64_t(translated.exit.reason))
+                .count(interpreted.count, translated.count)
+                .str(),
+            "");
 }
 
 // A routine whose third instruction crosses from 0x400fff into 0x401000: the high half of its

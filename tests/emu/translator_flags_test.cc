@@ -12,6 +12,7 @@
 #include "tests/emu/differential_harness.h"
 #include "tests/emu/guest_runner.h"
 #include "tests/emu/sequence_generator.h"
+#include "tests/emu/translator_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -22,20 +23,10 @@ constexpr unsigned kLoops = 6;              // enough runs for its blocks to run
 
 // Registers, RFLAGS, RIP and the count of two runs; empty when equal.
 std::string difference(EmuEngine& interpreted, EmuEngine& translated) {
-  const CpuState a = interpreted.state(), b = translated.state();
-  std::ostringstream d;
-  d << std::hex;
-  for (unsigned r = 0; r < 16; ++r)
-    if (a.gpr[r] != b.gpr[r])
-      d << "gpr " << std::dec << r << std::hex << ": interpreted " << a.gpr[r] << " translated "
-        << b.gpr[r] << "\n";
-  if (a.rip != b.rip) d << "rip: interpreted " << a.rip << " translated " << b.rip << "\n";
-  if (a.rflags != b.rflags)
-    d << "rflags: interpreted " << a.rflags << " translated " << b.rflags << "\n";
-  if (*interpreted.instruction_count() != *translated.instruction_count())
-    d << "count: interpreted " << std::dec << *interpreted.instruction_count() << " translated "
-      << *translated.instruction_count() << "\n";
-  return d.str();
+  return TranslatedDifference()
+      .registers(interpreted.state(), translated.state())
+      .count(*interpreted.instruction_count(), *translated.instruction_count())
+      .str();
 }
 
 // Sequences looped kLoops times (r14 counts), each in its own page, run from random registers on

@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "tests/emu/translator_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -96,18 +97,7 @@ std::string differences(Mode mode, const std::string& source, const Setup& setup
       d << "  " << (i < a.exits.size() ? a.exits[i] : "-") << " | "
         << (i < b.exits.size() ? b.exits[i] : "-") << "\n";
   }
-  for (unsigned r = 0; r < 16; ++r)
-    if (a.state.gpr[r] != b.state.gpr[r])
-      d << "gpr " << std::dec << r << std::hex << ": interpreted " << a.state.gpr[r]
-        << " translated " << b.state.gpr[r] << "\n";
-  if (a.state.rip != b.state.rip)
-    d << "rip: interpreted " << a.state.rip << " translated " << b.state.rip << "\n";
-  if (a.state.rflags != b.state.rflags)
-    d << "rflags: interpreted " << a.state.rflags << " translated " << b.state.rflags << "\n";
-  if (a.state.cr2 != b.state.cr2)
-    d << "cr2: interpreted " << a.state.cr2 << " translated " << b.state.cr2 << "\n";
-  if (a.count != b.count)
-    d << "count: interpreted " << std::dec << a.count << " translated " << b.count << "\n";
+  d << TranslatedDifference().registers(a.state, b.state).count(a.count, b.count).str();
   if (std::memcmp(interpreted->memory.host(), translated->memory.host(),
                   interpreted->memory.size()) != 0)
     d << "memory differs\n";

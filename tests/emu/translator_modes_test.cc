@@ -15,6 +15,7 @@
 
 #include "tests/emu/differential_harness.h"
 #include "tests/emu/sequence_generator.h"
+#include "tests/emu/translator_difference.h"
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/testing/emu_machine.h"
 
@@ -238,24 +239,14 @@ Outcome run(EmuEngine& e) {
 }
 
 std::string difference(const Outcome& a, const Outcome& b) {
-  std::ostringstream d;
-  d << std::hex;
-  for (unsigned r = 0; r < 16; ++r)
-    if (a.state.gpr[r] != b.state.gpr[r])
-      d << "gpr " << std::dec << r << std::hex << ": interpreted " << a.state.gpr[r]
-        << " translated " << b.state.gpr[r] << "\n";
-  auto field = [&](const char* name, uint64_t x, uint64_t y) {
-    if (x != y) d << name << ": interpreted " << x << " translated " << y << "\n";
-  };
-  field("rip", a.state.rip, b.state.rip);
-  field("rflags", a.state.rflags, b.state.rflags);
-  field("cr2", a.state.cr2, b.state.cr2);
-  field("cs", a.state.cs.selector, b.state.cs.selector);
-  field("fs", a.state.fs.selector, b.state.fs.selector);
-  field("count", a.count, b.count);
-  field("exit", uint64_t(a.reason), uint64_t(b.reason));
-  field("port", a.port, b.port);
-  return d.str();
+  return TranslatedDifference()
+      .registers(a.state, b.state)
+      .field("cs", a.state.cs.selector, b.state.cs.selector)
+      .field("fs", a.state.fs.selector, b.state.fs.selector)
+      .count(a.count, b.count)
+      .field("exit", uint64_t(a.reason), uint64_t(b.reason))
+      .field("port", a.port, b.port)
+      .str();
 }
 
 class TranslatorModes : public ::testing::TestWithParam<Env> {};

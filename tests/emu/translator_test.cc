@@ -10,6 +10,7 @@
 #include "tests/emu/differential_harness.h"
 #include "tests/emu/guest_runner.h"
 #include "tests/emu/sequence_generator.h"
+#include "tests/emu/translator_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -20,24 +21,13 @@ unsigned pick_shift(std::mt19937_64& rng) {
   return unsigned(rng() % 64);
 }
 
-// Every register, all of RFLAGS, RIP and the count; empty when equal.
+// Every register, RFLAGS, RIP, CR2 and the count; empty when equal.
 std::string state_difference(const CpuState& interpreted, const CpuState& translated,
                              uint64_t interpreted_count, uint64_t translated_count) {
-  std::ostringstream d;
-  d << std::hex;
-  for (unsigned r = 0; r < 16; ++r)
-    if (interpreted.gpr[r] != translated.gpr[r])
-      d << "gpr " << std::dec << r << std::hex << ": interpreted " << interpreted.gpr[r]
-        << " translated " << translated.gpr[r] << "\n";
-  if (interpreted.rip != translated.rip)
-    d << "rip: interpreted " << interpreted.rip << " translated " << translated.rip << "\n";
-  if (interpreted.rflags != translated.rflags)
-    d << "rflags: interpreted " << interpreted.rflags << " translated " << translated.rflags
-      << "\n";
-  if (interpreted_count != translated_count)
-    d << "count: interpreted " << std::dec << interpreted_count << " translated "
-      << translated_count << "\n";
-  return d.str();
+  return TranslatedDifference()
+      .registers(interpreted, translated)
+      .count(interpreted_count, translated_count)
+      .str();
 }
 
 TEST(EmuTranslator, TestGuestsRunAsInterpreted) {
