@@ -125,6 +125,7 @@ void CodeCache::mark_bytes(CodePage& page, const Block& b, uint64_t ppn) {
 
 CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
     : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1) {
+  blocks_.reserve(kExpectedBlocks);
   const ZydisMachineMode modes[3] = {ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_MACHINE_MODE_LEGACY_32,
                                      ZYDIS_MACHINE_MODE_LONG_64};
   const ZydisStackWidth widths[3] = {ZYDIS_STACK_WIDTH_16, ZYDIS_STACK_WIDTH_32,
@@ -179,27 +180,15 @@ uint64_t CodeCache::key_of(uint64_t phys, unsigned bits) {
   return phys | uint64_t(mode_index(bits)) << 62;
 }
 
-Block* CodeCache::successor(Block& prev, uint64_t la, uint64_t phys, const uint8_t* host,
-                            unsigned bits) {
-  const uint64_t key = key_of(phys, bits);
-  if (prev.successor_generation == generation_) {
-    for (Block* s : prev.successors)
-      if (s && s->key == key) return s;
-  } else {
-    prev.successors = {};
-    prev.successor_generation = generation_;
-  }
-  Block* b = block(la, phys, host, bits);
-  if (b) prev.successors[prev.next_successor++ & 1] = b;
-  return b;
-}
-
 Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits) {
   const uint64_t key = key_of(phys, bits);
-  Block*& fast = fast_[slot(key)];
-  Block* found = fast && fast->key == key ? fast : nullptr;
+  FastSlot& fast = fast_[slot(key)];
+  Block* found = fast.key == key ? fast.block : nullptr;
   if (!found)
-    if (auto it = blocks_.find(key); it != blocks_.end()) found = fast = it->second.get();
+    if (auto it = blocks_.find(key); it != blocks_.end()) {
+      found = it->second.get();
+      fast = {key, found};
+    }
   if (found) {
     // A block decoded into a next page the TLB now maps elsewhere is decoded again.
     uint64_t now;
@@ -252,9 +241,10 @@ Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigne
   }
   add(*b, phys >> 12);
   ++decoded_;
-  fast = b.get();
+  Block* const made = b.get();
+  fast = {key, made};
   blocks_.emplace(key, std::move(b));
-  return fast;
+  return made;
 }
 
 void CodeCache::add(Block& b, uint64_t ppn) {
@@ -284,7 +274,7 @@ void CodeCache::retire(Block* b, uint64_t skip) {
     std::erase(pages_[page >> 12]->blocks, b);
     rebuild(page >> 12);
   }
-  if (fast_[slot(b->key)] == b) fast_[slot(b->key)] = nullptr;
+  if (fast_[slot(b->key)].block == b) fast_[slot(b->key)] = {};
   auto it = blocks_.find(b->key);
   retired_.push_back(std::move(it->second));
   blocks_.erase(it);
@@ -322,7 +312,7 @@ void CodeCache::clear() {
   for (auto& [key, b] : blocks_)
     retired_.push_back(std::move(b));
   blocks_.clear();
-  fast_.fill(nullptr);
+  fast_.fill({});
   for (auto& page : pages_)
     page.reset();
 }

@@ -39,11 +39,6 @@ struct Block {
   uint64_t phys() const { return key & ((1ull << 62) - 1); }
   TranslatedBlock translation = nullptr;
   uint32_t runs = 0; // times the translator was offered it untranslated (Translator::run)
-  // The last blocks run after this one (CodeCache::successor), valid while the cache's
-  // generation is `successor_generation`.
-  std::array<Block*, 2> successors{};
-  uint64_t successor_generation = 0;
-  uint8_t next_successor = 0; // the slot the next new successor replaces
 };
 
 class CodeCache {
@@ -55,9 +50,6 @@ public:
   // executable translation of it (nothing is walked). nullptr when the first instruction crosses
   // into a next page the TLB does not map (the caller fetches that one through the page tables).
   Block* block(uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits);
-  // block(), for the block run after `prev`: remembered in `prev`, so that following the same edge
-  // again costs no lookup.
-  Block* successor(Block& prev, uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits);
 
   bool is_code(uint64_t page) const { return pages_[page >> 12] != nullptr; }
   void on_write(uint64_t gpa, unsigned size) {
@@ -81,9 +73,17 @@ public:
   uint64_t decoded_blocks() const { return decoded_; }
 
 private:
-  static size_t slot(uint64_t key) { return (key ^ (key >> 12)) & (kFastSize - 1); }
+  static size_t slot(uint64_t key) { return (key ^ (key >> 14)) & (kFastSize - 1); }
   static uint64_t key_of(uint64_t phys, unsigned bits);
-  static constexpr size_t kFastSize = 4096;
+  // The direct-mapped table in front of blocks_: large enough for a Linux boot's hot code, its
+  // keys inline so that a miss costs no visit to a block.
+  static constexpr size_t kFastSize = 1 << 14;
+  struct FastSlot {
+    uint64_t key = ~0ull; // no block's: a key's top two bits are a mode, 3 is none
+    Block* block = nullptr;
+  };
+  // Buckets reserved up front, so that the map does not rehash as a boot's code is decoded.
+  static constexpr size_t kExpectedBlocks = 1 << 16;
   // A page holding live blocks: which of its bytes they were decoded from, so that a write is
   // checked against the code without looking at the blocks.
   struct CodePage {
@@ -103,9 +103,9 @@ private:
   std::vector<std::unique_ptr<CodePage>> pages_; // by physical page number; null: no code
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
   std::vector<std::unique_ptr<Block>> retired_;
-  std::array<Block*, kFastSize> fast_{};
-  // Advances whenever blocks are retired: remembered successors of an older generation may be
-  // freed.
+  std::array<FastSlot, kFastSize> fast_{};
+  // Advances whenever blocks are retired: exit links of an older generation may lead to freed
+  // code.
   uint64_t generation_ = 1;
   uint64_t decoded_ = 0;
 };

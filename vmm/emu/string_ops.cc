@@ -2,6 +2,13 @@
 // one retired instruction (a REP with a zero count counts once); the run can stop between
 // iterations with RIP still at the instruction, exactly where a real CPU takes an interrupt, so
 // an interrupted REP resumes from its registers. Port I/O moves one element per execution.
+//
+// REP MOVS and REP STOS move a page's worth of elements at once when the TLB lets the fast paths
+// touch every one of them (no watchpoint, no cached code written, no segment or alignment check
+// due): what the iterations one by one would do, with the same pause points (see repeat()).
+#include <algorithm>
+#include <cstring>
+
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
 
@@ -19,23 +26,68 @@ StrCtx ctx(Cpu& c, const Insn& in, unsigned size) {
   return {Cpu::amask(in.asize), c.df() ? -int64_t(size) : int64_t(size), in.cc};
 }
 
-void advance(Cpu& c, unsigned r, const StrCtx& x) {
-  c.gpr[r] = (c.gpr[r] & ~x.am) | ((c.gpr[r] + uint64_t(x.step)) & x.am);
+void advance(Cpu& c, unsigned r, const StrCtx& x, uint64_t elements = 1) {
+  c.gpr[r] = (c.gpr[r] & ~x.am) | ((c.gpr[r] + uint64_t(x.step) * elements) & x.am);
+}
+
+// Elements of a string operand that the fast paths may reach in one go: `n` of them from the
+// host byte `first` on (the element at the register's offset), all in the page of TLB entry
+// `page`, in the direction of the step.
+struct FastRun {
+  const TlbEntry* page = nullptr;
+  uint8_t* first = nullptr;
+  uint64_t n = 0;
+  // The lowest byte of the first `count` elements.
+  uint8_t* low(const StrCtx& x, uint64_t count) const {
+    return x.step > 0 ? first : first - (count - 1) * uint64_t(-x.step);
+  }
+};
+
+// Up to `n` elements of `x` from offset `off` of segment `s`: those that lie whole in the first
+// one's linear page, before the offset wraps at the address size, when the TLB grants `need` there
+// to the fast paths (read_as/write_as would take their fast path for each). None when a segment
+// limit or alignment check is due (each element would check it).
+FastRun fast_run(const Cpu& c, unsigned s, uint64_t off, const StrCtx& x, uint64_t n,
+                 uint8_t need) {
+  if (((c.seg_checked >> s) & 1) | c.align_checked) return {};
+  const uint64_t la = c.linear(s, off);
+  const TlbEntry& e = c.tlb()[(la >> 12) & (Cpu::tlb_entries() - 1)];
+  if (e.vpn != la >> 12 || !(e.perm & need)) return {};
+  const uint64_t size = uint64_t(x.step > 0 ? x.step : -x.step), at = la & (kPageSize - 1);
+  if (at + size > kPageSize) return {};
+  // Elements after the first that still fit in the page, and before the offset wraps.
+  const uint64_t in_page = x.step > 0 ? (kPageSize - at) / size - 1 : at / size;
+  const uint64_t before_wrap = x.step > 0 ? (x.am - off) / size : off / size;
+  return {&e, e.host + at, std::min({n - 1, in_page, before_wrap}) + 1};
 }
 
 // Runs `body` once, or under REP until RCX is exhausted, `done` says stop, or the run must
-// pause between iterations.
-template <typename Body, typename Done> void repeat(Cpu& c, const Insn& in, Body body, Done done) {
+// pause between iterations. `bulk(n)` may do up to the next n iterations at once (returning how
+// many it did, 0 for none): n is at most what one by one would run before the next pause check
+// that could fail (the limit), since nothing it does can set `stop`, and a kick is asynchronous
+// (it lands at the next check).
+template <typename Body, typename Bulk, typename Done>
+void repeat(Cpu& c, const Insn& in, Body body, Bulk bulk, Done done) {
   if (in.rep == rep::kNone) {
     body();
     return;
   }
   const uint64_t am = Cpu::amask(in.asize);
   for (;;) {
-    if ((c.gpr[kRcx] & am) == 0) return;
-    body();
-    c.gpr[kRcx] = (c.gpr[kRcx] & ~am) | ((c.gpr[kRcx] - 1) & am);
-    if ((c.gpr[kRcx] & am) == 0 || done()) return;
+    const uint64_t left = c.gpr[kRcx] & am;
+    if (left == 0) return;
+    // The pause check after each iteration but the last of a bulk run must pass: icount + k <
+    // limit for the k-th.
+    const bool pausing =
+        c.icount + 1 >= c.limit || c.stop || c.kicked.load(std::memory_order_relaxed);
+    uint64_t n = left > 1 && !pausing ? bulk(std::min(left, c.limit - c.icount)) : 0;
+    if (n == 0) {
+      body();
+      n = 1;
+    }
+    c.icount += n - 1;
+    c.gpr[kRcx] = (c.gpr[kRcx] & ~am) | ((left - n) & am);
+    if (left == n || done()) return;
     if (c.icount + 1 >= c.limit || c.stop || c.kicked.load(std::memory_order_relaxed)) {
       // Pause between iterations: RIP stays at the instruction, and the block loop must not run
       // the instructions after it.
@@ -48,9 +100,29 @@ template <typename Body, typename Done> void repeat(Cpu& c, const Insn& in, Body
 }
 
 constexpr auto kNever = [] { return false; };
+constexpr auto kOneByOne = [](uint64_t) { return uint64_t(0); };
 
 template <typename T> void op_movs(Cpu& c, const Insn& in) {
   StrCtx x = ctx(c, in, sizeof(T));
+  // Up to n elements copied in one go. Overlapping ranges copy as one by one only when each
+  // element is read before any write reaches it: the destination behind the source.
+  auto bulk = [&](uint64_t n) -> uint64_t {
+    const FastRun from = fast_run(c, x.src_seg, c.gpr[kRsi] & x.am, x, n, c.acc_read);
+    if (from.n < 2) return 0;
+    const FastRun to = fast_run(c, kES, c.gpr[kRdi] & x.am, x, from.n, c.acc_write);
+    n = to.n;
+    if (n < 2) return 0;
+    const bool behind = x.step > 0 ? to.first <= from.first : to.first >= from.first;
+    uint8_t* const src = from.low(x, n);
+    uint8_t* const dst = to.low(x, n);
+    const uint64_t bytes = n * sizeof(T);
+    if (!behind && src < dst + bytes && dst < src + bytes) return 0;
+    std::memmove(dst, src, bytes);
+    c.mem.mark_page_written(to.page->ppn);
+    advance(c, kRsi, x, n);
+    advance(c, kRdi, x, n);
+    return n;
+  };
   repeat(
       c, in,
       [&] {
@@ -59,19 +131,36 @@ template <typename T> void op_movs(Cpu& c, const Insn& in) {
         advance(c, kRsi, x);
         advance(c, kRdi, x);
       },
-      kNever);
+      bulk, kNever);
 }
 
 template <typename T> void op_stos(Cpu& c, const Insn& in) {
   StrCtx x = ctx(c, in, sizeof(T));
   T v = c.reg<T>(kRax);
+  auto bulk = [&](uint64_t n) -> uint64_t {
+    const FastRun to = fast_run(c, kES, c.gpr[kRdi] & x.am, x, n, c.acc_write);
+    n = to.n;
+    if (n < 2) return 0;
+    uint8_t* const dst = to.low(x, n);
+    uint8_t bytes[sizeof(T)];
+    std::memcpy(bytes, &v, sizeof(T));
+    if (std::all_of(bytes, bytes + sizeof(T), [&](uint8_t b) { return b == bytes[0]; })) {
+      std::memset(dst, bytes[0], n * sizeof(T));
+    } else {
+      for (uint64_t i = 0; i < n; ++i)
+        std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
+    }
+    c.mem.mark_page_written(to.page->ppn);
+    advance(c, kRdi, x, n);
+    return n;
+  };
   repeat(
       c, in,
       [&] {
         c.write<T>(c.linear(kES, c.gpr[kRdi] & x.am, sizeof(T), Cpu::Access::kWrite), v);
         advance(c, kRdi, x);
       },
-      kNever);
+      bulk, kNever);
 }
 
 template <typename T> void op_lods(Cpu& c, const Insn& in) {
@@ -83,7 +172,7 @@ template <typename T> void op_lods(Cpu& c, const Insn& in) {
                                               Cpu::Access::kRead)));
         advance(c, kRsi, x);
       },
-      kNever);
+      kOneByOne, kNever);
 }
 
 template <typename T> void op_cmps(Cpu& c, const Insn& in) {
@@ -97,7 +186,7 @@ template <typename T> void op_cmps(Cpu& c, const Insn& in) {
         advance(c, kRsi, x);
         advance(c, kRdi, x);
       },
-      [&] { return c.zf() != (in.rep == rep::kRepe); });
+      kOneByOne, [&] { return c.zf() != (in.rep == rep::kRepe); });
 }
 
 template <typename T> void op_scas(Cpu& c, const Insn& in) {
@@ -110,7 +199,7 @@ template <typename T> void op_scas(Cpu& c, const Insn& in) {
         c.lazy_set<T>(FlagOp::kSub, a, b, T(a - b));
         advance(c, kRdi, x);
       },
-      [&] { return c.zf() != (in.rep == rep::kRepe); });
+      kOneByOne, [&] { return c.zf() != (in.rep == rep::kRepe); });
 }
 
 // One element of INS/OUTS per execution; under REP the instruction re-executes for the next.

@@ -27,7 +27,7 @@ bool Translator::run(Block& b) {
 // the page tables, as execute() would next; a fault is left for execute() to raise again) and the
 // decoded-block lookup. Nothing is translated here: the code running now lives in the buffer a
 // translation might flush.
-TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* from,
+TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* /*from*/,
                                              ExitLink* link) noexcept {
   Cpu& c = *cpu;
   if (!static_cast<Translator*>(translator)->chaining_) return nullptr;
@@ -43,7 +43,7 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* 
     return nullptr;
   }
   if (!host) return nullptr;
-  const Block* b = c.code->successor(*from, la, phys, host, c.code_bits);
+  const Block* b = c.code->block(la, phys, host, c.code_bits);
   if (!b || !b->translation || c.limit - c.icount < b->insns.size()) return nullptr;
   // A block decoded into the next page runs whole only while the TLB maps that page as then.
   if (b->spans() && !c.next_page_maps(la, b->second_page)) return nullptr;
