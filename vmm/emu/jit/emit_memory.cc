@@ -145,48 +145,18 @@ void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
     test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
     jz(slow.entry, T_NEAR);
   }
-  const Xbyak::Reg a = wide ? static_cast<const Xbyak::Reg&>(r9) : r9d;
-  const Xbyak::Reg b = wide ? static_cast<const Xbyak::Reg&>(rcx) : ecx;
-  mov(a, wide ? qword[rax] : dword[rax]);
+  const Xbyak::Reg64 b = rcx, r = r9;
+  mov(sized(r, m.size), wide ? qword[rax] : dword[rax]);
   if (s.kind == OpKind::kImm)
     mov(b, wide ? uint64_t(s.disp) : uint32_t(s.disp));
   else
-    mov(b, wide ? gpr64(s.reg) : gpr32(s.reg));
-  mov(qword[rbx + l_.lazy_a], r9);
-  mov(qword[rbx + l_.lazy_b], rcx);
-  FlagOp flag_op = FlagOp::kLogic;
-  switch (op) {
-  case InlineAlu::kAdd:
-    add(a, b);
-    flag_op = FlagOp::kAdd;
-    break;
-  case InlineAlu::kSub:
-  case InlineAlu::kCmp:
-    sub(a, b);
-    flag_op = FlagOp::kSub;
-    break;
-  case InlineAlu::kAnd:
-  case InlineAlu::kTest:
-    and_(a, b);
-    break;
-  case InlineAlu::kOr:
-    or_(a, b);
-    break;
-  case InlineAlu::kXor:
-    xor_(a, b);
-    break;
-  case InlineAlu::kMov:
-    break;
-  }
-  mov(qword[rbx + l_.lazy_r], r9);
-  mov(byte[rbx + l_.lazy_op], uint8_t(flag_op));
-  mov(byte[rbx + l_.lazy_bits], uint8_t(m.size * 8));
+    mov(sized(b, m.size), wide ? gpr64(s.reg) : gpr32(s.reg));
+  if (flags_live_) mov(r8, r);
+  record_flags(emit_alu_op(op, sized(r, m.size), sized(b, m.size)), m.size, r8, b, r);
   if (writes) {
-    mov(wide ? qword[rax] : dword[rax], a);
+    mov(wide ? qword[rax] : dword[rax], sized(r, m.size));
     emit_mark_written();
   }
-  known_op_ = flag_op;
-  known_bits_ = m.size * 8;
   L(slow.resume);
 }
 

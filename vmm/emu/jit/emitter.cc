@@ -38,10 +38,17 @@ void Emitter::block(const Block& b) {
   mov(r13, reinterpret_cast<uint64_t>(&call_handler));
   mov(r14, qword[rbx + l_.rip]);
   L(top_);
+  std::vector<InsnPlan> plans;
+  plans.reserve(b.insns.size());
+  for (const Insn& in : b.insns)
+    plans.push_back(checked ? InsnPlan{} : forms_.plan(in));
+  const std::vector<bool> live = flags_live_after(b, plans);
   bool exit_ready = false; // RIP in rax and the exit's link in rsi
   for (const Insn& in : b.insns) {
-    const bool last = &in == &b.insns.back();
-    InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
+    const size_t i = size_t(&in - b.insns.data());
+    const bool last = i + 1 == b.insns.size();
+    InsnPlan plan = plans[i];
+    flags_live_ = live[i];
     switch (plan.kind) {
     case InsnPlan::Kind::kAlu:
       emit_alu(in, plan.alu);
@@ -72,27 +79,16 @@ void Emitter::block(const Block& b) {
       retire_inline(in);
       break;
     case InsnPlan::Kind::kShift:
-      emit_shift(in, plan.shift, flags_dead_after(b, in));
+      emit_shift(in, plan.shift);
       retire_inline(in);
       break;
     case InsnPlan::Kind::kImul:
-      emit_imul(in, flags_dead_after(b, in));
+      emit_imul(in);
       retire_inline(in);
       break;
     case InsnPlan::Kind::kIncDec:
-      if (known_op_) {
-        emit_inc_dec(in, plan.dec);
-        retire_inline(in);
-        break;
-      }
-      plan.kind = InsnPlan::Kind::kDirect;
-      if (!last) {
-        call_direct(in);
-        retire_inline(in);
-        known_op_.reset();
-        break;
-      }
-      call_insn(in, false);
+      emit_inc_dec(in, plan.dec);
+      retire_inline(in);
       break;
     case InsnPlan::Kind::kLoad:
       emit_load(in);

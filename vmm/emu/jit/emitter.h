@@ -10,11 +10,26 @@
 #include <exception>
 #include <list>
 #include <optional>
+#include <vector>
 
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/jit/block_emitter.h"
 
 namespace rrvm::emu {
+
+// `r` at an operand's width of `size` bytes.
+inline Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
+  switch (size) {
+  case 1:
+    return r.cvt8();
+  case 2:
+    return r.cvt16();
+  case 4:
+    return r.cvt32();
+  default:
+    return r;
+  }
+}
 
 // Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r12
 // the exception slot, r13 the trampoline, r14 the RIP the block was entered at.
@@ -44,6 +59,7 @@ private:
   void call_insn(const Insn& in, bool may_throw);
   // emit_alu.cc
   void emit_alu(const Insn& in, InlineAlu op);
+  void freeze_recorded_carry();
   void emit_inc_dec(const Insn& in, bool dec);
   void emit_lea(const Insn& in);
   void emit_neg(const Insn& in);
@@ -52,10 +68,12 @@ private:
   Xbyak::Address gpr_at(const Operand& o);
   void load_zx(const Xbyak::Reg64& to, const Operand& o);
   void store_reg(const Operand& o, const Xbyak::Reg64& from);
-  void set_lazy(FlagOp op, unsigned size);
-  bool flags_dead_after(const Block& b, const Insn& in) const;
-  void emit_shift(const Insn& in, InlineShift op, bool flags_dead);
-  void emit_imul(const Insn& in, bool flags_dead);
+  void record_flags(FlagOp op, unsigned size, const Xbyak::Reg64& a, const Xbyak::Reg64& b,
+                    const Xbyak::Reg64& r);
+  FlagOp emit_alu_op(InlineAlu op, const Xbyak::Reg& r, const Xbyak::Reg& s);
+  static std::vector<bool> flags_live_after(const Block& b, const std::vector<InsnPlan>& plans);
+  void emit_shift(const Insn& in, InlineShift op);
+  void emit_imul(const Insn& in);
   void commit_flags();
   void host_szp_to(const Xbyak::Reg64& to, unsigned size);
   void flags_to_raw(const Xbyak::Reg64& bits);
@@ -73,6 +91,9 @@ private:
   void emit_slow_access(SlowAccess& s);
   // emit_stack.cc
   void emit_stack_address(unsigned size, bool push, Xbyak::Label& miss);
+  template <typename LoadValue>
+  void stack_store(unsigned size, Xbyak::Label& miss, LoadValue load_value);
+  void stack_load(unsigned size, Xbyak::Label& miss);
   void emit_push(const Insn& in);
   void emit_pop(const Insn& in);
   void emit_call(const Insn& in);
@@ -102,6 +123,8 @@ private:
   // inline code (so known here), and its width.
   std::optional<FlagOp> known_op_;
   unsigned known_bits_ = 0;
+  // Whether the flags the instruction being emitted leaves can be seen (flags_live_after).
+  bool flags_live_ = true;
   uint64_t* written_pages_;             // GuestMemory's bitmap of pages written
   std::list<SlowAccess> slow_accesses_; // a list: labels must not move
 };

@@ -24,7 +24,7 @@ struct InsnPlan {
     kDirect,     // cannot throw in this form: called directly
     kAlu,        // emitted inline: `alu`, on 32- or 64-bit registers or an immediate
     kLea,        // emitted inline
-    kIncDec,     // INC/DEC on a 32- or 64-bit register: inline where CF's source is known
+    kIncDec,     // INC/DEC on a 32- or 64-bit register, emitted inline
     kJcc,        // Jcc: inline where the flags come from an inline instruction of the block
     kLoad,       // MOV r32/r64, [mem]: the TLB's fast path inline, the handler behind it
     kAluLoad,    // `alu` r32/r64, [mem] (not MOV, TEST): as kLoad, then as kAlu
