@@ -29,22 +29,25 @@ Xbyak::Address Emitter::gpr_at(const Operand& o) {
   }
 }
 
-// Cpu::reg<T>: the operand zero-extended into `to`.
+// Cpu::reg<T>: the operand zero-extended into `to` (a 32- or 64-bit one from the cache).
 void Emitter::load_zx(const Xbyak::Reg64& to, const Operand& o) {
   if (o.size == 8)
-    mov(to, gpr_at(o));
+    mov(to, cached_gpr(o.reg));
   else if (o.size == 4)
-    mov(to.cvt32(), gpr_at(o));
+    mov(to.cvt32(), cached_gpr(o.reg).cvt32());
   else
     movzx(to.cvt32(), gpr_at(o));
 }
 
 // Cpu::set_reg<T> from `from`, which holds the value zero-extended when the operand has 32 bits.
+// A byte or word merges into the Cpu's copy, which the cache then no longer matches.
 void Emitter::store_reg(const Operand& o, const Xbyak::Reg64& from) {
-  if (o.size == 4)
-    mov(qword[rbx + l_.gpr + int32_t(o.reg) * 8], from);
-  else
+  if (o.size >= 4) {
+    set_gpr(o.reg, from);
+  } else {
     mov(gpr_at(o), sized(from, o.size));
+    forget_gpr(o.reg);
+  }
 }
 
 // The lazy record's width lies in the byte after its operation, so one store writes both.
@@ -220,7 +223,7 @@ void Emitter::emit_extend(const Insn& in, bool sign) {
   const Operand& s = in.op[1];
   if (sign && s.size < d.size) {
     if (s.size == 4)
-      movsxd(rax, gpr_at(s));
+      movsxd(rax, cached_gpr(s.reg).cvt32());
     else
       movsx(rax, gpr_at(s));
     if (d.size == 4) mov(eax, eax);
@@ -234,14 +237,14 @@ void Emitter::emit_extend(const Insn& in, bool sign) {
 void Emitter::emit_lea(const Insn& in) {
   const Operand& m = in.op[1];
   mov(rax, uint64_t(m.disp));
-  if (m.base >= 0) add(rax, gpr64(unsigned(m.base)));
+  if (m.base >= 0) add(rax, cached_gpr(unsigned(m.base)));
   if (m.index >= 0) {
-    mov(rcx, gpr64(unsigned(m.index)));
+    mov(rcx, cached_gpr(unsigned(m.index)));
     if (m.scale) shl(rcx, m.scale);
     add(rax, rcx);
   }
   if (in.asize == 4 || in.op[0].size == 4) mov(eax, eax);
-  mov(gpr64(in.op[0].reg), rax);
+  set_gpr(in.op[0].reg, rax);
 }
 
 // For each instruction of a block planned as `plans`, whether the flags it leaves can be seen

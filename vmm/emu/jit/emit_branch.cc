@@ -135,6 +135,7 @@ uint8_t Emitter::host_condition(uint8_t cc) {
 void Emitter::emit_setcc(const Insn& in) {
   const uint8_t cc = host_condition(in.cc);
   (this->*kSets[cc])(gpr_at(in.op[0]));
+  forget_gpr(in.op[0].reg);
 }
 
 // op_cmovcc<T> on registers: the source when the condition holds, else the destination (which

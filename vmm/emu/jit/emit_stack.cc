@@ -11,7 +11,7 @@ void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
     cmp(byte[rbx + l_.ss_db], 0);
     je(miss, T_NEAR);
   }
-  mov(rax, gpr64(kRsp));
+  mov(rax, cached_gpr(kRsp));
   if (push) sub(rax, size);
   if (size == 4) mov(eax, eax);
   emit_linear(kSS, miss);
@@ -29,22 +29,33 @@ void Emitter::stack_store(unsigned size, Xbyak::Label& miss, LoadValue load_valu
   else
     mov(dword[rax], ecx);
   emit_mark_written();
-  if (size == 8)
-    sub(gpr64(kRsp), 8);
-  else
-    sub(gpr32(kRsp), 4); // the upper half stays, as Cpu::push keeps the bits outside SP's mask
+  move_stack_pointer(-int32_t(size));
 }
 
 // Cpu::pop of `size` bytes into rcx (zero-extended): RSP moves first, so POP RSP loads the value.
 void Emitter::stack_load(unsigned size, Xbyak::Label& miss) {
   emit_stack_address(size, false, miss);
-  if (size == 8) {
+  if (size == 8)
     mov(rcx, qword[rax]);
-    add(gpr64(kRsp), 8);
-  } else {
+  else
     mov(ecx, dword[rax]);
-    add(gpr32(kRsp), 4);
+  move_stack_pointer(int32_t(size));
+}
+
+// RSP (8-byte slots, 64-bit mode) or ESP (4-byte slots on a 32-bit stack, where the upper half
+// stays, as Cpu::push keeps the bits outside SP's mask) moved by `by` (rax clobbered).
+void Emitter::move_stack_pointer(int32_t by) {
+  mov(rax, cached_gpr(kRsp));
+  if (by == 8 || by == -8) {
+    add(rax, by);
+  } else {
+    mov(rdx, rax);
+    add(edx, by);
+    shr(rax, 32); // the upper half
+    shl(rax, 32);
+    or_(rax, rdx);
   }
+  set_gpr(kRsp, rax);
 }
 
 // op_push / op_push_reg64 of a register or an immediate, 4 or 8 bytes.
@@ -55,17 +66,17 @@ void Emitter::emit_push(const Insn& in) {
     if (s.kind == OpKind::kImm)
       mov(rcx, uint64_t(s.disp)); // sign-extended, as decoded
     else
-      mov(rcx, gpr64(s.reg));
+      mov(rcx, cached_gpr(s.reg)); // RSP's value before the push, for PUSH RSP
   });
-  L(slow.resume);
+  resume(slow);
 }
 
 // op_pop / op_pop_reg64 to a register, 4 or 8 bytes.
 void Emitter::emit_pop(const Insn& in) {
   SlowAccess& slow = slow_access(in);
   stack_load(in.osize, slow.entry);
-  mov(gpr64(in.op[0].reg), rcx); // a 32-bit register is zero-extended, as set_reg_sized does
-  L(slow.resume);
+  set_gpr(in.op[0].reg, rcx); // a 32-bit register is zero-extended, as set_reg_sized does
+  resume(slow);
 }
 
 // op_call_rel: the return address pushed, next_rip the target.
@@ -77,7 +88,7 @@ void Emitter::emit_call(const Insn& in) {
   add(rax, rcx);
   if (in.osize == 4) mov(eax, eax);
   mov(qword[rbx + l_.next_rip], rax);
-  L(slow.resume);
+  resume(slow);
   retire_branch();
 }
 
@@ -86,7 +97,7 @@ void Emitter::emit_ret(const Insn& in) {
   SlowAccess& slow = slow_access(in);
   stack_load(in.osize, slow.entry);
   mov(qword[rbx + l_.next_rip], rcx);
-  L(slow.resume);
+  resume(slow);
   retire_branch();
 }
 

@@ -27,17 +27,11 @@ Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
-  // Five pushes keep the stack 16-byte aligned for the calls.
-  push(rbx);
-  push(r12);
-  push(r13);
-  push(r14);
-  push(r15);
+  push_frame();
   mov(rbx, rdi);
-  mov(r12, reinterpret_cast<uint64_t>(raised_));
-  mov(r13, reinterpret_cast<uint64_t>(&call_handler));
   mov(r14, qword[rbx + l_.rip]);
   L(top_);
+  forget_gprs();
   std::vector<InsnPlan> plans;
   plans.reserve(b.insns.size());
   for (const Insn& in : b.insns)
@@ -164,11 +158,7 @@ void Emitter::block(const Block& b) {
   L(done_);
   xor_(eax, eax);
   L(out_);
-  pop(r15);
-  pop(r14);
-  pop(r13);
-  pop(r12);
-  pop(rbx);
+  pop_frame();
   ret();
   for (SlowAccess& s : slow_accesses_)
     emit_slow_access(s);
@@ -258,19 +248,41 @@ void Emitter::chain(const Block& b, bool to_self) {
   jz(done_, T_NEAR);
   L(tail);
   mov(rdi, rbx);
-  pop(r15);
-  pop(r14);
-  pop(r13);
-  pop(r12);
-  pop(rbx);
+  pop_frame();
   jmp(rax);
 }
 
+// The callee-saved registers a block uses, and the stack 16-byte aligned for its calls.
+void Emitter::push_frame() {
+  for (const Xbyak::Reg64& r : {rbx, r12, r13, r14, r15, rbp})
+    push(r);
+  sub(rsp, 8);
+}
+
+void Emitter::pop_frame() {
+  add(rsp, 8);
+  for (const Xbyak::Reg64& r : {rbp, r15, r14, r13, r12, rbx})
+    pop(r);
+}
+
+// A handler called where it cannot throw; it may change any guest register.
 void Emitter::call_direct(const Insn& in) {
   mov(rdi, rbx);
   mov(rsi, reinterpret_cast<uint64_t>(&in));
   mov(rax, reinterpret_cast<uint64_t>(in.fn));
   call(rax);
+  forget_gprs();
+}
+
+// A handler called through call_handler(), which catches what it throws; true in al when the
+// instruction did not retire. It may change any guest register.
+void Emitter::call_trampoline(const Insn& in) {
+  mov(rdi, rbx);
+  mov(rsi, reinterpret_cast<uint64_t>(&in));
+  mov(rdx, reinterpret_cast<uint64_t>(raised_));
+  mov(rax, reinterpret_cast<uint64_t>(&call_handler));
+  call(rax);
+  forget_gprs();
 }
 
 void Emitter::call_insn(const Insn& in, bool may_throw) {
@@ -279,10 +291,7 @@ void Emitter::call_insn(const Insn& in, bool may_throw) {
   lea(rax, ptr[r14 + offset_ + in.len]);
   mov(qword[rbx + l_.next_rip], rax);
   if (may_throw) {
-    mov(rdi, rbx);
-    mov(rsi, reinterpret_cast<uint64_t>(&in));
-    mov(rdx, r12);
-    call(r13);
+    call_trampoline(in);
     test(al, al);
     jnz(out_, T_NEAR); // the instruction did not retire: RIP and the count stay on it
   } else {
