@@ -167,13 +167,14 @@ TEST(EmuTranslatorRegs, FlagReadersAfterElidedWriters) {
   static const char* kWriters[] = {
       "add eax, ebx", "sub ecx, edx", "and esi, eax",  "or edi, ecx",      "xor ebx, esi",
       "neg edx",      "shl eax, 3",   "sar ecx, 1",    "imul edx, ebx, 9", "inc esi",
-      "dec edi",      "cmp eax, ecx", "test ebx, edx", "add rax, rbx",     "sub esi, 0x7fffffff"};
+      "dec edi",      "cmp eax, ecx", "test ebx, edx", "add rax, rbx",     "sub esi, 0x7fffffff",
+      "rol ebx, 5",   "ror ecx, 1"};
   static const char* kReaders[] = {"setc r8b",       "cmovo r9d, eax",   "adc ebx, ecx",
                                    "sbb edx, esi",   "pushfq\n  pop r8", "setz r9b\n  setp r8b",
                                    "cmovl eax, edi", "rcl esi, 1",       "lahf\n  movzx r8d, ah"};
   std::mt19937_64 rng(3);
   std::ostringstream body;
-  for (unsigned i = 0; i < 12; ++i) {
+  for (unsigned i = 0; i < 24; ++i) {
     for (unsigned n = 1 + unsigned(rng() % 4); n > 0; --n)
       body << "  " << kWriters[rng() % std::size(kWriters)] << "\n";
     body << "  " << kReaders[rng() % std::size(kReaders)] << "\n  add r8d, r9d\n";

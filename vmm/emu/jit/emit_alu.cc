@@ -264,6 +264,7 @@ std::vector<bool> Emitter::flags_live_after(const Block& b, const std::vector<In
       seen = true;
       break;
     case FlagUse::kUntouched:
+    case FlagUse::kMerges:
       break;
     }
   }

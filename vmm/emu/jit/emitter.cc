@@ -148,6 +148,7 @@ void Emitter::block(const Block& b) {
       }
       break;
     }
+    flags_in_host_ = plan.kind == InsnPlan::Kind::kAlu && plan.alu != InlineAlu::kMov;
   }
   if (!exit_ready) {
     commit_inline();

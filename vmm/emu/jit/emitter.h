@@ -145,6 +145,9 @@ private:
   unsigned known_bits_ = 0;
   // Whether the flags the instruction being emitted leaves can be seen (flags_live_after).
   bool flags_live_ = true;
+  // Whether the host's flags are the guest's: the previous instruction was an inline register
+  // ALU operation, whose host instruction set them last (host_flags() has nothing to redo).
+  bool flags_in_host_ = false;
   uint64_t* written_pages_;             // GuestMemory's bitmap of pages written
   std::list<SlowAccess> slow_accesses_; // a list: labels must not move
   CachedGprs cached_;

@@ -53,9 +53,11 @@ struct InsnPlan {
 };
 
 // What an instruction planned to be emitted inline does to the arithmetic flags: all of them
-// written without reading any, none touched, or anything else (read, or a call or exit where
+// written without reading any, none touched, some written and the rest kept (INC/DEC keep CF,
+// ROL/ROR all but CF and OF; what they read is only what they keep, so the flags before them are
+// seen exactly when the flags after them are), or anything else (read, or a call or exit where
 // they are seen).
-enum class FlagUse : uint8_t { kOverwrites, kUntouched, kSeen };
+enum class FlagUse : uint8_t { kOverwrites, kUntouched, kMerges, kSeen };
 FlagUse flag_use(const Insn& in, const InsnPlan& p);
 
 class HandlerForms {
