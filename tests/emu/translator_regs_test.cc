@@ -171,7 +171,7 @@ TEST(EmuTranslatorRegs, FlagReadersAfterElidedWriters) {
       "rol ebx, 5",   "ror ecx, 1"};
   static const char* kReaders[] = {"setc r8b",       "cmovo r9d, eax",   "adc ebx, ecx",
                                    "sbb edx, esi",   "pushfq\n  pop r8", "setz r9b\n  setp r8b",
-                                   "cmovl eax, edi", "rcl esi, 1",       "lahf\n  movzx r8d, ah"};
+                                   "cmovl eax, edi", "rcl esi, 1",       "lahf\n  movzx ecx, ah"};
   std::mt19937_64 rng(3);
   std::ostringstream body;
   for (unsigned i = 0; i < 24; ++i) {
