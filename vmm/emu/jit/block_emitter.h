@@ -22,7 +22,7 @@ namespace rrvm::emu {
 struct CpuLayout {
   explicit CpuLayout(const Cpu& c);
   int32_t gpr, rip, next_rip, icount, limit, stop;
-  int32_t lazy_a, lazy_b, lazy_r, lazy_op, lazy_bits, flags_raw;
+  int32_t lazy_a, lazy_b, lazy_r, lazy_op, flags_raw;
   int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, acc_exec, tlb;
   int32_t kicked, interrupt_shadow, inputs_next;
   int32_t acc_write, ss_db;

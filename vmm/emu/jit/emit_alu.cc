@@ -4,20 +4,6 @@ namespace rrvm::emu {
 
 namespace {
 
-// `r` at an operand's width.
-Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
-  switch (size) {
-  case 1:
-    return r.cvt8();
-  case 2:
-    return r.cvt16();
-  case 4:
-    return r.cvt32();
-  default:
-    return r;
-  }
-}
-
 constexpr uint32_t kHostSzp = rflags::kSF | rflags::kZF | rflags::kPF; // as LAHF gives them
 
 // Cpu::commit_flags for code that cannot know the flags' writer: a direct call.
@@ -43,30 +29,72 @@ Xbyak::Address Emitter::gpr_at(const Operand& o) {
   }
 }
 
-// Cpu::reg<T>: the operand zero-extended into `to`.
+// Cpu::reg<T>: the operand zero-extended into `to` (a 32- or 64-bit one from the cache).
 void Emitter::load_zx(const Xbyak::Reg64& to, const Operand& o) {
   if (o.size == 8)
-    mov(to, gpr_at(o));
+    mov(to, cached_gpr(o.reg));
   else if (o.size == 4)
-    mov(to.cvt32(), gpr_at(o));
+    mov(to.cvt32(), cached_gpr(o.reg).cvt32());
   else
     movzx(to.cvt32(), gpr_at(o));
 }
 
 // Cpu::set_reg<T> from `from`, which holds the value zero-extended when the operand has 32 bits.
+// A byte or word merges into the Cpu's copy, which the cache then no longer matches.
 void Emitter::store_reg(const Operand& o, const Xbyak::Reg64& from) {
-  if (o.size == 4)
-    mov(qword[rbx + l_.gpr + int32_t(o.reg) * 8], from);
-  else
+  if (o.size >= 4) {
+    set_gpr(o.reg, from);
+  } else {
     mov(gpr_at(o), sized(from, o.size));
+    forget_gpr(o.reg);
+  }
 }
 
-// lazy_set<T>'s operation and width (a, b and r are stored by the caller).
-void Emitter::set_lazy(FlagOp op, unsigned size) {
-  mov(byte[rbx + l_.lazy_op], uint8_t(op));
-  mov(byte[rbx + l_.lazy_bits], uint8_t(size * 8));
+// The lazy record's width lies in the byte after its operation, so one store writes both.
+constexpr int32_t kBitsAfterOp = int32_t(offsetof(LazyFlags, bits) - offsetof(LazyFlags, op));
+static_assert(kBitsAfterOp == 1);
+
+// lazy_set<T>(op, a, b, r) from registers holding the values zero-extended from `size` bytes.
+// flags.cc derives nothing from a and b after logic operations (AF is left clear there), so
+// those records keep the result alone.
+void Emitter::record_flags(FlagOp op, unsigned size, const Xbyak::Reg64& a, const Xbyak::Reg64& b,
+                           const Xbyak::Reg64& r) {
   known_op_ = op;
   known_bits_ = size * 8;
+  if (!flags_live_) return;
+  if (op != FlagOp::kLogic) {
+    mov(qword[rbx + l_.lazy_a], a);
+    mov(qword[rbx + l_.lazy_b], b);
+  }
+  mov(qword[rbx + l_.lazy_r], r);
+  mov(word[rbx + l_.lazy_op], uint16_t(unsigned(op) | size * 8 << 8 * kBitsAfterOp));
+}
+
+// The host instruction of an inline ALU operation on `r` and `s` (the result in `r`, but for CMP
+// and TEST, which leave it alone only in the guest), and how flags.cc derives its flags.
+FlagOp Emitter::emit_alu_op(InlineAlu op, const Xbyak::Reg& r, const Xbyak::Reg& s) {
+  switch (op) {
+  case InlineAlu::kAdd:
+    add(r, s);
+    return FlagOp::kAdd;
+  case InlineAlu::kSub:
+  case InlineAlu::kCmp:
+    sub(r, s);
+    return FlagOp::kSub;
+  case InlineAlu::kAnd:
+  case InlineAlu::kTest:
+    and_(r, s);
+    return FlagOp::kLogic;
+  case InlineAlu::kOr:
+    or_(r, s);
+    return FlagOp::kLogic;
+  case InlineAlu::kXor:
+    xor_(r, s);
+    return FlagOp::kLogic;
+  case InlineAlu::kMov:
+    break;
+  }
+  return FlagOp::kNone;
 }
 
 // alu2<Op, T, kReg, kReg|kImm>: the result, and lazy_set<T>(op, a, b, r) with a, b and r
@@ -74,7 +102,7 @@ void Emitter::set_lazy(FlagOp op, unsigned size) {
 void Emitter::emit_alu(const Insn& in, InlineAlu op) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
-  const Xbyak::Reg64 a = rax, b = rcx;
+  const Xbyak::Reg64 a = rdx, b = rcx, r = rax;
   if (s.kind == OpKind::kImm) {
     if (d.size == 8)
       mov(b, uint64_t(s.disp));
@@ -87,46 +115,67 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
     store_reg(d, b);
     return;
   }
-  load_zx(a, d);
-  mov(qword[rbx + l_.lazy_a], a);
-  mov(qword[rbx + l_.lazy_b], b);
-  const Xbyak::Reg r = sized(a, d.size), s2 = sized(b, d.size);
-  FlagOp flag_op = FlagOp::kLogic;
-  switch (op) {
-  case InlineAlu::kAdd:
-    add(r, s2);
-    flag_op = FlagOp::kAdd;
-    break;
-  case InlineAlu::kSub:
-  case InlineAlu::kCmp:
-    sub(r, s2);
-    flag_op = FlagOp::kSub;
-    break;
-  case InlineAlu::kAnd:
-  case InlineAlu::kTest:
-    and_(r, s2);
-    break;
-  case InlineAlu::kOr:
-    or_(r, s2);
-    break;
-  case InlineAlu::kXor:
-    xor_(r, s2);
-    break;
-  case InlineAlu::kMov:
-    break;
-  }
-  // An 8- or 16-bit operation leaves the zeros above it: a is the result zero-extended.
-  mov(qword[rbx + l_.lazy_r], a);
-  set_lazy(flag_op, d.size);
-  if (op != InlineAlu::kCmp && op != InlineAlu::kTest) store_reg(d, a);
+  load_zx(r, d);
+  if (flags_live_) mov(a, r);
+  // An 8- or 16-bit operation leaves the zeros above it: r is the result zero-extended.
+  record_flags(emit_alu_op(op, sized(r, d.size), sized(b, d.size)), d.size, a, b, r);
+  if (op != InlineAlu::kCmp && op != InlineAlu::kTest) store_reg(d, r);
 }
 
-// op_inc/op_dec on a register: lazy_incdec<T>, whose CF comes from the block's last flag
-// writer: a logic operation (CF clear), INC/DEC (CF already frozen in flags_raw), or ADD/SUB
-// (CF derived on the host's flags).
+// lazy_incdec's CF, frozen into flags_raw, when the block cannot know the flags' writer: Cpu::cf()
+// on the record. ADD and SUB (ADC and SBB too, which record a carry-in) take carry_of's rule at
+// the record's width; logic operations clear CF; kNone, INC and DEC have it in flags_raw already.
+void Emitter::freeze_recorded_carry() {
+  Xbyak::Label add_rule, sub_rule, carry, done;
+  movzx(eax, byte[rbx + l_.lazy_op]);
+  cmp(al, uint8_t(FlagOp::kAdd));
+  je(add_rule);
+  cmp(al, uint8_t(FlagOp::kSub));
+  je(sub_rule);
+  cmp(al, uint8_t(FlagOp::kLogic));
+  jne(done);
+  and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
+  jmp(done);
+  L(sub_rule);
+  mov(rax, qword[rbx + l_.lazy_a]); // (~a & b) | ((~a | b) & r)
+  not_(rax);
+  mov(rcx, qword[rbx + l_.lazy_b]);
+  mov(rdx, rax);
+  and_(rdx, rcx);
+  or_(rax, rcx);
+  and_(rax, qword[rbx + l_.lazy_r]);
+  or_(rax, rdx);
+  jmp(carry);
+  L(add_rule);
+  mov(rax, qword[rbx + l_.lazy_a]); // (a & b) | ((a | b) & ~r)
+  mov(rcx, qword[rbx + l_.lazy_b]);
+  mov(rdx, rax);
+  and_(rdx, rcx);
+  or_(rax, rcx);
+  mov(rcx, qword[rbx + l_.lazy_r]);
+  not_(rcx);
+  and_(rax, rcx);
+  or_(rax, rdx);
+  L(carry);
+  movzx(ecx, byte[rbx + l_.lazy_op + kBitsAfterOp]); // the width: its top bit is the carry out
+  dec(ecx);
+  shr(rax, cl);
+  and_(eax, 1); // CF is bit 0
+  and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
+  or_(qword[rbx + l_.flags_raw], rax);
+  L(done);
+}
+
+// op_inc/op_dec on a register: lazy_incdec<T>, whose CF comes from the flags' last writer: a
+// logic operation (CF clear), INC/DEC (CF already frozen in flags_raw), ADD/SUB of this block
+// (CF derived on the host's flags), or one the block cannot know (freeze_recorded_carry).
 void Emitter::emit_inc_dec(const Insn& in, bool dec) {
   const Operand& d = in.op[0];
-  if (known_op_ == FlagOp::kAdd || known_op_ == FlagOp::kSub) {
+  if (!flags_live_) {
+    // Nothing sees CF before a later instruction overwrites it.
+  } else if (!known_op_) {
+    freeze_recorded_carry();
+  } else if (known_op_ == FlagOp::kAdd || known_op_ == FlagOp::kSub) {
     host_flags();
     setc(cl);
     movzx(ecx, cl);
@@ -136,27 +185,27 @@ void Emitter::emit_inc_dec(const Insn& in, bool dec) {
     and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
   }
   load_zx(rax, d);
-  mov(qword[rbx + l_.lazy_a], rax);
-  mov(qword[rbx + l_.lazy_b], 1);
+  if (flags_live_) {
+    mov(rdx, rax);
+    mov(ecx, 1);
+  }
   const Xbyak::Reg r = sized(rax, d.size);
   if (dec)
     this->dec(r);
   else
     inc(r);
-  mov(qword[rbx + l_.lazy_r], rax);
-  set_lazy(dec ? FlagOp::kDec : FlagOp::kInc, d.size);
+  record_flags(dec ? FlagOp::kDec : FlagOp::kInc, d.size, rdx, rcx, rax);
   store_reg(d, rax);
 }
 
 // op_neg: lazy_set<T>(kSub, 0, a, -a).
 void Emitter::emit_neg(const Insn& in) {
   const Operand& d = in.op[0];
-  load_zx(rax, d);
-  mov(qword[rbx + l_.lazy_a], 0);
-  mov(qword[rbx + l_.lazy_b], rax);
-  neg(sized(rax, d.size));
-  mov(qword[rbx + l_.lazy_r], rax);
-  set_lazy(FlagOp::kSub, d.size);
+  load_zx(rcx, d);
+  xor_(edx, edx);
+  xor_(eax, eax);
+  sub(sized(rax, d.size), sized(rcx, d.size)); // NEG's result and flags
+  record_flags(FlagOp::kSub, d.size, rdx, rcx, rax);
   store_reg(d, rax);
 }
 
@@ -174,7 +223,7 @@ void Emitter::emit_extend(const Insn& in, bool sign) {
   const Operand& s = in.op[1];
   if (sign && s.size < d.size) {
     if (s.size == 4)
-      movsxd(rax, gpr_at(s));
+      movsxd(rax, cached_gpr(s.reg).cvt32());
     else
       movsx(rax, gpr_at(s));
     if (d.size == 4) mov(eax, eax);
@@ -188,30 +237,38 @@ void Emitter::emit_extend(const Insn& in, bool sign) {
 void Emitter::emit_lea(const Insn& in) {
   const Operand& m = in.op[1];
   mov(rax, uint64_t(m.disp));
-  if (m.base >= 0) add(rax, gpr64(unsigned(m.base)));
+  if (m.base >= 0) add(rax, cached_gpr(unsigned(m.base)));
   if (m.index >= 0) {
-    mov(rcx, gpr64(unsigned(m.index)));
+    mov(rcx, cached_gpr(unsigned(m.index)));
     if (m.scale) shl(rcx, m.scale);
     add(rax, rcx);
   }
   if (in.asize == 4 || in.op[0].size == 4) mov(eax, eax);
-  mov(gpr64(in.op[0].reg), rax);
+  set_gpr(in.op[0].reg, rax);
 }
 
-// Whether the flags `in` leaves are overwritten by a later inline instruction of the block before
-// anything can see them (a reader, a call, a fault, an exit): then they need not be computed.
-bool Emitter::flags_dead_after(const Block& b, const Insn& in) const {
-  for (const Insn* next = &in + 1; next != b.insns.data() + b.insns.size(); ++next) {
-    switch (flag_use(*next, forms_.plan(*next))) {
+// For each instruction of a block planned as `plans`, whether the flags it leaves can be seen
+// before a later inline instruction of the block overwrites them all: by a reader, a call, a
+// memory access (whose slow path runs the handler, which may fault) or the block's exit. Where
+// they cannot, their writer need not compute or record them.
+std::vector<bool> Emitter::flags_live_after(const Block& b, const std::vector<InsnPlan>& plans) {
+  std::vector<bool> live(b.insns.size());
+  bool seen = true; // at the exit
+  for (size_t i = b.insns.size(); i-- > 0;) {
+    live[i] = seen;
+    switch (flag_use(b.insns[i], plans[i])) {
     case FlagUse::kOverwrites:
-      return true;
+      seen = false;
+      break;
     case FlagUse::kSeen:
-      return false;
+      seen = true;
+      break;
     case FlagUse::kUntouched:
+    case FlagUse::kMerges:
       break;
     }
   }
-  return false;
+  return live;
 }
 
 // set_arith(kArithFlags, ...): `bits` (arithmetic flags only) replace flags_raw's and the lazy
@@ -259,7 +316,7 @@ void Emitter::commit_flags() {
 // shift<Op, T> by an immediate count n (1 when none): no change but the 32-bit zero-extension
 // when n is 0; SHL/SHR/SAR (n within the width) set every arithmetic flag, CF from the host, OF
 // by alu.cc's rule and AF clear; ROL/ROR set CF and OF from the result on committed flags.
-void Emitter::emit_shift(const Insn& in, InlineShift op, bool flags_dead) {
+void Emitter::emit_shift(const Insn& in, InlineShift op) {
   const Operand& d = in.op[0];
   const unsigned bits = d.size * 8;
   const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
@@ -273,7 +330,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op, bool flags_dead) {
     return;
   }
   if (op == InlineShift::kRol || op == InlineShift::kRor) {
-    if (!flags_dead) commit_flags();
+    if (flags_live_) commit_flags();
     load_zx(rax, d);
     const unsigned m = n % bits;
     if (m) {
@@ -283,7 +340,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op, bool flags_dead) {
         ror(r, uint8_t(m));
     }
     store_reg(d, rax);
-    if (flags_dead) return;
+    if (!flags_live_) return;
     // ROL: CF the low bit, OF CF ^ the top bit; ROR: CF the top bit, OF CF ^ the next one.
     mov(rcx, rax);
     mov(r8, rax);
@@ -317,7 +374,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op, bool flags_dead) {
   else
     sar(r, uint8_t(n));
   store_reg(d, rax); // a move: CF stays the shift's
-  if (flags_dead) return;
+  if (!flags_live_) return;
   setc(cl);
   movzx(ecx, cl);
   if (op == InlineShift::kShl) {
@@ -336,7 +393,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op, bool flags_dead) {
 }
 
 // op_imul2<T>: the low half, CF and OF on a signed overflow, SF, ZF and PF of the result.
-void Emitter::emit_imul(const Insn& in, bool flags_dead) {
+void Emitter::emit_imul(const Insn& in) {
   const Operand& d = in.op[0];
   const bool three = in.op[2].kind != OpKind::kNone;
   load_zx(rax, in.op[three ? 1 : 0]);
@@ -347,7 +404,7 @@ void Emitter::emit_imul(const Insn& in, bool flags_dead) {
     load_zx(rcx, s);
   imul(sized(rax, d.size), sized(rcx, d.size));
   store_reg(d, rax); // a move: OF stays the multiply's
-  if (flags_dead) return;
+  if (!flags_live_) return;
   seto(cl);
   movzx(ecx, cl);
   imul(ecx, ecx, int(rflags::kCF | rflags::kOF));

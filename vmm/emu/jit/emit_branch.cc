@@ -65,8 +65,10 @@ void Emitter::loop_to_self(const Block& b) {
 // The host's arithmetic flags (all but AF after logic operations) made equal to the guest's,
 // from the lazy record the block's last inline flag writer left: its operation done again at its
 // width, as flags.cc derives them (INC and DEC keep CF, which lazy_incdec froze in flags_raw), or
-// flags_raw's when that writer committed them (kNone).
+// flags_raw's when that writer committed them (kNone). Nothing when the host's flags are the
+// guest's already (flags_in_host_).
 void Emitter::host_flags() {
+  if (flags_in_host_) return;
   const int bits = int(known_bits_);
   const Xbyak::Reg a = bits == 64   ? static_cast<const Xbyak::Reg&>(rax)
                        : bits == 32 ? static_cast<const Xbyak::Reg&>(eax)
@@ -135,6 +137,7 @@ uint8_t Emitter::host_condition(uint8_t cc) {
 void Emitter::emit_setcc(const Insn& in) {
   const uint8_t cc = host_condition(in.cc);
   (this->*kSets[cc])(gpr_at(in.op[0]));
+  forget_gpr(in.op[0].reg);
 }
 
 // op_cmovcc<T> on registers: the source when the condition holds, else the destination (which

@@ -20,10 +20,10 @@ void Emitter::emit_offset(const Operand& m, const Insn& in) {
     add(rax, rcx);
   } else {
     mov(rax, uint64_t(m.disp));
-    if (m.base >= 0) add(rax, gpr64(unsigned(m.base)));
+    if (m.base >= 0) add(rax, cached_gpr(unsigned(m.base)));
   }
   if (m.index >= 0) {
-    mov(rcx, gpr64(unsigned(m.index)));
+    mov(rcx, cached_gpr(unsigned(m.index)));
     if (m.scale) shl(rcx, m.scale);
     add(rax, rcx);
   }
@@ -87,8 +87,8 @@ void Emitter::emit_load(const Insn& in) {
     mov(rax, qword[rax]);
   else
     mov(eax, dword[rax]);
-  mov(gpr64(d.reg), rax);
-  L(slow.resume);
+  set_gpr(d.reg, rax);
+  resume(slow);
 }
 
 // op_movzx / op_movsx from memory to a 32- or 64-bit register: set_reg_sized of the value
@@ -109,8 +109,8 @@ void Emitter::emit_load_extend(const Insn& in, bool sign) {
     movsx(rax, at);
   else
     movsx(eax, at);
-  mov(gpr64(d.reg), rax);
-  L(slow.resume);
+  set_gpr(d.reg, rax);
+  resume(slow);
 }
 
 // alu2<Op, T, kReg, kMem> for 32- and 64-bit registers: the load, then the register form's code
@@ -126,7 +126,7 @@ void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {
   else
     mov(ecx, dword[rax]);
   emit_alu(in, op);
-  L(slow.resume);
+  resume(slow);
 }
 
 // alu2<Op, T, kMem, kReg|kImm> for 4 and 8 bytes: read_as, lazy_set<T>(op, a, b, r) and, but for
@@ -145,49 +145,19 @@ void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
     test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
     jz(slow.entry, T_NEAR);
   }
-  const Xbyak::Reg a = wide ? static_cast<const Xbyak::Reg&>(r9) : r9d;
-  const Xbyak::Reg b = wide ? static_cast<const Xbyak::Reg&>(rcx) : ecx;
-  mov(a, wide ? qword[rax] : dword[rax]);
+  const Xbyak::Reg64 b = rcx, r = r9;
+  mov(sized(r, m.size), wide ? qword[rax] : dword[rax]);
   if (s.kind == OpKind::kImm)
     mov(b, wide ? uint64_t(s.disp) : uint32_t(s.disp));
   else
-    mov(b, wide ? gpr64(s.reg) : gpr32(s.reg));
-  mov(qword[rbx + l_.lazy_a], r9);
-  mov(qword[rbx + l_.lazy_b], rcx);
-  FlagOp flag_op = FlagOp::kLogic;
-  switch (op) {
-  case InlineAlu::kAdd:
-    add(a, b);
-    flag_op = FlagOp::kAdd;
-    break;
-  case InlineAlu::kSub:
-  case InlineAlu::kCmp:
-    sub(a, b);
-    flag_op = FlagOp::kSub;
-    break;
-  case InlineAlu::kAnd:
-  case InlineAlu::kTest:
-    and_(a, b);
-    break;
-  case InlineAlu::kOr:
-    or_(a, b);
-    break;
-  case InlineAlu::kXor:
-    xor_(a, b);
-    break;
-  case InlineAlu::kMov:
-    break;
-  }
-  mov(qword[rbx + l_.lazy_r], r9);
-  mov(byte[rbx + l_.lazy_op], uint8_t(flag_op));
-  mov(byte[rbx + l_.lazy_bits], uint8_t(m.size * 8));
+    mov(sized(b, m.size), sized(cached_gpr(s.reg), m.size));
+  if (flags_live_) mov(r8, r);
+  record_flags(emit_alu_op(op, sized(r, m.size), sized(b, m.size)), m.size, r8, b, r);
   if (writes) {
-    mov(wide ? qword[rax] : dword[rax], a);
+    mov(wide ? qword[rax] : dword[rax], sized(r, m.size));
     emit_mark_written();
   }
-  known_op_ = flag_op;
-  known_bits_ = m.size * 8;
-  L(slow.resume);
+  resume(slow);
 }
 
 // alu2<kMov, T, kMem, kReg|kImm>: write_as's fast path.
@@ -214,8 +184,12 @@ void Emitter::emit_store(const Insn& in) {
       break;
     }
   } else {
-    mov(rcx, gpr64(s.reg));
-    if (s.high) shr(rcx, 8);
+    if (s.high) {
+      mov(rcx, gpr64(s.reg));
+      shr(rcx, 8);
+    } else {
+      mov(rcx, cached_gpr(s.reg));
+    }
     switch (m.size) {
     case 1:
       mov(byte[rax], cl);
@@ -232,7 +206,13 @@ void Emitter::emit_store(const Insn& in) {
     }
   }
   emit_mark_written();
-  L(slow.resume);
+  resume(slow);
+}
+
+// The end of a memory access's fast path, where its slow path comes back.
+void Emitter::resume(SlowAccess& s) {
+  L(s.resume);
+  s.cached_at_resume = cached_;
 }
 
 void Emitter::emit_slow_access(SlowAccess& s) {
@@ -243,10 +223,7 @@ void Emitter::emit_slow_access(SlowAccess& s) {
   mov(qword[rbx + l_.rip], rax);
   lea(rax, ptr[r14 + s.offset + s.in->len]);
   mov(qword[rbx + l_.next_rip], rax);
-  mov(rdi, rbx);
-  mov(rsi, reinterpret_cast<uint64_t>(s.in));
-  mov(rdx, r12);
-  call(r13);
+  call_trampoline(*s.in);
   test(al, al);
   jnz(out_, T_NEAR);
   // A watchpoint hit, or a write to code that invalidated blocks (this one, maybe), stops after
@@ -254,6 +231,7 @@ void Emitter::emit_slow_access(SlowAccess& s) {
   cmp(byte[rbx + l_.stop], 0);
   jne(stopped);
   if (s.pending) sub(qword[rbx + l_.icount], s.pending); // the fast path's view again
+  reload_gprs(s.cached_at_resume);
   jmp(s.resume, T_NEAR);
   L(stopped);
   mov(rax, qword[rbx + l_.next_rip]);

@@ -11,90 +11,93 @@ void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
     cmp(byte[rbx + l_.ss_db], 0);
     je(miss, T_NEAR);
   }
-  mov(rax, gpr64(kRsp));
+  mov(rax, cached_gpr(kRsp));
   if (push) sub(rax, size);
   if (size == 4) mov(eax, eax);
   emit_linear(kSS, miss);
   emit_tlb_hit(size, push, miss);
 }
 
+// Cpu::push of `size` bytes: the value `load_value` puts in rcx (once the slot is found, so it
+// may read RSP's value before the push), then the stack pointer moved.
+template <typename LoadValue>
+void Emitter::stack_store(unsigned size, Xbyak::Label& miss, LoadValue load_value) {
+  emit_stack_address(size, true, miss);
+  load_value();
+  if (size == 8)
+    mov(qword[rax], rcx);
+  else
+    mov(dword[rax], ecx);
+  emit_mark_written();
+  move_stack_pointer(-int32_t(size));
+}
+
+// Cpu::pop of `size` bytes into rcx (zero-extended): RSP moves first, so POP RSP loads the value.
+void Emitter::stack_load(unsigned size, Xbyak::Label& miss) {
+  emit_stack_address(size, false, miss);
+  if (size == 8)
+    mov(rcx, qword[rax]);
+  else
+    mov(ecx, dword[rax]);
+  move_stack_pointer(int32_t(size));
+}
+
+// RSP (8-byte slots, 64-bit mode) or ESP (4-byte slots on a 32-bit stack, where the upper half
+// stays, as Cpu::push keeps the bits outside SP's mask) moved by `by` (rax clobbered).
+void Emitter::move_stack_pointer(int32_t by) {
+  mov(rax, cached_gpr(kRsp));
+  if (by == 8 || by == -8) {
+    add(rax, by);
+  } else {
+    mov(rdx, rax);
+    add(edx, by);
+    shr(rax, 32); // the upper half
+    shl(rax, 32);
+    or_(rax, rdx);
+  }
+  set_gpr(kRsp, rax);
+}
+
 // op_push / op_push_reg64 of a register or an immediate, 4 or 8 bytes.
 void Emitter::emit_push(const Insn& in) {
   const Operand& s = in.op[0];
   SlowAccess& slow = slow_access(in);
-  emit_stack_address(in.osize, true, slow.entry);
-  if (s.kind == OpKind::kImm) {
-    if (in.osize == 8)
-      mov(qword[rax], int32_t(s.disp)); // sign-extended, as decoded
+  stack_store(in.osize, slow.entry, [&] {
+    if (s.kind == OpKind::kImm)
+      mov(rcx, uint64_t(s.disp)); // sign-extended, as decoded
     else
-      mov(dword[rax], uint32_t(s.disp));
-  } else {
-    mov(rcx, gpr64(s.reg)); // RSP's value before the push, for PUSH RSP
-    if (in.osize == 8)
-      mov(qword[rax], rcx);
-    else
-      mov(dword[rax], ecx);
-  }
-  emit_mark_written();
-  if (in.osize == 8)
-    sub(gpr64(kRsp), 8);
-  else
-    sub(gpr32(kRsp), 4); // the upper half stays, as Cpu::push keeps the bits outside SP's mask
-  L(slow.resume);
+      mov(rcx, cached_gpr(s.reg)); // RSP's value before the push, for PUSH RSP
+  });
+  resume(slow);
 }
 
-// op_pop / op_pop_reg64 to a register, 4 or 8 bytes: RSP moves first, so POP RSP loads the value.
+// op_pop / op_pop_reg64 to a register, 4 or 8 bytes.
 void Emitter::emit_pop(const Insn& in) {
-  const Operand& d = in.op[0];
   SlowAccess& slow = slow_access(in);
-  emit_stack_address(in.osize, false, slow.entry);
-  if (in.osize == 8) {
-    mov(rcx, qword[rax]);
-    add(gpr64(kRsp), 8);
-  } else {
-    mov(ecx, dword[rax]);
-    add(gpr32(kRsp), 4);
-  }
-  mov(gpr64(d.reg), rcx); // a 32-bit register is zero-extended, as set_reg_sized does
-  L(slow.resume);
+  stack_load(in.osize, slow.entry);
+  set_gpr(in.op[0].reg, rcx); // a 32-bit register is zero-extended, as set_reg_sized does
+  resume(slow);
 }
 
 // op_call_rel: the return address pushed, next_rip the target.
 void Emitter::emit_call(const Insn& in) {
   SlowAccess& slow = slow_access(in);
-  emit_stack_address(in.osize, true, slow.entry);
-  lea(rcx, ptr[r14 + offset_ + in.len]);
-  if (in.osize == 8)
-    mov(qword[rax], rcx);
-  else
-    mov(dword[rax], ecx);
-  emit_mark_written();
-  if (in.osize == 8)
-    sub(gpr64(kRsp), 8);
-  else
-    sub(gpr32(kRsp), 4);
+  stack_store(in.osize, slow.entry, [&] { lea(rcx, ptr[r14 + offset_ + in.len]); });
   lea(rax, ptr[r14 + offset_ + in.len]);
   mov(rcx, uint64_t(in.op[0].disp));
   add(rax, rcx);
   if (in.osize == 4) mov(eax, eax);
   mov(qword[rbx + l_.next_rip], rax);
-  L(slow.resume);
+  resume(slow);
   retire_branch();
 }
 
 // op_ret without an immediate: next_rip popped.
 void Emitter::emit_ret(const Insn& in) {
   SlowAccess& slow = slow_access(in);
-  emit_stack_address(in.osize, false, slow.entry);
-  if (in.osize == 8) {
-    mov(rcx, qword[rax]);
-    add(gpr64(kRsp), 8);
-  } else {
-    mov(ecx, dword[rax]);
-    add(gpr32(kRsp), 4);
-  }
+  stack_load(in.osize, slow.entry);
   mov(qword[rbx + l_.next_rip], rcx);
-  L(slow.resume);
+  resume(slow);
   retire_branch();
 }
 

@@ -27,21 +27,22 @@ Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
-  // Five pushes keep the stack 16-byte aligned for the calls.
-  push(rbx);
-  push(r12);
-  push(r13);
-  push(r14);
-  push(r15);
+  push_frame();
   mov(rbx, rdi);
-  mov(r12, reinterpret_cast<uint64_t>(raised_));
-  mov(r13, reinterpret_cast<uint64_t>(&call_handler));
   mov(r14, qword[rbx + l_.rip]);
   L(top_);
+  forget_gprs();
+  std::vector<InsnPlan> plans;
+  plans.reserve(b.insns.size());
+  for (const Insn& in : b.insns)
+    plans.push_back(checked ? InsnPlan{} : forms_.plan(in));
+  const std::vector<bool> live = flags_live_after(b, plans);
   bool exit_ready = false; // RIP in rax and the exit's link in rsi
   for (const Insn& in : b.insns) {
-    const bool last = &in == &b.insns.back();
-    InsnPlan plan = checked ? InsnPlan{} : forms_.plan(in);
+    const size_t i = size_t(&in - b.insns.data());
+    const bool last = i + 1 == b.insns.size();
+    InsnPlan plan = plans[i];
+    flags_live_ = live[i];
     switch (plan.kind) {
     case InsnPlan::Kind::kAlu:
       emit_alu(in, plan.alu);
@@ -72,27 +73,16 @@ void Emitter::block(const Block& b) {
       retire_inline(in);
       break;
     case InsnPlan::Kind::kShift:
-      emit_shift(in, plan.shift, flags_dead_after(b, in));
+      emit_shift(in, plan.shift);
       retire_inline(in);
       break;
     case InsnPlan::Kind::kImul:
-      emit_imul(in, flags_dead_after(b, in));
+      emit_imul(in);
       retire_inline(in);
       break;
     case InsnPlan::Kind::kIncDec:
-      if (known_op_) {
-        emit_inc_dec(in, plan.dec);
-        retire_inline(in);
-        break;
-      }
-      plan.kind = InsnPlan::Kind::kDirect;
-      if (!last) {
-        call_direct(in);
-        retire_inline(in);
-        known_op_.reset();
-        break;
-      }
-      call_insn(in, false);
+      emit_inc_dec(in, plan.dec);
+      retire_inline(in);
       break;
     case InsnPlan::Kind::kLoad:
       emit_load(in);
@@ -158,6 +148,7 @@ void Emitter::block(const Block& b) {
       }
       break;
     }
+    flags_in_host_ = plan.kind == InsnPlan::Kind::kAlu && plan.alu != InlineAlu::kMov;
   }
   if (!exit_ready) {
     commit_inline();
@@ -168,11 +159,7 @@ void Emitter::block(const Block& b) {
   L(done_);
   xor_(eax, eax);
   L(out_);
-  pop(r15);
-  pop(r14);
-  pop(r13);
-  pop(r12);
-  pop(rbx);
+  pop_frame();
   ret();
   for (SlowAccess& s : slow_accesses_)
     emit_slow_access(s);
@@ -262,19 +249,41 @@ void Emitter::chain(const Block& b, bool to_self) {
   jz(done_, T_NEAR);
   L(tail);
   mov(rdi, rbx);
-  pop(r15);
-  pop(r14);
-  pop(r13);
-  pop(r12);
-  pop(rbx);
+  pop_frame();
   jmp(rax);
 }
 
+// The callee-saved registers a block uses, and the stack 16-byte aligned for its calls.
+void Emitter::push_frame() {
+  for (const Xbyak::Reg64& r : {rbx, r12, r13, r14, r15, rbp})
+    push(r);
+  sub(rsp, 8);
+}
+
+void Emitter::pop_frame() {
+  add(rsp, 8);
+  for (const Xbyak::Reg64& r : {rbp, r15, r14, r13, r12, rbx})
+    pop(r);
+}
+
+// A handler called where it cannot throw; it may change any guest register.
 void Emitter::call_direct(const Insn& in) {
   mov(rdi, rbx);
   mov(rsi, reinterpret_cast<uint64_t>(&in));
   mov(rax, reinterpret_cast<uint64_t>(in.fn));
   call(rax);
+  forget_gprs();
+}
+
+// A handler called through call_handler(), which catches what it throws; true in al when the
+// instruction did not retire. It may change any guest register.
+void Emitter::call_trampoline(const Insn& in) {
+  mov(rdi, rbx);
+  mov(rsi, reinterpret_cast<uint64_t>(&in));
+  mov(rdx, reinterpret_cast<uint64_t>(raised_));
+  mov(rax, reinterpret_cast<uint64_t>(&call_handler));
+  call(rax);
+  forget_gprs();
 }
 
 void Emitter::call_insn(const Insn& in, bool may_throw) {
@@ -283,10 +292,7 @@ void Emitter::call_insn(const Insn& in, bool may_throw) {
   lea(rax, ptr[r14 + offset_ + in.len]);
   mov(qword[rbx + l_.next_rip], rax);
   if (may_throw) {
-    mov(rdi, rbx);
-    mov(rsi, reinterpret_cast<uint64_t>(&in));
-    mov(rdx, r12);
-    call(r13);
+    call_trampoline(in);
     test(al, al);
     jnz(out_, T_NEAR); // the instruction did not retire: RIP and the count stay on it
   } else {

@@ -5,45 +5,79 @@
 
 #include <xbyak/xbyak.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <exception>
 #include <list>
 #include <optional>
+#include <vector>
 
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/jit/block_emitter.h"
 
 namespace rrvm::emu {
 
-// Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r12
-// the exception slot, r13 the trampoline, r14 the RIP the block was entered at.
+// `r` at an operand's width of `size` bytes.
+inline Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
+  switch (size) {
+  case 1:
+    return r.cvt8();
+  case 2:
+    return r.cvt16();
+  case 4:
+    return r.cvt32();
+  default:
+    return r;
+  }
+}
+
+// Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r14
+// the RIP the block was entered at, r12, r13, r15 and rbp guest registers (emit_regs.cc).
 class Emitter : public Xbyak::CodeGenerator {
 public:
   Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
   void block(const Block& b);
 
 private:
+  static constexpr int kNoGuest = -1;
+  static constexpr int kCacheRegs[] = {Xbyak::Operand::R12, Xbyak::Operand::R13,
+                                       Xbyak::Operand::R15, Xbyak::Operand::RBP};
+  // The guest register each of kCacheRegs holds, or kNoGuest.
+  using CachedGprs = std::array<int, std::size(kCacheRegs)>;
+
   // A memory access whose fast path missed: the handler runs the whole instruction with the state
   // the interpreter has there.
   struct SlowAccess {
     const Insn* in;
     int32_t offset, pending;
     Xbyak::Label entry, resume;
+    CachedGprs cached_at_resume; // what the fast path's code after `resume` relies on
   };
 
   Xbyak::Address gpr64(unsigned r) { return qword[rbx + l_.gpr + int32_t(r) * 8]; }
-  Xbyak::Address gpr32(unsigned r) { return dword[rbx + l_.gpr + int32_t(r) * 8]; }
 
+  // emit_regs.cc
+  Xbyak::Reg64 cached_gpr(unsigned g);
+  void set_gpr(unsigned g, const Xbyak::Reg64& value);
+  void forget_gpr(unsigned g);
+  void forget_gprs();
+  void reload_gprs(const CachedGprs& cached);
+  size_t cache_slot(unsigned g);
+  Xbyak::Reg64 cache_reg(size_t slot) const;
   // emitter.cc
+  void push_frame();
+  void pop_frame();
   void retire_inline(const Insn& in);
   void commit_inline();
   void chain(const Block& b, bool to_self);
   void exit_link();
   void call_direct(const Insn& in);
+  void call_trampoline(const Insn& in);
   void call_insn(const Insn& in, bool may_throw);
   // emit_alu.cc
   void emit_alu(const Insn& in, InlineAlu op);
+  void freeze_recorded_carry();
   void emit_inc_dec(const Insn& in, bool dec);
   void emit_lea(const Insn& in);
   void emit_neg(const Insn& in);
@@ -52,10 +86,12 @@ private:
   Xbyak::Address gpr_at(const Operand& o);
   void load_zx(const Xbyak::Reg64& to, const Operand& o);
   void store_reg(const Operand& o, const Xbyak::Reg64& from);
-  void set_lazy(FlagOp op, unsigned size);
-  bool flags_dead_after(const Block& b, const Insn& in) const;
-  void emit_shift(const Insn& in, InlineShift op, bool flags_dead);
-  void emit_imul(const Insn& in, bool flags_dead);
+  void record_flags(FlagOp op, unsigned size, const Xbyak::Reg64& a, const Xbyak::Reg64& b,
+                    const Xbyak::Reg64& r);
+  FlagOp emit_alu_op(InlineAlu op, const Xbyak::Reg& r, const Xbyak::Reg& s);
+  static std::vector<bool> flags_live_after(const Block& b, const std::vector<InsnPlan>& plans);
+  void emit_shift(const Insn& in, InlineShift op);
+  void emit_imul(const Insn& in);
   void commit_flags();
   void host_szp_to(const Xbyak::Reg64& to, unsigned size);
   void flags_to_raw(const Xbyak::Reg64& bits);
@@ -70,9 +106,14 @@ private:
   void emit_alu_load(const Insn& in, InlineAlu op);
   void emit_alu_mem(const Insn& in, InlineAlu op);
   void emit_store(const Insn& in);
+  void resume(SlowAccess& s);
   void emit_slow_access(SlowAccess& s);
   // emit_stack.cc
   void emit_stack_address(unsigned size, bool push, Xbyak::Label& miss);
+  template <typename LoadValue>
+  void stack_store(unsigned size, Xbyak::Label& miss, LoadValue load_value);
+  void stack_load(unsigned size, Xbyak::Label& miss);
+  void move_stack_pointer(int32_t by);
   void emit_push(const Insn& in);
   void emit_pop(const Insn& in);
   void emit_call(const Insn& in);
@@ -102,8 +143,16 @@ private:
   // inline code (so known here), and its width.
   std::optional<FlagOp> known_op_;
   unsigned known_bits_ = 0;
+  // Whether the flags the instruction being emitted leaves can be seen (flags_live_after).
+  bool flags_live_ = true;
+  // Whether the host's flags are the guest's: the previous instruction was an inline register
+  // ALU operation, whose host instruction set them last (host_flags() has nothing to redo).
+  bool flags_in_host_ = false;
   uint64_t* written_pages_;             // GuestMemory's bitmap of pages written
   std::list<SlowAccess> slow_accesses_; // a list: labels must not move
+  CachedGprs cached_;
+  std::array<uint64_t, std::size(kCacheRegs)> last_use_{};
+  uint64_t uses_ = 0;
 };
 
 } // namespace rrvm::emu

@@ -179,10 +179,11 @@ FlagUse flag_use(const Insn& in, const InsnPlan& p) {
   case InsnPlan::Kind::kShift: {
     const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
     if ((count & (in.op[0].size == 8 ? 63 : 31)) == 0) return FlagUse::kUntouched;
-    // ROL/ROR keep the flags other than CF and OF.
-    return p.shift == InlineShift::kRol || p.shift == InlineShift::kRor ? FlagUse::kSeen
+    return p.shift == InlineShift::kRol || p.shift == InlineShift::kRor ? FlagUse::kMerges
                                                                         : FlagUse::kOverwrites;
   }
+  case InsnPlan::Kind::kIncDec:
+    return FlagUse::kMerges;
   default:
     return FlagUse::kSeen;
   }

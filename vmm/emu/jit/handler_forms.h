@@ -24,7 +24,7 @@ struct InsnPlan {
     kDirect,     // cannot throw in this form: called directly
     kAlu,        // emitted inline: `alu`, on 32- or 64-bit registers or an immediate
     kLea,        // emitted inline
-    kIncDec,     // INC/DEC on a 32- or 64-bit register: inline where CF's source is known
+    kIncDec,     // INC/DEC on a 32- or 64-bit register, emitted inline
     kJcc,        // Jcc: inline where the flags come from an inline instruction of the block
     kLoad,       // MOV r32/r64, [mem]: the TLB's fast path inline, the handler behind it
     kAluLoad,    // `alu` r32/r64, [mem] (not MOV, TEST): as kLoad, then as kAlu
@@ -53,9 +53,11 @@ struct InsnPlan {
 };
 
 // What an instruction planned to be emitted inline does to the arithmetic flags: all of them
-// written without reading any, none touched, or anything else (read, or a call or exit where
+// written without reading any, none touched, some written and the rest kept (INC/DEC keep CF,
+// ROL/ROR all but CF and OF; what they read is only what they keep, so the flags before them are
+// seen exactly when the flags after them are), or anything else (read, or a call or exit where
 // they are seen).
-enum class FlagUse : uint8_t { kOverwrites, kUntouched, kSeen };
+enum class FlagUse : uint8_t { kOverwrites, kUntouched, kMerges, kSeen };
 FlagUse flag_use(const Insn& in, const InsnPlan& p);
 
 class HandlerForms {
