@@ -39,7 +39,7 @@ size_t emitted_size_bound(size_t insns);
 // Called at the end of block `from` when it ran to its end: the translation of the next block
 // when it may run at once (what run()'s loop would do next is run it), else nullptr; `link`, the
 // exit's link, then leads there directly next time. Never throws.
-using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg, Block* from, ExitLink* link);
+using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg, ExitLink* link);
 
 struct EmitContext {
   const CpuLayout& layout;

@@ -239,10 +239,9 @@ void Emitter::chain(const Block& b, bool to_self) {
   Xbyak::Label tail;
   jmp(tail, T_NEAR);
   L(slow);
-  mov(rcx, rsi);
+  mov(rdx, rsi);
   mov(rdi, rbx);
   mov(rsi, reinterpret_cast<uint64_t>(next_arg_));
-  mov(rdx, reinterpret_cast<uint64_t>(&b));
   mov(rax, reinterpret_cast<uint64_t>(next_));
   call(rax);
   test(rax, rax);

@@ -27,8 +27,7 @@ bool Translator::run(Block& b) {
 // the page tables, as execute() would next; a fault is left for execute() to raise again) and the
 // decoded-block lookup. Nothing is translated here: the code running now lives in the buffer a
 // translation might flush.
-TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, Block* /*from*/,
-                                             ExitLink* link) noexcept {
+TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, ExitLink* link) noexcept {
   Cpu& c = *cpu;
   if (!static_cast<Translator*>(translator)->chaining_) return nullptr;
   if (c.stop || c.exit_pending || c.halted || c.interrupt_shadow || (c.flags_raw & rflags::kTF) ||

@@ -54,8 +54,7 @@ public:
 
 private:
   TranslatedBlock translate(const Block& b);
-  static TranslatedBlock next_translation(Cpu* c, void* translator, Block* from,
-                                          ExitLink* link) noexcept;
+  static TranslatedBlock next_translation(Cpu* c, void* translator, ExitLink* link) noexcept;
 
   Cpu& cpu_;
   CpuLayout layout_;
