@@ -10,6 +10,13 @@ void RecordGate::log_port_read(uint16_t port, uint8_t size, uint32_t value) {
   writer_->port_read(port, size, value);
 }
 
+size_t RecordGate::take_and_log_input(std::span<uint8_t> out) {
+  const size_t n = host_.take_input(out);
+  if (n) writer_->serial_input(out.first(n), polls_);
+  ++polls_;
+  return n;
+}
+
 void RecordGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) {
   InjectionEvent event{};
   event.vector = vector;

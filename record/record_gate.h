@@ -38,11 +38,13 @@ public:
   std::optional<ClockTie> clock_tie(ClockTiePoint where, uint64_t icount, uint64_t guest_ns,
                                     uint64_t rate) override;
   void wait_idle(uint64_t deadline_ns) override { host_.wait_idle(deadline_ns); }
+  // Polled at every exit: with no input waiting, a count and no frame.
   size_t take_input(std::span<uint8_t> out) override {
-    size_t n = host_.take_input(out);
-    if (n) writer_->serial_input(out.first(n), polls_);
-    ++polls_;
-    return n;
+    if (!host_.input_waiting()) [[likely]] {
+      ++polls_;
+      return 0;
+    }
+    return take_and_log_input(out);
   }
   bool input_possible() override { return host_.input_possible(); }
   uint64_t host_deadline(uint64_t guest_ns) const override { return host_.host_deadline(guest_ns); }
@@ -92,6 +94,7 @@ private:
   // Out of line, so that the --verify hashes path of on_exit and on_port_read needs no frame.
   [[gnu::noinline]] void log_exit(ExitReason reason, uint64_t rip);
   [[gnu::noinline]] void log_port_read(uint16_t port, uint8_t size, uint32_t value);
+  [[gnu::noinline]] size_t take_and_log_input(std::span<uint8_t> out);
   void verify(VerifyKind kind, uint64_t state_hash);
 
   // How much host time of recording a killed recorder may lose at most, plus one window.

@@ -28,7 +28,9 @@ private:
     IoDevice* device;
   };
   std::vector<Range> ranges_; // sorted by base
+  static constexpr uint64_t kNoMiss = UINT64_MAX;
   const Range* last_ = nullptr;
+  uint64_t last_miss_ = kNoMiss;
 };
 
 } // namespace rrvm

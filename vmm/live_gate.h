@@ -34,8 +34,10 @@ public:
   // Polled at every exit: without input, only an atomic load (inlined where the gate's type is
   // known, as in RecordGate).
   size_t take_input(std::span<uint8_t> out) override {
-    return has_input_.load(std::memory_order_relaxed) ? take_pending_input(out) : 0;
+    return input_waiting() ? take_pending_input(out) : 0;
   }
+  // Whether take_input() would find input (or a stop request) now.
+  bool input_waiting() const { return has_input_.load(std::memory_order_relaxed); }
   bool input_possible() override { return reading_; }
   uint64_t host_deadline(uint64_t guest_ns) const override { return start_ns_ + guest_ns; }
 

@@ -26,6 +26,9 @@ namespace {
 // guest execution at emu's speed, which bounds timer-interrupt latency for a busy guest.
 constexpr uint64_t kEmuQuantum = 100000;
 
+// Exits between two looks at the host CPU the vCPU runs on (count_host_cpu).
+constexpr uint64_t kExitsPerCpuLook = 64;
+
 uint64_t thread_cpu_ns() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -36,7 +39,8 @@ uint64_t thread_cpu_ns() {
 
 Machine::Machine(const MachineConfig& config, GuestMemory& memory, EngineChoice engine, Gate& gate)
     : config_(config), gate_(gate), memory_(memory), engine_(std::move(engine.engine)),
-      engine_choice_(std::move(engine.why)), debug_registers_(*engine_),
+      engine_choice_(std::move(engine.why)),
+      counts_instructions_(engine_->instruction_count().has_value()), debug_registers_(*engine_),
       platform_(clock_, memory.size(), config.rtc_base_unix_seconds, config.serial_output) {
   platform_.attach(ports_, mmio_);
   // The gates that track kicks are the ones that record or replay: both need every read of a
@@ -114,7 +118,8 @@ RunOutcome Machine::run_to_outcome() {
       owed_limit_exit_.reset();
       engine_->set_instruction_limit(limit_);
     }
-    std::optional<KickPoint> sought = seek_kick();
+    std::optional<KickPoint> sought;
+    if (kicks_ || !config_.instruction_quanta) sought = seek_kick();
     Exit& exit = engine_->run();
     // The kick of a stop request is no event of the guest's: neither logged nor replayed, so
     // it may interrupt any engine, recording or replaying, anywhere.
@@ -228,7 +233,11 @@ std::optional<uint64_t> Machine::next_instruction_limit(uint64_t count) {
     if (deadline != TimerSource::kNever) {
       // The first instruction count whose time reaches the deadline; a deadline already passed
       // (its interrupt is still pending) is looked at again after the next instruction.
-      deadline_count_ = std::max(count + 1, clock_line_.icount_at(deadline));
+      if (deadline != counted_deadline_ns_) {
+        counted_deadline_ns_ = deadline;
+        counted_deadline_icount_ = clock_line_.icount_at(deadline);
+      }
+      deadline_count_ = std::max(count + 1, counted_deadline_icount_);
       limit = std::min(limit.value_or(UINT64_MAX), deadline_count_);
     }
   }
@@ -270,6 +279,7 @@ void Machine::move_clock_line(uint64_t ns, uint64_t rate) {
   clock_line_ = {count, std::max(ns, std::max(clock_.now_ns(), clock_line_.ns_at(count))),
                  ClockLine::clamp_rate(rate)};
   clock_.advance_to(clock_line_.base_ns);
+  counted_deadline_ns_ = TimerSource::kNever;
   engine_->set_tsc_clock(clock_line_, tsc_offset_);
 }
 
@@ -339,6 +349,7 @@ size_t Machine::restore(const MachineSnapshot& s) {
   clock_.reset(s.clock_ns);
   tsc_offset_ = s.tsc_offset;
   clock_line_ = s.clock_line;
+  counted_deadline_ns_ = TimerSource::kNever;
   owed_limit_exit_ = s.owed_limit_exit;
   limit_ = s.owed_limit_exit;
   deadline_count_ = s.deadline_count;
@@ -425,7 +436,10 @@ void Machine::service_devices() {
 }
 
 void Machine::count_host_cpu() {
-  // sched_getcpu() is a vDSO call (rseq/getcpu), cheap enough for every exit.
+  // sched_getcpu() is a vDSO call (rseq/getcpu), yet 30 instructions: a few percent of an emu
+  // exit. Looking every 64th exit misses only a thread moved away and back within 64 exits
+  // (microseconds on emu), which the count of migrations may well forget.
+  if (stats_.get(VmStat::VMEXIT_COUNT) % kExitsPerCpuLook != 0) return;
   const int cpu = sched_getcpu();
   if (cpu != host_cpu_) {
     if (host_cpu_ >= 0) stats_.add(VmStat::VCPU_MIGRATIONS);
@@ -452,7 +466,7 @@ HostSample Machine::host_sample() const {
 
 void Machine::deliver_interrupts(bool at_kick) {
   if (!platform_.pic().interrupt_pending()) {
-    request_window(false);
+    if (window_requested_) request_window(false);
     return;
   }
   if (engine_->can_inject()) {
@@ -513,7 +527,7 @@ bool Machine::wait_while_halted(RunOutcome& outcome) {
 }
 
 void Machine::arm_kicker() {
-  if (engine_->instruction_count()) return; // emu: quanta, not kicks
+  if (counts_instructions_) return; // emu: quanta, not kicks
   uint64_t deadline = platform_.next_deadline_ns();
   if (deadline == armed_deadline_) return;
   armed_deadline_ = deadline;

@@ -180,6 +180,7 @@ private:
   // what it holds now.
   std::shared_ptr<const MemoryImage> memory_image_;
   std::string engine_choice_;
+  const bool counts_instructions_;       // the engine keeps an instruction count (emu)
   DebugRegisterArbiter debug_registers_; // after engine_, whose slots it hands out
   VirtualClock clock_;
   IoBus ports_;
@@ -196,6 +197,10 @@ private:
   // at which the next timer deadline falls (the engine's limit; kNever: none).
   ClockLine clock_line_;
   uint64_t deadline_count_ = TimerSource::kNever;
+  // The count ClockLine::icount_at gave for the deadline asked last (its 128-bit division costs a
+  // tenth of an exit), until the clock line moves; kNever: none.
+  uint64_t counted_deadline_ns_ = TimerSource::kNever;
+  uint64_t counted_deadline_icount_ = 0;
   // The engine's instruction limit, and the count at which a debug stop came before the limit's
   // exit (which the next run() then takes first).
   std::optional<uint64_t> limit_;

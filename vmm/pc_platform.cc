@@ -18,28 +18,30 @@ void PcPlatform::attach(IoBus& ports, IoBus& mmio) {
   ports.add(0x20, 2, pic_.master());
   ports.add(0xa0, 2, pic_.slave());
   ports.add(0x4d0, 2, pic_.elcr());
-  ports.add(0x40, 4, pit_);
-  ports.add(0x61, 1, port_61_);
-  ports.add(0x70, 2, rtc_);
+  ports.add(0x40, 4, pit_port_);
+  ports.add(0x61, 1, port_61_port_);
+  ports.add(0x70, 2, rtc_port_);
   ports.add(0x3f8, 8, serial_);
   ports.add(0x64, 1, i8042_);
   ports.add(0xcf9, 1, reset_control_);
   ports.add(0xf4, 1, debug_exit_);
-  mmio.add(Hpet::kBase, Hpet::kSize, hpet_);
+  mmio.add(Hpet::kBase, Hpet::kSize, hpet_port_);
 }
 
-uint64_t PcPlatform::next_deadline_ns() const {
+void PcPlatform::recompute_deadline() const {
   uint64_t next = TimerSource::kNever;
   for (const TimerSource* t : timers_)
     next = std::min(next, t->next_deadline_ns());
-  return next;
+  deadline_ns_ = next;
+  deadline_stale_ = false;
 }
 
-void PcPlatform::expire_timers() {
+void PcPlatform::expire_due_timers() {
   const uint64_t now = clock_.now_ns();
   for (TimerSource* t : timers_) {
     if (t->next_deadline_ns() <= now) t->expire();
   }
+  deadline_stale_ = true;
 }
 
 void PcPlatform::save(StateWriter& out) const {
@@ -66,6 +68,7 @@ void PcPlatform::restore(StateReader& in) {
   reset_control_.restore(in);
   pit_irq_.restore(in);
   rtc_irq_.restore(in);
+  deadline_stale_ = true;
 }
 
 } // namespace rrvm

@@ -44,10 +44,19 @@ public:
   // A device's request to end the run (the guest's exit status, a reset), if one was made.
   const std::optional<EndRequest>& end_request() const { return end_.pending(); }
 
-  // Earliest deadline of all timer devices (guest ns), or TimerSource::kNever.
-  uint64_t next_deadline_ns() const;
+  // Earliest deadline of all timer devices (guest ns), or TimerSource::kNever. Asked at every
+  // exit, so it is kept: a deadline changes only when the guest accesses a timer device, a timer
+  // expires or the platform is restored, and those mark it stale.
+  uint64_t next_deadline_ns() const {
+    if (deadline_stale_) [[unlikely]]
+      recompute_deadline();
+    return deadline_ns_;
+  }
   // Lets every timer whose deadline has come raise its interrupts.
-  void expire_timers();
+  void expire_timers() {
+    if (next_deadline_ns() <= clock_.now_ns()) [[unlikely]]
+      expire_due_timers();
+  }
 
   // Interrupt edges each timer device has raised, for the statistics.
   uint64_t pit_interrupts() const { return pit_irq_.edges(); }
@@ -86,6 +95,33 @@ private:
     uint64_t edges_ = 0;
   };
 
+  // A timer device on the bus: any access may reprogram it (or, as a read of the RTC's register
+  // C does, rearm it), so each one marks the platform's deadline stale.
+  class TimerPort : public IoDevice {
+  public:
+    TimerPort(IoDevice& device, bool& deadline_stale)
+        : device_(device), deadline_stale_(deadline_stale) {}
+    std::string_view name() const override { return device_.name(); }
+    uint64_t read(uint64_t offset, unsigned size) override {
+      deadline_stale_ = true;
+      return device_.read(offset, size);
+    }
+    void write(uint64_t offset, unsigned size, uint64_t value) override {
+      deadline_stale_ = true;
+      device_.write(offset, size, value);
+    }
+    // The platform saves and restores the device itself.
+    void save(StateWriter&) const override {}
+    void restore(StateReader&) override {}
+
+  private:
+    IoDevice& device_;
+    bool& deadline_stale_;
+  };
+
+  void recompute_deadline() const;
+  void expire_due_timers();
+
   const VirtualClock& clock_;
   DualPic pic_;
   Hpet hpet_; // before the PIT and RTC: they raise IRQ0/IRQ8 through its legacy filter
@@ -100,6 +136,12 @@ private:
   I8042 i8042_;
   ResetControl reset_control_;
   std::array<TimerSource*, 3> timers_;
+  mutable uint64_t deadline_ns_ = TimerSource::kNever;
+  mutable bool deadline_stale_ = true;
+  TimerPort pit_port_{pit_, deadline_stale_};
+  TimerPort port_61_port_{port_61_, deadline_stale_}; // channel 2's gate: the PIT's state
+  TimerPort rtc_port_{rtc_, deadline_stale_};
+  TimerPort hpet_port_{hpet_, deadline_stale_};
 };
 
 } // namespace rrvm

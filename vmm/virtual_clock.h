@@ -70,7 +70,9 @@ class TimerSource {
 public:
   static constexpr uint64_t kNever = UINT64_MAX;
   virtual ~TimerSource() = default;
-  // Guest time (ns) at which this device next needs expire(), or kNever.
+  // Guest time (ns) at which this device next needs expire(), or kNever. A function of the
+  // device's state alone (not of the clock): PcPlatform keeps it until the guest accesses the
+  // device, it expires or it is restored.
   virtual uint64_t next_deadline_ns() const = 0;
   // Raise whatever interrupts are due at the clock's current time.
   virtual void expire() = 0;

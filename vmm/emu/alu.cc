@@ -75,9 +75,19 @@ template <Alu Op, typename T> T compute(Cpu& c, T a, T b) {
   }
 }
 
+// Both forms read memory (the source, or the destination to modify) before changing anything, so
+// an MMIO read with no value yet returns unretired (RetryableRead) instead of throwing.
 template <Alu Op, typename T, OpKind D, OpKind S> void alu2(Cpu& c, const Insn& in) {
   constexpr bool kWrites = Op != Alu::kCmp && Op != Alu::kTest;
-  T b = get<T, S>(c, in.op[1], in);
+  T b;
+  if constexpr (S == OpKind::kMem) {
+    RetryableRead retryable(c);
+    b = get<T, S>(c, in.op[1], in);
+    if (c.unretired) [[unlikely]]
+      return;
+  } else {
+    b = get<T, S>(c, in.op[1], in);
+  }
   if constexpr (D == OpKind::kReg) {
     T a = Op == Alu::kMov ? T(0) : c.reg<T>(in.op[0]);
     T r = compute<Op, T>(c, a, b);
@@ -86,7 +96,13 @@ template <Alu Op, typename T, OpKind D, OpKind S> void alu2(Cpu& c, const Insn& 
     // CMP and TEST only read; every other form writes its destination.
     uint64_t la =
         c.linear(in.op[0], in, sizeof(T), kWrites ? Cpu::Access::kWrite : Cpu::Access::kRead);
-    T a = Op == Alu::kMov ? T(0) : c.read<T>(la);
+    T a = T(0);
+    if constexpr (Op != Alu::kMov) {
+      RetryableRead retryable(c);
+      a = c.read<T>(la);
+      if (c.unretired) [[unlikely]]
+        return;
+    }
     T r = compute<Op, T>(c, a, b);
     if constexpr (kWrites) c.write<T>(la, r);
   }

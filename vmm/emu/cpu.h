@@ -161,6 +161,10 @@ public:
     unretired = true;
     stop = true;
   }
+  // Set by a handler around its one device-readable load when nothing before it changed state
+  // and it returns at once when the load leaves `unretired` set (RetryableRead): an MMIO read
+  // with no value yet then stops the run as a port read does, without a C++ exception.
+  bool mmio_read_unretires = false;
   uint64_t limit = ~0ull; // stop when icount reaches this
   std::atomic<bool> kicked{false};
   InputLog inputs;
@@ -468,6 +472,18 @@ private:
     return (((la >> page_shift) ^ page_shift) * 0x9e3779b97f4a7c15ull) >> 54;
   }
   std::bitset<kLargePageFilterBits> large_pages_;
+};
+
+// Cpu::mmio_read_unretires for one handler's load; a fault unwinding through it clears it too.
+class RetryableRead {
+public:
+  explicit RetryableRead(Cpu& c) : c_(c) { c_.mmio_read_unretires = true; }
+  ~RetryableRead() { c_.mmio_read_unretires = false; }
+  RetryableRead(const RetryableRead&) = delete;
+  RetryableRead& operator=(const RetryableRead&) = delete;
+
+private:
+  Cpu& c_;
 };
 
 } // namespace rrvm::emu

@@ -35,12 +35,26 @@ int64_t sext(uint64_t v, unsigned bytes) {
   }
 }
 
+// The source read comes first: an MMIO read with no value yet returns unretired (RetryableRead).
 void op_movzx(Cpu& c, const Insn& in) {
-  c.set_reg_sized(in.op[0].reg, in.op[0].size, get_sized(c, in.op[1], in));
+  uint64_t v;
+  {
+    RetryableRead retryable(c);
+    v = get_sized(c, in.op[1], in);
+  }
+  if (c.unretired) [[unlikely]]
+    return;
+  c.set_reg_sized(in.op[0].reg, in.op[0].size, v);
 }
 void op_movsx(Cpu& c, const Insn& in) {
-  c.set_reg_sized(in.op[0].reg, in.op[0].size,
-                  uint64_t(sext(get_sized(c, in.op[1], in), in.op[1].size)));
+  uint64_t v;
+  {
+    RetryableRead retryable(c);
+    v = get_sized(c, in.op[1], in);
+  }
+  if (c.unretired) [[unlikely]]
+    return;
+  c.set_reg_sized(in.op[0].reg, in.op[0].size, uint64_t(sext(v, in.op[1].size)));
 }
 void op_lea(Cpu& c, const Insn& in) {
   c.set_reg_sized(in.op[0].reg, in.op[0].size, c.offset(in.op[1], in));

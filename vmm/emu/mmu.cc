@@ -206,7 +206,10 @@ void Cpu::access_phys(uint64_t gpa, unsigned size, bool is_write, void* data) {
     exit.reason = ExitReason::kMmio;
     exit.mmio = MmioExit{gpa, uint8_t(size), false, mmio_buffer};
     std::memset(mmio_buffer, 0, sizeof mmio_buffer);
-    throw StopRun{};
+    if (!mmio_read_unretires) throw StopRun{};
+    std::memset(data, 0, size);
+    stop_unretired();
+    return;
   }
   if (exit_pending) {
     exit = Exit{};
@@ -249,7 +252,8 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
       throw StopRun{};
     }
   }
-  if (watch_active()) check_watch(la, size, is_write);
+  // An unretired read is no access yet: its instruction runs again.
+  if (watch_active() && !unretired) check_watch(la, size, is_write);
 }
 
 void Cpu::check_watch(uint64_t la, unsigned size, bool is_write) {
