@@ -2,8 +2,7 @@
 
 namespace rrvm::emu {
 
-// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax (the TLB
-// entry in rdx). 8-byte slots exist only in 64-bit mode, whose stack pointer is unmasked; 4-byte
+// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax. 8-byte slots exist only in 64-bit mode, whose stack pointer is unmasked; 4-byte
 // slots take the fast path only on a 32-bit stack (SS.B), the 16-bit one masks SP to 16 bits.
 // The stack pointer itself is left for the caller to commit after the access, as Cpu::push does.
 void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
@@ -14,7 +13,7 @@ void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
   mov(rax, gpr64(kRsp));
   if (push) sub(rax, size);
   if (size == 4) mov(eax, eax);
-  emit_linear(kSS, miss);
+  emit_linear(kSS, size, miss); // an 8-byte slot in 64-bit mode, a 4-byte one on a 32-bit stack
   emit_tlb_hit(size, push, miss);
 }
 
@@ -35,7 +34,6 @@ void Emitter::emit_push(const Insn& in) {
     else
       mov(dword[rax], ecx);
   }
-  emit_mark_written();
   if (in.osize == 8)
     sub(gpr64(kRsp), 8);
   else
@@ -68,7 +66,6 @@ void Emitter::emit_call(const Insn& in) {
     mov(qword[rax], rcx);
   else
     mov(dword[rax], ecx);
-  emit_mark_written();
   if (in.osize == 8)
     sub(gpr64(kRsp), 8);
   else

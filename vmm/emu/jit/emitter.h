@@ -62,9 +62,9 @@ private:
   // emit_memory.cc
   SlowAccess& slow_access(const Insn& in);
   void emit_offset(const Operand& m, const Insn& in);
-  void emit_linear(unsigned seg, Xbyak::Label& miss);
+  void emit_linear(unsigned seg, unsigned asize, Xbyak::Label& miss);
   void emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss);
-  void emit_mark_written();
+  void emit_code_page_check(Xbyak::Label& fail);
   void emit_load(const Insn& in);
   void emit_load_extend(const Insn& in, bool sign);
   void emit_alu_load(const Insn& in, InlineAlu op);
@@ -102,7 +102,6 @@ private:
   // inline code (so known here), and its width.
   std::optional<FlagOp> known_op_;
   unsigned known_bits_ = 0;
-  uint64_t* written_pages_;             // GuestMemory's bitmap of pages written
   std::list<SlowAccess> slow_accesses_; // a list: labels must not move
 };
 
