@@ -28,8 +28,9 @@ CpuLayout::CpuLayout(const Cpu& c)
       write_tags(offset_in(c, &c.write_tags)), exec_tags(offset_in(c, &c.exec_tags)),
       tlb(offset_in(c, c.tlb())), tlb_addends(offset_in(c, c.tlb_addends())),
       kicked(offset_in(c, &c.kicked)), interrupt_shadow(offset_in(c, &c.interrupt_shadow)),
-      inputs_next(offset_in(c, &c.inputs.next)), ss_db(offset_in(c, &c.seg[kSS].db)), exit_pending(offset_in(c, &c.exit_pending)),
-      halted(offset_in(c, &c.halted)), code_bits(offset_in(c, &c.code_bits)) {}
+      inputs_next(offset_in(c, &c.inputs.next)), ss_db(offset_in(c, &c.seg[kSS].db)),
+      exit_pending(offset_in(c, &c.exit_pending)), halted(offset_in(c, &c.halted)),
+      code_bits(offset_in(c, &c.code_bits)) {}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

@@ -2,9 +2,10 @@
 
 namespace rrvm::emu {
 
-// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax. 8-byte slots exist only in 64-bit mode, whose stack pointer is unmasked; 4-byte
-// slots take the fast path only on a 32-bit stack (SS.B), the 16-bit one masks SP to 16 bits.
-// The stack pointer itself is left for the caller to commit after the access, as Cpu::push does.
+// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax. 8-byte
+// slots exist only in 64-bit mode, whose stack pointer is unmasked; 4-byte slots take the fast path
+// only on a 32-bit stack (SS.B), the 16-bit one masks SP to 16 bits. The stack pointer itself is
+// left for the caller to commit after the access, as Cpu::push does.
 void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
   if (size == 4) {
     cmp(byte[rbx + l_.ss_db], 0);
