@@ -41,6 +41,7 @@ void GuestMemory::mark_all_written() {
 
 void GuestMemory::clear_written() {
   std::fill(written_.begin(), written_.end(), 0);
+  if (clear_listener_) clear_listener_();
 }
 
 uint64_t GuestMemory::resident_bytes() const {

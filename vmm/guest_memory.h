@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -59,6 +60,7 @@ public:
   // engine does not mark its writes marks everything before a snapshot or restore.
   const std::vector<uint64_t>& written() const { return written_; }
   void mark_page_written(uint64_t page) { written_[page / 64] |= 1ull << (page % 64); }
+  bool page_written(uint64_t page) const { return (written_[page / 64] >> (page % 64)) & 1; }
   void mark_written(uint64_t gpa, uint64_t length) {
     if (length == 0) return;
     for (uint64_t page = gpa / kPageSize; page <= (gpa + length - 1) / kPageSize; ++page)
@@ -66,6 +68,9 @@ public:
   }
   void mark_all_written();
   void clear_written();
+  // Called by clear_written(): a writer that skips marking pages it knows to be marked (emu's
+  // fast writes) must learn that they no longer are. One listener; an empty function removes it.
+  void on_clear_written(std::function<void()> listener) { clear_listener_ = std::move(listener); }
 
   // Pages of guest memory that are actually backed by host memory (mincore), in bytes.
   uint64_t resident_bytes() const;
@@ -75,6 +80,7 @@ private:
   uint64_t size_;
   uint8_t* host_;
   std::vector<uint64_t> written_;
+  std::function<void()> clear_listener_;
 };
 
 // Parses "64M", "1G", "512K", "1048576", "0x7c00" into bytes (decimal unless "0x"); throws a usage

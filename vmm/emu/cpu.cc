@@ -13,9 +13,12 @@ Cpu::Cpu(GuestMemory& memory, CpuidTable table)
     : mem(memory), cpuid(std::move(table)),
       code(std::make_unique<CodeCache>(*this, memory.size())) {
   put_state(CpuState{});
+  mem.on_clear_written([this] { drop_write_tags(); });
 }
 
-Cpu::~Cpu() = default;
+Cpu::~Cpu() {
+  mem.on_clear_written(nullptr);
+}
 
 bool Cpu::take_input(bool io, uint64_t address, unsigned size, uint64_t* value) {
   if (inputs.icount != icount || inputs.next >= inputs.count) return false;

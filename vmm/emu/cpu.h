@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <bitset>
 #include <cstdint>
 #include <cstring>
@@ -65,20 +66,19 @@ namespace perm {
 constexpr uint8_t kReadS = 1, kWriteS = 2, kExecS = 4, kReadU = 8, kWriteU = 16, kExecU = 32;
 } // namespace perm
 
-struct TlbEntry {
+// What the software TLB knows of one linear page beyond the fast paths' tags (Cpu::tlb_tags):
+// where the walk mapped it and what that walk granted. 32 bytes, so the translator finds an
+// entry by a shift.
+struct alignas(32) TlbEntry {
   uint64_t vpn = ~0ull; // linear page number
-  uint8_t* host = nullptr;
   uint64_t ppn = 0;
-  // What the fast paths (read_as/write_as, the translator's inline code) may do: `granted` less
-  // writes to a page holding cached code (they take the slow path, which invalidates it) and
-  // everything on a page with watchpoints (the slow path checks them).
-  uint8_t perm = 0;
   // What the walk the entry was cut from granted: the slow path uses the translation for these
   // without walking again, as a CPU would (a walk may set accessed and dirty bits).
   uint8_t granted = 0;
   bool global = false;     // cut from a G=1 mapping while CR4.PGE was set: survives CR3 writes
   uint8_t page_shift = 12; // the size of the page it was cut from, for INVLPG
 };
+static_assert(sizeof(TlbEntry) == 32);
 
 struct DeviceInput { // the machine's answer to a port or MMIO read or an MSR access
   bool io = false;
@@ -147,6 +147,13 @@ public:
   // the common case costs one test.
   uint8_t seg_checked = 0;
   bool align_checked = false; // CR0.AM at CPL 3: EFLAGS.AC decides whether alignment is checked
+  // Bit s: a data access through segment s goes through check_access (seg_checked's bit s, or
+  // align_checked), so the fast paths test one bit.
+  uint8_t access_checks = 0;
+  // The TLB tags (tlb_tags) of the accesses acc_read, acc_write and acc_exec make.
+  const uint64_t* read_tags = nullptr;
+  const uint64_t* write_tags = nullptr;
+  const uint64_t* exec_tags = nullptr;
   void refresh_mode();
 
   // ---- run control, shared with EmuEngine ----
@@ -263,7 +270,7 @@ public:
   // segment's limit and type checks (#GP(0), or #SS(0) through SS) and the alignment check (#AC).
   enum class Access : uint8_t { kRead, kWrite }; // a read-modify-write is a write
   uint64_t linear(unsigned s, uint64_t off, unsigned size, Access a) {
-    if (((seg_checked >> s) & 1) | align_checked) [[unlikely]]
+    if ((access_checks >> s) & 1) [[unlikely]]
       check_access(s, off, size, a);
     return linear(s, off);
   }
@@ -279,25 +286,24 @@ public:
   template <typename T> T read_sys(uint64_t la) { return read_as<T>(la, perm::kReadS); }
   template <typename T> void write_sys(uint64_t la, T v) { write_as<T>(la, v, perm::kWriteS); }
 
+  // The fast paths: the slot of the access's first byte must hold, for the access's kind, the
+  // page of its last byte (a page-crossing access misses). A write tag implies its page is
+  // already marked written, so nothing is marked here.
   template <typename T> T read_as(uint64_t la, uint8_t need) {
-    const TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
-    if (e.vpn == (la >> 12) && (e.perm & need) && (la & 0xfff) <= 0x1000 - sizeof(T)) [[likely]] {
-      T v;
-      std::memcpy(&v, e.host + (la & 0xfff), sizeof(T));
-      return v;
-    }
+    const size_t slot = tlb_slot(la);
     T v;
-    access_slow(la, sizeof(T), need, &v);
+    if (tags_of(need)[slot] == access_tag(la, sizeof(T))) [[likely]]
+      std::memcpy(&v, tlb_host(slot, la), sizeof(T));
+    else
+      access_slow(la, sizeof(T), need, &v);
     return v;
   }
   template <typename T> void write_as(uint64_t la, T v, uint8_t need) {
-    const TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
-    if (e.vpn == (la >> 12) && (e.perm & need) && (la & 0xfff) <= 0x1000 - sizeof(T)) [[likely]] {
-      std::memcpy(e.host + (la & 0xfff), &v, sizeof(T));
-      mem.mark_page_written(e.ppn);
-      return;
-    }
-    access_slow(la, sizeof(T), need, &v);
+    const size_t slot = tlb_slot(la);
+    if (tags_of(need)[slot] == access_tag(la, sizeof(T))) [[likely]]
+      std::memcpy(tlb_host(slot, la), &v, sizeof(T));
+    else
+      access_slow(la, sizeof(T), need, &v);
   }
   uint64_t read_sized(uint64_t la, unsigned bytes);
   void write_sized(uint64_t la, unsigned bytes, uint64_t v);
@@ -358,6 +364,9 @@ public:
   void flush_tlb_page(uint64_t la);
   // Withdraws fast writes to a physical page that now holds cached code.
   void protect_code_page(uint64_t ppn);
+  // GuestMemory's written-page marks were cleared: every write tag goes (they stood for "the page
+  // is marked"), so the next write to each page takes the slow path, which marks it.
+  void drop_write_tags();
   // Host pointer for the instruction fetch at linear `la`, with the page's physical address;
   // nullptr when the code is not in RAM.
   const uint8_t* fetch_page(uint64_t la, uint64_t* phys);
@@ -367,10 +376,10 @@ public:
   // into that page changes no state.
   const uint8_t* next_code_page(uint64_t la, uint64_t* page) const {
     const uint64_t next = ((la | 0xfff) + 1) & lin_mask;
-    const TlbEntry& e = tlb_[(next >> 12) & (kTlbSize - 1)];
-    if (e.vpn != (next >> 12) || !(e.perm & acc_exec)) return nullptr;
-    *page = e.ppn << 12;
-    return e.host;
+    const size_t slot = tlb_slot(next);
+    if (exec_tags[slot] != next) return nullptr;
+    *page = tlb_[slot].ppn << 12;
+    return tlb_host(slot, next);
   }
   // Whether the TLB still maps the linear page after `la`'s, executable, to physical `page`.
   bool next_page_maps(uint64_t la, uint64_t page) const {
@@ -383,9 +392,26 @@ public:
   // the TLB with what save_tlb() saw, host pointers rebuilt from the physical pages.
   void save_tlb(StateWriter& out) const;
   void restore_tlb(StateReader& in);
-  // The TLB read_as/write_as look up, for the translator's inline copy of their fast path.
-  const TlbEntry* tlb() const { return tlb_; }
+  // The TLB read_as/write_as look up, for the translator's inline copy of their fast path: slot
+  // `tlb_slot(la)` of the tags of the access's kind must equal `access_tag(la, size)`; the host
+  // address is then la + tlb_addends()[slot].
   static constexpr size_t tlb_entries() { return kTlbSize; }
+  static size_t tlb_slot(uint64_t la) { return (la >> 12) & (kTlbSize - 1); }
+  static uint64_t access_tag(uint64_t la, unsigned size) { return (la + size - 1) & ~0xfffull; }
+  // Tags by access kind (the bit number of its perm:: bit), a slot each: the slot's linear page
+  // address where the fast paths may make that access, else kNoTag. What they may do is what
+  // the walk granted, less writes to pages holding cached code or not yet marked written, less
+  // everything on watched pages, and writes only where reads of that privilege are allowed (so a
+  // read-modify-write tests the write tag alone).
+  static constexpr uint64_t kNoTag = ~0ull; // no access's page address (its low bits are set)
+  static constexpr size_t kAccessKinds = 6;
+  const uint64_t* tlb_tags(size_t kind) const { return tags_[kind]; }
+  const uint64_t* tags_of(uint8_t need) const { return tags_[std::countr_zero(need)]; }
+  const uint64_t* tlb_addends() const { return addends_; }
+  const TlbEntry* tlb() const { return tlb_; }
+  uint8_t* tlb_host(size_t slot, uint64_t la) const {
+    return reinterpret_cast<uint8_t*>(addends_[slot] + la);
+  }
 
   // ---- events (interrupts.cc) ----
   enum class EventKind : uint8_t { kException, kExternal, kSoftware, kSoftwareException };
@@ -461,10 +487,15 @@ private:
   // The guest-physical address of `la` for an access needing `need`: the cached translation when
   // its walk granted that, else a walk, whose result is cached.
   uint64_t translate(uint64_t la, uint8_t need);
-  // What the fast paths may do with `e` (TlbEntry::perm), given the cached code and watchpoints.
+  // What the fast paths may do with `e` (the tags), given the cached code, the watchpoints and the
+  // written-page marks.
   uint8_t fast_permissions(const TlbEntry& e) const;
+  void set_tags(size_t slot);
+  void drop_slot(size_t slot);
   void check_watch(uint64_t la, unsigned size, bool write);
   TlbEntry tlb_[kTlbSize];
+  uint64_t tags_[kAccessKinds][kTlbSize];
+  uint64_t addends_[kTlbSize] = {}; // a slot's host page address less its linear page address
   // The large pages (2 MiB, 4 MiB, 1 GiB) that may have entries cached, hashed into a filter:
   // INVLPG searches the whole TLB only for an address that may lie in one of them.
   static constexpr size_t kLargePageFilterBits = 1024;

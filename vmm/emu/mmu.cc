@@ -1,5 +1,9 @@
 // Address translation: the page walks of every paging mode, the software TLB, accesses that
 // cross pages or leave RAM (MMIO exits), and watchpoints.
+#include <algorithm>
+#include <bit>
+#include <iterator>
+
 #include "vmm/emu/code_cache.h"
 #include "vmm/emu/cpu.h"
 #include "vmm/page_walker.h"
@@ -11,6 +15,9 @@ namespace {
 constexpr uint8_t kWriteAny = perm::kWriteS | perm::kWriteU;
 constexpr uint8_t kUserAny = perm::kReadU | perm::kWriteU | perm::kExecU;
 constexpr uint8_t kExecAny = perm::kExecS | perm::kExecU;
+// Indices of the write tags among Cpu::tlb_tags's kinds.
+constexpr size_t kWriteSKind = std::countr_zero(perm::kWriteS);
+constexpr size_t kWriteUKind = std::countr_zero(perm::kWriteU);
 
 bool canonical(uint64_t la) {
   return uint64_t(int64_t(la << 16) >> 16) == la;
@@ -63,17 +70,26 @@ uint64_t Cpu::walk(uint64_t la, uint8_t need, Grant* g) {
   return w.gpa;
 }
 
+void Cpu::drop_slot(size_t slot) {
+  tlb_[slot].vpn = ~0ull;
+  for (auto& tags : tags_)
+    tags[slot] = kNoTag;
+}
+
 void Cpu::flush_tlb() {
   for (auto& e : tlb_)
     e.vpn = ~0ull;
+  for (auto& tags : tags_)
+    std::fill(std::begin(tags), std::end(tags), kNoTag);
   large_pages_.reset();
 }
 
 void Cpu::flush_tlb_nonglobal() {
   large_pages_.reset();
-  for (auto& e : tlb_) {
+  for (size_t slot = 0; slot < kTlbSize; ++slot) {
+    const TlbEntry& e = tlb_[slot];
     if (!e.global)
-      e.vpn = ~0ull;
+      drop_slot(slot);
     else if (e.page_shift > 12 && e.vpn != ~0ull)
       large_pages_.set(large_page_bit(e.vpn << 12, e.page_shift));
   }
@@ -81,51 +97,70 @@ void Cpu::flush_tlb_nonglobal() {
 
 void Cpu::flush_tlb_page(uint64_t la) {
   const uint64_t vpn = la >> 12;
-  TlbEntry& e = tlb_[vpn & (kTlbSize - 1)];
-  if (e.vpn == vpn) e.vpn = ~0ull;
+  if (tlb_[tlb_slot(la)].vpn == vpn) drop_slot(tlb_slot(la));
   // A large page's translation may sit in the slot of any of its 4 KiB pages.
   for (unsigned page_shift : {21u, 22u, 30u}) {
     if (!large_pages_[large_page_bit(la, page_shift)]) continue;
-    for (auto& other : tlb_)
-      if (((other.vpn ^ vpn) >> (other.page_shift - 12)) == 0) other.vpn = ~0ull;
+    for (size_t slot = 0; slot < kTlbSize; ++slot) {
+      const TlbEntry& other = tlb_[slot];
+      if (((other.vpn ^ vpn) >> (other.page_shift - 12)) == 0) drop_slot(slot);
+    }
     return;
   }
 }
 
 void Cpu::protect_code_page(uint64_t ppn) {
-  for (auto& e : tlb_)
-    if (e.ppn == ppn) e.perm &= ~kWriteAny;
+  for (size_t slot = 0; slot < kTlbSize; ++slot)
+    if (tlb_[slot].ppn == ppn) tags_[kWriteSKind][slot] = tags_[kWriteUKind][slot] = kNoTag;
+}
+
+void Cpu::drop_write_tags() {
+  std::fill(std::begin(tags_[kWriteSKind]), std::end(tags_[kWriteSKind]), kNoTag);
+  std::fill(std::begin(tags_[kWriteUKind]), std::end(tags_[kWriteUKind]), kNoTag);
 }
 
 uint8_t Cpu::fast_permissions(const TlbEntry& e) const {
   for (const auto& w : watchpoints)
     if (w.address >> 12 == e.vpn || (w.address + w.length - 1) >> 12 == e.vpn) return 0;
-  return code->is_code(e.ppn << 12) ? e.granted & ~kWriteAny : e.granted;
+  uint8_t p = e.granted;
+  if (!mem.page_written(e.ppn) || code->is_code(e.ppn << 12)) p &= ~kWriteAny;
+  if (!(p & perm::kReadS)) p &= ~perm::kWriteS;
+  if (!(p & perm::kReadU)) p &= ~perm::kWriteU;
+  return p;
+}
+
+void Cpu::set_tags(size_t slot) {
+  const TlbEntry& e = tlb_[slot];
+  const uint8_t p = fast_permissions(e);
+  for (size_t kind = 0; kind < kAccessKinds; ++kind)
+    tags_[kind][slot] = (p >> kind) & 1 ? e.vpn << 12 : kNoTag;
 }
 
 void Cpu::refresh_tlb_permissions() {
-  for (auto& e : tlb_)
-    if (e.vpn != ~0ull) e.perm = fast_permissions(e);
+  for (size_t slot = 0; slot < kTlbSize; ++slot)
+    if (tlb_[slot].vpn != ~0ull) set_tags(slot);
 }
 
 void Cpu::fill_tlb(uint64_t la, uint64_t gpa, const Grant& g) {
   uint64_t page = gpa & ~0xfffull;
   if (!mem.contains(page, kPageSize)) return;
-  TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+  const size_t slot = tlb_slot(la);
+  TlbEntry& e = tlb_[slot];
   e.vpn = la >> 12;
-  e.host = mem.host() + page;
   e.ppn = page >> 12;
   e.granted = g.perms;
-  e.perm = fast_permissions(e);
   e.global = g.global;
   e.page_shift = g.page_shift;
+  addends_[slot] = uint64_t(mem.host() + page) - (la & ~0xfffull);
+  set_tags(slot);
   if (g.page_shift > 12) large_pages_.set(large_page_bit(la, g.page_shift));
 }
 
 uint64_t Cpu::translate(uint64_t la, uint8_t need) {
-  TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
+  const size_t slot = tlb_slot(la);
+  const TlbEntry& e = tlb_[slot];
   if (e.vpn == la >> 12 && (e.granted & need)) {
-    e.perm = fast_permissions(e); // the page's code may be gone: fast writes again
+    set_tags(slot); // the page's code may be gone, or the page marked written: fast writes again
     return (e.ppn << 12) | (la & 0xfff);
   }
   Grant g;
@@ -160,16 +195,17 @@ void Cpu::restore_tlb(StateReader& in) {
   const auto entries = in.get<uint32_t>();
   for (uint32_t i = 0; i < entries; ++i) {
     const auto vpn = in.get<uint64_t>();
-    TlbEntry& e = tlb_[vpn & (kTlbSize - 1)];
+    const size_t slot = vpn & (kTlbSize - 1);
+    TlbEntry& e = tlb_[slot];
     e.vpn = vpn;
     e.ppn = in.get<uint64_t>();
     if (!mem.contains(e.ppn << 12, kPageSize))
       throw Error(ExitCode::kInternal, "a saved TLB entry translates to a page outside RAM");
-    e.host = mem.host() + (e.ppn << 12);
+    addends_[slot] = uint64_t(mem.host() + (e.ppn << 12)) - (vpn << 12);
     e.granted = in.get<uint8_t>();
     e.global = in.get<bool>();
     e.page_shift = in.get<uint8_t>();
-    e.perm = fast_permissions(e);
+    set_tags(slot);
   }
   for (size_t word = 0; word < kLargePageFilterBits / 64; ++word) {
     const auto bits = in.get<uint64_t>();
@@ -232,6 +268,8 @@ void Cpu::access_slow(uint64_t la, unsigned size, uint8_t need, void* data) {
   unsigned first = unsigned(std::min<uint64_t>(size, 0x1000 - (la & 0xfff)));
   if (first == size) {
     access_phys(translate(la, need), size, is_write, data);
+    // The page is marked now: the next writes to it may take the fast path.
+    if (is_write && tlb_[tlb_slot(la)].vpn == la >> 12) set_tags(tlb_slot(la));
   } else {
     Grant g1, g2;
     uint64_t gpa1 = walk(la, need, &g1);
@@ -272,10 +310,10 @@ void Cpu::check_watch(uint64_t la, unsigned size, bool is_write) {
 }
 
 const uint8_t* Cpu::fetch_page(uint64_t la, uint64_t* phys) {
-  const TlbEntry& e = tlb_[(la >> 12) & (kTlbSize - 1)];
-  if (e.vpn == (la >> 12) && (e.perm & acc_exec)) {
-    *phys = (e.ppn << 12) | (la & 0xfff);
-    return e.host + (la & 0xfff);
+  const size_t slot = tlb_slot(la);
+  if (exec_tags[slot] == (la & ~0xfffull)) {
+    *phys = (tlb_[slot].ppn << 12) | (la & 0xfff);
+    return tlb_host(slot, la);
   }
   if ((efer & efer::kLMA) && !canonical(la)) fault(vec::kGP, 0);
   const uint64_t gpa = translate(la, acc_exec);

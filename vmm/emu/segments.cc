@@ -31,6 +31,10 @@ void Cpu::refresh_mode() {
   acc_read = user ? perm::kReadU : perm::kReadS;
   acc_write = user ? perm::kWriteU : perm::kWriteS;
   acc_exec = user ? perm::kExecU : perm::kExecS;
+  access_checks = align_checked ? 0x3f : seg_checked;
+  read_tags = tags_of(acc_read);
+  write_tags = tags_of(acc_write);
+  exec_tags = tags_of(acc_exec);
 }
 
 Segment flat_segment(uint16_t selector, bool code, bool l, bool db, unsigned dpl) {

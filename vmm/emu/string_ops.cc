@@ -31,10 +31,9 @@ void advance(Cpu& c, unsigned r, const StrCtx& x, uint64_t elements = 1) {
 }
 
 // Elements of a string operand that the fast paths may reach in one go: `n` of them from the
-// host byte `first` on (the element at the register's offset), all in the page of TLB entry
-// `page`, in the direction of the step.
+// host byte `first` on (the element at the register's offset), all in one page, in the direction
+// of the step. A page the fast paths may write is marked written already.
 struct FastRun {
-  const TlbEntry* page = nullptr;
   uint8_t* first = nullptr;
   uint64_t n = 0;
   // The lowest byte of the first `count` elements.
@@ -49,16 +48,15 @@ struct FastRun {
 // limit or alignment check is due (each element would check it).
 FastRun fast_run(const Cpu& c, unsigned s, uint64_t off, const StrCtx& x, uint64_t n,
                  uint8_t need) {
-  if (((c.seg_checked >> s) & 1) | c.align_checked) return {};
+  if ((c.access_checks >> s) & 1) return {};
   const uint64_t la = c.linear(s, off);
-  const TlbEntry& e = c.tlb()[(la >> 12) & (Cpu::tlb_entries() - 1)];
-  if (e.vpn != la >> 12 || !(e.perm & need)) return {};
   const uint64_t size = uint64_t(x.step > 0 ? x.step : -x.step), at = la & (kPageSize - 1);
-  if (at + size > kPageSize) return {};
+  const size_t slot = Cpu::tlb_slot(la);
+  if (c.tags_of(need)[slot] != Cpu::access_tag(la, unsigned(size))) return {}; // or crosses
   // Elements after the first that still fit in the page, and before the offset wraps.
   const uint64_t in_page = x.step > 0 ? (kPageSize - at) / size - 1 : at / size;
   const uint64_t before_wrap = x.step > 0 ? (x.am - off) / size : off / size;
-  return {&e, e.host + at, std::min({n - 1, in_page, before_wrap}) + 1};
+  return {c.tlb_host(slot, la), std::min({n - 1, in_page, before_wrap}) + 1};
 }
 
 // Runs `body` once, or under REP until RCX is exhausted, `done` says stop, or the run must
@@ -118,7 +116,6 @@ template <typename T> void op_movs(Cpu& c, const Insn& in) {
     const uint64_t bytes = n * sizeof(T);
     if (!behind && src < dst + bytes && dst < src + bytes) return 0;
     std::memmove(dst, src, bytes);
-    c.mem.mark_page_written(to.page->ppn);
     advance(c, kRsi, x, n);
     advance(c, kRdi, x, n);
     return n;
@@ -150,7 +147,6 @@ template <typename T> void op_stos(Cpu& c, const Insn& in) {
       for (uint64_t i = 0; i < n; ++i)
         std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
     }
-    c.mem.mark_page_written(to.page->ppn);
     advance(c, kRdi, x, n);
     return n;
   };

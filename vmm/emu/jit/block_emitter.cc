@@ -23,13 +23,14 @@ CpuLayout::CpuLayout(const Cpu& c)
       lazy_a(offset_in(c, &c.lazy.a)), lazy_b(offset_in(c, &c.lazy.b)),
       lazy_r(offset_in(c, &c.lazy.r)), lazy_op(offset_in(c, &c.lazy.op)),
       flags_raw(offset_in(c, &c.flags_raw)), seg_base(offset_in(c, &c.seg_base[0])),
-      lin_mask(offset_in(c, &c.lin_mask)), seg_checked(offset_in(c, &c.seg_checked)),
-      align_checked(offset_in(c, &c.align_checked)), acc_read(offset_in(c, &c.acc_read)),
-      acc_exec(offset_in(c, &c.acc_exec)), tlb(offset_in(c, c.tlb())),
-      kicked(offset_in(c, &c.kicked)), interrupt_shadow(offset_in(c, &c.interrupt_shadow)),
-      inputs_next(offset_in(c, &c.inputs.next)), acc_write(offset_in(c, &c.acc_write)),
-      ss_db(offset_in(c, &c.seg[kSS].db)), exit_pending(offset_in(c, &c.exit_pending)),
-      halted(offset_in(c, &c.halted)), code_bits(offset_in(c, &c.code_bits)) {}
+      lin_mask(offset_in(c, &c.lin_mask)), access_checks(offset_in(c, &c.access_checks)),
+      read_tags(offset_in(c, &c.read_tags)), write_tags(offset_in(c, &c.write_tags)),
+      exec_tags(offset_in(c, &c.exec_tags)), tlb(offset_in(c, c.tlb())),
+      tlb_addends(offset_in(c, c.tlb_addends())), kicked(offset_in(c, &c.kicked)),
+      interrupt_shadow(offset_in(c, &c.interrupt_shadow)),
+      inputs_next(offset_in(c, &c.inputs.next)), ss_db(offset_in(c, &c.seg[kSS].db)),
+      exit_pending(offset_in(c, &c.exit_pending)), halted(offset_in(c, &c.halted)),
+      code_bits(offset_in(c, &c.code_bits)) {}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

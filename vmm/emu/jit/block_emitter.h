@@ -23,9 +23,9 @@ struct CpuLayout {
   explicit CpuLayout(const Cpu& c);
   int32_t gpr, rip, next_rip, icount, limit, stop;
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, flags_raw;
-  int32_t seg_base, lin_mask, seg_checked, align_checked, acc_read, acc_exec, tlb;
+  int32_t seg_base, lin_mask, access_checks, read_tags, write_tags, exec_tags, tlb, tlb_addends;
   int32_t kicked, interrupt_shadow, inputs_next;
-  int32_t acc_write, ss_db;
+  int32_t ss_db;
   int32_t exit_pending, halted, code_bits;
 };
 
@@ -50,7 +50,6 @@ struct EmitContext {
   const bool* chaining;        // whether chaining is allowed now (Translator::set_chaining)
   std::deque<ExitLink>* links; // where the block's exit links are made (stable addresses)
   const uint64_t* generation;  // CodeCache::generation()
-  uint64_t* written_pages;     // GuestMemory's written-page bitmap, which inline stores mark
 };
 
 // Writes the code for `b` at `at` (the writable view of code that will run at the same offset in

@@ -44,19 +44,8 @@ void Emitter::loop_to_self(const Block& b) {
   mov(rdx, rax);
   add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
   and_(rdx, qword[rbx + l_.lin_mask]);
-  shr(rdx, 12);
-  mov(r8d, edx);
-  and_(r8d, uint32_t(Cpu::tlb_entries() - 1));
-  imul(r8d, r8d, int(sizeof(TlbEntry)));
-  lea(r8, ptr[rbx + r8 + l_.tlb]);
-  cmp(qword[r8 + int32_t(offsetof(TlbEntry, vpn))], rdx);
-  jne(no, T_NEAR);
-  mov(r9, page);
-  cmp(qword[r8 + int32_t(offsetof(TlbEntry, ppn))], r9);
-  jne(no, T_NEAR);
-  mov(r9b, byte[rbx + l_.acc_exec]);
-  test(byte[r8 + int32_t(offsetof(TlbEntry, perm))], r9b);
-  jz(no, T_NEAR);
+  mov(r10, page);
+  emit_code_page_check(no);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   jmp(top_, T_NEAR);
   L(no);

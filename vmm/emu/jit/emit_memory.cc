@@ -1,3 +1,5 @@
+#include <bit>
+
 #include "vmm/emu/jit/emitter.h"
 
 namespace rrvm::emu {
@@ -31,48 +33,56 @@ void Emitter::emit_offset(const Operand& m, const Insn& in) {
 }
 
 // Cpu::linear's unchecked case: offset rax in segment `seg` to a linear address in rax. Segments
-// with limit or type checks and alignment checking go to `miss`, the handler's checks.
-void Emitter::emit_linear(unsigned seg, Xbyak::Label& miss) {
-  test(byte[rbx + l_.seg_checked], uint8_t(1u << seg));
+// with limit or type checks and alignment checking go to `miss`, the handler's checks. Inline
+// accesses have 4- or 8-byte addresses. 8 bytes exist only in 64-bit mode: the bases of ES, CS,
+// SS and DS are zero and nothing is masked. 4 bytes may be either mode, but through ES..DS both
+// give the 32-bit sum (64-bit mode's zero base added to a 32-bit offset).
+void Emitter::emit_linear(unsigned seg, unsigned asize, Xbyak::Label& miss) {
+  test(byte[rbx + l_.access_checks], uint8_t(1u << seg));
   jnz(miss, T_NEAR);
-  cmp(byte[rbx + l_.align_checked], 0);
-  jnz(miss, T_NEAR);
+  const bool fs_gs = seg >= kFS;
+  if (asize == 8 && !fs_gs) return;
   add(rax, qword[rbx + l_.seg_base + int32_t(seg) * 8]);
-  and_(rax, qword[rbx + l_.lin_mask]);
+  if (asize == 8) return;
+  if (fs_gs)
+    and_(rax, qword[rbx + l_.lin_mask]);
+  else
+    mov(eax, eax);
 }
 
-// read_as/write_as's TLB hit for `size` bytes at linear rax: the host address in rax, the entry
-// in rdx (rcx clobbered). A miss, a permission the entry lacks (code pages never grant writes, so
-// self-modifying code takes the slow path that invalidates) or a page-crossing access goes to
-// `miss`. Watched pages and MMIO never enter the TLB.
+// read_as/write_as's TLB hit for `size` bytes at linear rax: the host address in rax (rcx, rdx,
+// r8 clobbered). The tag of the access's kind in the slot of its first byte must be the page of
+// its last: a miss, an access the entry does not allow to the fast path (code pages and pages not
+// yet marked written have no write tags, so self-modifying code takes the slow path that
+// invalidates, and a first write the one that marks the page) or a page-crossing access goes to
+// `miss`. Watched pages have no tags; MMIO never enters the TLB.
 void Emitter::emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss) {
   mov(rcx, rax);
   shr(rcx, 12);
-  mov(edx, ecx);
-  and_(edx, uint32_t(Cpu::tlb_entries() - 1));
-  imul(edx, edx, int(sizeof(TlbEntry)));
-  lea(rdx, ptr[rbx + rdx + l_.tlb]);
-  cmp(qword[rdx + int32_t(offsetof(TlbEntry, vpn))], rcx);
+  and_(ecx, uint32_t(Cpu::tlb_entries() - 1));
+  lea(rdx, ptr[rax + int32_t(size - 1)]);
+  and_(rdx, int32_t(~0xfff));
+  mov(r8, qword[rbx + (write ? l_.write_tags : l_.read_tags)]);
+  cmp(rdx, qword[r8 + rcx * 8]);
   jne(miss, T_NEAR);
-  mov(cl, byte[rbx + (write ? l_.acc_write : l_.acc_read)]);
-  test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
-  jz(miss, T_NEAR);
-  and_(eax, 0xfff);
-  cmp(eax, int32_t(0x1000 - size));
-  ja(miss, T_NEAR);
-  add(rax, qword[rdx + int32_t(offsetof(TlbEntry, host))]);
+  add(rax, qword[rbx + rcx * 8 + l_.tlb_addends]);
 }
 
-// write_as's mem.mark_page_written(e.ppn) for the entry in rdx (rcx, rdx, r8 clobbered).
-void Emitter::emit_mark_written() {
-  mov(rcx, qword[rdx + int32_t(offsetof(TlbEntry, ppn))]);
-  mov(rdx, rcx);
-  shr(rdx, 6);
-  mov(r8, reinterpret_cast<uint64_t>(written_pages_));
-  lea(rdx, ptr[r8 + rdx * 8]);
-  mov(r8, qword[rdx]);
-  bts(r8, rcx); // the bit number modulo 64
-  mov(qword[rdx], r8);
+// Whether the TLB maps the code at linear rdx, executable at the current privilege, to physical
+// page r10, as when a block there was decoded or linked (rdx, r8 and r9 clobbered): the exec tag
+// holds the page while it is executable and unwatched, the entry its physical page.
+void Emitter::emit_code_page_check(Xbyak::Label& fail) {
+  mov(r8, rdx);
+  shr(r8, 12);
+  and_(r8d, uint32_t(Cpu::tlb_entries() - 1));
+  and_(rdx, int32_t(~0xfff));
+  mov(r9, qword[rbx + l_.exec_tags]);
+  cmp(rdx, qword[r9 + r8 * 8]);
+  jne(fail, T_NEAR);
+  static_assert(std::has_single_bit(sizeof(TlbEntry)));
+  shl(r8d, std::countr_zero(sizeof(TlbEntry)));
+  cmp(r10, qword[rbx + r8 + l_.tlb + int32_t(offsetof(TlbEntry, ppn))]);
+  jne(fail, T_NEAR);
 }
 
 // alu2<kMov, T, kReg, kMem> for 32- and 64-bit registers.
@@ -81,7 +91,7 @@ void Emitter::emit_load(const Insn& in) {
   const Operand& d = in.op[0];
   SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
-  emit_linear(m.seg, slow.entry);
+  emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(d.size, false, slow.entry);
   if (d.size == 8)
     mov(rax, qword[rax]);
@@ -98,7 +108,7 @@ void Emitter::emit_load_extend(const Insn& in, bool sign) {
   const Operand& d = in.op[0];
   SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
-  emit_linear(m.seg, slow.entry);
+  emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, false, slow.entry);
   const Xbyak::Address at = m.size == 1 ? byte[rax] : m.size == 2 ? word[rax] : dword[rax];
   if (!sign)
@@ -119,7 +129,7 @@ void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {
   const Operand& m = in.op[1];
   SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
-  emit_linear(m.seg, slow.entry);
+  emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, false, slow.entry);
   if (m.size == 8)
     mov(rcx, qword[rax]);
@@ -130,7 +140,7 @@ void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {
 }
 
 // alu2<Op, T, kMem, kReg|kImm> for 4 and 8 bytes: read_as, lazy_set<T>(op, a, b, r) and, but for
-// CMP and TEST, write_as of the result, the TLB entry granting both accesses.
+// CMP and TEST, write_as of the result through the one TLB hit.
 void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
   const Operand& m = in.op[0];
   const Operand& s = in.op[1];
@@ -138,13 +148,8 @@ void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
   const bool wide = m.size == 8;
   SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
-  emit_linear(m.seg, slow.entry);
-  emit_tlb_hit(m.size, writes, slow.entry);
-  if (writes) {
-    mov(cl, byte[rbx + l_.acc_read]);
-    test(byte[rdx + int32_t(offsetof(TlbEntry, perm))], cl);
-    jz(slow.entry, T_NEAR);
-  }
+  emit_linear(m.seg, in.asize, slow.entry);
+  emit_tlb_hit(m.size, writes, slow.entry); // a write tag implies the read tag
   const Xbyak::Reg64 b = rcx, r = r9;
   mov(sized(r, m.size), wide ? qword[rax] : dword[rax]);
   if (s.kind == OpKind::kImm)
@@ -153,10 +158,7 @@ void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
     mov(sized(b, m.size), sized(cached_gpr(s.reg), m.size));
   if (flags_live_) mov(r8, r);
   record_flags(emit_alu_op(op, sized(r, m.size), sized(b, m.size)), m.size, r8, b, r);
-  if (writes) {
-    mov(wide ? qword[rax] : dword[rax], sized(r, m.size));
-    emit_mark_written();
-  }
+  if (writes) mov(wide ? qword[rax] : dword[rax], sized(r, m.size));
   resume(slow);
 }
 
@@ -166,7 +168,7 @@ void Emitter::emit_store(const Insn& in) {
   const Operand& s = in.op[1];
   SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
-  emit_linear(m.seg, slow.entry);
+  emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, true, slow.entry);
   if (s.kind == OpKind::kImm) {
     switch (m.size) {
@@ -205,7 +207,6 @@ void Emitter::emit_store(const Insn& in) {
       break;
     }
   }
-  emit_mark_written();
   resume(slow);
 }
 

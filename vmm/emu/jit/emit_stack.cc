@@ -2,10 +2,10 @@
 
 namespace rrvm::emu {
 
-// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax (the TLB
-// entry in rdx). 8-byte slots exist only in 64-bit mode, whose stack pointer is unmasked; 4-byte
-// slots take the fast path only on a 32-bit stack (SS.B), the 16-bit one masks SP to 16 bits.
-// The stack pointer itself is left for the caller to commit after the access, as Cpu::push does.
+// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax. 8-byte
+// slots exist only in 64-bit mode, whose stack pointer is unmasked; 4-byte slots take the fast path
+// only on a 32-bit stack (SS.B), the 16-bit one masks SP to 16 bits. The stack pointer itself is
+// left for the caller to commit after the access, as Cpu::push does.
 void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
   if (size == 4) {
     cmp(byte[rbx + l_.ss_db], 0);
@@ -14,7 +14,7 @@ void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
   mov(rax, cached_gpr(kRsp));
   if (push) sub(rax, size);
   if (size == 4) mov(eax, eax);
-  emit_linear(kSS, miss);
+  emit_linear(kSS, size, miss); // an 8-byte slot in 64-bit mode, a 4-byte one on a 32-bit stack
   emit_tlb_hit(size, push, miss);
 }
 
@@ -28,7 +28,6 @@ void Emitter::stack_store(unsigned size, Xbyak::Label& miss, LoadValue load_valu
     mov(qword[rax], rcx);
   else
     mov(dword[rax], ecx);
-  emit_mark_written();
   move_stack_pointer(-int32_t(size));
 }
 

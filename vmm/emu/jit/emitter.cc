@@ -23,7 +23,7 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
 Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
       next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining), links_(ctx.links),
-      generation_(ctx.generation), written_pages_(ctx.written_pages) {}
+      generation_(ctx.generation) {}
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
@@ -221,19 +221,8 @@ void Emitter::chain(const Block& b, bool to_self) {
   mov(r8d, dword[rbx + l_.code_bits]);
   cmp(r8d, dword[rsi + int32_t(offsetof(ExitLink, code_bits))]);
   jne(slow, T_NEAR);
-  shr(rdx, 12);
-  mov(r8d, edx);
-  and_(r8d, uint32_t(Cpu::tlb_entries() - 1));
-  imul(r8d, r8d, int(sizeof(TlbEntry)));
-  lea(r8, ptr[rbx + r8 + l_.tlb]);
-  cmp(qword[r8 + int32_t(offsetof(TlbEntry, vpn))], rdx);
-  jne(slow, T_NEAR);
-  mov(r9, qword[r8 + int32_t(offsetof(TlbEntry, ppn))]);
-  cmp(r9, qword[rsi + int32_t(offsetof(ExitLink, ppn))]);
-  jne(slow, T_NEAR);
-  mov(r9b, byte[rbx + l_.acc_exec]);
-  test(byte[r8 + int32_t(offsetof(TlbEntry, perm))], r9b);
-  jz(slow, T_NEAR);
+  mov(r10, qword[rsi + int32_t(offsetof(ExitLink, ppn))]);
+  emit_code_page_check(slow);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   mov(rax, qword[rsi + int32_t(offsetof(ExitLink, target))]);
   Xbyak::Label tail;

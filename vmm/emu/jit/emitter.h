@@ -98,9 +98,9 @@ private:
   // emit_memory.cc
   SlowAccess& slow_access(const Insn& in);
   void emit_offset(const Operand& m, const Insn& in);
-  void emit_linear(unsigned seg, Xbyak::Label& miss);
+  void emit_linear(unsigned seg, unsigned asize, Xbyak::Label& miss);
   void emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss);
-  void emit_mark_written();
+  void emit_code_page_check(Xbyak::Label& fail);
   void emit_load(const Insn& in);
   void emit_load_extend(const Insn& in, bool sign);
   void emit_alu_load(const Insn& in, InlineAlu op);
@@ -148,7 +148,6 @@ private:
   // Whether the host's flags are the guest's: the previous instruction was an inline register
   // ALU operation, whose host instruction set them last (host_flags() has nothing to redo).
   bool flags_in_host_ = false;
-  uint64_t* written_pages_;             // GuestMemory's bitmap of pages written
   std::list<SlowAccess> slow_accesses_; // a list: labels must not move
   CachedGprs cached_;
   std::array<uint64_t, std::size(kCacheRegs)> last_use_{};

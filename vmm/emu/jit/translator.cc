@@ -64,12 +64,9 @@ TranslatedBlock Translator::translate(const Block& b) {
     ++flushes_;
   }
   const size_t at = used_;
-  // The bitmap is allocated once with the memory; GuestMemory hands it out read-only because
-  // only the engine's writes may mark it, and inline stores are such writes.
-  uint64_t* written = const_cast<uint64_t*>(cpu_.mem.written().data());
   used_ += emit_block(b,
                       {layout_, forms_, &raised_, &next_translation, this, &chaining_, &links_,
-                       cpu_.code->generation(), written},
+                       cpu_.code->generation()},
                       buffer_.writable(at), need);
   used_ = (used_ + 15) & ~size_t(15);
   ++translated_;
