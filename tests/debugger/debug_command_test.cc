@@ -144,7 +144,7 @@ TEST_F(DebugCommandTest, KvmBreakpointsHoldWhileKicksAreSought) {
 // The terminal sends ^C to its whole foreground process group: rrvm, the stub and gdb. gdb
 // interrupts the replay through the protocol; rrvm and the stub carry on.
 TEST_F(DebugCommandTest, InterruptStopsTheReplayNotRrvm) {
-  record("compute_long.elf", {"--append", "120000000"}); // seconds of xorshift, no exits
+  record("compute_long.elf", {"--append", "600000000"}); // seconds of xorshift, no exits
   const std::string out_path = dir_ + "/out";
   const pid_t pid = fork();
   if (pid == 0) {
@@ -161,7 +161,7 @@ TEST_F(DebugCommandTest, InterruptStopsTheReplayNotRrvm) {
   // runs for seconds, ^C as a terminal sends it.
   for (int i = 0; i < 600 && read_file(out_path).find("_start ()") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   kill(-pid, SIGINT);
   int status = 0;
   bool ended = false;
