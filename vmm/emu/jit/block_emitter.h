@@ -50,6 +50,7 @@ struct EmitContext {
   const bool* chaining;        // whether chaining is allowed now (Translator::set_chaining)
   std::deque<ExitLink>* links; // where the block's exit links are made (stable addresses)
   const uint64_t* generation;  // CodeCache::generation()
+  const CodeCache::FastSlot* fast_table; // CodeCache::fast_table()
 };
 
 // Writes the code for `b` at `at` (the writable view of code that will run at the same offset in

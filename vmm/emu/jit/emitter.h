@@ -71,6 +71,7 @@ private:
   void retire_inline(const Insn& in);
   void commit_inline();
   void chain(const Block& b, bool to_self);
+  void probe_code_cache(Xbyak::Label& miss);
   void exit_link();
   void call_direct(const Insn& in);
   void call_trampoline(const Insn& in);
@@ -136,6 +137,7 @@ private:
   const bool* chaining_;
   std::deque<ExitLink>* links_;
   const uint64_t* generation_;
+  const CodeCache::FastSlot* fast_table_;
   Xbyak::Label top_, done_, out_;
   int32_t offset_ = 0;  // bytes of the block retired so far
   int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu

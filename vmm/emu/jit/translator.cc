@@ -66,7 +66,7 @@ TranslatedBlock Translator::translate(const Block& b) {
   const size_t at = used_;
   used_ += emit_block(b,
                       {layout_, forms_, &raised_, &next_translation, this, &chaining_, &links_,
-                       cpu_.code->generation()},
+                       cpu_.code->generation(), cpu_.code->fast_table()},
                       buffer_.writable(at), need);
   used_ = (used_ + 15) & ~size_t(15);
   ++translated_;
