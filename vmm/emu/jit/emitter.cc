@@ -26,7 +26,7 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
 Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
       next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining), links_(ctx.links),
-      generation_(ctx.generation), fast_table_(ctx.fast_table) {}
+      generation_(ctx.generation), fast_table_(ctx.fast_table), lookup_(ctx.lookup) {}
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
@@ -193,8 +193,7 @@ void Emitter::exit_link() {
 // checks between blocks (next_translation()'s own checks, inline), then this block's own top
 // (`to_self`: it ends in a branch of its own), then the translation the link holds, if nothing
 // it was made under changed: the generation (no block retired, so the target lives), the mode,
-// the room under the limit, and the code page's TLB entry. Else next_translation() looks the
-// successor up and sets the link.
+// the room under the limit, and the code page's TLB entry. Else the shared lookup (lookup()).
 void Emitter::chain(const Block& b, bool to_self) {
   Xbyak::Label slow;
   mov(rcx, reinterpret_cast<uint64_t>(chaining_));
@@ -228,12 +227,22 @@ void Emitter::chain(const Block& b, bool to_self) {
   emit_code_page_check(slow);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   mov(rax, qword[rsi + int32_t(offsetof(ExitLink, target))]);
-  Xbyak::Label tail;
-  jmp(tail, T_NEAR);
+  mov(rdi, rbx);
+  pop_frame();
+  jmp(rax);
   L(slow);
-  Xbyak::Label call_next;
+  mov(r11, reinterpret_cast<uint64_t>(lookup_));
+  jmp(r11);
+}
+
+// Where chain() goes when the link misses, with this block's frame, RIP in rax, the link in rsi
+// and the room under the limit in rcx: the translation the code cache's table holds for RIP
+// (probe_code_cache()), else next_translation()'s answer, which also sets the link; a tail jump
+// there, or the block's return when there is none.
+void Emitter::lookup() {
+  Xbyak::Label call_next, tail;
   probe_code_cache(call_next);
-  mov(dword[rbx + l_.inputs_next], 0);
+  mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   mov(rax, r11);
   jmp(tail, T_NEAR);
   L(call_next);
@@ -248,6 +257,10 @@ void Emitter::chain(const Block& b, bool to_self) {
   mov(rdi, rbx);
   pop_frame();
   jmp(rax);
+  L(done_);
+  xor_(eax, eax);
+  pop_frame();
+  ret();
 }
 
 // next_translation()'s lookup inline, for exits whose link misses (returns, indirect jumps, a

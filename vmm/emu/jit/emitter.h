@@ -38,6 +38,7 @@ class Emitter : public Xbyak::CodeGenerator {
 public:
   Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
   void block(const Block& b);
+  void lookup();
 
 private:
   static constexpr int kNoGuest = -1;
@@ -138,6 +139,7 @@ private:
   std::deque<ExitLink>* links_;
   const uint64_t* generation_;
   const CodeCache::FastSlot* fast_table_;
+  const uint8_t* lookup_;
   Xbyak::Label top_, done_, out_;
   int32_t offset_ = 0;  // bytes of the block retired so far
   int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu

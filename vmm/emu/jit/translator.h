@@ -54,12 +54,15 @@ public:
 
 private:
   TranslatedBlock translate(const Block& b);
+  EmitContext context();
   static TranslatedBlock next_translation(Cpu* c, void* translator, ExitLink* link) noexcept;
 
   Cpu& cpu_;
   CpuLayout layout_;
   HandlerForms forms_;
   CodeBuffer buffer_;
+  // The buffer starts with emit_lookup()'s code, kept across flushes; blocks follow.
+  size_t blocks_start_ = 0;
   size_t used_ = 0;
   // The exit links of the translations in the buffer, dropped with them.
   std::deque<ExitLink> links_;
