@@ -10,12 +10,6 @@ namespace rrvm::emu {
 
 namespace {
 
-constexpr size_t kMaxBlockInsns = 64;
-
-unsigned mode_index(unsigned bits) {
-  return bits == 16 ? 0 : bits == 32 ? 1 : 2;
-}
-
 int gpr_number(ZydisRegister r, bool* high) {
   *high = false;
   switch (ZydisRegisterGetClass(r)) {
@@ -174,10 +168,6 @@ bool CodeCache::decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& in) 
   }
   in.fn = h;
   return true;
-}
-
-uint64_t CodeCache::key_of(uint64_t phys, unsigned bits) {
-  return phys | uint64_t(mode_index(bits)) << 62;
 }
 
 Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigned bits) {

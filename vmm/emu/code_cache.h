@@ -72,16 +72,31 @@ public:
   // Blocks decoded so far (for tests and statistics).
   uint64_t decoded_blocks() const { return decoded_; }
 
-private:
-  static size_t slot(uint64_t key) { return (key ^ (key >> 14)) & (kFastSize - 1); }
-  static uint64_t key_of(uint64_t phys, unsigned bits);
-  // The direct-mapped table in front of blocks_: large enough for a Linux boot's hot code, its
-  // keys inline so that a miss costs no visit to a block.
+  // The most instructions a block holds.
+  static constexpr size_t kMaxBlockInsns = 64;
+
+  // The code size's mode: 16, 32, 64-bit code are 0, 1, 2.
+  static constexpr unsigned mode_index(unsigned bits) {
+    return bits == 16 ? 0 : bits == 32 ? 1 : 2;
+  }
+  // A block's key: its first byte's physical address, its mode in the top two bits.
+  static constexpr unsigned kModeShift = 62;
+  static constexpr uint64_t key_of(uint64_t phys, unsigned bits) {
+    return phys | uint64_t(mode_index(bits)) << kModeShift;
+  }
+  // The direct-mapped table in front of the blocks: large enough for a Linux boot's hot code, its
+  // keys inline so that a miss costs no visit to a block. Translated code probes it inline (the
+  // jump through an exit whose link misses); a slot only ever holds a live block.
   static constexpr size_t kFastSize = 1 << 14;
+  static constexpr unsigned kFastHashShift = 14;
+  static size_t slot(uint64_t key) { return (key ^ (key >> kFastHashShift)) & (kFastSize - 1); }
   struct FastSlot {
     uint64_t key = ~0ull; // no block's: a key's top two bits are a mode, 3 is none
     Block* block = nullptr;
   };
+  const FastSlot* fast_table() const { return fast_.data(); }
+
+private:
   // Buckets reserved up front, so that the map does not rehash as a boot's code is decoded.
   static constexpr size_t kExpectedBlocks = 1 << 16;
   // A page holding live blocks: which of its bytes they were decoded from, so that a write is

@@ -48,4 +48,10 @@ size_t emit_block(const Block& b, const EmitContext& ctx, uint8_t* at, size_t ro
   return e.getSize();
 }
 
+size_t emit_lookup(const EmitContext& ctx, uint8_t* at, size_t room) {
+  Emitter e(at, room, ctx);
+  e.lookup();
+  return e.getSize();
+}
+
 } // namespace rrvm::emu

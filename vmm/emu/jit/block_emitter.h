@@ -50,6 +50,8 @@ struct EmitContext {
   const bool* chaining;        // whether chaining is allowed now (Translator::set_chaining)
   std::deque<ExitLink>* links; // where the block's exit links are made (stable addresses)
   const uint64_t* generation;  // CodeCache::generation()
+  const CodeCache::FastSlot* fast_table; // CodeCache::fast_table()
+  const uint8_t* lookup;                 // emit_lookup()'s code, where it runs
 };
 
 // Writes the code for `b` at `at` (the writable view of code that will run at the same offset in
@@ -58,5 +60,13 @@ struct EmitContext {
 // instruction, as the interpreter leaves them. Blocks that count one per instruction must be
 // entered only with room for all of them under the limit. Returns the bytes written.
 size_t emit_block(const Block& b, const EmitContext& ctx, uint8_t* at, size_t room);
+
+// The most host code emit_lookup() writes.
+constexpr size_t kLookupBound = 512;
+
+// Writes the code every block's exit goes to when its link misses, shared so that each block
+// holds one jump to it: the next block's translation looked up in the code cache's table inline,
+// else by `ctx.next`; a tail jump there, or the block's return. Returns the bytes written.
+size_t emit_lookup(const EmitContext& ctx, uint8_t* at, size_t room);
 
 } // namespace rrvm::emu

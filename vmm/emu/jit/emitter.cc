@@ -1,5 +1,8 @@
 #include "vmm/emu/jit/emitter.h"
 
+#include <bit>
+#include <cstddef>
+
 namespace rrvm::emu {
 
 namespace {
@@ -23,7 +26,7 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
 Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
       next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining), links_(ctx.links),
-      generation_(ctx.generation) {}
+      generation_(ctx.generation), fast_table_(ctx.fast_table), lookup_(ctx.lookup) {}
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
@@ -190,8 +193,7 @@ void Emitter::exit_link() {
 // checks between blocks (next_translation()'s own checks, inline), then this block's own top
 // (`to_self`: it ends in a branch of its own), then the translation the link holds, if nothing
 // it was made under changed: the generation (no block retired, so the target lives), the mode,
-// the room under the limit, and the code page's TLB entry. Else next_translation() looks the
-// successor up and sets the link.
+// the room under the limit, and the code page's TLB entry. Else the shared lookup (lookup()).
 void Emitter::chain(const Block& b, bool to_self) {
   Xbyak::Label slow;
   mov(rcx, reinterpret_cast<uint64_t>(chaining_));
@@ -225,9 +227,25 @@ void Emitter::chain(const Block& b, bool to_self) {
   emit_code_page_check(slow);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   mov(rax, qword[rsi + int32_t(offsetof(ExitLink, target))]);
-  Xbyak::Label tail;
-  jmp(tail, T_NEAR);
+  mov(rdi, rbx);
+  pop_frame();
+  jmp(rax);
   L(slow);
+  mov(r11, reinterpret_cast<uint64_t>(lookup_));
+  jmp(r11);
+}
+
+// Where chain() goes when the link misses, with this block's frame, RIP in rax, the link in rsi
+// and the room under the limit in rcx: the translation the code cache's table holds for RIP
+// (probe_code_cache()), else next_translation()'s answer, which also sets the link; a tail jump
+// there, or the block's return when there is none.
+void Emitter::lookup() {
+  Xbyak::Label call_next, tail;
+  probe_code_cache(call_next);
+  mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
+  mov(rax, r11);
+  jmp(tail, T_NEAR);
+  L(call_next);
   mov(rdx, rsi);
   mov(rdi, rbx);
   mov(rsi, reinterpret_cast<uint64_t>(next_arg_));
@@ -239,6 +257,63 @@ void Emitter::chain(const Block& b, bool to_self) {
   mov(rdi, rbx);
   pop_frame();
   jmp(rax);
+  L(done_);
+  xor_(eax, eax);
+  pop_frame();
+  ret();
+}
+
+// next_translation()'s lookup inline, for exits whose link misses (returns, indirect jumps, a
+// target that changed): the translation in r11 when its answer is one, else a jump to `miss`,
+// where the call decides. Room under the limit in rcx, RIP in rax; rdx and r8..r11 clobbered. It
+// answers from the TLB's exec tag (a hit is fetch_page()'s answer without a walk) and the code
+// cache's direct-mapped table (a hit is block()'s answer when the block stays in one page; blocks
+// reaching into a second page go to the call, which checks that page). The limit is judged
+// against the longest block, so that the block's length need not be read: near the limit the
+// call judges.
+void Emitter::probe_code_cache(Xbyak::Label& miss) {
+  cmp(rcx, int32_t(CodeCache::kMaxBlockInsns));
+  jb(miss, T_NEAR);
+  mov(rdx, rax);
+  add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
+  and_(rdx, qword[rbx + l_.lin_mask]);
+  mov(r8, rdx);
+  shr(r8, 12);
+  and_(r8d, uint32_t(Cpu::tlb_entries() - 1));
+  mov(r9, rdx);
+  and_(r9, int32_t(~0xfff));
+  mov(r10, qword[rbx + l_.exec_tags]);
+  cmp(r9, qword[r10 + r8 * 8]);
+  jne(miss, T_NEAR);
+  shl(r8d, std::countr_zero(sizeof(TlbEntry)));
+  mov(r10, qword[rbx + r8 + l_.tlb + int32_t(offsetof(TlbEntry, ppn))]);
+  shl(r10, 12);
+  and_(edx, 0xfff);
+  or_(r10, rdx); // the physical address
+  // The key's mode from code_bits (16, 32, 64): its bit number less 4.
+  static_assert(CodeCache::key_of(0, 16) == 0 && CodeCache::key_of(0, 32) == 1ull << 62 &&
+                CodeCache::key_of(0, 64) == 2ull << 62);
+  bsf(r9d, dword[rbx + l_.code_bits]);
+  sub(r9d, 4);
+  shl(r9, CodeCache::kModeShift);
+  or_(r10, r9); // the key
+  mov(r9, r10);
+  shr(r9, CodeCache::kFastHashShift);
+  xor_(r9, r10);
+  and_(r9d, uint32_t(CodeCache::kFastSize - 1));
+  static_assert(sizeof(CodeCache::FastSlot) == 16);
+  shl(r9d, 4);
+  mov(r11, reinterpret_cast<uint64_t>(fast_table_));
+  add(r9, r11);
+  cmp(r10, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, key))]);
+  jne(miss, T_NEAR);
+  mov(r9, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, block))]);
+  mov(r10, Block::kNoPage);
+  cmp(r10, qword[r9 + int32_t(offsetof(Block, second_page))]);
+  jne(miss, T_NEAR);
+  mov(r11, qword[r9 + int32_t(offsetof(Block, translation))]);
+  test(r11, r11);
+  jz(miss, T_NEAR);
 }
 
 // The callee-saved registers a block uses, and the stack 16-byte aligned for its calls.

@@ -38,6 +38,7 @@ class Emitter : public Xbyak::CodeGenerator {
 public:
   Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
   void block(const Block& b);
+  void lookup();
 
 private:
   static constexpr int kNoGuest = -1;
@@ -71,6 +72,7 @@ private:
   void retire_inline(const Insn& in);
   void commit_inline();
   void chain(const Block& b, bool to_self);
+  void probe_code_cache(Xbyak::Label& miss);
   void exit_link();
   void call_direct(const Insn& in);
   void call_trampoline(const Insn& in);
@@ -136,6 +138,8 @@ private:
   const bool* chaining_;
   std::deque<ExitLink>* links_;
   const uint64_t* generation_;
+  const CodeCache::FastSlot* fast_table_;
+  const uint8_t* lookup_;
   Xbyak::Label top_, done_, out_;
   int32_t offset_ = 0;  // bytes of the block retired so far
   int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu

@@ -6,8 +6,32 @@
 
 namespace rrvm::emu {
 
+namespace {
+
+size_t aligned(size_t offset) {
+  return (offset + 15) & ~size_t(15);
+}
+
+} // namespace
+
 Translator::Translator(Cpu& cpu, size_t buffer_size)
-    : cpu_(cpu), layout_(cpu), forms_(*cpu.code), buffer_(buffer_size) {}
+    : cpu_(cpu), layout_(cpu), forms_(*cpu.code), buffer_(buffer_size) {
+  blocks_start_ = aligned(emit_lookup(context(), buffer_.writable(0), kLookupBound));
+  used_ = blocks_start_;
+}
+
+EmitContext Translator::context() {
+  return {layout_,
+          forms_,
+          &raised_,
+          &next_translation,
+          this,
+          &chaining_,
+          &links_,
+          cpu_.code->generation(),
+          cpu_.code->fast_table(),
+          buffer_.executable(0)};
+}
 
 bool Translator::run(Block& b) {
   // Translated blocks retire all their instructions unless something stops them: the limit must
@@ -60,15 +84,11 @@ TranslatedBlock Translator::translate(const Block& b) {
     // Nothing runs translated code while a block is being translated, so every translation may go.
     cpu_.code->drop_translations();
     links_.clear();
-    used_ = 0;
+    used_ = blocks_start_;
     ++flushes_;
   }
   const size_t at = used_;
-  used_ += emit_block(b,
-                      {layout_, forms_, &raised_, &next_translation, this, &chaining_, &links_,
-                       cpu_.code->generation()},
-                      buffer_.writable(at), need);
-  used_ = (used_ + 15) & ~size_t(15);
+  used_ = aligned(used_ + emit_block(b, context(), buffer_.writable(at), need));
   ++translated_;
   return reinterpret_cast<TranslatedBlock>(const_cast<uint8_t*>(buffer_.executable(at)));
 }

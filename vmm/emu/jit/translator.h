@@ -6,11 +6,12 @@
 // invalidate_code()). The code buffer is bounded: when it is full, every translation is dropped
 // and translation starts over.
 //
-// A block's exits link directly to the translation that ran next (ExitLink). A link never leads
-// to freed code: it is taken only while the CodeCache's generation is the one it was made in (a
-// retired block, whose Insns are freed later, advances it), and links die with the buffer's
-// translations when it is flushed (only translations made since, which link only to each other,
-// run after it).
+// A block's exits link directly to the translation that ran next (ExitLink); an exit whose link
+// misses looks the next translation up in the code cache's table inline (emit_lookup()). A link
+// never leads to freed code: it is taken only while the CodeCache's generation is the one it was
+// made in (a retired block, whose Insns are freed later, advances it), and links die with the
+// buffer's translations when it is flushed (only translations made since, which link only to each
+// other, run after it).
 #pragma once
 
 #include <cstddef>
@@ -30,7 +31,8 @@ public:
   // timer handler writes next to its code and so invalidates the block at every tick, 4x slower
   // than the interpreter (7.2 s against 1.9 s); the Linux boot is the same either way.
   static constexpr uint32_t kRunsBeforeTranslation = 4;
-  // `buffer_size` must hold the largest block's code (emitted_size_bound of 64 instructions).
+  // `buffer_size` must hold the lookup code (kLookupBound) and the largest block's code
+  // (emitted_size_bound of 64 instructions).
   Translator(Cpu& cpu, size_t buffer_size);
 
   // Runs `b` as the interpreter's block loop would (from the current RIP, up to c.stop, the end of
@@ -54,12 +56,15 @@ public:
 
 private:
   TranslatedBlock translate(const Block& b);
+  EmitContext context();
   static TranslatedBlock next_translation(Cpu* c, void* translator, ExitLink* link) noexcept;
 
   Cpu& cpu_;
   CpuLayout layout_;
   HandlerForms forms_;
   CodeBuffer buffer_;
+  // The buffer starts with emit_lookup()'s code, kept across flushes; blocks follow.
+  size_t blocks_start_ = 0;
   size_t used_ = 0;
   // The exit links of the translations in the buffer, dropped with them.
   std::deque<ExitLink> links_;
