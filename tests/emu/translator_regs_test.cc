@@ -324,7 +324,7 @@ f:
 }
 
 TEST(EmuTranslatorRegs, InPlaceOperationsOnCachedRegisters) {
-  // ALU operations, MOV, INC/DEC and shifts on the cached host registers: 32-bit ones on
+  // ALU operations, MOV, INC/DEC, shifts and IMUL on the cached host registers: 32-bit ones on
   // registers whose upper halves are set (which they clear), immediates of every width and sign
   // (a 32-bit one with its top bit set, a 64-bit one sign-extended, byte and word ones that need
   // their short encodings), a register with itself, CMP and TEST that leave the destination
@@ -364,7 +364,12 @@ TEST(EmuTranslatorRegs, InPlaceOperationsOnCachedRegisters) {
                                       "ror rax, 60",
                                       "shl eax, 0",
                                       "add ebx, ebx",
-                                      "sub rcx, rcx"};
+                                      "sub rcx, rcx",
+                                      "imul eax, ebx, 0x9e3779b1",
+                                      "imul rcx, rdx, -7",
+                                      "imul esi, edi",
+                                      "imul rdi, rax",
+                                      "imul bx, cx, 0x1234"};
   static const char* kReaders[] = {"setc r8b",      "seto r8b",         "setz r8b\n  setp r9b",
                                    "sets r8b",      "pushfq\n  pop r8", "adc r9d, ecx",
                                    "cmovl r9, rax", "sbb r8, rdx",      "lahf\n  movzx ecx, ah"};

@@ -505,23 +505,39 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
   flags_to_raw(rdx);
 }
 
-// op_imul2<T>: the low half, CF and OF on a signed overflow, SF, ZF and PF of the result.
+// op_imul2<T>: the low half, CF and OF on a signed overflow, SF, ZF and PF of the result. At 32
+// and 64 bits in the destination's host register (with the immediate as the operand of IMUL's
+// three-operand form).
 void Emitter::emit_imul(const Insn& in) {
   const Operand& d = in.op[0];
   const bool three = in.op[2].kind != OpKind::kNone;
-  load_zx(rax, in.op[three ? 1 : 0]);
+  const Operand& f = in.op[three ? 1 : 0];
   const Operand& s = in.op[three ? 2 : 1];
-  if (s.kind == OpKind::kImm)
-    mov(rcx, uint64_t(s.disp));
-  else
-    load_zx(rcx, s);
-  imul(sized(rax, d.size), sized(rcx, d.size));
-  store_reg(d, rax); // a move: OF stays the multiply's
+  Xbyak::Reg64 r = rax;
+  if (d.size >= 4 && s.kind == OpKind::kImm) {
+    const Xbyak::Reg64 first = cached_gpr(f.reg);
+    r = claim_gpr(d.reg); // not first's: it was used last, unless it is d
+    imul(sized(r, d.size), sized(first, d.size), int(uint32_t(s.disp)));
+    mov(gpr64(d.reg), r);
+  } else if (d.size >= 4) { // the two-operand form: f is d
+    const Xbyak::Reg64 second = cached_gpr(s.reg);
+    r = cached_gpr(f.reg);
+    imul(sized(r, d.size), sized(second, d.size));
+    mov(gpr64(d.reg), r);
+  } else {
+    load_zx(rax, f);
+    if (s.kind == OpKind::kImm)
+      mov(rcx, uint64_t(s.disp));
+    else
+      load_zx(rcx, s);
+    imul(sized(rax, d.size), sized(rcx, d.size));
+    store_reg(d, rax); // a move: OF stays the multiply's
+  }
   if (!flags_live_) return;
   seto(cl);
   movzx(ecx, cl);
   imul(ecx, ecx, int(rflags::kCF | rflags::kOF));
-  host_szp_to(rdx, d.size, rax);
+  host_szp_to(rdx, d.size, r);
   or_(rdx, rcx);
   flags_to_raw(rdx);
 }
