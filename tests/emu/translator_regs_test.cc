@@ -323,5 +323,105 @@ f:
 )");
 }
 
+TEST(EmuTranslatorRegs, InPlaceOperationsOnCachedRegisters) {
+  // ALU operations, MOV, INC/DEC, shifts and IMUL on the cached host registers: 32-bit ones on
+  // registers whose upper halves are set (which they clear), immediates of every width and sign
+  // (a 32-bit one with its top bit set, a 64-bit one sign-extended, byte and word ones that need
+  // their short encodings), a register with itself, CMP and TEST that leave the destination
+  // alone, each followed by a reader of every flag they set.
+  static const char* kOperations[] = {"add eax, ebx",
+                                      "sub ebx, 0x80000001",
+                                      "and ecx, 0xfffffff0",
+                                      "or edx, eax",
+                                      "xor esi, esi",
+                                      "add rdi, -5",
+                                      "sub rax, rbx",
+                                      "cmp ecx, 0x90000000",
+                                      "cmp rdx, -1",
+                                      "test esi, edi",
+                                      "test rax, 0x80",
+                                      "add al, 0xf0",
+                                      "sub bx, 0x8001",
+                                      "cmp ch, 0x7f",
+                                      "xor dx, 0x1234",
+                                      "mov eax, eax",
+                                      "mov ebx, 0x87654321",
+                                      "mov rcx, -2",
+                                      "mov rdx, 0x123456789abc",
+                                      "mov esi, edi",
+                                      "mov di, 0xfffe",
+                                      "mov ah, 0x99",
+                                      "inc eax",
+                                      "dec rbx",
+                                      "inc ecx",
+                                      "dec di",
+                                      "shl eax, 7",
+                                      "shr rbx, 63",
+                                      "sar ecx, 31",
+                                      "shr edx, 1",
+                                      "shl rsi, 1",
+                                      "rol edi, 9",
+                                      "ror rax, 60",
+                                      "shl eax, 0",
+                                      "add ebx, ebx",
+                                      "sub rcx, rcx",
+                                      "imul eax, ebx, 0x9e3779b1",
+                                      "imul rcx, rdx, -7",
+                                      "imul esi, edi",
+                                      "imul rdi, rax",
+                                      "imul bx, cx, 0x1234"};
+  static const char* kReaders[] = {"setc r8b",      "seto r8b",         "setz r8b\n  setp r9b",
+                                   "sets r8b",      "pushfq\n  pop r8", "adc r9d, ecx",
+                                   "cmovl r9, rax", "sbb r8, rdx",      "lahf\n  movzx ecx, ah"};
+  std::mt19937_64 rng(7);
+  std::ostringstream body;
+  body << "  mov rax, 0x1122334455667788\n  mov rbx, 0x8000000080000000\n"
+          "  mov rcx, 0xffffffff7fffffff\n  mov rdx, r15\n  mov rsi, r14\n  mov rdi, 0xfedcba98\n";
+  for (unsigned i = 0; i < 40; ++i) {
+    for (unsigned n = 1 + unsigned(rng() % 3); n > 0; --n)
+      body << "  " << kOperations[rng() % std::size(kOperations)] << "\n";
+    body << "  " << kReaders[rng() % std::size(kReaders)] << "\n  add r10, r8\n  add r11, r9\n";
+  }
+  expect_same(Mode::kLong64, long_code(body.str()));
+}
+
+TEST(EmuTranslatorRegs, AddressesFromCachedRegisters) {
+  // LEA and memory operands computed by one host LEA: base, index and both, every scale,
+  // negative and 32-bit displacements, RIP-relative ones, and 32-bit address sizes (which wrap
+  // and clear the upper half), on registers whose upper halves are set.
+  expect_same(Mode::kLong64, long_code(R"(
+  mov rax, 0x100000010
+  mov rbx, 3
+  mov rsi, r15
+  lea rcx, [rax + rbx * 8 + 0x7ffffff0]
+  lea edx, [rax + rbx * 4 - 0x80000000]
+  lea rdi, [rbx * 2 + 5]
+  lea r8, [rsi + rbx]
+  lea r9d, [eax + ebx * 8 - 1]
+  lea r10, [rel data_word]
+  lea r11, [rdi]
+  lea rbp, [rcx + rcx * 1]
+  add ecx, edx
+  add rdi, r8
+  add r9, r10
+  add r11, rbp
+  mov [rsi + rbx * 8 + 16], rcx
+  mov r8d, [rsi + rbx * 8 + 16]
+  add [rsi + rbx * 4 - 4], r8d
+  add r9, [rsi + 8]
+  mov rdx, [rel data_word]
+  add rdx, r9
+  mov [rel data_word], rdx
+  mov ebx, esi
+  mov eax, [ebx + 24]
+  add eax, [ebx * 1 + 28]
+  add r11d, eax
+  jmp over
+data_word:
+  dq 0x0102030405060708
+over:
+)"));
+}
+
 } // namespace
 } // namespace rrvm::test

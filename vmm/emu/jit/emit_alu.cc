@@ -11,6 +11,48 @@ void commit_flags_of(Cpu* c) noexcept {
   c->commit_flags();
 }
 
+// The host instruction of an inline ALU operation on `r` and `s` (a register, or an immediate
+// the host sign-extends to the width; the result in `r`, but for CMP and TEST, which leave it
+// alone only in the guest), and how flags.cc derives its flags.
+template <typename Source>
+FlagOp alu_op(Xbyak::CodeGenerator& g, InlineAlu op, const Xbyak::Reg& r, const Source& s) {
+  switch (op) {
+  case InlineAlu::kAdd:
+    g.add(r, s);
+    return FlagOp::kAdd;
+  case InlineAlu::kSub:
+  case InlineAlu::kCmp:
+    g.sub(r, s);
+    return FlagOp::kSub;
+  case InlineAlu::kAnd:
+  case InlineAlu::kTest:
+    g.and_(r, s);
+    return FlagOp::kLogic;
+  case InlineAlu::kOr:
+    g.or_(r, s);
+    return FlagOp::kLogic;
+  case InlineAlu::kXor:
+    g.xor_(r, s);
+    return FlagOp::kLogic;
+  case InlineAlu::kMov:
+    break;
+  }
+  return FlagOp::kNone;
+}
+
+// An immediate of `size` bytes as the host's instructions take it: sign-extended to 32 bits (so
+// a byte or word fits its short encodings; a quadword's is a 32-bit one sign-extended already).
+uint32_t host_immediate(uint64_t value, unsigned size) {
+  switch (size) {
+  case 1:
+    return uint32_t(int32_t(int8_t(value)));
+  case 2:
+    return uint32_t(int32_t(int16_t(value)));
+  default:
+    return uint32_t(value);
+  }
+}
+
 } // namespace
 
 // A register operand where the Cpu keeps it: little-endian in its gpr slot, so a byte or word
@@ -59,67 +101,133 @@ static_assert(kBitsAfterOp == 1);
 // those records keep the result alone.
 void Emitter::record_flags(FlagOp op, unsigned size, const Xbyak::Reg64& a, const Xbyak::Reg64& b,
                            const Xbyak::Reg64& r) {
-  known_op_ = op;
-  known_bits_ = size * 8;
-  if (!flags_live_) return;
-  if (op != FlagOp::kLogic) {
+  if (flags_live_ && op != FlagOp::kLogic) {
     mov(qword[rbx + l_.lazy_a], a);
     mov(qword[rbx + l_.lazy_b], b);
   }
+  record_result(op, size, r);
+}
+
+// The rest of lazy_set<T> once a and b are in the record (or need not be): the result, zero-
+// extended in `r`, and the operation with its width. Only moves, which keep the host's flags.
+void Emitter::record_result(FlagOp op, unsigned size, const Xbyak::Reg64& r) {
+  known_op_ = op;
+  known_bits_ = size * 8;
+  if (!flags_live_) return;
   mov(qword[rbx + l_.lazy_r], r);
   mov(word[rbx + l_.lazy_op], uint16_t(unsigned(op) | size * 8 << 8 * kBitsAfterOp));
 }
 
-// The host instruction of an inline ALU operation on `r` and `s` (the result in `r`, but for CMP
-// and TEST, which leave it alone only in the guest), and how flags.cc derives its flags.
-FlagOp Emitter::emit_alu_op(InlineAlu op, const Xbyak::Reg& r, const Xbyak::Reg& s) {
-  switch (op) {
-  case InlineAlu::kAdd:
-    add(r, s);
-    return FlagOp::kAdd;
-  case InlineAlu::kSub:
-  case InlineAlu::kCmp:
-    sub(r, s);
-    return FlagOp::kSub;
-  case InlineAlu::kAnd:
-  case InlineAlu::kTest:
-    and_(r, s);
-    return FlagOp::kLogic;
-  case InlineAlu::kOr:
-    or_(r, s);
-    return FlagOp::kLogic;
-  case InlineAlu::kXor:
-    xor_(r, s);
-    return FlagOp::kLogic;
-  case InlineAlu::kMov:
-    break;
+// A lazy record's operand field set to `value`: an immediate store when it fits one.
+void Emitter::record_constant(int32_t field, uint64_t value) {
+  if (int64_t(value) == int64_t(int32_t(value))) {
+    mov(qword[rbx + field], int32_t(value));
+  } else {
+    mov(rcx, value);
+    mov(qword[rbx + field], rcx);
   }
-  return FlagOp::kNone;
+}
+
+// Operand a of a lazy record: `v` (the operand's register as operand_in_place() gave it, or rax
+// zero-extended) stored zero-extended from `size` bytes.
+void Emitter::record_first(unsigned size, const Xbyak::Reg64& v) {
+  if (!flags_live_) return;
+  if (size == 8 || v == rax) {
+    mov(qword[rbx + l_.lazy_a], v);
+  } else {
+    mov(edx, v.cvt32());
+    mov(qword[rbx + l_.lazy_a], rdx);
+  }
+}
+
+// The register an in-place operation on register operand `d` works on: its cached host register
+// at 32 and 64 bits (a 32-bit operation there clears the upper half, as the guest's does), else
+// rax holding it zero-extended. store_in_place() completes the write.
+Xbyak::Reg64 Emitter::operand_in_place(const Operand& d) {
+  if (d.size >= 4) return cached_gpr(d.reg);
+  load_zx(rax, d);
+  return rax;
+}
+
+void Emitter::store_in_place(const Operand& d, const Xbyak::Reg64& v) {
+  if (d.size >= 4)
+    mov(gpr64(d.reg), v); // the cache's write-through
+  else
+    store_reg(d, v);
+}
+
+// alu_op() on registers, for emit_alu_mem.
+FlagOp Emitter::emit_alu_op(InlineAlu op, const Xbyak::Reg& r, const Xbyak::Reg& s) {
+  return alu_op(*this, op, r, s);
 }
 
 // alu2<Op, T, kReg, kReg|kImm>: the result, and lazy_set<T>(op, a, b, r) with a, b and r
-// zero-extended from T. A memory source is in rcx already (emit_alu_load).
+// zero-extended from T. A memory source is in rcx already (emit_alu_load). At 32 and 64 bits the
+// operation works on the destination's cached host register with the source's (or the
+// immediate) as its operand; a and b go to the record before it, so that the operation's host
+// flags are the last written (flags_in_host_).
 void Emitter::emit_alu(const Insn& in, InlineAlu op) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
-  const Xbyak::Reg64 a = rdx, b = rcx, r = rax;
-  if (s.kind == OpKind::kImm) {
-    if (d.size == 8)
-      mov(b, uint64_t(s.disp));
+  const bool imm = s.kind == OpKind::kImm;
+  Xbyak::Reg64 src = rcx; // zero-extended, but for a cached register's
+  if (s.kind == OpKind::kReg) {
+    if (s.size >= 4)
+      src = cached_gpr(s.reg);
     else
-      mov(b.cvt32(), uint32_t(s.disp) & uint32_t(~0ull >> (64 - d.size * 8)));
-  } else if (s.kind == OpKind::kReg) {
-    load_zx(b, s);
+      load_zx(rcx, s);
   }
   if (op == InlineAlu::kMov) {
-    store_reg(d, b);
+    emit_move(d, s, src);
     return;
   }
-  load_zx(r, d);
-  if (flags_live_) mov(a, r);
+  const bool writes = op != InlineAlu::kCmp && op != InlineAlu::kTest;
+  Xbyak::Reg64 r = rax;
+  if (writes)
+    r = operand_in_place(d);
+  else
+    load_zx(rax, d);
+  const bool logic = op != InlineAlu::kAdd && op != InlineAlu::kSub && op != InlineAlu::kCmp;
+  if (flags_live_ && !logic) {
+    record_first(d.size, r);
+    if (imm) {
+      record_constant(l_.lazy_b, uint64_t(s.disp) & (~0ull >> (64 - d.size * 8)));
+    } else if (d.size == 8 || src == rcx) {
+      mov(qword[rbx + l_.lazy_b], src);
+    } else {
+      mov(ecx, src.cvt32());
+      mov(qword[rbx + l_.lazy_b], rcx);
+    }
+  }
   // An 8- or 16-bit operation leaves the zeros above it: r is the result zero-extended.
-  record_flags(emit_alu_op(op, sized(r, d.size), sized(b, d.size)), d.size, a, b, r);
-  if (op != InlineAlu::kCmp && op != InlineAlu::kTest) store_reg(d, r);
+  const FlagOp kind = imm ? alu_op(*this, op, sized(r, d.size), host_immediate(s.disp, d.size))
+                          : alu_op(*this, op, sized(r, d.size), sized(src, d.size));
+  if (writes) store_in_place(d, r);
+  record_result(kind, d.size, r);
+}
+
+// alu2<kMov, T, kReg, kReg|kImm>, the source in `src` unless an immediate: at 32 and 64 bits
+// straight into the destination's host register, written through.
+void Emitter::emit_move(const Operand& d, const Operand& s, const Xbyak::Reg64& src) {
+  const bool imm = s.kind == OpKind::kImm;
+  if (d.size < 4) {
+    if (imm)
+      mov(gpr_at(d), uint64_t(s.disp) & (~0ull >> (64 - d.size * 8)));
+    else
+      mov(gpr_at(d), sized(src, d.size));
+    forget_gpr(d.reg);
+    return;
+  }
+  const Xbyak::Reg64 h = claim_gpr(d.reg);
+  if (imm && d.size == 8)
+    mov(h, uint64_t(s.disp));
+  else if (imm)
+    mov(h.cvt32(), uint32_t(s.disp));
+  else if (d.size == 4)
+    mov(h.cvt32(), src.cvt32());
+  else if (h != src)
+    mov(h, src);
+  mov(gpr64(d.reg), h);
 }
 
 // lazy_incdec's CF, frozen into flags_raw, when the block cannot know the flags' writer: Cpu::cf()
@@ -184,18 +292,15 @@ void Emitter::emit_inc_dec(const Insn& in, bool dec) {
   } else if (known_op_ == FlagOp::kLogic) {
     and_(qword[rbx + l_.flags_raw], ~int32_t(rflags::kCF));
   }
-  load_zx(rax, d);
-  if (flags_live_) {
-    mov(rdx, rax);
-    mov(ecx, 1);
-  }
-  const Xbyak::Reg r = sized(rax, d.size);
+  const Xbyak::Reg64 v = operand_in_place(d);
+  record_first(d.size, v);
+  if (flags_live_) mov(qword[rbx + l_.lazy_b], 1);
   if (dec)
-    this->dec(r);
+    this->dec(sized(v, d.size));
   else
-    inc(r);
-  record_flags(dec ? FlagOp::kDec : FlagOp::kInc, d.size, rdx, rcx, rax);
-  store_reg(d, rax);
+    inc(sized(v, d.size));
+  store_in_place(d, v);
+  record_result(dec ? FlagOp::kDec : FlagOp::kInc, d.size, v);
 }
 
 // op_neg: lazy_set<T>(kSub, 0, a, -a).
@@ -233,18 +338,21 @@ void Emitter::emit_extend(const Insn& in, bool sign) {
   store_reg(d, rax);
 }
 
-// op_lea: set_reg_sized(dst, size, offset(src)) on a 32- or 64-bit destination.
+// op_lea: set_reg_sized(dst, size, offset(src)) on a 32- or 64-bit destination, straight into
+// the destination's host register.
 void Emitter::emit_lea(const Insn& in) {
+  const Operand& d = in.op[0];
   const Operand& m = in.op[1];
-  mov(rax, uint64_t(m.disp));
-  if (m.base >= 0) add(rax, cached_gpr(unsigned(m.base)));
-  if (m.index >= 0) {
-    mov(rcx, cached_gpr(unsigned(m.index)));
-    if (m.scale) shl(rcx, m.scale);
-    add(rax, rcx);
+  const bool narrow = in.asize == 4 || d.size == 4;
+  const std::optional<Xbyak::RegExp> sum = address_sum(m, in, narrow);
+  if (!sum) {
+    address_by_steps(rax, m, in, narrow);
+    set_gpr(d.reg, rax);
+    return;
   }
-  if (in.asize == 4 || in.op[0].size == 4) mov(eax, eax);
-  set_gpr(in.op[0].reg, rax);
+  const Xbyak::Reg64 h = claim_gpr(d.reg); // not the sum's registers: they were used last
+  lea(narrow ? Xbyak::Reg(h.cvt32()) : Xbyak::Reg(h), ptr[*sum]);
+  mov(gpr64(d.reg), h);
 }
 
 // For each instruction of a block planned as `plans`, whether the flags it leaves can be seen
@@ -282,9 +390,9 @@ void Emitter::flags_to_raw(const Xbyak::Reg64& bits) {
   known_op_ = FlagOp::kNone;
 }
 
-// alu.cc's szp() of the result in rax into `to` (clobbers rax's second byte: LAHF).
-void Emitter::host_szp_to(const Xbyak::Reg64& to, unsigned size) {
-  test(sized(rax, size), sized(rax, size));
+// alu.cc's szp() of the result in `result` into `to` (clobbers rax's second byte: LAHF).
+void Emitter::host_szp_to(const Xbyak::Reg64& to, unsigned size, const Xbyak::Reg64& result) {
+  test(sized(result, size), sized(result, size));
   lahf();
   movzx(to.cvt32(), ah);
   and_(to.cvt32(), kHostSzp);
@@ -321,17 +429,18 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
   const unsigned bits = d.size * 8;
   const unsigned count = in.op[1].kind == OpKind::kImm ? unsigned(in.op[1].disp) : 1;
   const unsigned n = count & (d.size == 8 ? 63 : 31);
-  const Xbyak::Reg r = sized(rax, d.size);
   if (n == 0) {
     if (d.size == 4) {
-      load_zx(rax, d);
-      store_reg(d, rax);
+      const Xbyak::Reg64 v = operand_in_place(d);
+      mov(v.cvt32(), v.cvt32());
+      store_in_place(d, v);
     }
     return;
   }
   if (op == InlineShift::kRol || op == InlineShift::kRor) {
     if (flags_live_) commit_flags();
-    load_zx(rax, d);
+    const Xbyak::Reg64 v = operand_in_place(d);
+    const Xbyak::Reg r = sized(v, d.size);
     const unsigned m = n % bits;
     if (m) {
       if (op == InlineShift::kRol)
@@ -339,11 +448,11 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
       else
         ror(r, uint8_t(m));
     }
-    store_reg(d, rax);
+    store_in_place(d, v);
     if (!flags_live_) return;
     // ROL: CF the low bit, OF CF ^ the top bit; ROR: CF the top bit, OF CF ^ the next one.
-    mov(rcx, rax);
-    mov(r8, rax);
+    mov(rcx, v);
+    mov(r8, v);
     if (op == InlineShift::kRol) {
       and_(ecx, 1);
       shr(r8, uint8_t(bits - 1));
@@ -362,9 +471,13 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
     mov(qword[rbx + l_.flags_raw], r9);
     return;
   }
-  load_zx(rax, d);
-  if (op == InlineShift::kShr) {
-    mov(r8, rax); // OF: the operand's top bit
+  const Xbyak::Reg64 v = operand_in_place(d);
+  const Xbyak::Reg r = sized(v, d.size);
+  if (op == InlineShift::kShr) { // OF: the operand's top bit
+    if (d.size == 8)
+      mov(r8, v);
+    else
+      mov(r8d, v.cvt32());
     shr(r8, uint8_t(bits - 1));
   }
   if (op == InlineShift::kShl)
@@ -373,12 +486,12 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
     shr(r, uint8_t(n));
   else
     sar(r, uint8_t(n));
-  store_reg(d, rax); // a move: CF stays the shift's
+  store_in_place(d, v); // a move: CF stays the shift's
   if (!flags_live_) return;
   setc(cl);
   movzx(ecx, cl);
   if (op == InlineShift::kShl) {
-    mov(r8, rax); // OF: the result's top bit ^ CF
+    mov(r8, v); // OF: the result's top bit ^ CF
     shr(r8, uint8_t(bits - 1));
     and_(r8d, 1);
     xor_(r8d, ecx);
@@ -387,28 +500,44 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
   }
   shl(r8d, 11);
   or_(ecx, r8d);
-  host_szp_to(rdx, d.size);
+  host_szp_to(rdx, d.size, v);
   or_(rdx, rcx);
   flags_to_raw(rdx);
 }
 
-// op_imul2<T>: the low half, CF and OF on a signed overflow, SF, ZF and PF of the result.
+// op_imul2<T>: the low half, CF and OF on a signed overflow, SF, ZF and PF of the result. At 32
+// and 64 bits in the destination's host register (with the immediate as the operand of IMUL's
+// three-operand form).
 void Emitter::emit_imul(const Insn& in) {
   const Operand& d = in.op[0];
   const bool three = in.op[2].kind != OpKind::kNone;
-  load_zx(rax, in.op[three ? 1 : 0]);
+  const Operand& f = in.op[three ? 1 : 0];
   const Operand& s = in.op[three ? 2 : 1];
-  if (s.kind == OpKind::kImm)
-    mov(rcx, uint64_t(s.disp));
-  else
-    load_zx(rcx, s);
-  imul(sized(rax, d.size), sized(rcx, d.size));
-  store_reg(d, rax); // a move: OF stays the multiply's
+  Xbyak::Reg64 r = rax;
+  if (d.size >= 4 && s.kind == OpKind::kImm) {
+    const Xbyak::Reg64 first = cached_gpr(f.reg);
+    r = claim_gpr(d.reg); // not first's: it was used last, unless it is d
+    imul(sized(r, d.size), sized(first, d.size), int(uint32_t(s.disp)));
+    mov(gpr64(d.reg), r);
+  } else if (d.size >= 4) { // the two-operand form: f is d
+    const Xbyak::Reg64 second = cached_gpr(s.reg);
+    r = cached_gpr(f.reg);
+    imul(sized(r, d.size), sized(second, d.size));
+    mov(gpr64(d.reg), r);
+  } else {
+    load_zx(rax, f);
+    if (s.kind == OpKind::kImm)
+      mov(rcx, uint64_t(s.disp));
+    else
+      load_zx(rcx, s);
+    imul(sized(rax, d.size), sized(rcx, d.size));
+    store_reg(d, rax); // a move: OF stays the multiply's
+  }
   if (!flags_live_) return;
   seto(cl);
   movzx(ecx, cl);
   imul(ecx, ecx, int(rflags::kCF | rflags::kOF));
-  host_szp_to(rdx, d.size);
+  host_szp_to(rdx, d.size, r);
   or_(rdx, rcx);
   flags_to_raw(rdx);
 }

@@ -14,22 +14,47 @@ Emitter::SlowAccess& Emitter::slow_access(const Insn& in) {
   return slow;
 }
 
-// Cpu::offset: the operand's effective address in rax (rcx clobbered).
+// Cpu::offset: the operand's effective address in rax, by one LEA where address_sum() can.
 void Emitter::emit_offset(const Operand& m, const Insn& in) {
+  const bool narrow = in.asize == 4;
+  if (const std::optional<Xbyak::RegExp> sum = address_sum(m, in, narrow))
+    lea(narrow ? Xbyak::Reg(eax) : Xbyak::Reg(rax), ptr[*sum]);
+  else
+    address_by_steps(rax, m, in, narrow);
+}
+
+// Cpu::offset's sum of base, index << scale and displacement as one host address on the cached
+// registers (r14 plus the instruction's end for a RIP base), if it has a register and its
+// displacement fits 32 bits signed; at `narrow` (32-bit) width only the low 32 bits count, so any
+// displacement does. The registers are loaded here: use the sum at once.
+std::optional<Xbyak::RegExp> Emitter::address_sum(const Operand& m, const Insn& in, bool narrow) {
+  if (m.base < 0 && m.index < 0) return std::nullopt;
+  int64_t disp = int64_t(m.disp);
+  if (m.base == kRipBase) disp += offset_ + in.len;
+  if (narrow) disp = int32_t(uint32_t(disp));
+  if (disp != int64_t(int32_t(disp))) return std::nullopt;
+  Xbyak::RegExp sum{size_t(disp)};
+  if (m.base == kRipBase)
+    sum = sum + r14;
+  else if (m.base >= 0)
+    sum = sum + cached_gpr(unsigned(m.base));
+  if (m.index >= 0) sum = sum + cached_gpr(unsigned(m.index)) * (1 << m.scale);
+  return sum;
+}
+
+// Cpu::offset into `to` where address_sum() cannot: an absolute address, or a 64-bit
+// displacement (rcx clobbered).
+void Emitter::address_by_steps(const Xbyak::Reg64& to, const Operand& m, const Insn& in,
+                               bool narrow) {
+  mov(to, uint64_t(m.disp));
   if (m.base == kRipBase) {
-    lea(rax, ptr[r14 + offset_ + in.len]);
-    mov(rcx, uint64_t(m.disp));
-    add(rax, rcx);
-  } else {
-    mov(rax, uint64_t(m.disp));
-    if (m.base >= 0) add(rax, cached_gpr(unsigned(m.base)));
+    lea(rcx, ptr[r14 + offset_ + in.len]);
+    add(to, rcx);
+  } else if (m.base >= 0) {
+    add(to, cached_gpr(unsigned(m.base)));
   }
-  if (m.index >= 0) {
-    mov(rcx, cached_gpr(unsigned(m.index)));
-    if (m.scale) shl(rcx, m.scale);
-    add(rax, rcx);
-  }
-  if (in.asize == 4) mov(eax, eax);
+  if (m.index >= 0) lea(to, ptr[to + cached_gpr(unsigned(m.index)) * (1 << m.scale)]);
+  if (narrow) mov(to.cvt32(), to.cvt32());
 }
 
 // Cpu::linear's unchecked case: offset rax in segment `seg` to a linear address in rax. Segments

@@ -25,6 +25,14 @@ Xbyak::Reg64 Emitter::cached_gpr(unsigned g) {
   return h;
 }
 
+// The host register to write all 64 bits of guest register `g` into, whatever it held (the
+// caller writes it, and through to the Cpu, at once).
+Xbyak::Reg64 Emitter::claim_gpr(unsigned g) {
+  const size_t slot = cache_slot(g);
+  cached_[slot] = int(g);
+  return cache_reg(slot);
+}
+
 // Guest register `g` set to all 64 bits of `value`, in the Cpu and the cache.
 void Emitter::set_gpr(unsigned g, const Xbyak::Reg64& value) {
   mov(gpr64(g), value);

@@ -60,6 +60,7 @@ private:
 
   // emit_regs.cc
   Xbyak::Reg64 cached_gpr(unsigned g);
+  Xbyak::Reg64 claim_gpr(unsigned g);
   void set_gpr(unsigned g, const Xbyak::Reg64& value);
   void forget_gpr(unsigned g);
   void forget_gprs();
@@ -90,16 +91,24 @@ private:
   void store_reg(const Operand& o, const Xbyak::Reg64& from);
   void record_flags(FlagOp op, unsigned size, const Xbyak::Reg64& a, const Xbyak::Reg64& b,
                     const Xbyak::Reg64& r);
+  void record_result(FlagOp op, unsigned size, const Xbyak::Reg64& r);
+  void record_constant(int32_t field, uint64_t value);
+  void record_first(unsigned size, const Xbyak::Reg64& v);
+  Xbyak::Reg64 operand_in_place(const Operand& d);
+  void store_in_place(const Operand& d, const Xbyak::Reg64& v);
+  void emit_move(const Operand& d, const Operand& s, const Xbyak::Reg64& src);
   FlagOp emit_alu_op(InlineAlu op, const Xbyak::Reg& r, const Xbyak::Reg& s);
   static std::vector<bool> flags_live_after(const Block& b, const std::vector<InsnPlan>& plans);
   void emit_shift(const Insn& in, InlineShift op);
   void emit_imul(const Insn& in);
   void commit_flags();
-  void host_szp_to(const Xbyak::Reg64& to, unsigned size);
+  void host_szp_to(const Xbyak::Reg64& to, unsigned size, const Xbyak::Reg64& result);
   void flags_to_raw(const Xbyak::Reg64& bits);
   // emit_memory.cc
   SlowAccess& slow_access(const Insn& in);
   void emit_offset(const Operand& m, const Insn& in);
+  std::optional<Xbyak::RegExp> address_sum(const Operand& m, const Insn& in, bool narrow);
+  void address_by_steps(const Xbyak::Reg64& to, const Operand& m, const Insn& in, bool narrow);
   void emit_linear(unsigned seg, unsigned asize, Xbyak::Label& miss);
   void emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss);
   void emit_code_page_check(Xbyak::Label& fail);
