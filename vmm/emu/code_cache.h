@@ -24,6 +24,9 @@ class Cpu;
 using TranslatedBlock = bool (*)(Cpu*);
 
 struct Block {
+  // A block's key: its first byte's physical address, its mode in the top two bits
+  // (CodeCache::key_of).
+  static constexpr unsigned kModeShift = 62;
   uint64_t key;
   std::vector<Insn> insns;
   uint16_t bytes = 0; // from its first byte, the bytes whose change may change the decoding
@@ -36,7 +39,7 @@ struct Block {
   uint16_t second_bytes = 0; // the bytes it was decoded from there, from the page's start
   uint8_t first_page_insns = 0;
   bool spans() const { return second_page != kNoPage; }
-  uint64_t phys() const { return key & ((1ull << 62) - 1); }
+  uint64_t phys() const { return key & ((1ull << kModeShift) - 1); }
   TranslatedBlock translation = nullptr;
   uint32_t runs = 0; // times the translator was offered it untranslated (Translator::run)
 };
@@ -79,10 +82,8 @@ public:
   static constexpr unsigned mode_index(unsigned bits) {
     return bits == 16 ? 0 : bits == 32 ? 1 : 2;
   }
-  // A block's key: its first byte's physical address, its mode in the top two bits.
-  static constexpr unsigned kModeShift = 62;
   static constexpr uint64_t key_of(uint64_t phys, unsigned bits) {
-    return phys | uint64_t(mode_index(bits)) << kModeShift;
+    return phys | uint64_t(mode_index(bits)) << Block::kModeShift;
   }
   // The direct-mapped table in front of the blocks: large enough for a Linux boot's hot code, its
   // keys inline so that a miss costs no visit to a block. Translated code probes it inline (the

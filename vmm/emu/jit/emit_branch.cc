@@ -36,7 +36,7 @@ bool guest_condition(const Cpu* c, unsigned cc) noexcept {
 void Emitter::loop_to_self(const Block& b) {
   if (b.spans()) return; // next_translation checks its second page too
   Xbyak::Label no;
-  const uint64_t page = (b.key & ((1ull << 62) - 1)) >> 12;
+  const uint64_t page = b.phys() >> 12;
   cmp(rax, r14);
   jne(no, T_NEAR);
   cmp(rcx, int32_t(b.insns.size()));

@@ -291,11 +291,12 @@ void Emitter::probe_code_cache(Xbyak::Label& miss) {
   and_(edx, 0xfff);
   or_(r10, rdx); // the physical address
   // The key's mode from code_bits (16, 32, 64): its bit number less 4.
-  static_assert(CodeCache::key_of(0, 16) == 0 && CodeCache::key_of(0, 32) == 1ull << 62 &&
-                CodeCache::key_of(0, 64) == 2ull << 62);
+  static_assert(CodeCache::key_of(0, 16) == 0 &&
+                CodeCache::key_of(0, 32) == 1ull << Block::kModeShift &&
+                CodeCache::key_of(0, 64) == 2ull << Block::kModeShift);
   bsf(r9d, dword[rbx + l_.code_bits]);
   sub(r9d, 4);
-  shl(r9, CodeCache::kModeShift);
+  shl(r9, Block::kModeShift);
   or_(r10, r9); // the key
   mov(r9, r10);
   shr(r9, CodeCache::kFastHashShift);
