@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/emu/run_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -136,22 +137,11 @@ Outcome run(const std::string& body, const Setup& setup, bool translate, Cut cut
 // What differs between two runs; empty when nothing does.
 std::string differences(const Outcome& a, const Outcome& b) {
   std::ostringstream d;
-  d << std::hex;
-  if (a.exits != b.exits) {
-    d << "exits differ:\n";
-    for (size_t i = 0; i < std::max(a.exits.size(), b.exits.size()); ++i)
-      d << "  " << (i < a.exits.size() ? a.exits[i] : "-") << " | "
-        << (i < b.exits.size() ? b.exits[i] : "-") << "\n";
-  }
-  for (unsigned r = 0; r < 16; ++r)
-    if (a.state.gpr[r] != b.state.gpr[r])
-      d << "gpr " << std::dec << r << std::hex << ": " << a.state.gpr[r] << " against "
-        << b.state.gpr[r] << "\n";
-  if (a.state.rip != b.state.rip) d << "rip: " << a.state.rip << " against " << b.state.rip << "\n";
-  if (a.state.rflags != b.state.rflags)
-    d << "rflags: " << a.state.rflags << " against " << b.state.rflags << "\n";
-  if (a.state.cr2 != b.state.cr2) d << "cr2: " << a.state.cr2 << " against " << b.state.cr2 << "\n";
-  if (a.count != b.count) d << "count: " << std::dec << a.count << " against " << b.count << "\n";
+  d << RunDifference("reference", "this run")
+           .exits(a.exits, b.exits)
+           .registers(a.state, b.state)
+           .count(a.count, b.count)
+           .str();
   const GuestMemory& ma = a.machine->memory;
   const GuestMemory& mb = b.machine->memory;
   if (std::memcmp(ma.host(), mb.host(), ma.size()) != 0) d << "memory differs\n";

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "tests/emu/translator_difference.h"
+#include "tests/emu/run_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -46,7 +46,7 @@ Outcome run(Machine& x) {
 }
 
 void expect_same(const Outcome& interpreted, const Outcome& translated) {
-  EXPECT_EQ(TranslatedDifference()
+  EXPECT_EQ(RunDifference()
                 .registers(interpreted.state, translated.state)
                 .field("exit", uint64_t(interpreted.exit.reason), uint64_t(translated.exit.reason))
                 .count(interpreted.count, translated.count)

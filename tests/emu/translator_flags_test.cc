@@ -11,8 +11,8 @@
 
 #include "tests/emu/differential_harness.h"
 #include "tests/emu/guest_runner.h"
+#include "tests/emu/run_difference.h"
 #include "tests/emu/sequence_generator.h"
-#include "tests/emu/translator_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -23,7 +23,7 @@ constexpr unsigned kLoops = 6;              // enough runs for its blocks to run
 
 // Registers, RFLAGS, RIP and the count of two runs; empty when equal.
 std::string difference(EmuEngine& interpreted, EmuEngine& translated) {
-  return TranslatedDifference()
+  return RunDifference()
       .registers(interpreted.state(), translated.state())
       .count(*interpreted.instruction_count(), *translated.instruction_count())
       .str();

@@ -11,7 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include "tests/emu/translator_difference.h"
+#include "tests/emu/run_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -90,14 +90,11 @@ std::string differences(Mode mode, const std::string& source, const Setup& setup
   const Outcome a = run(*interpreted, source, setup, limit);
   const Outcome b = run(*translated, source, setup, limit);
   std::ostringstream d;
-  d << std::hex;
-  if (a.exits != b.exits) {
-    d << "exits differ:\n";
-    for (size_t i = 0; i < std::max(a.exits.size(), b.exits.size()); ++i)
-      d << "  " << (i < a.exits.size() ? a.exits[i] : "-") << " | "
-        << (i < b.exits.size() ? b.exits[i] : "-") << "\n";
-  }
-  d << TranslatedDifference().registers(a.state, b.state).count(a.count, b.count).str();
+  d << RunDifference()
+           .exits(a.exits, b.exits)
+           .registers(a.state, b.state)
+           .count(a.count, b.count)
+           .str();
   if (std::memcmp(interpreted->memory.host(), translated->memory.host(),
                   interpreted->memory.size()) != 0)
     d << "memory differs\n";

@@ -14,8 +14,8 @@
 #include <sstream>
 
 #include "tests/emu/differential_harness.h"
+#include "tests/emu/run_difference.h"
 #include "tests/emu/sequence_generator.h"
-#include "tests/emu/translator_difference.h"
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/testing/emu_machine.h"
 
@@ -239,7 +239,7 @@ Outcome run(EmuEngine& e) {
 }
 
 std::string difference(const Outcome& a, const Outcome& b) {
-  return TranslatedDifference()
+  return RunDifference()
       .registers(a.state, b.state)
       .field("cs", a.state.cs.selector, b.state.cs.selector)
       .field("fs", a.state.fs.selector, b.state.fs.selector)

@@ -9,8 +9,8 @@
 
 #include "tests/emu/differential_harness.h"
 #include "tests/emu/guest_runner.h"
+#include "tests/emu/run_difference.h"
 #include "tests/emu/sequence_generator.h"
-#include "tests/emu/translator_difference.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
@@ -24,7 +24,7 @@ unsigned pick_shift(std::mt19937_64& rng) {
 // Every register, RFLAGS, RIP, CR2 and the count; empty when equal.
 std::string state_difference(const CpuState& interpreted, const CpuState& translated,
                              uint64_t interpreted_count, uint64_t translated_count) {
-  return TranslatedDifference()
+  return RunDifference()
       .registers(interpreted, translated)
       .count(interpreted_count, translated_count)
       .str();
