@@ -8,30 +8,14 @@
 #include <sstream>
 
 #include "tests/emu/run_difference.h"
+#include "tests/emu/two_page_machine.h"
 #include "vmm/emu/testing/emu_machine.h"
 
 namespace rrvm::test {
 namespace {
 
-// Long mode, with linear 0x400000-0x5fffff in 4 KiB pages (table at 0x5000): 0x400000 maps
-// physical kPage1, 0x401000 maps kPage2A; kPage2B is a second version of that page.
-constexpr uint64_t kTable = 0x5000;
-constexpr uint64_t kPage1 = 0x600000, kPage2A = 0x601000, kPage2B = 0x602000;
-constexpr uint64_t kPte = 7; // present, writable, user
-
-struct Machine {
-  explicit Machine(bool translate) : m(Mode::kLong64, 16 << 20, translate) {
-    m.memory.store<uint64_t>(0x3000 + 8 * 2, kTable | kPte); // the PD entry of 0x400000
-    m.memory.store<uint64_t>(kTable, kPage1 | kPte);
-    m.memory.store<uint64_t>(kTable + 8, kPage2A | kPte);
-  }
-  // Assembles `source` at linear 0x400000 + `offset` (its bytes from physical kPage1 + offset on).
-  void place(const std::string& source, uint64_t offset) {
-    const std::vector<uint8_t> code = assemble(source, 64, 0x400000 + offset);
-    m.memory.write(kPage1 + offset, code);
-  }
-  EmuMachine m;
-};
+using Machine = TwoPageMachine;
+constexpr uint64_t kPte = Machine::kPte, kPageA = Machine::kPageA, kPageB = Machine::kPageB;
 
 struct Outcome {
   Exit exit;
@@ -55,7 +39,7 @@ void expect_same(const Outcome& interpreted, const Outcome& translated) {
 }
 
 // A routine whose third instruction crosses from 0x400fff into 0x401000: the high half of its
-// immediate lies in the second page (its first byte at kPage2A/kPage2B).
+// immediate lies in the second page (its first byte at kPageA/kPageB).
 const char* kRoutine = R"(
   add ebx, 1
   add ebx, 2
@@ -67,8 +51,8 @@ constexpr uint64_t kRoutineAt = 0xff7;
 
 void load_with_routine(Machine& x, const std::string& main) {
   x.place(kRoutine, kRoutineAt);
-  std::memcpy(x.m.memory.host() + kPage2B, x.m.memory.host() + kPage2A, 0x10);
-  x.m.memory.host()[kPage2B] = 0x02; // version B: mov eax, 0x00025678
+  std::memcpy(x.m.memory.host() + kPageB, x.m.memory.host() + kPageA, 0x10);
+  x.m.memory.host()[kPageB] = 0x02; // version B: mov eax, 0x00025678
   x.m.load(main);
 }
 
@@ -117,7 +101,7 @@ TEST(EmuSpanningBlocks, RemappedSecondPageRunsTheNewCode) {
   for (const char* flush : {"invlpg [0x401000]", "mov rax, cr3\nmov cr3, rax"}) {
     SCOPED_TRACE(flush);
     const std::string main = "xor ebx, ebx\n" + call_loop(10, "a") + "mov qword [0x5008], " +
-                             std::to_string(kPage2B | kPte) + "\n" + flush + "\n" +
+                             std::to_string(kPageB | kPte) + "\n" + flush + "\n" +
                              call_loop(10, "b") + "out 0x80, al\n";
     Outcome o[2];
     for (bool translate : {false, true}) {
@@ -136,7 +120,7 @@ TEST(EmuSpanningBlocks, RemappedSecondPageRunsTheNewCode) {
 // Without a flush the TLB keeps the old translation, as a CPU's may: version A runs on.
 TEST(EmuSpanningBlocks, RemapWithoutAFlushKeepsTheCachedTranslation) {
   const std::string main = "xor ebx, ebx\n" + call_loop(10, "a") + "mov qword [0x5008], " +
-                           std::to_string(kPage2B | kPte) + "\n" + call_loop(10, "b") +
+                           std::to_string(kPageB | kPte) + "\n" + call_loop(10, "b") +
                            "out 0x80, al\n";
   Outcome o[2];
   for (bool translate : {false, true}) {
