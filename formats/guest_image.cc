@@ -1,10 +1,10 @@
 #include <memory>
-#include <openssl/evp.h>
 #include <zstd.h>
 
 #include "formats/trace_container.h"
 #include "formats/trace_header.h"
 #include "vmm/error.h"
+#include "vmm/sha256.h"
 
 namespace rrvm {
 namespace {
@@ -16,15 +16,6 @@ constexpr int kImageCompressionLevel = 19;
 constexpr int kLargeImageCompressionLevel = 3;
 constexpr size_t kLargeImageBytes = 1 << 20;
 
-std::array<uint8_t, 32> digest_of(std::span<const uint8_t> bytes) {
-  std::array<uint8_t, 32> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 ||
-      length != digest.size())
-    throw Error(ExitCode::kInternal, "sha256 failed");
-  return digest;
-}
-
 } // namespace
 
 GuestImage GuestImage::from_bytes(std::string name, std::span<const uint8_t> bytes,
@@ -32,7 +23,7 @@ GuestImage GuestImage::from_bytes(std::string name, std::span<const uint8_t> byt
   GuestImage image;
   image.name = std::move(name);
   image.original_size = bytes.size();
-  image.sha256 = digest_of(bytes);
+  image.sha256 = sha256_of(bytes);
   image.zstd.resize(ZSTD_compressBound(bytes.size()));
   const int level =
       bytes.size() > kLargeImageBytes ? kLargeImageCompressionLevel : kImageCompressionLevel;
@@ -55,7 +46,7 @@ std::vector<uint8_t> GuestImage::bytes() const {
   const size_t n = ZSTD_decompress(out.data(), out.size(), zstd.data(), zstd.size());
   if (ZSTD_isError(n) || n != original_size)
     throw Error(ExitCode::kBadInput, what + " does not decompress");
-  if (digest_of(out) != sha256)
+  if (sha256_of(out) != sha256)
     throw Error(ExitCode::kBadInput, what + " does not match its sha256");
   return out;
 }

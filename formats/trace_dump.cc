@@ -13,6 +13,7 @@
 #include "vmm/engine.h"
 #include "vmm/error.h"
 #include "vmm/hex_text.h"
+#include "vmm/sha256.h"
 
 namespace rrvm {
 namespace {
@@ -153,12 +154,9 @@ void print_header(const std::string& path, const TraceReader& reader, std::ostre
       << "\n";
   for (size_t i = 0; i < h.images.size(); ++i) {
     const GuestImage& image = h.images[i];
-    std::string sha;
-    for (uint8_t byte : image.sha256)
-      sha += hash(byte).substr(14);
     out << "image " << i << ": " << image.name << ", " << image.original_size << " bytes ("
-        << image.zstd.size() << " compressed), " << int(image.mode_bits) << "-bit, sha256 " << sha
-        << "\n";
+        << image.zstd.size() << " compressed), " << int(image.mode_bits) << "-bit, sha256 "
+        << sha256_hex(image.sha256) << "\n";
     for (const ImageSegment& s : image.segments)
       out << "  segment gpa " << hex_text(s.gpa) << " vaddr " << hex_text(s.vaddr)
           << " file offset " << hex_text(s.file_offset) << " size " << hex_text(s.size) << "\n";

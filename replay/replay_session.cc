@@ -67,6 +67,7 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   boot.cmdline = h.boot.command_line;
   boot.flat = h.boot.kernel_kind == KernelKind::kFlat;
   boot.flat_address = h.boot.flat_load_address;
+  boot.kernel_cache_dir = options.kernel_cache_dir;
   if (h.images.size() == 2) {
     boot.initrd_path = h.images[1].name;
     boot.initrd = h.images[1].bytes();

@@ -18,6 +18,7 @@ struct ReplayOptions {
   std::string engine;                          // "kvm" or "emu"; empty: the recording's engine
   std::function<void(uint8_t)> serial_output;  // the guest's COM1 output during the replay
   bool emu_translate = kEmuTranslateByDefault; // emu: translate hot code (same results)
+  std::string kernel_cache_dir{};              // BootOptions::kernel_cache_dir
 };
 
 // A replay position that can be returned to: the machine's state and the gate's place in the

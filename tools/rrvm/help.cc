@@ -1,5 +1,6 @@
 #include "tools/rrvm/help.h"
 
+#include "tools/rrvm/kernel_cache_dir.h"
 #include "tools/rrvm/machine_options.h"
 
 namespace rrvm {
@@ -45,7 +46,7 @@ const char* const kStatsUsage =
 
 std::string with_machine_options(const char* usage) {
   return std::string("usage:\n") + usage + "\nmachine options:\n" + kMachineOptionsHelp + "\n" +
-         kExitStatusHelp;
+         kKernelCacheHelp + "\n" + kExitStatusHelp;
 }
 
 } // namespace
@@ -59,7 +60,7 @@ std::string overview_help() {
          "  version                  rrvm's version\n"
          "\n"
          "machine options (run, record):\n" +
-         kMachineOptionsHelp + "\n" + kExitStatusHelp;
+         kMachineOptionsHelp + "\n" + kKernelCacheHelp + "\n" + kExitStatusHelp;
 }
 
 std::optional<std::string> command_help(const std::string& command) {
@@ -72,7 +73,7 @@ std::optional<std::string> command_help(const std::string& command) {
            "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
            "  --stats              compare the replay's statistics with the recording's\n"
            "\n" +
-           kExitStatusHelp;
+           kKernelCacheHelp + "\n" + kExitStatusHelp;
   if (command == "debug")
     return std::string("usage:\n") + kDebugUsage +
            "\n  --engine KIND        replay on kvm or emu (default: the recording's engine)\n"

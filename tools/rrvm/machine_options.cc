@@ -3,6 +3,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "tools/rrvm/kernel_cache_dir.h"
 #include "vmm/guest_memory.h"
 
 namespace rrvm {
@@ -80,6 +81,7 @@ MachineOptions parse_machine_options(const CommandLine& line) {
                                             std::to_string(line.positional().size()) +
                                             " arguments");
   options.boot.kernel_path = line.positional()[0];
+  options.boot.kernel_cache_dir = kernel_cache_dir();
   if (auto mem = line.value("--mem")) {
     options.config.memory_bytes = parse_size(*mem, "--mem");
     if (options.config.memory_bytes < (2u << 20))

@@ -6,6 +6,7 @@
 #include "tools/rrvm/command_line.h"
 #include "tools/rrvm/commands.h"
 #include "tools/rrvm/distinct_files.h"
+#include "tools/rrvm/kernel_cache_dir.h"
 #include "tools/rrvm/machine_options.h"
 #include "tools/rrvm/replay_progress.h"
 #include "tools/rrvm/serial_output.h"
@@ -48,10 +49,12 @@ int replay_command(const std::vector<std::string>& args) {
       const int differ = print_stats_comparison(std::cerr, trace, machine.final_stats());
       return differ != 0 ? static_cast<int>(ExitCode::kDivergence) : 0;
     };
-    return serve_gdb(trace, {engine, [&serial](uint8_t b) { serial.put(b); }, translate}, *address,
-                     compare_stats);
+    return serve_gdb(
+        trace, {engine, [&serial](uint8_t b) { serial.put(b); }, translate, kernel_cache_dir()},
+        *address, compare_stats);
   }
-  ReplaySession session(trace, {engine, [&serial](uint8_t byte) { serial.put(byte); }, translate});
+  ReplaySession session(trace, {engine, [&serial](uint8_t byte) { serial.put(byte); }, translate,
+                                kernel_cache_dir()});
   // The machine replays no kick that ends the run, so a stop may interrupt the replay anywhere.
   const auto stop = signals.on_stop([&session] {
     session.gate().request_stop();

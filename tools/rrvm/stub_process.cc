@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "debugger/serve_gdb.h"
+#include "tools/rrvm/kernel_cache_dir.h"
 #include "tools/rrvm/serial_output.h"
 #include "vmm/error.h"
 #include "vmm/unique_fd.h"
@@ -33,12 +34,13 @@ int exit_status(int wait_status) {
   int status = 0;
   try {
     SerialOutput serial(options.serial);
-    status =
-        serve_gdb(options.trace, {options.engine, [&serial](uint8_t byte) { serial.put(byte); }},
-                  listener, [ready] {
-                    const char byte = 1;
-                    (void)!::write(ready, &byte, 1);
-                  });
+    status = serve_gdb(options.trace,
+                       {options.engine, [&serial](uint8_t byte) { serial.put(byte); },
+                        kEmuTranslateByDefault, kernel_cache_dir()},
+                       listener, [ready] {
+                         const char byte = 1;
+                         (void)!::write(ready, &byte, 1);
+                       });
     serial.flush();
   } catch (const Error& e) {
     std::cerr << "rrvm: " << e.what() << "\n";

@@ -71,6 +71,9 @@ struct BootOptions {
   // Without a seed and without RDRAND, the kernel's first read of /dev/urandom spins for about a
   // second of guest time gathering jitter entropy.
   std::vector<uint8_t> linux_rng_seed;
+  // Linux bzImage only: where decompressed kernels are kept between boots (KernelCache); empty:
+  // decompress on every boot.
+  std::string kernel_cache_dir;
 };
 
 struct BootResult {

@@ -8,8 +8,8 @@
 #include "vmm/boot/boot_layout.h"
 #include "vmm/boot/boot_structures.h"
 #include "vmm/boot/bzimage.h"
+#include "vmm/boot/kernel_cache.h"
 #include "vmm/boot/linux_boot_params.h"
-#include "vmm/boot/payload_decompressor.h"
 #include "vmm/boot/zero_page.h"
 #include "vmm/error.h"
 #include "vmm/hex_text.h"
@@ -165,14 +165,16 @@ BootResult load_linux_bzimage(GuestMemory& memory, const BootOptions& options,
   image.kind = KernelKind::kLinux;
   image.path = path;
   image.code_bits = 64;
-  if (std::optional<std::vector<uint8_t>> vmlinux = decompress_payload(bz.payload, path)) {
+  if (const std::optional<DecompressedKernel> decompressed =
+          KernelCache(options.kernel_cache_dir).decompress(bz.payload, path)) {
+    const std::span<const uint8_t> vmlinux = decompressed->bytes();
     const std::string what = path + " (decompressed vmlinux)";
-    const ElfFile elf = parse_elf(*vmlinux, what);
+    const ElfFile elf = parse_elf(vmlinux, what);
     if (!elf.is64) throw Error(ExitCode::kBadInput, what + ": not an ELF64 file");
     kernel.load_address = segments_start(elf);
     kernel.end = std::max(kernel.load_address + bz.init_size, segments_end(elf));
     check_kernel_fits(memory, path, kernel);
-    load_elf_segments(memory, elf, *vmlinux, what);
+    load_elf_segments(memory, elf, vmlinux, what);
     image.entry = elf.entry; // startup_64
   } else {
     // The kernel decompresses itself, in place at its preferred address.

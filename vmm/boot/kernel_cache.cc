@@ -1,0 +1,123 @@
+#include "vmm/boot/kernel_cache.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <iostream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "vmm/boot/payload_decompressor.h"
+#include "vmm/sha256.h"
+
+namespace rrvm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kEntrySuffix[] = ".vmlinux";
+
+// What precedes an entry's content; a different layout gets a different magic.
+struct EntryHeader {
+  char magic[8];
+  uint64_t size;
+  uint32_t crc;
+  uint32_t reserved;
+};
+constexpr char kEntryMagic[8] = {'r', 'r', 'v', 'm', 'k', 'c', '0', '1'};
+
+uint32_t crc_of(std::span<const uint8_t> bytes) {
+  uLong crc = crc32_z(0, nullptr, 0);
+  return static_cast<uint32_t>(crc32_z(crc, bytes.data(), bytes.size()));
+}
+
+std::error_code write_entry(const fs::path& file, std::span<const uint8_t> vmlinux) {
+  EntryHeader header{};
+  std::memcpy(header.magic, kEntryMagic, sizeof kEntryMagic);
+  header.size = vmlinux.size();
+  header.crc = crc_of(vmlinux);
+  errno = 0;
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(&header), sizeof header);
+  out.write(reinterpret_cast<const char*>(vmlinux.data()),
+            static_cast<std::streamsize>(vmlinux.size()));
+  out.close();
+  return out ? std::error_code() : std::error_code(errno ? errno : EIO, std::generic_category());
+}
+
+std::optional<DecompressedKernel> decompressed(std::span<const uint8_t> payload,
+                                               const std::string& path) {
+  std::optional<std::vector<uint8_t>> bytes = decompress_payload(payload, path);
+  if (!bytes) return std::nullopt;
+  return DecompressedKernel(std::move(*bytes));
+}
+
+} // namespace
+
+std::optional<DecompressedKernel> KernelCache::decompress(std::span<const uint8_t> payload,
+                                                          const std::string& path) const {
+  if (directory_.empty()) return decompressed(payload, path);
+  const fs::path entry = directory_ / (sha256_hex(sha256_of(payload)) + kEntrySuffix);
+  if (std::optional<DecompressedKernel> cached = find(entry)) return cached;
+  std::optional<DecompressedKernel> vmlinux = decompressed(payload, path);
+  if (vmlinux) store(entry, vmlinux->bytes());
+  return vmlinux;
+}
+
+std::optional<DecompressedKernel> KernelCache::find(const fs::path& entry) const {
+  const UniqueFd fd(::open(entry.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || static_cast<size_t>(st.st_size) < sizeof(EntryHeader))
+    return std::nullopt;
+  const size_t length = static_cast<size_t>(st.st_size);
+  void* at = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+  if (at == MAP_FAILED) return std::nullopt;
+  UniqueMapping mapping(at, length);
+  EntryHeader header;
+  std::memcpy(&header, at, sizeof header);
+  if (std::memcmp(header.magic, kEntryMagic, sizeof kEntryMagic) != 0 ||
+      header.size != length - sizeof header)
+    return std::nullopt;
+  DecompressedKernel vmlinux(std::move(mapping), sizeof header, header.size);
+  if (crc_of(vmlinux.bytes()) != header.crc) return std::nullopt;
+  std::error_code ignored;
+  fs::last_write_time(entry, fs::file_time_type::clock::now(), ignored); // most recently used
+  return vmlinux;
+}
+
+void KernelCache::store(const fs::path& entry, std::span<const uint8_t> vmlinux) const {
+  // Written aside and renamed into place: a concurrent boot never reads half an entry.
+  const fs::path partial = entry.string() + ".partial." + std::to_string(::getpid());
+  std::error_code error;
+  fs::create_directories(directory_, error);
+  if (!error) error = write_entry(partial, vmlinux);
+  if (!error) fs::rename(partial, entry, error);
+  if (error) {
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    std::cerr << "rrvm: warning: cannot store the decompressed kernel in " << directory_.string()
+              << ": " << error.message() << " (the next boot decompresses it again)\n";
+    return;
+  }
+  evict_least_recently_used();
+}
+
+void KernelCache::evict_least_recently_used() const {
+  std::vector<std::pair<fs::file_time_type, fs::path>> entries;
+  std::error_code error;
+  for (const fs::directory_entry& file : fs::directory_iterator(directory_, error))
+    if (file.path().extension() == kEntrySuffix)
+      entries.emplace_back(file.last_write_time(error), file.path());
+  if (entries.size() <= kEntriesKept) return;
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = kEntriesKept; i < entries.size(); ++i)
+    fs::remove(entries[i].second, error);
+}
+
+} // namespace rrvm
