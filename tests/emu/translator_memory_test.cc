@@ -339,6 +339,19 @@ TEST(EmuTranslatorMemory, AluLoadFromANotPresentPageFaultsOnTheLoad) {
             "");
 }
 
+// NOPs touch no memory, whatever their operand (the 5-byte NOP every kernel function starts with
+// names one): inline they are no code at all, and walked into a page nothing maps they fault in
+// neither engine; instruction limits between them stop at the same place.
+TEST(EmuTranslatorMemory, NopsTouchNoMemory) {
+  for (const char* nop :
+       {"nop dword [rdi]", "db 0x0f, 0x1f, 0x44, 0x00, 0x00", "nop word [rdi + rbx * 8 + 0x100]",
+        "pause", "lfence", "prefetcht0 [rdi]", "nop\nnop\nnop dword [rdi]"})
+    EXPECT_EQ(differences(Mode::kLong64, walk_into(kNotPresent, nop), restrict_pages), "") << nop;
+  const std::string source = walk_into(kNotPresent, "nop\nnop dword [rdi]\nnop");
+  for (uint64_t limit = 200; limit < 220; ++limit)
+    EXPECT_EQ(differences(Mode::kLong64, source, restrict_pages, limit), "") << "limit " << limit;
+}
+
 TEST(EmuTranslatorMemory, AluOnMemoryFaultsOnTheAccess) {
   // Read, then the write refused; a read-only CMP and TEST pass there, and fault where nothing is
   // mapped.

@@ -128,8 +128,7 @@ public:
   uint64_t dr6 = 0xffff0ff0, dr7 = 0x400;
   MsrState msr;
   FpuState fpu; // x87 and SSE, in the exchange form; x87/SSE handlers work on it directly
-  bool interrupt_shadow = false;
-  bool halted = false;
+  // (interrupt_shadow and halted are below, with the run control)
   uint64_t icount = 0;
   // RDTSC reads tsc_line.ns_at(icount) + tsc_offset (Engine::set_tsc_clock)
   ClockLine tsc_line;
@@ -158,8 +157,14 @@ public:
 
   // ---- run control, shared with EmuEngine ----
   Exit exit;
-  bool stop = false;         // leave the block loop after the current instruction
-  bool exit_pending = false; // `exit` holds an exit to report once the instruction retires
+  // Whatever ends a chain of translated blocks, side by side in one 8-byte word (padding
+  // included) that translated code tests with one load (CpuLayout::run_flags).
+  alignas(8) bool stop = false; // leave the block loop after the current instruction
+  bool exit_pending = false;    // `exit` holds an exit to report once the instruction retires
+  bool interrupt_shadow = false;
+  bool halted = false;
+  std::atomic<bool> kicked{false};
+  uint8_t run_flags_padding[3] = {};
   // Set with `stop` by a handler that returns without retiring its instruction: `exit` asks the
   // machine for data (a port read, an MSR), and the instruction runs again with the answer. The
   // handler has changed nothing; the block loops leave RIP and the count on it.
@@ -173,7 +178,6 @@ public:
   // with no value yet then stops the run as a port read does, without a C++ exception.
   bool mmio_read_unretires = false;
   uint64_t limit = ~0ull; // stop when icount reaches this
-  std::atomic<bool> kicked{false};
   InputLog inputs;
   // The value of a port (io) or MMIO read the machine supplied before; false when the run must
   // stop and ask for it.

@@ -4,6 +4,7 @@
 
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/jit/emitter.h"
+#include "vmm/error.h"
 
 namespace rrvm::emu {
 
@@ -26,11 +27,18 @@ CpuLayout::CpuLayout(const Cpu& c)
       lin_mask(offset_in(c, &c.lin_mask)), access_checks(offset_in(c, &c.access_checks)),
       read_tags(offset_in(c, &c.read_tags)), write_tags(offset_in(c, &c.write_tags)),
       exec_tags(offset_in(c, &c.exec_tags)), tlb(offset_in(c, c.tlb())),
-      tlb_addends(offset_in(c, c.tlb_addends())), kicked(offset_in(c, &c.kicked)),
-      interrupt_shadow(offset_in(c, &c.interrupt_shadow)),
-      inputs_next(offset_in(c, &c.inputs.next)), ss_db(offset_in(c, &c.seg[kSS].db)),
-      exit_pending(offset_in(c, &c.exit_pending)), halted(offset_in(c, &c.halted)),
-      code_bits(offset_in(c, &c.code_bits)) {}
+      tlb_addends(offset_in(c, c.tlb_addends())), inputs_next(offset_in(c, &c.inputs.next)),
+      ss_db(offset_in(c, &c.seg[kSS].db)), code_bits(offset_in(c, &c.code_bits)), run_flags(stop) {
+  static_assert(sizeof(c.kicked) == 1);
+  const int32_t word_end = offset_in(c, c.run_flags_padding + sizeof c.run_flags_padding);
+  const std::initializer_list<const void*> others = {&c.exit_pending, &c.interrupt_shadow,
+                                                     &c.halted, &c.kicked};
+  for (const void* flag : others)
+    if (offset_in(c, flag) < run_flags || offset_in(c, flag) >= word_end)
+      throw Error(ExitCode::kInternal, "the Cpu's run flags are not one word");
+  if (run_flags % 8 != 0 || word_end != run_flags + 8)
+    throw Error(ExitCode::kInternal, "the Cpu's run flags are not one word");
+}
 
 bool counts_one_per_insn(const Block& b) {
   for (const Insn& in : b.insns)

@@ -24,14 +24,19 @@ struct CpuLayout {
   int32_t gpr, rip, next_rip, icount, limit, stop;
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, flags_raw;
   int32_t seg_base, lin_mask, access_checks, read_tags, write_tags, exec_tags, tlb, tlb_addends;
-  int32_t kicked, interrupt_shadow, inputs_next;
-  int32_t ss_db;
-  int32_t exit_pending, halted, code_bits;
+  int32_t inputs_next, ss_db, code_bits;
+  int32_t run_flags; // stop, exit_pending, interrupt_shadow, halted and kicked: one zero word
 };
 
 // True when a block's instructions each count one, so a block entered with room for all of them
 // under the limit needs no limit checks. REP string instructions count their iterations.
 bool counts_one_per_insn(const Block& b);
+
+// Where a block's code goes on when a block chains to it: past the frame's set-up (push_frame()
+// and the Cpu into rbx), for which the chaining block's frame stands in: every block saves the
+// same registers and keeps the Cpu in rbx, and a chain is a tail jump, so the stack is as the
+// first block's caller left it.
+constexpr size_t kBodyEntry = 17;
 
 // The most host code emit_block() writes for a block of `insns` instructions.
 size_t emitted_size_bound(size_t insns);

@@ -149,14 +149,31 @@ void Emitter::emit_jcc(const Insn& in, uint8_t cc) {
   exit_link();
   jmp(leave, T_NEAR);
   L(taken);
+  branch_target(in);
+  exit_link();
+  L(leave);
+  retire_exit(in);
+}
+
+// JMP rel: the block's exit, as a taken Jcc's.
+void Emitter::emit_jmp(const Insn& in) {
+  branch_target(in);
+  exit_link();
+  retire_exit(in);
+}
+
+// A relative branch's target in rax, as control.cc's rel_target computes it.
+void Emitter::branch_target(const Insn& in) {
   lea(rax, ptr[r14 + offset_ + in.len]);
   lea(rax, ptr[rax + int32_t(in.op[0].disp)]);
   if (in.osize == 4)
     mov(eax, eax);
   else if (in.osize == 2)
     movzx(eax, ax);
-  exit_link();
-  L(leave);
+}
+
+// The block's last instruction, a branch to RIP in rax, retires with the inline ones before it.
+void Emitter::retire_exit(const Insn& in) {
   mov(qword[rbx + l_.rip], rax);
   add(qword[rbx + l_.icount], pending_ + 1);
   offset_ += in.len;

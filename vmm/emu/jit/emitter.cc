@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstddef>
 
+#include "vmm/error.h"
+
 namespace rrvm::emu {
 
 namespace {
@@ -32,6 +34,7 @@ void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
   push_frame();
   mov(rbx, rdi);
+  if (getSize() != kBodyEntry) throw Error(ExitCode::kInternal, "block frame is not kBodyEntry");
   mov(r14, qword[rbx + l_.rip]);
   L(top_);
   forget_gprs();
@@ -53,6 +56,9 @@ void Emitter::block(const Block& b) {
       break;
     case InsnPlan::Kind::kLea:
       emit_lea(in);
+      retire_inline(in);
+      break;
+    case InsnPlan::Kind::kNop:
       retire_inline(in);
       break;
     case InsnPlan::Kind::kNeg:
@@ -122,8 +128,12 @@ void Emitter::block(const Block& b) {
       emit_ret(in);
       break;
     case InsnPlan::Kind::kJcc:
+    case InsnPlan::Kind::kJmp:
       if (last && in.op[0].disp == int32_t(in.op[0].disp)) {
-        emit_jcc(in, plan.cc);
+        if (plan.kind == InsnPlan::Kind::kJcc)
+          emit_jcc(in, plan.cc);
+        else
+          emit_jmp(in);
         exit_ready = true;
         break;
       }
@@ -188,9 +198,10 @@ void Emitter::exit_link() {
   mov(rsi, reinterpret_cast<uint64_t>(&links_->emplace_back()));
 }
 
-// Goes on to the next block's translation when run()'s loop would run it next, as a tail call
-// (it returns to this block's caller): RIP in rax, the exit's link in rsi. First what the loop
-// checks between blocks (next_translation()'s own checks, inline), then this block's own top
+// Goes on to the next block's translation when run()'s loop would run it next, as a tail jump
+// into its body with this block's frame (it returns to this block's caller): RIP in rax, the
+// exit's link in rsi. First what the loop checks between blocks (next_translation()'s own
+// checks, inline; the run flags in one load), then this block's own top
 // (`to_self`: it ends in a branch of its own), then the translation the link holds, if nothing
 // it was made under changed: the generation (no block retired, so the target lives), the mode,
 // the room under the limit, and the code page's TLB entry. Else the shared lookup (lookup()).
@@ -199,10 +210,8 @@ void Emitter::chain(const Block& b, bool to_self) {
   mov(rcx, reinterpret_cast<uint64_t>(chaining_));
   cmp(byte[rcx], 0);
   je(done_, T_NEAR);
-  for (int32_t flag : {l_.stop, l_.exit_pending, l_.halted, l_.interrupt_shadow, l_.kicked}) {
-    cmp(byte[rbx + flag], 0);
-    jne(done_, T_NEAR);
-  }
+  cmp(qword[rbx + l_.run_flags], 0);
+  jne(done_, T_NEAR);
   test(qword[rbx + l_.flags_raw], int32_t(rflags::kTF));
   jnz(done_, T_NEAR);
   mov(rcx, qword[rbx + l_.limit]);
@@ -227,9 +236,7 @@ void Emitter::chain(const Block& b, bool to_self) {
   emit_code_page_check(slow);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   mov(rax, qword[rsi + int32_t(offsetof(ExitLink, target))]);
-  mov(rdi, rbx);
-  pop_frame();
-  jmp(rax);
+  enter_body();
   L(slow);
   mov(r11, reinterpret_cast<uint64_t>(lookup_));
   jmp(r11);
@@ -254,9 +261,7 @@ void Emitter::lookup() {
   test(rax, rax);
   jz(done_, T_NEAR);
   L(tail);
-  mov(rdi, rbx);
-  pop_frame();
-  jmp(rax);
+  enter_body();
   L(done_);
   xor_(eax, eax);
   pop_frame();
@@ -315,6 +320,12 @@ void Emitter::probe_code_cache(Xbyak::Label& miss) {
   mov(r11, qword[r9 + int32_t(offsetof(Block, translation))]);
   test(r11, r11);
   jz(miss, T_NEAR);
+}
+
+// A tail jump into the body of the translation in rax (kBodyEntry), with this block's frame.
+void Emitter::enter_body() {
+  add(rax, int32_t(kBodyEntry));
+  jmp(rax);
 }
 
 // The callee-saved registers a block uses, and the stack 16-byte aligned for its calls.

@@ -70,6 +70,7 @@ private:
   // emitter.cc
   void push_frame();
   void pop_frame();
+  void enter_body();
   void retire_inline(const Insn& in);
   void commit_inline();
   void chain(const Block& b, bool to_self);
@@ -133,6 +134,9 @@ private:
   // emit_branch.cc
   void loop_to_self(const Block& b);
   void emit_jcc(const Insn& in, uint8_t cc);
+  void emit_jmp(const Insn& in);
+  void branch_target(const Insn& in);
+  void retire_exit(const Insn& in);
   void host_flags();
   void jump_if(uint8_t cc, const Xbyak::Label& to);
   uint8_t host_condition(uint8_t cc);

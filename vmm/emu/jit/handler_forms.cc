@@ -107,10 +107,13 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   pops_.insert(handler_of(cache, [&](G& g) { g.pop(g.qword[r64b]); }));
   call_rel_ = handler_of_bytes(cache, {0xe8, 0, 0, 0, 0});
   ret_ = handler_of_bytes(cache, {0xc3});
+  nop_ = handler_of_bytes(cache, {0x90});
   movzx_ = handler_of(cache, [&](G& g) { g.movzx(r32a, g.byte[r64b]); });
   movsx_ = handler_of(cache, [&](G& g) { g.movsx(r32a, g.byte[r64b]); });
   for (uint8_t cc = 0; cc < 16; ++cc)
     jcc_[handler_of_bytes(cache, {uint8_t(0x70 + cc), 0})] = cc;
+  jmp_rel_.insert(handler_of_bytes(cache, {0xeb, 0}));
+  jmp_rel_.insert(handler_of_bytes(cache, {0xe9, 0, 0, 0, 0}));
 
   // Register forms that cannot raise: arithmetic without memory, shifts and rotates, moves with
   // extension, and the near branches (whose target is computed, never checked, in 64-bit mode
@@ -153,6 +156,7 @@ HandlerForms::HandlerForms(CodeCache& cache) {
   alu_.erase(nullptr);
   inc_dec_.erase(nullptr);
   jcc_.erase(nullptr);
+  jmp_rel_.erase(nullptr);
   unary_.erase(nullptr);
   shifts_.erase(nullptr);
   imul_.erase(nullptr);
@@ -173,6 +177,7 @@ FlagUse flag_use(const Insn& in, const InsnPlan& p) {
   case InsnPlan::Kind::kImul:
     return FlagUse::kOverwrites;
   case InsnPlan::Kind::kLea:
+  case InsnPlan::Kind::kNop:
   case InsnPlan::Kind::kNot:
   case InsnPlan::Kind::kExtend:
     return FlagUse::kUntouched;
@@ -191,6 +196,10 @@ FlagUse flag_use(const Insn& in, const InsnPlan& p) {
 
 InsnPlan HandlerForms::plan(const Insn& in) const {
   InsnPlan p;
+  if (in.fn == nop_) {
+    p.kind = InsnPlan::Kind::kNop;
+    return p;
+  }
   const Operand& d = in.op[0];
   if (in.fn == lea_ && d.kind == OpKind::kReg && (d.size == 4 || d.size == 8) &&
       (in.asize == 4 || in.asize == 8) && in.op[1].base != kRipBase) {
@@ -255,6 +264,10 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
   if (auto it = jcc_.find(in.fn); it != jcc_.end() && in.op[0].kind == OpKind::kImm) {
     p.kind = InsnPlan::Kind::kJcc;
     p.cc = it->second;
+    return p;
+  }
+  if (jmp_rel_.count(in.fn) && in.op[0].kind == OpKind::kImm) {
+    p.kind = InsnPlan::Kind::kJmp;
     return p;
   }
   // No operand is in memory from here on.

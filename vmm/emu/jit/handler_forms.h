@@ -42,6 +42,8 @@ struct InsnPlan {
     kCmovcc,     // CMOVcc r, r, emitted inline
     kShift,      // `shift` r, imm (or 1) with a count within the width, emitted inline
     kImul,       // IMUL r, r and IMUL r, r, imm, emitted inline
+    kNop,        // NOP of any length (a kernel function's ftrace pad), PAUSE, fences: no code
+    kJmp,        // JMP rel: inline, as a taken Jcc
   };
   Kind kind = Kind::kTrampoline;
   InlineAlu alu = InlineAlu::kAdd;
@@ -69,9 +71,11 @@ private:
   std::unordered_map<Handler, InlineAlu> alu_;   // register-destination forms
   std::unordered_map<Handler, bool> inc_dec_;    // INC (false) and DEC (true)
   std::unordered_map<Handler, uint8_t> jcc_;     // condition codes
+  std::unordered_set<Handler> jmp_rel_;          // JMP rel8, rel16/32
   std::unordered_set<Handler> loads_;            // MOV r32/r64, [mem]
   std::unordered_set<Handler> no_throw_on_regs_; // no exception when no operand is in memory
   Handler lea_ = nullptr;
+  Handler nop_ = nullptr; // does nothing, whatever its operands: it never touches memory
 
   // The memory and stack forms.
   std::unordered_map<Handler, InlineAlu> alu_loads_; // `alu` r32/r64, [mem]
