@@ -125,6 +125,43 @@ TEST(HashedVerification, AStoppedRecordingEndsTheReplayWhereItStopped) {
   unlink(path.c_str());
 }
 
+// A stop request the machine sees right after an exit (Machine::run) comes after the exit's
+// report and before its input poll: the replay ends there too, neither a poll early nor late.
+TEST(HashedVerification, AStopBetweenAnExitAndItsPollEndsTheReplayThere) {
+  const std::string path = trace_file("stopped_after_exit");
+  {
+    LiveGate host(/*read_stdin=*/false);
+    RecordGate gate(host);
+    TraceHeader header;
+    header.machine.verify_mode = verify_mode_name(VerifyMode::kHashes);
+    TraceWriter writer(path, header, {});
+    gate.start(writer, VerifyMode::kHashes);
+    run_reports(gate, 500);
+    gate.on_exit(ExitReason::kIo, 0x1000 + 500 % 7, 5000);
+    gate.finish(/*stopped=*/true);
+    writer.finish();
+  }
+  TraceReader reader(path);
+  TraceEventSource events(reader);
+  ReplayGate gate(events, VerifyMode::kHashes);
+  uint64_t exits = 0;
+  EXPECT_NE(error_of(
+                [&] {
+                  for (; exits < kExits; ++exits) {
+                    gate.on_exit(ExitReason::kIo, 0x1000 + exits % 7, exits * 10);
+                    gate.on_port_read(0x3fd, 1, 0x60);
+                    if (exits % 100 == 99) gate.on_injection(0x20, exits, exits * 10 + 1);
+                    uint8_t input[16];
+                    gate.take_input(input);
+                  }
+                },
+                ExitCode::kStopped)
+                .find("where it was stopped"),
+            std::string::npos);
+  EXPECT_EQ(exits, 500u); // in the 501st exit's report
+  unlink(path.c_str());
+}
+
 TEST(HashedVerification, AKilledRecordingReplaysWhatItHoldsThenSaysWhereItEnds) {
   const std::string path = trace_file("killed");
   record(path, kExits, /*stopped=*/false, /*batch_events=*/1);
