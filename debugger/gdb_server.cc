@@ -470,18 +470,30 @@ void GdbServer::show_history(const WatchedRange& range, std::ostream& out) {
   if (const std::optional<ReplayPosition> position = controller_.position())
     now = position->instructions;
   out << "   instruction  rip                 old -> new\n";
-  size_t unchanged = 0;
+  const std::vector<bool> shown = writes_to_show(writes, now);
+  size_t unchanged = 0, hidden = 0, all_hidden = 0;
   for (size_t i = 0; i <= writes.size(); ++i) {
     // "now" goes before the first write the replay has not done yet.
-    if (now && (i == writes.size() || writes[i].position > *now) &&
-        (i == 0 || writes[i - 1].position <= *now))
-      out << "  -- now: instruction " << *now << " --\n";
+    const bool at_now = now && (i == writes.size() || writes[i].position > *now) &&
+                        (i == 0 || writes[i - 1].position <= *now);
+    if (hidden && (at_now || i == writes.size() || shown[i])) {
+      out << "   ... " << hidden << (hidden == 1 ? " write" : " writes") << " not shown ...\n";
+      all_hidden += std::exchange(hidden, 0);
+    }
+    if (at_now) out << "  -- now: instruction " << *now << " --\n";
     if (i == writes.size()) break;
-    out << describe_write(writes[i]) << "\n";
     if (writes[i].before == writes[i].after) ++unchanged;
+    if (shown[i])
+      out << describe_write(writes[i]) << "\n";
+    else
+      ++hidden;
   }
   out << writes.size() << (writes.size() == 1 ? " write" : " writes");
   if (unchanged) out << ", " << unchanged << " of them leaving the value as it was";
+  if (all_hidden)
+    out << "; " << writes.size() - all_hidden << " shown (more than " << kAllWritesShown
+        << ": those leaving the value, each with the write before it, and those nearest now and "
+           "the ends)";
   out << "\n";
 }
 

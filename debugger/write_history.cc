@@ -152,4 +152,26 @@ std::string describe_write(const RangeWrite& write) {
   return line.str();
 }
 
+std::vector<bool> writes_to_show(const std::vector<RangeWrite>& writes,
+                                 std::optional<uint64_t> now) {
+  constexpr size_t kAroundNow = 20, kAtTheEnds = 10;
+  std::vector<bool> shown(writes.size(), writes.size() <= kAllWritesShown);
+  if (writes.size() <= kAllWritesShown) return shown;
+  auto show = [&](size_t from, size_t to) {
+    std::fill(shown.begin() + long(from), shown.begin() + long(std::min(to, writes.size())), true);
+  };
+  show(0, kAtTheEnds);
+  show(writes.size() - kAtTheEnds, writes.size());
+  if (now) {
+    const size_t next =
+        size_t(std::partition_point(writes.begin(), writes.end(),
+                                    [&](const RangeWrite& w) { return w.position <= *now; }) -
+               writes.begin());
+    show(next - std::min(next, kAroundNow), next + kAroundNow);
+  }
+  for (size_t i = 0; i < writes.size(); ++i)
+    if (writes[i].before == writes[i].after) show(i - std::min<size_t>(i, 1), i + 1);
+  return shown;
+}
+
 } // namespace rrvm::gdb

@@ -69,4 +69,12 @@ std::string describe_bytes(const RangeBytes& bytes);
 // One line of the history table: instruction count, rip, old -> new.
 std::string describe_write(const RangeWrite& write);
 
+// Which of `writes` the history table lists: all of them up to kAllWritesShown; past that what a
+// reader can use of a table gdb would take minutes to print: every write that left the value as
+// it was with the write before it (a lost update and the one it lost), the writes nearest the
+// replay's position `now`, and the first and last few.
+constexpr size_t kAllWritesShown = 2000;
+std::vector<bool> writes_to_show(const std::vector<RangeWrite>& writes,
+                                 std::optional<uint64_t> now);
+
 } // namespace rrvm::gdb

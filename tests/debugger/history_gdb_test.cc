@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "debugger/write_history.h"
 #include "tests/support/gdb_server_process.h"
 #include "tests/support/subprocess.h"
 
@@ -107,10 +108,17 @@ TEST_F(HistoryGdbTest, HistoryListsTheRacingWrites) {
   ASSERT_FALSE(rows.empty()) << out;
   ASSERT_EQ(rows.size() % 2, 0u) << "the same table twice";
   const std::vector<TableLine> first(rows.begin(), rows.begin() + long(rows.size() / 2));
-  const std::regex count("\n([0-9]+) writes, ([0-9]+) of them leaving the value as it was\n");
+  const std::regex count(
+      "\n([0-9]+) writes, ([0-9]+) of them leaving the value as it was(; [0-9]+ shown [^\n]*)?\n");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, count)) << out;
-  EXPECT_EQ(std::stoull(m[1]), first.size());
+  // How long the race takes to lose an update is up to host timing: a long table is cut.
+  if (std::stoull(m[1]) > gdb::kAllWritesShown) {
+    EXPECT_LT(first.size(), std::stoull(m[1]));
+    EXPECT_NE(out.find(" not shown ...\n"), std::string::npos) << out;
+  } else {
+    EXPECT_EQ(std::stoull(m[1]), first.size());
+  }
   size_t lost = 0;
   for (size_t i = 1; i < first.size(); ++i) {
     if (first[i].before != first[i].after) continue;

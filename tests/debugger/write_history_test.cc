@@ -191,5 +191,25 @@ TEST(WriteHistoryText, ValuesAsNumbersOrBytes) {
   EXPECT_EQ(describe_write(changed), "             7  0x10                0x1 -> 0x2");
 }
 
+// A counter incremented 5000 times, twice written back unchanged: the table lists those two with
+// the writes before them, the 40 around the replay's position and 10 at each end.
+TEST(WriteHistoryText, ALongTableShowsWhatAReaderCanUse) {
+  std::vector<RangeWrite> writes;
+  for (uint8_t i = 0; writes.size() < 5000; ++i) {
+    const bool lost = writes.size() == 1000 || writes.size() == 4000;
+    writes.push_back({writes.size() * 10 + 10, 0x1000, {i}, {uint8_t(lost ? i : i + 1)}});
+  }
+  const std::vector<bool> shown = writes_to_show(writes, 25'000); // after write 2499
+  EXPECT_EQ(std::count(shown.begin(), shown.end(), true), 10 + 10 + 40 + 4);
+  for (size_t i : {size_t(0), size_t(9), size_t(999), size_t(1000), size_t(2480), size_t(2519),
+                   size_t(3999), size_t(4000), size_t(4990), size_t(4999)})
+    EXPECT_TRUE(shown[i]) << i;
+  for (size_t i : {size_t(10), size_t(998), size_t(1001), size_t(2479), size_t(2520), size_t(4989)})
+    EXPECT_FALSE(shown[i]) << i;
+  writes.resize(kAllWritesShown);
+  const std::vector<bool> all = writes_to_show(writes, std::nullopt);
+  EXPECT_EQ(std::count(all.begin(), all.end(), true), long(kAllWritesShown));
+}
+
 } // namespace
 } // namespace rrvm::gdb

@@ -26,8 +26,9 @@ CpuState ring3_state(GuestMemory& mem);
 // Runs one sequence from `start` to its final OUT; nullopt with `why` set on any other exit.
 std::optional<CpuState> run_sequence(Engine& engine, const CpuState& start, std::string* why);
 
-// Under CI (CI=true) an unusable /dev/kvm is a failure rather than a skip.
-bool ci();
+// Whether an unusable /dev/kvm is a failure rather than a skip: under CI (CI=true) on a host
+// that has /dev/kvm (kvm_usable_or_fail's rule).
+bool kvm_required();
 
 // The kvm engine on `mem`, or nullptr with `why` set when /dev/kvm is unusable.
 std::unique_ptr<KvmEngine> open_kvm(GuestMemory& mem, std::string* why);

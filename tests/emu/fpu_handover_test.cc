@@ -18,7 +18,7 @@ TEST(FpuHandover, KvmAndEmuContinueFromTheSameFpuState) {
   std::string unusable;
   std::unique_ptr<KvmEngine> kvm = open_kvm(kvm_mem, &unusable);
   if (!kvm) {
-    if (ci()) FAIL() << "/dev/kvm unusable under CI: " << unusable;
+    if (kvm_required()) FAIL() << "/dev/kvm unusable under CI: " << unusable;
     GTEST_SKIP() << "/dev/kvm unusable: " << unusable;
   }
   CpuState s = ring3_state(emu_mem);

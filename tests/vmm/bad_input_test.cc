@@ -32,16 +32,16 @@ void expect_refusal(const std::vector<std::string>& args, int status, const std:
 }
 
 TEST(BadInputTest, MissingKernel) {
-  expect_refusal({"run", "--engine", "kvm", "/nonexistent/kernel"}, 66, "No such file");
+  expect_refusal({"run", "--engine", "emu", "/nonexistent/kernel"}, 66, "No such file");
 }
 
 TEST(BadInputTest, NotAnElf) {
-  expect_refusal({"run", "--engine", "kvm", write_temp("text.txt", "just some text\n")}, 66,
+  expect_refusal({"run", "--engine", "emu", write_temp("text.txt", "just some text\n")}, 66,
                  "not an ELF file");
 }
 
 TEST(BadInputTest, TruncatedElf) {
-  expect_refusal({"run", "--engine", "kvm",
+  expect_refusal({"run", "--engine", "emu",
                   write_temp("trunc.elf", "\x7f"
                                           "ELF\x01\x01")},
                  66, "truncated");
@@ -54,7 +54,7 @@ TEST(BadInputTest, Elf32WithoutMultibootHeader) {
   auto pos = bytes.find(std::string("\x02\xb0\xad\x1b", 4));
   ASSERT_NE(pos, std::string::npos);
   bytes[pos] = 0;
-  expect_refusal({"run", "--engine", "kvm", write_temp("nomb.elf", bytes)}, 66,
+  expect_refusal({"run", "--engine", "emu", write_temp("nomb.elf", bytes)}, 66,
                  "without a multiboot header");
 }
 
