@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <zlib.h>
 
+#include "tests/boot/gzip.h"
 #include "vmm/boot/kernel_cache.h"
 #include "vmm/sha256.h"
 
@@ -22,21 +22,9 @@ std::vector<uint8_t> kernel_of(const KernelCache& cache, std::span<const uint8_t
   return {kernel->bytes().begin(), kernel->bytes().end()};
 }
 
-// A gzip payload of `size` bytes of `fill`, as a bzImage carries it (gzip's trailer ends in the
-// uncompressed size).
+// A bzImage's gzip payload of `size` bytes of `fill`.
 std::vector<uint8_t> gzip_payload(size_t size, uint8_t fill) {
-  const std::vector<uint8_t> in(size, fill);
-  z_stream s{};
-  EXPECT_EQ(deflateInit2(&s, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::vector<uint8_t> out(deflateBound(&s, in.size()));
-  s.next_in = const_cast<Bytef*>(in.data());
-  s.avail_in = static_cast<uInt>(in.size());
-  s.next_out = out.data();
-  s.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&s, Z_FINISH), Z_STREAM_END);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out;
+  return test::gzip(std::vector<uint8_t>(size, fill));
 }
 
 class KernelCacheTest : public ::testing::Test {

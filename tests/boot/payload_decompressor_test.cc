@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <lz4.h>
 #include <lzma.h>
-#include <zlib.h>
 #include <zstd.h>
 
+#include "tests/boot/gzip.h"
 #include "vmm/boot/payload_decompressor.h"
 #include "vmm/error.h"
 
@@ -30,20 +30,6 @@ std::vector<uint8_t> with_size(std::vector<uint8_t> stream, size_t size) {
   stream.insert(stream.end(), reinterpret_cast<const uint8_t*>(&le),
                 reinterpret_cast<const uint8_t*>(&le) + 4);
   return stream;
-}
-
-std::vector<uint8_t> gzip(const std::vector<uint8_t>& in) {
-  z_stream s{};
-  EXPECT_EQ(deflateInit2(&s, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::vector<uint8_t> out(deflateBound(&s, in.size()));
-  s.next_in = const_cast<Bytef*>(in.data());
-  s.avail_in = static_cast<uInt>(in.size());
-  s.next_out = out.data();
-  s.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&s, Z_FINISH), Z_STREAM_END);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out; // gzip's trailer already ends in the size
 }
 
 std::vector<uint8_t> xz(const std::vector<uint8_t>& in) {
@@ -103,7 +89,7 @@ struct Format {
 TEST(PayloadDecompressorTest, ReadsEveryFormatRrvmSupports) {
   const std::vector<uint8_t> original = sample(300000);
   for (const Format& f :
-       {Format{PayloadFormat::kGzip, gzip}, Format{PayloadFormat::kXz, xz},
+       {Format{PayloadFormat::kGzip, test::gzip}, Format{PayloadFormat::kXz, xz},
         Format{PayloadFormat::kLzma, lzma_alone}, Format{PayloadFormat::kZstd, zstd},
         Format{PayloadFormat::kLz4, lz4_legacy}}) {
     SCOPED_TRACE(payload_format_name(f.format));
