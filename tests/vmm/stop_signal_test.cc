@@ -146,13 +146,22 @@ TEST_P(StopSignalTest, SecondSignalEndsAtOnceAndLeavesAReadableTrace) {
 // emu's adaptive clock: a stop that ends an idle wait before its deadline ties guest time to the
 // host time of the wake-up (a wake tie); the replay takes it from the trace at the same count.
 TEST(StopSignalAdaptiveClock, AStopEndingAnIdleWaitIsAWakeTieTheReplayTakes) {
+  // The guest idles ~97 % of the time, but a signal landing in its running share (larger on a
+  // loaded host or under a sanitizer) stops it at an exit, without a wait to end: try again.
   const std::string trace = unique_temp_path("idle.trace");
-  ProcessResult r =
-      signalled({"record", "--engine", "emu", "-o", trace, guest_path("idle_second_long.elf")},
-                {{400, SIGINT}});
-  EXPECT_EQ(r.status, kStoppedStatus) << r.err;
-  ProcessResult dump = rrvm({"dump", trace});
-  EXPECT_NE(dump.out.find(" clock-tie wake icount="), std::string::npos) << dump.out;
+  constexpr int kAttempts = 4;
+  ProcessResult dump;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    ProcessResult r =
+        signalled({"record", "--engine", "emu", "-o", trace, guest_path("idle_second_long.elf")},
+                  {{400, SIGINT}});
+    ASSERT_EQ(r.status, kStoppedStatus) << r.err;
+    dump = rrvm({"dump", trace});
+    if (dump.out.find(" clock-tie wake icount=") != std::string::npos) break;
+  }
+  ASSERT_NE(dump.out.find(" clock-tie wake icount="), std::string::npos)
+      << "no stop of " << kAttempts << " ended an idle wait\n"
+      << dump.out;
   ProcessResult replay = rrvm({"replay", trace});
   EXPECT_EQ(replay.status, kStoppedStatus) << replay.err;
 }
