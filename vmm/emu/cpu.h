@@ -164,7 +164,8 @@ public:
   bool interrupt_shadow = false;
   bool halted = false;
   std::atomic<bool> kicked{false};
-  uint8_t run_flags_padding[3] = {};
+  bool unchained = true; // translated blocks may not chain now (Translator::set_chaining)
+  uint8_t run_flags_padding[2] = {};
   // Set with `stop` by a handler that returns without retiring its instruction: `exit` asks the
   // machine for data (a port read, an MSR), and the instruction runs again with the answer. The
   // handler has changed nothing; the block loops leave RIP and the count on it.

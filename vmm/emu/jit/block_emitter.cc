@@ -32,7 +32,7 @@ CpuLayout::CpuLayout(const Cpu& c)
   static_assert(sizeof(c.kicked) == 1);
   const int32_t word_end = offset_in(c, c.run_flags_padding + sizeof c.run_flags_padding);
   const std::initializer_list<const void*> others = {&c.exit_pending, &c.interrupt_shadow,
-                                                     &c.halted, &c.kicked};
+                                                     &c.halted, &c.kicked, &c.unchained};
   for (const void* flag : others)
     if (offset_in(c, flag) < run_flags || offset_in(c, flag) >= word_end)
       throw Error(ExitCode::kInternal, "the Cpu's run flags are not one word");

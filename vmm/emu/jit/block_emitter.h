@@ -25,7 +25,7 @@ struct CpuLayout {
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, flags_raw;
   int32_t seg_base, lin_mask, access_checks, read_tags, write_tags, exec_tags, tlb, tlb_addends;
   int32_t inputs_next, ss_db, code_bits;
-  int32_t run_flags; // stop, exit_pending, interrupt_shadow, halted and kicked: one zero word
+  int32_t run_flags; // stop, exit_pending, interrupt_shadow, halted, kicked, unchained: one word
 };
 
 // True when a block's instructions each count one, so a block entered with room for all of them
@@ -44,17 +44,15 @@ size_t emitted_size_bound(size_t insns);
 // Called at the end of block `from` when it ran to its end: the translation of the next block
 // when it may run at once (what run()'s loop would do next is run it), else nullptr; `link`, the
 // exit's link, then leads there directly next time. Never throws.
-using NextTranslation = TranslatedBlock (*)(Cpu* c, void* arg, ExitLink* link);
+using NextTranslation = TranslatedBlock (*)(Cpu* c, ExitLink* link);
 
 struct EmitContext {
   const CpuLayout& layout;
   const HandlerForms& forms;
-  std::exception_ptr* raised; // where the trampoline stores a handler's exception
-  NextTranslation next;       // chaining: the successor, called with `next_arg`
-  void* next_arg;
-  const bool* chaining;        // whether chaining is allowed now (Translator::set_chaining)
-  std::deque<ExitLink>* links; // where the block's exit links are made (stable addresses)
-  const uint64_t* generation;  // CodeCache::generation()
+  std::exception_ptr* raised;            // where the trampoline stores a handler's exception
+  NextTranslation next;                  // chaining: the successor
+  std::deque<ExitLink>* links;           // where the block's exit links are made (stable addresses)
+  const uint64_t* generation;            // CodeCache::generation()
   const CodeCache::FastSlot* fast_table; // CodeCache::fast_table()
   const uint8_t* lookup;                 // emit_lookup()'s code, where it runs
 };

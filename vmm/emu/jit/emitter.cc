@@ -27,8 +27,8 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
 
 Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
-      next_(ctx.next), next_arg_(ctx.next_arg), chaining_(ctx.chaining), links_(ctx.links),
-      generation_(ctx.generation), fast_table_(ctx.fast_table), lookup_(ctx.lookup) {}
+      next_(ctx.next), links_(ctx.links), generation_(ctx.generation), fast_table_(ctx.fast_table),
+      lookup_(ctx.lookup) {}
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
@@ -207,9 +207,6 @@ void Emitter::exit_link() {
 // the room under the limit, and the code page's TLB entry. Else the shared lookup (lookup()).
 void Emitter::chain(const Block& b, bool to_self) {
   Xbyak::Label slow;
-  mov(rcx, reinterpret_cast<uint64_t>(chaining_));
-  cmp(byte[rcx], 0);
-  je(done_, T_NEAR);
   cmp(qword[rbx + l_.run_flags], 0);
   jne(done_, T_NEAR);
   test(qword[rbx + l_.flags_raw], int32_t(rflags::kTF));
@@ -253,9 +250,7 @@ void Emitter::lookup() {
   mov(rax, r11);
   jmp(tail, T_NEAR);
   L(call_next);
-  mov(rdx, rsi);
   mov(rdi, rbx);
-  mov(rsi, reinterpret_cast<uint64_t>(next_arg_));
   mov(rax, reinterpret_cast<uint64_t>(next_));
   call(rax);
   test(rax, rax);

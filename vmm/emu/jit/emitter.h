@@ -147,8 +147,6 @@ private:
   const HandlerForms& forms_;
   std::exception_ptr* raised_;
   NextTranslation next_;
-  void* next_arg_;
-  const bool* chaining_;
   std::deque<ExitLink>* links_;
   const uint64_t* generation_;
   const CodeCache::FastSlot* fast_table_;

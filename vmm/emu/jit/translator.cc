@@ -20,13 +20,15 @@ Translator::Translator(Cpu& cpu, size_t buffer_size)
   used_ = blocks_start_;
 }
 
+void Translator::set_chaining(bool allowed) {
+  cpu_.unchained = !allowed;
+}
+
 EmitContext Translator::context() {
   return {layout_,
           forms_,
           &raised_,
           &next_translation,
-          this,
-          &chaining_,
           &links_,
           cpu_.code->generation(),
           cpu_.code->fast_table(),
@@ -51,11 +53,11 @@ bool Translator::run(Block& b) {
 // the page tables, as execute() would next; a fault is left for execute() to raise again) and the
 // decoded-block lookup. Nothing is translated here: the code running now lives in the buffer a
 // translation might flush.
-TranslatedBlock Translator::next_translation(Cpu* cpu, void* translator, ExitLink* link) noexcept {
+TranslatedBlock Translator::next_translation(Cpu* cpu, ExitLink* link) noexcept {
   Cpu& c = *cpu;
-  if (!static_cast<Translator*>(translator)->chaining_) return nullptr;
-  if (c.stop || c.exit_pending || c.halted || c.interrupt_shadow || (c.flags_raw & rflags::kTF) ||
-      c.kicked.load(std::memory_order_relaxed) || c.icount >= c.limit)
+  if (c.unchained || c.stop || c.exit_pending || c.halted || c.interrupt_shadow ||
+      (c.flags_raw & rflags::kTF) || c.kicked.load(std::memory_order_relaxed) ||
+      c.icount >= c.limit)
     return nullptr;
   uint64_t phys;
   const uint8_t* host;

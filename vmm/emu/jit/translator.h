@@ -48,7 +48,7 @@ public:
   // inside one (kick, stop, limit, halt, pending exit, interrupt shadow, TF). Allowed only while
   // nothing else would stop the loop there: no single step, breakpoint, watchpoint, interrupt
   // window, pending event.
-  void set_chaining(bool allowed) { chaining_ = allowed; }
+  void set_chaining(bool allowed);
 
   // Translations made and full-buffer flushes so far.
   uint64_t translated() const { return translated_; }
@@ -57,7 +57,7 @@ public:
 private:
   TranslatedBlock translate(const Block& b);
   EmitContext context();
-  static TranslatedBlock next_translation(Cpu* c, void* translator, ExitLink* link) noexcept;
+  static TranslatedBlock next_translation(Cpu* c, ExitLink* link) noexcept;
 
   Cpu& cpu_;
   CpuLayout layout_;
@@ -69,7 +69,6 @@ private:
   // The exit links of the translations in the buffer, dropped with them.
   std::deque<ExitLink> links_;
   std::exception_ptr raised_;
-  bool chaining_ = false;
   uint64_t translated_ = 0;
   uint64_t flushes_ = 0;
 };
