@@ -446,6 +446,41 @@ patch:
   EXPECT_EQ(differences(Mode::kLong64, source), "");
 }
 
+// The guest remaps a loop's code page without INVLPG: the loop keeps running the code its TLB
+// entry maps until a data access 4 MiB away takes that entry's slot; the next fetch walks the new
+// mapping, in the translated loop as in the interpreter.
+TEST(EmuTranslatorMemory, ALoopRunsItsRemappedCodeOnceItsTlbEntryIsEvicted) {
+  const std::string source = R"(
+  lea rsi, [rel old_code]
+  mov edi, 0x600000
+  mov ecx, new_code - old_code
+  rep movsb
+  lea rsi, [rel new_code]
+  mov edi, 0xa00000
+  mov ecx, new_end - new_code
+  rep movsb
+  xor ecx, ecx
+  mov esi, 0xa00000
+  mov eax, 0x600000
+  jmp rax
+old_code:
+  mov qword [0x3000 + 8 * 3], 0xa00083
+  inc ecx
+  mov edx, 0x20000
+  cmp ecx, 50
+  cmovae rdx, rsi
+  mov rax, [rdx]
+  cmp ecx, 1000
+  jb old_code
+  out 0x80, al
+new_code:
+  mov r11d, 0x1234
+  out 0x80, al
+new_end:
+)";
+  EXPECT_EQ(differences(Mode::kLong64, source), "");
+}
+
 // Once, the stack moves into the code's page: the CALL's return address invalidates its block.
 TEST(EmuTranslatorMemory, StackInTheCodePageInvalidates) {
   const std::string source = R"(

@@ -153,6 +153,9 @@ public:
   const uint64_t* read_tags = nullptr;
   const uint64_t* write_tags = nullptr;
   const uint64_t* exec_tags = nullptr;
+  // Set by whatever may change how code is fetched (a TLB entry, its tags, the mode): a
+  // translated loop that finds it clear after an iteration knows its code page maps as before.
+  bool fetch_may_differ = false;
   void refresh_mode();
 
   // ---- run control, shared with EmuEngine ----

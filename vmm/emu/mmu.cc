@@ -71,12 +71,14 @@ uint64_t Cpu::walk(uint64_t la, uint8_t need, Grant* g) {
 }
 
 void Cpu::drop_slot(size_t slot) {
+  fetch_may_differ = true;
   tlb_[slot].vpn = ~0ull;
   for (auto& tags : tags_)
     tags[slot] = kNoTag;
 }
 
 void Cpu::flush_tlb() {
+  fetch_may_differ = true;
   for (auto& e : tlb_)
     e.vpn = ~0ull;
   for (auto& tags : tags_)
@@ -130,6 +132,7 @@ uint8_t Cpu::fast_permissions(const TlbEntry& e) const {
 }
 
 void Cpu::set_tags(size_t slot) {
+  fetch_may_differ = true;
   const TlbEntry& e = tlb_[slot];
   const uint8_t p = fast_permissions(e);
   for (size_t kind = 0; kind < kAccessKinds; ++kind)

@@ -25,10 +25,11 @@ CpuLayout::CpuLayout(const Cpu& c)
       lazy_r(offset_in(c, &c.lazy.r)), lazy_op(offset_in(c, &c.lazy.op)),
       flags_raw(offset_in(c, &c.flags_raw)), seg_base(offset_in(c, &c.seg_base[0])),
       lin_mask(offset_in(c, &c.lin_mask)), access_checks(offset_in(c, &c.access_checks)),
-      read_tags(offset_in(c, &c.read_tags)), write_tags(offset_in(c, &c.write_tags)),
-      exec_tags(offset_in(c, &c.exec_tags)), tlb(offset_in(c, c.tlb())),
-      tlb_addends(offset_in(c, c.tlb_addends())), inputs_next(offset_in(c, &c.inputs.next)),
-      ss_db(offset_in(c, &c.seg[kSS].db)), code_bits(offset_in(c, &c.code_bits)), run_flags(stop) {
+      fetch_may_differ(offset_in(c, &c.fetch_may_differ)), read_tags(offset_in(c, &c.read_tags)),
+      write_tags(offset_in(c, &c.write_tags)), exec_tags(offset_in(c, &c.exec_tags)),
+      tlb(offset_in(c, c.tlb())), tlb_addends(offset_in(c, c.tlb_addends())),
+      inputs_next(offset_in(c, &c.inputs.next)), ss_db(offset_in(c, &c.seg[kSS].db)),
+      code_bits(offset_in(c, &c.code_bits)), run_flags(stop) {
   static_assert(sizeof(c.kicked) == 1);
   const int32_t word_end = offset_in(c, c.run_flags_padding + sizeof c.run_flags_padding);
   const std::initializer_list<const void*> others = {&c.exit_pending, &c.interrupt_shadow,

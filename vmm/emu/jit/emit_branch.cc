@@ -28,19 +28,39 @@ bool guest_condition(const Cpu* c, unsigned cc) noexcept {
 
 } // namespace
 
+// Whether the block ends in an inline branch (emit_jcc, emit_jmp) to its own start: a loop whose
+// iterations loop_to_self() may join without looking its code page up again.
+bool Emitter::branches_to_its_start(const Block& b, const InsnPlan& last_plan) {
+  if (b.spans()) return false; // next_translation checks its second page too
+  if (last_plan.kind != InsnPlan::Kind::kJcc && last_plan.kind != InsnPlan::Kind::kJmp)
+    return false;
+  const int64_t disp = b.insns.back().op[0].disp;
+  if (disp != int32_t(disp)) return false;
+  int64_t length = 0;
+  for (const Insn& in : b.insns)
+    length += in.len;
+  return length + disp == 0;
+}
+
 // A block ending in a branch back to its own start (a loop) jumps to its top when execute()'s
 // path to the next block would lead here again: chain() checked what run()'s loop checks between
 // blocks and left the room under the limit in rcx; here the room for this block and the code
 // page's TLB entry still the one mapping it where this block was decoded (the block is live:
-// nothing invalidated it, or the stop flag would be set). RIP is in rax.
+// nothing invalidated it, or the stop flag would be set). RIP is in rax. The TLB entry is looked
+// at only when something this iteration may have changed it (Cpu::fetch_may_differ).
 void Emitter::loop_to_self(const Block& b) {
-  if (b.spans()) return; // next_translation checks its second page too
-  Xbyak::Label no;
+  if (!self_loop_) return;
+  Xbyak::Label no, look;
   const uint64_t page = b.phys() >> 12;
   cmp(rax, r14);
   jne(no, T_NEAR);
   cmp(rcx, int32_t(b.insns.size()));
   jb(no, T_NEAR);
+  cmp(byte[rbx + l_.fetch_may_differ], 0);
+  jne(look, T_NEAR);
+  mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
+  jmp(top_, T_NEAR);
+  L(look);
   mov(rdx, rax);
   add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
   and_(rdx, qword[rbx + l_.lin_mask]);

@@ -36,12 +36,15 @@ void Emitter::block(const Block& b) {
   mov(rbx, rdi);
   if (getSize() != kBodyEntry) throw Error(ExitCode::kInternal, "block frame is not kBodyEntry");
   mov(r14, qword[rbx + l_.rip]);
-  L(top_);
-  forget_gprs();
   std::vector<InsnPlan> plans;
   plans.reserve(b.insns.size());
   for (const Insn& in : b.insns)
     plans.push_back(checked ? InsnPlan{} : forms_.plan(in));
+  self_loop_ = branches_to_its_start(b, plans.back());
+  L(top_);
+  // Whoever entered the block found its code page mapped as it was decoded.
+  if (self_loop_) mov(byte[rbx + l_.fetch_may_differ], 0);
+  forget_gprs();
   const std::vector<bool> live = flags_live_after(b, plans);
   bool exit_ready = false; // RIP in rax and the exit's link in rsi
   for (const Insn& in : b.insns) {

@@ -132,6 +132,7 @@ private:
   void emit_ret(const Insn& in);
   void retire_branch();
   // emit_branch.cc
+  static bool branches_to_its_start(const Block& b, const InsnPlan& last_plan);
   void loop_to_self(const Block& b);
   void emit_jcc(const Insn& in, uint8_t cc);
   void emit_jmp(const Insn& in);
@@ -152,8 +153,9 @@ private:
   const CodeCache::FastSlot* fast_table_;
   const uint8_t* lookup_;
   Xbyak::Label top_, done_, out_;
-  int32_t offset_ = 0;  // bytes of the block retired so far
-  int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu
+  bool self_loop_ = false; // branches_to_its_start()
+  int32_t offset_ = 0;     // bytes of the block retired so far
+  int32_t pending_ = 0;    // inline instructions retired but not yet counted in the Cpu
   // The lazy-flags operation the block's last flag-writing instruction left, when that was
   // inline code (so known here), and its width.
   std::optional<FlagOp> known_op_;
