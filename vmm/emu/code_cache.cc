@@ -177,7 +177,7 @@ Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigne
   if (!found)
     if (auto it = blocks_.find(key); it != blocks_.end()) {
       found = it->second.get();
-      fast = {key, found};
+      fast = fast_slot_of(*found);
     }
   if (found) {
     // A block decoded into a next page the TLB now maps elsewhere is decoded again.
@@ -232,7 +232,7 @@ Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigne
   add(*b, phys >> 12);
   ++decoded_;
   Block* const made = b.get();
-  fast = {key, made};
+  fast = fast_slot_of(*made);
   blocks_.emplace(key, std::move(b));
   return made;
 }
@@ -307,11 +307,18 @@ void CodeCache::clear() {
     page.reset();
 }
 
+void CodeCache::set_translation(Block& b, TranslatedBlock t) {
+  b.translation = t;
+  if (FastSlot& fast = fast_[slot(b.key)]; fast.block == &b) fast = fast_slot_of(b);
+}
+
 void CodeCache::drop_translations() {
   for (auto& [key, b] : blocks_)
     b->translation = nullptr;
   for (auto& b : retired_)
     b->translation = nullptr;
+  for (FastSlot& fast : fast_)
+    fast.one_page_translation = nullptr;
 }
 
 } // namespace rrvm::emu

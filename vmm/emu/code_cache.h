@@ -40,7 +40,7 @@ struct Block {
   uint8_t first_page_insns = 0;
   bool spans() const { return second_page != kNoPage; }
   uint64_t phys() const { return key & ((1ull << kModeShift) - 1); }
-  TranslatedBlock translation = nullptr;
+  TranslatedBlock translation = nullptr; // CodeCache::set_translation()
   uint32_t runs = 0; // times the translator was offered it untranslated (Translator::run)
 };
 
@@ -62,6 +62,8 @@ public:
   // their pages (data next to code) keep them.
   void invalidate(uint64_t gpa, uint64_t length);
   void clear();
+  // The block's translation is `t` (its fast slot's too).
+  void set_translation(Block& b, TranslatedBlock t);
   // Forgets every translation (the translator's code buffer starts over).
   void drop_translations();
   // Frees blocks invalidated while they may have been executing.
@@ -87,14 +89,20 @@ public:
   }
   // The direct-mapped table in front of the blocks: large enough for a Linux boot's hot code, its
   // keys inline so that a miss costs no visit to a block. Translated code probes it inline (the
-  // jump through an exit whose link misses); a slot only ever holds a live block.
+  // jump through an exit whose link misses) and finds its answer in the slot, the translation of
+  // a block that lies in one page, without a visit to the block either; a slot only ever holds a
+  // live block.
   static constexpr size_t kFastSize = 1 << 14;
   static constexpr unsigned kFastHashShift = 14;
   static size_t slot(uint64_t key) { return (key ^ (key >> kFastHashShift)) & (kFastSize - 1); }
   struct FastSlot {
     uint64_t key = ~0ull; // no block's: a key's top two bits are a mode, 3 is none
     Block* block = nullptr;
+    TranslatedBlock one_page_translation = nullptr; // the block's, unless it spans two pages
   };
+  static FastSlot fast_slot_of(Block& b) {
+    return {b.key, &b, b.spans() ? nullptr : b.translation};
+  }
   const FastSlot* fast_table() const { return fast_.data(); }
 
 private:

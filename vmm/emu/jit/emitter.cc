@@ -305,17 +305,13 @@ void Emitter::probe_code_cache(Xbyak::Label& miss) {
   shr(r9, CodeCache::kFastHashShift);
   xor_(r9, r10);
   and_(r9d, uint32_t(CodeCache::kFastSize - 1));
-  static_assert(sizeof(CodeCache::FastSlot) == 16);
-  shl(r9d, 4);
+  static_assert(sizeof(CodeCache::FastSlot) == 24);
+  lea(r9, ptr[r9 + r9 * 2]);
   mov(r11, reinterpret_cast<uint64_t>(fast_table_));
-  add(r9, r11);
+  lea(r9, ptr[r11 + r9 * 8]);
   cmp(r10, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, key))]);
   jne(miss, T_NEAR);
-  mov(r9, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, block))]);
-  mov(r10, Block::kNoPage);
-  cmp(r10, qword[r9 + int32_t(offsetof(Block, second_page))]);
-  jne(miss, T_NEAR);
-  mov(r11, qword[r9 + int32_t(offsetof(Block, translation))]);
+  mov(r11, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, one_page_translation))]);
   test(r11, r11);
   jz(miss, T_NEAR);
 }

@@ -43,7 +43,7 @@ bool Translator::run(Block& b) {
     // Code run once or twice (start-up, or a block whose page the guest keeps writing, which
     // invalidates it) is interpreted: translating it would cost more than it saves.
     if (++b.runs < kRunsBeforeTranslation) return false;
-    b.translation = translate(b);
+    cpu_.code->set_translation(b, translate(b));
   }
   if (b.translation(&cpu_) && raised_) std::rethrow_exception(std::exchange(raised_, nullptr));
   return true;
