@@ -1,6 +1,7 @@
 #include "vmm/boot/kernel_cache.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -9,7 +10,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "vmm/boot/payload_decompressor.h"
 #include "vmm/sha256.h"
@@ -26,21 +26,37 @@ constexpr char kEntrySuffix[] = ".vmlinux";
 struct EntryHeader {
   char magic[8];
   uint64_t size;
-  uint32_t crc;
-  uint32_t reserved;
+  uint64_t checksum; // checksum_of() the content
 };
-constexpr char kEntryMagic[8] = {'r', 'r', 'v', 'm', 'k', 'c', '0', '1'};
+constexpr char kEntryMagic[8] = {'r', 'r', 'v', 'm', 'k', 'c', '0', '2'};
 
-uint32_t crc_of(std::span<const uint8_t> bytes) {
-  uLong crc = crc32_z(0, nullptr, 0);
-  return static_cast<uint32_t>(crc32_z(crc, bytes.data(), bytes.size()));
+// Finds accidental damage (flipped bits, a block of garbage, bytes moved) at memory speed, where
+// a CRC-32 took 45 ms of every boot of a 66 MB vmlinux: four lanes of a multiply-rotate fold over
+// 8-byte words, each step a bijection of its lane, so no later word cancels a difference.
+uint64_t checksum_of(std::span<const uint8_t> bytes) {
+  constexpr uint64_t kOdd = 0x9e3779b97f4a7c15ull;
+  constexpr size_t kLanes = 4;
+  uint64_t lane[kLanes] = {1, 2, 3, 4};
+  const size_t words = bytes.size() / 8;
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t w;
+    std::memcpy(&w, bytes.data() + i * 8, 8);
+    uint64_t& h = lane[i % kLanes];
+    h = std::rotl((h ^ w) * kOdd, 29);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + words * 8, bytes.size() % 8);
+  uint64_t sum = bytes.size();
+  for (uint64_t h : lane)
+    sum = std::rotl((sum ^ h) * kOdd, 29);
+  return std::rotl((sum ^ tail) * kOdd, 29);
 }
 
 std::error_code write_entry(const fs::path& file, std::span<const uint8_t> vmlinux) {
   EntryHeader header{};
   std::memcpy(header.magic, kEntryMagic, sizeof kEntryMagic);
   header.size = vmlinux.size();
-  header.crc = crc_of(vmlinux);
+  header.checksum = checksum_of(vmlinux);
   errno = 0;
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(&header), sizeof header);
@@ -84,7 +100,7 @@ std::optional<DecompressedKernel> KernelCache::find(const fs::path& entry) const
       header.size != length - sizeof header)
     return std::nullopt;
   DecompressedKernel vmlinux(std::move(mapping), sizeof header, header.size);
-  if (crc_of(vmlinux.bytes()) != header.crc) return std::nullopt;
+  if (checksum_of(vmlinux.bytes()) != header.checksum) return std::nullopt;
   std::error_code ignored;
   fs::last_write_time(entry, fs::file_time_type::clock::now(), ignored); // most recently used
   return vmlinux;

@@ -1,7 +1,7 @@
 // A directory of decompressed Linux kernels, so that only the first boot of a bzImage pays for
 // decompressing it on the host (Debian's XZ kernel: ~0.45 s of every run, record and replay;
-// reading it back and checking it: ~0.05 s). Entries are keyed by the sha256 of the compressed
-// payload and carry a CRC of their content; the most recently used kEntriesKept are kept.
+// reading it back and checking it: a few ms). Entries are keyed by the sha256 of the compressed
+// payload and carry a checksum of their content; the most recently used kEntriesKept are kept.
 //
 // Best effort: a missing, unreadable or damaged entry is a miss and a failed store a one-line
 // warning; the kernel the guest gets is the same either way.
