@@ -120,6 +120,7 @@ void CodeCache::mark_bytes(CodePage& page, const Block& b, uint64_t ppn) {
 CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
     : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1) {
   blocks_.reserve(kExpectedBlocks);
+  decoding_.reserve(kMaxBlockInsns);
   const ZydisMachineMode modes[3] = {ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_MACHINE_MODE_LEGACY_32,
                                      ZYDIS_MACHINE_MODE_LONG_64};
   const ZydisStackWidth widths[3] = {ZYDIS_STACK_WIDTH_16, ZYDIS_STACK_WIDTH_32,
@@ -197,8 +198,12 @@ Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigne
     if (next && next_page == (phys & ~(kPageSize - 1))) next = nullptr;
     return next != nullptr;
   };
+  // Decoded into a buffer kept between blocks, then copied once: the block's own vector, grown
+  // instruction by instruction, was reallocated up to seven times.
+  std::vector<Insn>& insns = decoding_;
+  insns.clear();
   size_t off = 0, covered = 0;
-  while (b->insns.size() < kMaxBlockInsns) {
+  while (insns.size() < kMaxBlockInsns) {
     Insn in;
     if (off < avail) {
       if (!decode(host + off, avail - off, bits, in)) {
@@ -215,14 +220,15 @@ Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigne
       break; // blocks end where a third page would begin
     }
     if (off + in.len <= avail) ++b->first_page_insns;
-    b->insns.push_back(in);
+    insns.push_back(in);
     // An invalid encoding was judged on up to 15 bytes, any of which may make it valid.
     const size_t judged = in.fn == invalid_opcode && in.len == 1 ? 15 : in.len;
     covered = std::max(covered, std::min(off + judged, avail + (next ? kPageSize : 0)));
     off += in.len;
     if (in.ends_block) break;
   }
-  if (b->insns.empty()) return nullptr;
+  if (insns.empty()) return nullptr;
+  b->insns.assign(insns.begin(), insns.end());
   b->bytes = uint16_t(std::min(covered, avail));
   if (covered > avail) {
     b->second_page = next_page;

@@ -128,6 +128,7 @@ private:
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
   std::vector<std::unique_ptr<Block>> retired_;
   std::array<FastSlot, kFastSize> fast_{};
+  std::vector<Insn> decoding_; // block()'s instructions as it decodes them
   // Advances whenever blocks are retired: exit links of an older generation may lead to freed
   // code.
   uint64_t generation_ = 1;
