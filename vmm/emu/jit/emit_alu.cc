@@ -20,6 +20,12 @@ FlagOp alu_op(Xbyak::CodeGenerator& g, InlineAlu op, const Xbyak::Reg& r, const 
   case InlineAlu::kAdd:
     g.add(r, s);
     return FlagOp::kAdd;
+  case InlineAlu::kAdc: // alu.cc records the carry-in only in the result
+    g.adc(r, s);
+    return FlagOp::kAdd;
+  case InlineAlu::kSbb:
+    g.sbb(r, s);
+    return FlagOp::kSub;
   case InlineAlu::kSub:
   case InlineAlu::kCmp:
     g.sub(r, s);
@@ -170,6 +176,9 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
   const Operand& d = in.op[0];
   const Operand& s = in.op[1];
   const bool imm = s.kind == OpKind::kImm;
+  // ADC and SBB take the guest's CF in the host's: only moves come between here and them.
+  const bool carries = op == InlineAlu::kAdc || op == InlineAlu::kSbb;
+  if (carries) carry_to_host();
   Xbyak::Reg64 src = rcx; // zero-extended, but for a cached register's
   if (s.kind == OpKind::kReg) {
     if (s.size >= 4)
@@ -187,7 +196,8 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
     r = operand_in_place(d);
   else
     load_zx(rax, d);
-  const bool logic = op != InlineAlu::kAdd && op != InlineAlu::kSub && op != InlineAlu::kCmp;
+  const bool logic =
+      op != InlineAlu::kAdd && op != InlineAlu::kSub && op != InlineAlu::kCmp && !carries;
   if (flags_live_ && !logic) {
     record_first(d.size, r);
     if (imm) {
@@ -204,6 +214,9 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
                           : alu_op(*this, op, sized(r, d.size), sized(src, d.size));
   if (writes) store_in_place(d, r);
   record_result(kind, d.size, r);
+  // The host's flags are the guest's, but host_flags() could not redo them from the record,
+  // which leaves the carry-in out.
+  if (carries) known_op_.reset();
 }
 
 // alu2<kMov, T, kReg, kReg|kImm>, the source in `src` unless an immediate: at 32 and 64 bits

@@ -19,7 +19,7 @@ using MoveIf = void (G::*)(const Xbyak::Reg&, const Xbyak::Operand&);
 constexpr MoveIf kMoves[16] = {
     &G::cmovo, &G::cmovno, &G::cmovb, &G::cmovnb, &G::cmovz, &G::cmovnz, &G::cmovbe, &G::cmovnbe,
     &G::cmovs, &G::cmovns, &G::cmovp, &G::cmovnp, &G::cmovl, &G::cmovnl, &G::cmovle, &G::cmovnle};
-constexpr uint8_t kNotZero = 5;
+constexpr uint8_t kCarry = 2, kNotZero = 5;
 
 // Cpu::cond for code that cannot know the flags' writer: a direct call (it never throws).
 bool guest_condition(const Cpu* c, unsigned cc) noexcept {
@@ -122,6 +122,18 @@ void Emitter::host_flags() {
   }
 }
 
+// The guest's CF in the host's CF (ADC, SBB): nothing when the host's flags are the guest's,
+// host_flags() when this block's inline code wrote them, else Cpu::cond's answer. Clobbers what
+// host_condition() does.
+void Emitter::carry_to_host() {
+  if (flags_in_host_ || known_op_) return host_flags();
+  mov(rdi, rbx);
+  mov(esi, kCarry);
+  mov(rax, reinterpret_cast<uint64_t>(&guest_condition));
+  call(rax);
+  bt(eax, 0);
+}
+
 void Emitter::jump_if(uint8_t cc, const Xbyak::Label& to) {
   (this->*kJumps[cc])(to, T_NEAR);
 }
@@ -130,7 +142,7 @@ void Emitter::jump_if(uint8_t cc, const Xbyak::Label& to) {
 // writer is not inline code of this block. Returns the host condition code that holds when it
 // does; rcx, rdx and r8..r11 are free to load into until it is tested.
 uint8_t Emitter::host_condition(uint8_t cc) {
-  if (known_op_) {
+  if (flags_in_host_ || known_op_) {
     host_flags();
     return cc;
   }

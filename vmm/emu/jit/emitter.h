@@ -141,6 +141,7 @@ private:
   void host_flags();
   void jump_if(uint8_t cc, const Xbyak::Label& to);
   uint8_t host_condition(uint8_t cc);
+  void carry_to_host();
   void emit_setcc(const Insn& in);
   void emit_cmovcc(const Insn& in);
 

@@ -3,6 +3,7 @@
 #include <xbyak/xbyak.h>
 
 #include <functional>
+#include <span>
 #include <vector>
 
 namespace rrvm::emu {
@@ -50,15 +51,21 @@ HandlerForms::HandlerForms(CodeCache& cache) {
       {InlineAlu::kAnd, &G::and_, &G::and_}, {InlineAlu::kSub, &G::sub, &G::sub},
       {InlineAlu::kXor, &G::xor_, &G::xor_}, {InlineAlu::kCmp, &G::cmp, &G::cmp},
   };
+  // Register forms only: emit_alu takes the carry in before it loads anything, which a memory
+  // operand's TLB check would clobber.
+  const AluRef carry_alu[] = {{InlineAlu::kAdc, &G::adc, &G::adc},
+                              {InlineAlu::kSbb, &G::sbb, &G::sbb}};
   const Reg* pairs[4][2] = {{&r8a, &r8b}, {&r16a, &r16b}, {&r32a, &r32b}, {&r64a, &r64b}};
   for (const auto& p : pairs) {
     const Reg& r = *p[0];
     const Reg& s = *p[1];
     const uint32_t imm = r.getBit() == 8 ? 0x45 : 0x1234;
-    for (const AluRef& a : alu) {
-      alu_[handler_of(cache, [&](G& g) { (g.*a.rr)(r, s); })] = a.op;
-      alu_[handler_of(cache, [&](G& g) { (g.*a.ri)(r, imm); })] = a.op;
-    }
+    for (std::span<const AluRef> forms :
+         {std::span<const AluRef>(alu), std::span<const AluRef>(carry_alu)})
+      for (const AluRef& a : forms) {
+        alu_[handler_of(cache, [&](G& g) { (g.*a.rr)(r, s); })] = a.op;
+        alu_[handler_of(cache, [&](G& g) { (g.*a.ri)(r, imm); })] = a.op;
+      }
     alu_[handler_of(cache, [&](G& g) { g.test(r, s); })] = InlineAlu::kTest;
     alu_[handler_of(cache, [&](G& g) { g.test(r, imm); })] = InlineAlu::kTest;
     alu_[handler_of(cache, [&](G& g) { g.mov(r, s); })] = InlineAlu::kMov;
@@ -175,6 +182,7 @@ HandlerForms::HandlerForms(CodeCache& cache) {
 FlagUse flag_use(const Insn& in, const InsnPlan& p) {
   switch (p.kind) {
   case InsnPlan::Kind::kAlu:
+    if (p.alu == InlineAlu::kAdc || p.alu == InlineAlu::kSbb) return FlagUse::kSeen; // CF in
     return p.alu == InlineAlu::kMov ? FlagUse::kUntouched : FlagUse::kOverwrites;
   case InsnPlan::Kind::kNeg:
   case InsnPlan::Kind::kImul:

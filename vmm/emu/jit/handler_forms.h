@@ -13,7 +13,7 @@
 namespace rrvm::emu {
 
 // The two-operand ALU operations emitted inline (alu.cc's alu2 on a register destination).
-enum class InlineAlu : uint8_t { kAdd, kOr, kAnd, kSub, kXor, kCmp, kTest, kMov };
+enum class InlineAlu : uint8_t { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp, kTest, kMov };
 
 // The shifts and rotates emitted inline by an immediate count (alu.cc's shift).
 enum class InlineShift : uint8_t { kRol, kRor, kShl, kShr, kSar };
