@@ -177,7 +177,7 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
   const Operand& s = in.op[1];
   const bool imm = s.kind == OpKind::kImm;
   // ADC and SBB take the guest's CF in the host's: only moves come between here and them.
-  const bool carries = op == InlineAlu::kAdc || op == InlineAlu::kSbb;
+  const bool carries = takes_carry(op);
   if (carries) carry_to_host();
   Xbyak::Reg64 src = rcx; // zero-extended, but for a cached register's
   if (s.kind == OpKind::kReg) {

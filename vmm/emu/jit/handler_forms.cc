@@ -182,7 +182,7 @@ HandlerForms::HandlerForms(CodeCache& cache) {
 FlagUse flag_use(const Insn& in, const InsnPlan& p) {
   switch (p.kind) {
   case InsnPlan::Kind::kAlu:
-    if (p.alu == InlineAlu::kAdc || p.alu == InlineAlu::kSbb) return FlagUse::kSeen; // CF in
+    if (takes_carry(p.alu)) return FlagUse::kSeen;
     return p.alu == InlineAlu::kMov ? FlagUse::kUntouched : FlagUse::kOverwrites;
   case InsnPlan::Kind::kNeg:
   case InsnPlan::Kind::kImul:

@@ -14,6 +14,10 @@ namespace rrvm::emu {
 
 // The two-operand ALU operations emitted inline (alu.cc's alu2 on a register destination).
 enum class InlineAlu : uint8_t { kAdd, kOr, kAdc, kSbb, kAnd, kSub, kXor, kCmp, kTest, kMov };
+// ADC and SBB read CF as well as write it.
+constexpr bool takes_carry(InlineAlu op) {
+  return op == InlineAlu::kAdc || op == InlineAlu::kSbb;
+}
 
 // The shifts and rotates emitted inline by an immediate count (alu.cc's shift).
 enum class InlineShift : uint8_t { kRol, kRor, kShl, kShr, kSar };
