@@ -644,5 +644,35 @@ top:
   EXPECT_EQ(differences(Mode::kProtected32, source), "");
 }
 
+// Flat data and stack segments whose base is not 0 (1 MiB) beside a flat ES based at 0: the
+// inline code adds no base, so accesses through DS and SS take the handler and land where the
+// interpreter's do, even where ES has put the unbased offset's page in the TLB.
+TEST(EmuTranslatorMemory, FlatSegmentsWithABaseTakeTheHandler) {
+  const std::string source = kWideGdt + R"(
+  mov dword [0x548], 0x0000ffff
+  mov dword [0x54c], 0x00cf9310
+  mov ax, 0x48
+  mov ds, ax
+  mov ss, ax
+  mov esp, 0x8000
+  mov ecx, 100
+top:
+  mov eax, [es:ecx * 4 + 0x1000]
+  mov edx, [es:0x7ff8]
+  mov [ecx * 4 + 0x1000], ecx
+  add ebx, [ecx * 4 + 0x1000]
+  add ebx, eax
+  push ebx
+  call fn
+  pop edx
+  dec ecx
+  jnz top
+  out 0x80, al
+fn:
+  ret
+)";
+  EXPECT_EQ(differences(Mode::kProtected32, source), "");
+}
+
 } // namespace
 } // namespace rrvm::test

@@ -149,6 +149,10 @@ public:
   // Bit s: a data access through segment s goes through check_access (seg_checked's bit s, or
   // align_checked), so the fast paths test one bit.
   uint8_t access_checks = 0;
+  // Bit s: translated code's data accesses through segment s take the handler: access_checks'
+  // bit s, or for ES, CS, SS and DS a base that is not 0 (the inline code adds the bases of FS
+  // and GS alone, so that a flat segment's accesses cost one test).
+  uint8_t inline_checks = 0;
   // The TLB tags (tlb_tags) of the accesses acc_read, acc_write and acc_exec make.
   const uint64_t* read_tags = nullptr;
   const uint64_t* write_tags = nullptr;

@@ -33,6 +33,9 @@ void Cpu::refresh_mode() {
   acc_write = user ? perm::kWriteU : perm::kWriteS;
   acc_exec = user ? perm::kExecU : perm::kExecS;
   access_checks = align_checked ? 0x3f : seg_checked;
+  inline_checks = access_checks;
+  for (unsigned i = 0; i < kFS; ++i)
+    if (seg_base[i]) inline_checks |= uint8_t(1u << i);
   read_tags = tags_of(acc_read);
   write_tags = tags_of(acc_write);
   exec_tags = tags_of(acc_exec);

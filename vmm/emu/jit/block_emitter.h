@@ -23,7 +23,7 @@ struct CpuLayout {
   explicit CpuLayout(const Cpu& c);
   int32_t gpr, rip, next_rip, icount, limit, stop;
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, flags_raw;
-  int32_t seg_base, lin_mask, access_checks, fetch_may_differ, read_tags, write_tags, exec_tags,
+  int32_t seg_base, lin_mask, inline_checks, fetch_may_differ, read_tags, write_tags, exec_tags,
       tlb, tlb_addends;
   int32_t inputs_next, ss_db, code_bits;
   int32_t run_flags; // stop, exit_pending, interrupt_shadow, halted, kicked, unchained: one word

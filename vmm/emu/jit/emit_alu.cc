@@ -62,8 +62,10 @@ uint32_t host_immediate(uint64_t value, unsigned size) {
 } // namespace
 
 // A register operand where the Cpu keeps it: little-endian in its gpr slot, so a byte or word
-// store merges as the x86 partial-register rules do (AH..BH one byte up).
+// store merges as the x86 partial-register rules do (AH..BH one byte up). The cache's copy is
+// written back first, so that the Cpu's is the register's value.
 Xbyak::Address Emitter::gpr_at(const Operand& o) {
+  write_back_gpr(o.reg);
   const int32_t at = l_.gpr + int32_t(o.reg) * 8 + (o.high ? 1 : 0);
   switch (o.size) {
   case 1:
@@ -157,7 +159,7 @@ Xbyak::Reg64 Emitter::operand_in_place(const Operand& d) {
 
 void Emitter::store_in_place(const Operand& d, const Xbyak::Reg64& v) {
   if (d.size >= 4)
-    mov(gpr64(d.reg), v); // the cache's write-through
+    wrote_gpr(d.reg);
   else
     store_reg(d, v);
 }
@@ -220,7 +222,7 @@ void Emitter::emit_alu(const Insn& in, InlineAlu op) {
 }
 
 // alu2<kMov, T, kReg, kReg|kImm>, the source in `src` unless an immediate: at 32 and 64 bits
-// straight into the destination's host register, written through.
+// straight into the destination's host register.
 void Emitter::emit_move(const Operand& d, const Operand& s, const Xbyak::Reg64& src) {
   const bool imm = s.kind == OpKind::kImm;
   if (d.size < 4) {
@@ -240,7 +242,6 @@ void Emitter::emit_move(const Operand& d, const Operand& s, const Xbyak::Reg64& 
     mov(h.cvt32(), src.cvt32());
   else if (h != src)
     mov(h, src);
-  mov(gpr64(d.reg), h);
 }
 
 // lazy_incdec's CF, frozen into flags_raw, when the block cannot know the flags' writer: Cpu::cf()
@@ -365,7 +366,6 @@ void Emitter::emit_lea(const Insn& in) {
   }
   const Xbyak::Reg64 h = claim_gpr(d.reg); // not the sum's registers: they were used last
   lea(narrow ? Xbyak::Reg(h.cvt32()) : Xbyak::Reg(h), ptr[*sum]);
-  mov(gpr64(d.reg), h);
 }
 
 // For each instruction of a block planned as `plans`, whether the flags it leaves can be seen
@@ -531,12 +531,11 @@ void Emitter::emit_imul(const Insn& in) {
     const Xbyak::Reg64 first = cached_gpr(f.reg);
     r = claim_gpr(d.reg); // not first's: it was used last, unless it is d
     imul(sized(r, d.size), sized(first, d.size), int(uint32_t(s.disp)));
-    mov(gpr64(d.reg), r);
   } else if (d.size >= 4) { // the two-operand form: f is d
     const Xbyak::Reg64 second = cached_gpr(s.reg);
     r = cached_gpr(f.reg);
     imul(sized(r, d.size), sized(second, d.size));
-    mov(gpr64(d.reg), r);
+    wrote_gpr(d.reg);
   } else {
     load_zx(rax, f);
     if (s.kind == OpKind::kImm)

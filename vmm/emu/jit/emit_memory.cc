@@ -4,13 +4,16 @@
 
 namespace rrvm::emu {
 
-// A memory access starts with the slow path's record, taken before any code: the instruction,
-// and where it lies in the block.
+// A memory access's slow path record: the instruction, where it lies in the block, and the
+// register cache where the fast path may jump to the stub. Take it once the address's registers
+// are loaded (they may push another register out of the cache) and before the first jump there.
 Emitter::SlowAccess& Emitter::slow_access(const Insn& in) {
   SlowAccess& slow = slow_accesses_.emplace_back();
   slow.in = &in;
   slow.offset = offset_;
   slow.pending = pending_;
+  slow.cached_at_entry = cached_;
+  slow.dirty_at_entry = dirty_;
   return slow;
 }
 
@@ -57,22 +60,17 @@ void Emitter::address_by_steps(const Xbyak::Reg64& to, const Operand& m, const I
   if (narrow) mov(to.cvt32(), to.cvt32());
 }
 
-// Cpu::linear's unchecked case: offset rax in segment `seg` to a linear address in rax. Segments
-// with limit or type checks and alignment checking go to `miss`, the handler's checks. Inline
-// accesses have 4- or 8-byte addresses. 8 bytes exist only in 64-bit mode: the bases of ES, CS,
-// SS and DS are zero and nothing is masked. 4 bytes may be either mode, but through ES..DS both
-// give the 32-bit sum (64-bit mode's zero base added to a 32-bit offset).
+// Cpu::linear's unchecked case: offset rax (zero-extended at 4 bytes) in segment `seg` to a
+// linear address in rax. Segments with limit or type checks, alignment checking, and ES..DS with
+// a base that is not 0 go to `miss`, the handler's (Cpu::inline_checks). Inline accesses have 4-
+// or 8-byte addresses: through ES..DS the offset is then the linear address, in either mode (64-bit
+// mode's bases there are zero); FS and GS add their base, wrapped to 32 bits outside 64-bit mode.
 void Emitter::emit_linear(unsigned seg, unsigned asize, Xbyak::Label& miss) {
-  test(byte[rbx + l_.access_checks], uint8_t(1u << seg));
+  test(byte[rbx + l_.inline_checks], uint8_t(1u << seg));
   jnz(miss, T_NEAR);
-  const bool fs_gs = seg >= kFS;
-  if (asize == 8 && !fs_gs) return;
+  if (seg < kFS) return;
   add(rax, qword[rbx + l_.seg_base + int32_t(seg) * 8]);
-  if (asize == 8) return;
-  if (fs_gs)
-    and_(rax, qword[rbx + l_.lin_mask]);
-  else
-    mov(eax, eax);
+  if (asize == 4) and_(rax, qword[rbx + l_.lin_mask]);
 }
 
 // read_as/write_as's TLB hit for `size` bytes at linear rax: the host address in rax (rcx, rdx,
@@ -114,8 +112,8 @@ void Emitter::emit_code_page_check(Xbyak::Label& fail) {
 void Emitter::emit_load(const Insn& in) {
   const Operand& m = in.op[1];
   const Operand& d = in.op[0];
-  SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
+  SlowAccess& slow = slow_access(in);
   emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(d.size, false, slow.entry);
   if (d.size == 8)
@@ -131,8 +129,8 @@ void Emitter::emit_load(const Insn& in) {
 void Emitter::emit_load_extend(const Insn& in, bool sign) {
   const Operand& m = in.op[1];
   const Operand& d = in.op[0];
-  SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
+  SlowAccess& slow = slow_access(in);
   emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, false, slow.entry);
   const Xbyak::Address at = m.size == 1 ? byte[rax] : m.size == 2 ? word[rax] : dword[rax];
@@ -152,8 +150,8 @@ void Emitter::emit_load_extend(const Insn& in, bool sign) {
 // on the loaded value (in rcx).
 void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {
   const Operand& m = in.op[1];
-  SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
+  SlowAccess& slow = slow_access(in);
   emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, false, slow.entry);
   if (m.size == 8)
@@ -171,8 +169,8 @@ void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
   const Operand& s = in.op[1];
   const bool writes = op != InlineAlu::kCmp && op != InlineAlu::kTest;
   const bool wide = m.size == 8;
-  SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
+  SlowAccess& slow = slow_access(in);
   emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, writes, slow.entry); // a write tag implies the read tag
   const Xbyak::Reg64 b = rcx, r = r9;
@@ -191,8 +189,8 @@ void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
 void Emitter::emit_store(const Insn& in) {
   const Operand& m = in.op[0];
   const Operand& s = in.op[1];
-  SlowAccess& slow = slow_access(in);
   emit_offset(m, in);
+  SlowAccess& slow = slow_access(in);
   emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, true, slow.entry);
   if (s.kind == OpKind::kImm) {
@@ -211,12 +209,8 @@ void Emitter::emit_store(const Insn& in) {
       break;
     }
   } else {
-    if (s.high) {
-      mov(rcx, gpr64(s.reg));
-      shr(rcx, 8);
-    } else {
-      mov(rcx, cached_gpr(s.reg));
-    }
+    mov(rcx, cached_gpr(s.reg));
+    if (s.high) shr(rcx, 8);
     switch (m.size) {
     case 1:
       mov(byte[rax], cl);
@@ -249,6 +243,8 @@ void Emitter::emit_slow_access(SlowAccess& s) {
   mov(qword[rbx + l_.rip], rax);
   lea(rax, ptr[r14 + s.offset + s.in->len]);
   mov(qword[rbx + l_.next_rip], rax);
+  cached_ = s.cached_at_entry; // so that the call writes back what the fast path left dirty
+  dirty_ = s.dirty_at_entry;
   call_trampoline(*s.in);
   test(al, al);
   jnz(out_, T_NEAR);

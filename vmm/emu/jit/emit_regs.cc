@@ -1,16 +1,20 @@
 #include <algorithm>
 
 #include "vmm/emu/jit/emitter.h"
+#include "vmm/error.h"
 
 namespace rrvm::emu {
 
-// Guest registers in host registers within a block. The cache is written through: every write
-// to a guest register also goes to the Cpu, so the Cpu's copy is always current and nothing needs
-// writing back before a call, a slow path or an exit; what the cache saves is each read's trip
-// through memory (a store-to-load forwarding on the block's dependency chains). A call that may
-// change guest registers (a handler's) empties the cache; a slow-path stub reloads what the fast
-// path holds at its resume point. The cache's host registers are callee-saved, so the helpers
-// that only read the Cpu (Cpu::cond, commit_flags) keep them.
+// Guest registers in host registers within a block. The cache is written back: a write to a
+// guest register changes its host register alone, which is then dirty, and the Cpu's copy is
+// brought up to date only where something may read it there: before a call (a handler, or a
+// memory access's slow path, whose stub writes back what was dirty where it was taken), before
+// the block's exit, when the host register is given to another guest register, and before a
+// byte or word of the register is read or written in the Cpu (gpr_at). A loop's iterations then
+// store each register they change once, not once per instruction. A call that may change guest
+// registers (a handler's) empties the cache; a slow-path stub reloads what the fast path holds at
+// its resume point. The cache's host registers are callee-saved, so the helpers that only read
+// the Cpu's flags (Cpu::cond, commit_flags) keep them, dirty or not.
 
 // The host register that holds guest register `g`'s 64 bits, loaded from the Cpu if none does
 // yet (into a free host register, else the least recently used one's). Use it at once: the
@@ -26,30 +30,60 @@ Xbyak::Reg64 Emitter::cached_gpr(unsigned g) {
 }
 
 // The host register to write all 64 bits of guest register `g` into, whatever it held (the
-// caller writes it, and through to the Cpu, at once).
+// caller writes it at once); dirty from here on.
 Xbyak::Reg64 Emitter::claim_gpr(unsigned g) {
   const size_t slot = cache_slot(g);
   cached_[slot] = int(g);
+  dirty_[slot] = true;
   return cache_reg(slot);
 }
 
-// Guest register `g` set to all 64 bits of `value`, in the Cpu and the cache.
+// Guest register `g` set to all 64 bits of `value`.
 void Emitter::set_gpr(unsigned g, const Xbyak::Reg64& value) {
-  mov(gpr64(g), value);
-  const size_t slot = cache_slot(g);
-  mov(cache_reg(slot), value);
-  cached_[slot] = int(g);
+  const Xbyak::Reg64 h = claim_gpr(g);
+  if (h != value) mov(h, value);
 }
 
-// After code that wrote guest register `g` in the Cpu alone (a part of it, or in place).
+// After code that changed cached_gpr(g)'s host register in place.
+void Emitter::wrote_gpr(unsigned g) {
+  const size_t slot = size_t(std::find(cached_.begin(), cached_.end(), int(g)) - cached_.begin());
+  if (slot == cached_.size()) throw Error(ExitCode::kInternal, "wrote an uncached register");
+  dirty_[slot] = true;
+}
+
+// After code that wrote guest register `g` in the Cpu alone (a byte or word of it, through
+// gpr_at(), which wrote the cache's copy back first).
 void Emitter::forget_gpr(unsigned g) {
-  for (int& c : cached_)
-    if (c == int(g)) c = kNoGuest;
+  for (size_t slot = 0; slot < cached_.size(); ++slot) {
+    if (cached_[slot] != int(g)) continue;
+    if (dirty_[slot]) throw Error(ExitCode::kInternal, "a changed register left the cache");
+    cached_[slot] = kNoGuest;
+  }
 }
 
-// After a call that may have changed any guest register.
+// After a call that may have changed any guest register (write_back_gprs() came before it).
 void Emitter::forget_gprs() {
   cached_.fill(kNoGuest);
+  dirty_.fill(false);
+}
+
+// The Cpu's copy of every guest register the cache holds changed. Only moves: the host's flags
+// stay.
+void Emitter::write_back_gprs() {
+  for (size_t slot = 0; slot < cached_.size(); ++slot)
+    write_back(slot);
+}
+
+// The Cpu's copy of guest register `g`, if the cache holds it changed.
+void Emitter::write_back_gpr(unsigned g) {
+  for (size_t slot = 0; slot < cached_.size(); ++slot)
+    if (cached_[slot] == int(g)) write_back(slot);
+}
+
+void Emitter::write_back(size_t slot) {
+  if (!dirty_[slot]) return;
+  mov(gpr64(unsigned(cached_[slot])), cache_reg(slot));
+  dirty_[slot] = false;
 }
 
 // Guest registers `cached` says the host registers hold, loaded again from the Cpu.
@@ -58,9 +92,10 @@ void Emitter::reload_gprs(const CachedGprs& cached) {
     if (cached[slot] != kNoGuest) mov(cache_reg(slot), gpr64(unsigned(cached[slot])));
 }
 
-// The slot that holds `g`, else the one to put it in: a free one, else the least recently used.
+// The slot that holds `g`, else the one to put it in: a free one, else the least recently used,
+// whose register is written back first.
 size_t Emitter::cache_slot(unsigned g) {
-  size_t slot = std::find(cached_.begin(), cached_.end(), int(g)) - cached_.begin();
+  size_t slot = size_t(std::find(cached_.begin(), cached_.end(), int(g)) - cached_.begin());
   if (slot == cached_.size()) {
     slot = 0;
     for (size_t i = 0; i < cached_.size(); ++i) {
@@ -70,6 +105,7 @@ size_t Emitter::cache_slot(unsigned g) {
       }
       if (last_use_[i] < last_use_[slot]) slot = i;
     }
+    if (cached_[slot] != kNoGuest) write_back(slot);
   }
   last_use_[slot] = ++uses_;
   return slot;

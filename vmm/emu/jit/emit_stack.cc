@@ -2,43 +2,49 @@
 
 namespace rrvm::emu {
 
-// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax. 8-byte
-// slots exist only in 64-bit mode, whose stack pointer is unmasked; 4-byte slots take the fast path
-// only on a 32-bit stack (SS.B), the 16-bit one masks SP to 16 bits. The stack pointer itself is
-// left for the caller to commit after the access, as Cpu::push does.
-void Emitter::emit_stack_address(unsigned size, bool push, Xbyak::Label& miss) {
+// The stack slot Cpu::push (or pop) of `size` bytes accesses, as a host address in rax, and the
+// slow path's record, taken once RSP is loaded. 8-byte slots exist only in 64-bit mode, whose
+// stack pointer is unmasked; 4-byte slots take the fast path only on a 32-bit stack (SS.B), the
+// 16-bit one masks SP to 16 bits. The stack pointer itself is left for the caller to commit after
+// the access, as Cpu::push does.
+Emitter::SlowAccess& Emitter::stack_access(const Insn& in, unsigned size, bool push) {
+  mov(rax, cached_gpr(kRsp));
+  SlowAccess& slow = slow_access(in);
   if (size == 4) {
     cmp(byte[rbx + l_.ss_db], 0);
-    je(miss, T_NEAR);
+    je(slow.entry, T_NEAR);
   }
-  mov(rax, cached_gpr(kRsp));
   if (push) sub(rax, size);
   if (size == 4) mov(eax, eax);
-  emit_linear(kSS, size, miss); // an 8-byte slot in 64-bit mode, a 4-byte one on a 32-bit stack
-  emit_tlb_hit(size, push, miss);
+  // An 8-byte slot in 64-bit mode, a 4-byte one on a 32-bit stack.
+  emit_linear(kSS, size, slow.entry);
+  emit_tlb_hit(size, push, slow.entry);
+  return slow;
 }
 
 // Cpu::push of `size` bytes: the value `load_value` puts in rcx (once the slot is found, so it
 // may read RSP's value before the push), then the stack pointer moved.
 template <typename LoadValue>
-void Emitter::stack_store(unsigned size, Xbyak::Label& miss, LoadValue load_value) {
-  emit_stack_address(size, true, miss);
+Emitter::SlowAccess& Emitter::stack_store(const Insn& in, unsigned size, LoadValue load_value) {
+  SlowAccess& slow = stack_access(in, size, true);
   load_value();
   if (size == 8)
     mov(qword[rax], rcx);
   else
     mov(dword[rax], ecx);
   move_stack_pointer(-int32_t(size));
+  return slow;
 }
 
 // Cpu::pop of `size` bytes into rcx (zero-extended): RSP moves first, so POP RSP loads the value.
-void Emitter::stack_load(unsigned size, Xbyak::Label& miss) {
-  emit_stack_address(size, false, miss);
+Emitter::SlowAccess& Emitter::stack_load(const Insn& in, unsigned size) {
+  SlowAccess& slow = stack_access(in, size, false);
   if (size == 8)
     mov(rcx, qword[rax]);
   else
     mov(ecx, dword[rax]);
   move_stack_pointer(int32_t(size));
+  return slow;
 }
 
 // RSP (8-byte slots, 64-bit mode) or ESP (4-byte slots on a 32-bit stack, where the upper half
@@ -60,8 +66,7 @@ void Emitter::move_stack_pointer(int32_t by) {
 // op_push / op_push_reg64 of a register or an immediate, 4 or 8 bytes.
 void Emitter::emit_push(const Insn& in) {
   const Operand& s = in.op[0];
-  SlowAccess& slow = slow_access(in);
-  stack_store(in.osize, slow.entry, [&] {
+  SlowAccess& slow = stack_store(in, in.osize, [&] {
     if (s.kind == OpKind::kImm)
       mov(rcx, uint64_t(s.disp)); // sign-extended, as decoded
     else
@@ -72,16 +77,14 @@ void Emitter::emit_push(const Insn& in) {
 
 // op_pop / op_pop_reg64 to a register, 4 or 8 bytes.
 void Emitter::emit_pop(const Insn& in) {
-  SlowAccess& slow = slow_access(in);
-  stack_load(in.osize, slow.entry);
+  SlowAccess& slow = stack_load(in, in.osize);
   set_gpr(in.op[0].reg, rcx); // a 32-bit register is zero-extended, as set_reg_sized does
   resume(slow);
 }
 
 // op_call_rel: the return address pushed, next_rip the target.
 void Emitter::emit_call(const Insn& in) {
-  SlowAccess& slow = slow_access(in);
-  stack_store(in.osize, slow.entry, [&] { lea(rcx, ptr[r14 + offset_ + in.len]); });
+  SlowAccess& slow = stack_store(in, in.osize, [&] { lea(rcx, ptr[r14 + offset_ + in.len]); });
   lea(rax, ptr[r14 + offset_ + in.len]);
   mov(rcx, uint64_t(in.op[0].disp));
   add(rax, rcx);
@@ -93,8 +96,7 @@ void Emitter::emit_call(const Insn& in) {
 
 // op_ret without an immediate: next_rip popped.
 void Emitter::emit_ret(const Insn& in) {
-  SlowAccess& slow = slow_access(in);
-  stack_load(in.osize, slow.entry);
+  SlowAccess& slow = stack_load(in, in.osize);
   mov(qword[rbx + l_.next_rip], rcx);
   resume(slow);
   retire_branch();

@@ -210,6 +210,7 @@ void Emitter::exit_link() {
 // the room under the limit, and the code page's TLB entry. Else the shared lookup (lookup()).
 void Emitter::chain(const Block& b, bool to_self) {
   Xbyak::Label slow;
+  write_back_gprs();
   cmp(qword[rbx + l_.run_flags], 0);
   jne(done_, T_NEAR);
   test(qword[rbx + l_.flags_raw], int32_t(rflags::kTF));
@@ -335,8 +336,9 @@ void Emitter::pop_frame() {
     pop(r);
 }
 
-// A handler called where it cannot throw; it may change any guest register.
+// A handler called where it cannot throw; it may read and change any guest register.
 void Emitter::call_direct(const Insn& in) {
+  write_back_gprs();
   mov(rdi, rbx);
   mov(rsi, reinterpret_cast<uint64_t>(&in));
   mov(rax, reinterpret_cast<uint64_t>(in.fn));
@@ -345,8 +347,9 @@ void Emitter::call_direct(const Insn& in) {
 }
 
 // A handler called through call_handler(), which catches what it throws; true in al when the
-// instruction did not retire. It may change any guest register.
+// instruction did not retire. It may read and change any guest register.
 void Emitter::call_trampoline(const Insn& in) {
+  write_back_gprs();
   mov(rdi, rbx);
   mov(rsi, reinterpret_cast<uint64_t>(&in));
   mov(rdx, reinterpret_cast<uint64_t>(raised_));

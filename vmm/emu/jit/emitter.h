@@ -33,7 +33,8 @@ inline Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
 }
 
 // Registers while a block runs (all callee-saved, so handler calls keep them): rbx the Cpu, r14
-// the RIP the block was entered at, r12, r13, r15 and rbp guest registers (emit_regs.cc).
+// the RIP the block was entered at, r12, r13, r15 and rbp guest registers, written back to the Cpu
+// where it may be read (emit_regs.cc).
 class Emitter : public Xbyak::CodeGenerator {
 public:
   Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
@@ -44,8 +45,10 @@ private:
   static constexpr int kNoGuest = -1;
   static constexpr int kCacheRegs[] = {Xbyak::Operand::R12, Xbyak::Operand::R13,
                                        Xbyak::Operand::R15, Xbyak::Operand::RBP};
-  // The guest register each of kCacheRegs holds, or kNoGuest.
+  // The guest register each of kCacheRegs holds, or kNoGuest; and whether it holds a value the
+  // Cpu's copy does not have yet.
   using CachedGprs = std::array<int, std::size(kCacheRegs)>;
+  using DirtyGprs = std::array<bool, std::size(kCacheRegs)>;
 
   // A memory access whose fast path missed: the handler runs the whole instruction with the state
   // the interpreter has there.
@@ -53,6 +56,8 @@ private:
     const Insn* in;
     int32_t offset, pending;
     Xbyak::Label entry, resume;
+    CachedGprs cached_at_entry;  // the cache where the fast path jumps to `entry`
+    DirtyGprs dirty_at_entry;    // what the stub writes back
     CachedGprs cached_at_resume; // what the fast path's code after `resume` relies on
   };
 
@@ -62,8 +67,12 @@ private:
   Xbyak::Reg64 cached_gpr(unsigned g);
   Xbyak::Reg64 claim_gpr(unsigned g);
   void set_gpr(unsigned g, const Xbyak::Reg64& value);
+  void wrote_gpr(unsigned g);
   void forget_gpr(unsigned g);
   void forget_gprs();
+  void write_back_gprs();
+  void write_back_gpr(unsigned g);
+  void write_back(size_t slot);
   void reload_gprs(const CachedGprs& cached);
   size_t cache_slot(unsigned g);
   Xbyak::Reg64 cache_reg(size_t slot) const;
@@ -121,10 +130,10 @@ private:
   void resume(SlowAccess& s);
   void emit_slow_access(SlowAccess& s);
   // emit_stack.cc
-  void emit_stack_address(unsigned size, bool push, Xbyak::Label& miss);
+  SlowAccess& stack_access(const Insn& in, unsigned size, bool push);
   template <typename LoadValue>
-  void stack_store(unsigned size, Xbyak::Label& miss, LoadValue load_value);
-  void stack_load(unsigned size, Xbyak::Label& miss);
+  SlowAccess& stack_store(const Insn& in, unsigned size, LoadValue load_value);
+  SlowAccess& stack_load(const Insn& in, unsigned size);
   void move_stack_pointer(int32_t by);
   void emit_push(const Insn& in);
   void emit_pop(const Insn& in);
@@ -168,6 +177,7 @@ private:
   bool flags_in_host_ = false;
   std::list<SlowAccess> slow_accesses_; // a list: labels must not move
   CachedGprs cached_;
+  DirtyGprs dirty_{};
   std::array<uint64_t, std::size(kCacheRegs)> last_use_{};
   uint64_t uses_ = 0;
 };
