@@ -52,7 +52,7 @@ public:
 
   // The reports come at every exit: under --verify hashes they only fold into the digest, and
   // what logs them is kept out of line so that folding stays a leaf function.
-  void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) override {
+  void on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override {
     if (mode_ != VerifyMode::kHashes) [[unlikely]]
       return log_exit(reason, rip);
     icount_ = icount.value_or(0);

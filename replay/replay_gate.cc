@@ -192,7 +192,7 @@ bool ReplayGate::input_possible() {
            std::get<VerifyEvent>(*next).kind == VerifyKind::kEnd);
 }
 
-void ReplayGate::on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) {
+void ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
   const ExitEvent replayed{static_cast<uint8_t>(reason), rip};
   if (!hashed()) [[unlikely]]
     return expect_exit(replayed);

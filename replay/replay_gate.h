@@ -33,7 +33,7 @@ public:
   bool input_possible() override;
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
-  void on_exit(ExitReason reason, uint64_t rip, std::optional<uint64_t> icount) override;
+  void on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override;
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override;
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override;
   void on_msr_read(uint32_t index, uint64_t value) override;

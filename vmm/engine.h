@@ -15,6 +15,7 @@
 #include "vmm/clock_line.h"
 #include "vmm/cpu_state.h"
 #include "vmm/cpuid_table.h"
+#include "vmm/maybe_count.h"
 #include "vmm/state_buffer.h"
 
 namespace rrvm {
@@ -143,9 +144,9 @@ public:
   virtual size_t max_hw_breakpoints() const = 0;
 
   // Retired-instruction count, for engines that keep an exact one (emu); nullopt otherwise (kvm).
-  virtual std::optional<uint64_t> instruction_count() const = 0;
+  virtual MaybeCount instruction_count() const = 0;
   // Stop with kInstructionLimit once the count reaches `count` (emu only).
-  virtual void set_instruction_limit(std::optional<uint64_t> count) = 0;
+  virtual void set_instruction_limit(MaybeCount count) = 0;
   // Puts the count back to a checkpoint's value (engines that keep one).
   virtual void set_instruction_count(uint64_t) {}
   // Interrupt and exception deliveries since the instruction count reached its value: states at

@@ -74,7 +74,7 @@ public:
   // rolling hash of them); replay checks each (or the hash) against the trace and throws
   // Error(kDivergence) at the first difference found. A live run ignores them.
   // `icount` is the engine's retired-instruction count where it keeps one.
-  virtual void on_exit(ExitReason, uint64_t /*rip*/, std::optional<uint64_t> /*icount*/) {}
+  virtual void on_exit(ExitReason, uint64_t /*rip*/, MaybeCount /*icount*/) {}
   virtual void on_port_read(uint16_t /*port*/, uint8_t /*size*/, uint32_t /*value*/) {}
   virtual void on_mmio_read(uint64_t /*gpa*/, uint8_t /*size*/, uint64_t /*value*/) {}
   virtual void on_msr_read(uint32_t /*index*/, uint64_t /*value*/) {}

@@ -111,11 +111,11 @@ RunOutcome Machine::run_to_outcome() {
     // position may come first; it is invisible to the gate.
     // In icount mode it also stops at the count where the next timer deadline falls, so the
     // timer's interrupt is raised at exactly that instruction.
-    const std::optional<uint64_t> count = engine_->instruction_count();
+    const MaybeCount count = engine_->instruction_count();
     if (count) {
       if (stop_at_ && *stop_at_ == *count) return {RunOutcome::Kind::kPositionReached, 0, ""};
       if (owed_limit_exit_ != *count) limit_ = next_instruction_limit(*count);
-      owed_limit_exit_.reset();
+      owed_limit_exit_ = std::nullopt;
       engine_->set_instruction_limit(limit_);
     }
     std::optional<KickPoint> sought;
@@ -144,7 +144,7 @@ RunOutcome Machine::run_to_outcome() {
       exit.reason = ExitReason::kKicked;
     }
     // Asked once: an exit is cheap on emu, and every question to the engine is a virtual call.
-    const std::optional<uint64_t> exit_count = engine_->instruction_count();
+    const MaybeCount exit_count = engine_->instruction_count();
     bool quantum_boundary = false;
     if (exit.reason == ExitReason::kInstructionLimit) {
       quantum_boundary = config_.instruction_quanta && *exit_count % kEmuQuantum == 0;
@@ -224,8 +224,8 @@ RunOutcome Machine::run_to_outcome() {
   }
 }
 
-std::optional<uint64_t> Machine::next_instruction_limit(uint64_t count) {
-  std::optional<uint64_t> limit;
+MaybeCount Machine::next_instruction_limit(uint64_t count) {
+  MaybeCount limit;
   if (config_.instruction_quanta) limit = (count / kEmuQuantum + 1) * kEmuQuantum;
   deadline_count_ = TimerSource::kNever;
   if (counts_time()) {
@@ -245,7 +245,7 @@ std::optional<uint64_t> Machine::next_instruction_limit(uint64_t count) {
   return limit;
 }
 
-void Machine::update_clock(bool quantum_boundary, std::optional<uint64_t> exit_count) {
+void Machine::update_clock(bool quantum_boundary, MaybeCount exit_count) {
   if (!counts_time()) {
     clock_.advance_to(gate_.sample_clock());
     return;
@@ -302,7 +302,7 @@ RunOutcome Machine::debug_stop(const DebugEvent& event) {
   // A watchpoint or single step that stopped on the instruction reaching a quantum or a timer
   // deadline came before that limit's exit, which a run without the stop takes there: it is
   // still owed.
-  const std::optional<uint64_t> count = engine_->instruction_count();
+  const MaybeCount count = engine_->instruction_count();
   if (count && limit_ == *count &&
       ((config_.instruction_quanta && *count % kEmuQuantum == 0) || *count == deadline_count_))
     owed_limit_exit_ = *count;

@@ -151,10 +151,10 @@ private:
   // Brings the clock up to the present: the gate's sample (host mode) or the clock line at the
   // instruction count of the exit, which the gate may re-tie at a quantum boundary (adaptive
   // mode).
-  void update_clock(bool quantum_boundary, std::optional<uint64_t> exit_count);
+  void update_clock(bool quantum_boundary, MaybeCount exit_count);
   // The instruction limit for the next run: the next quantum, the next timer deadline (icount and
   // adaptive modes) or the debugger's stop position, whichever comes first.
-  std::optional<uint64_t> next_instruction_limit(uint64_t count);
+  MaybeCount next_instruction_limit(uint64_t count);
   // icount and adaptive modes: a halted guest skips guest time to `deadline_ns`.
   void fast_forward_to(uint64_t deadline_ns);
   // Adaptive mode: the gate's answer after an idle wait (a tie when input ended it early, else
@@ -203,8 +203,8 @@ private:
   uint64_t counted_deadline_icount_ = 0;
   // The engine's instruction limit, and the count at which a debug stop came before the limit's
   // exit (which the next run() then takes first).
-  std::optional<uint64_t> limit_;
-  std::optional<uint64_t> owed_limit_exit_;
+  MaybeCount limit_;
+  MaybeCount owed_limit_exit_;
   uint64_t armed_deadline_ = TimerSource::kNever;
   uint64_t run_start_host_ns_ = 0;
   std::unique_ptr<VcpuKicker> kicker_;

@@ -137,7 +137,7 @@ void FakeEngine::set_hw_breakpoints(std::span<const HwBreakpoint> points) {
   breakpoint_sets.emplace_back(points.begin(), points.end());
 }
 
-std::optional<uint64_t> FakeEngine::instruction_count() const {
+MaybeCount FakeEngine::instruction_count() const {
   if (!counts_instructions_) return std::nullopt;
   return icount_;
 }

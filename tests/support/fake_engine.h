@@ -69,8 +69,8 @@ public:
   void set_single_step(bool enable) override { single_steps.push_back(enable); }
   void set_hw_breakpoints(std::span<const HwBreakpoint> points) override;
   size_t max_hw_breakpoints() const override { return 4; }
-  std::optional<uint64_t> instruction_count() const override;
-  void set_instruction_limit(std::optional<uint64_t> count) override { limits.push_back(count); }
+  MaybeCount instruction_count() const override;
+  void set_instruction_limit(MaybeCount count) override { limits.push_back(count); }
   void set_instruction_count(uint64_t count) override { icount_ = count; }
   const CpuidTable& cpuid() const override { return cpuid_; }
   bool machine_answers_msrs() const override { return machine_answers_msrs_; }

@@ -404,11 +404,11 @@ void EmuEngine::restore_tlb(StateReader& in) {
   cpu_->restore_tlb(in);
 }
 
-std::optional<uint64_t> EmuEngine::instruction_count() const {
+MaybeCount EmuEngine::instruction_count() const {
   return cpu_->icount;
 }
 
-void EmuEngine::set_instruction_limit(std::optional<uint64_t> count) {
+void EmuEngine::set_instruction_limit(MaybeCount count) {
   user_limit_ = count.value_or(~0ull);
 }
 

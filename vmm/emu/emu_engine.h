@@ -64,8 +64,8 @@ public:
   // Execute breakpoints match the linear address of the next instruction (CS base + RIP).
   void set_hw_breakpoints(std::span<const HwBreakpoint> points) override;
   size_t max_hw_breakpoints() const override { return 64; }
-  std::optional<uint64_t> instruction_count() const override;
-  void set_instruction_limit(std::optional<uint64_t> count) override;
+  MaybeCount instruction_count() const override;
+  void set_instruction_limit(MaybeCount count) override;
   void set_instruction_count(uint64_t count) override;
   uint64_t deliveries_at_count() const override;
   void set_tsc_clock(const ClockLine& line, uint64_t offset) override;

@@ -43,8 +43,8 @@ public:
   void set_hw_breakpoints(std::span<const HwBreakpoint> points) override;
   size_t max_hw_breakpoints() const override { return 4; }
 
-  std::optional<uint64_t> instruction_count() const override { return std::nullopt; }
-  void set_instruction_limit(std::optional<uint64_t>) override {}
+  MaybeCount instruction_count() const override { return std::nullopt; }
+  void set_instruction_limit(MaybeCount) override {}
 
   // Host-supported features minus the hidden ones.
   const CpuidTable& cpuid() const override { return cpuid_; }
