@@ -20,10 +20,6 @@ public:
   constexpr bool has_value() const { return count_ != kNone; }
   constexpr explicit operator bool() const { return has_value(); }
   constexpr uint64_t operator*() const { return count_; }
-  uint64_t value() const {
-    if (!has_value()) throw std::bad_optional_access();
-    return count_;
-  }
   constexpr uint64_t value_or(uint64_t otherwise) const { return has_value() ? count_ : otherwise; }
   constexpr operator std::optional<uint64_t>() const {
     return has_value() ? std::optional<uint64_t>(count_) : std::nullopt;
