@@ -316,7 +316,7 @@ patch:
   jmp back
 )";
   std::vector<uint64_t> results;
-  for (size_t buffer : {size_t(0), size_t(40) << 10, size_t(1) << 20}) {
+  for (size_t buffer : {size_t(0), size_t(24) << 10, size_t(1) << 20}) {
     GuestMemory memory(16 << 20);
     EmuEngine engine(memory, CpuidTable::emulated(), buffer != 0,
                      buffer ? buffer : kEmuCodeBufferBytes);
@@ -332,7 +332,7 @@ patch:
     if (buffer) {
       EXPECT_GT(engine.translated_blocks(), 100u); // the rewritten block again and again
     }
-    if (buffer == size_t(40) << 10) {
+    if (buffer == size_t(24) << 10) {
       EXPECT_GT(engine.translation_flushes(), 0u);
     }
   }

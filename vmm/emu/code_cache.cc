@@ -274,7 +274,7 @@ void CodeCache::retire(Block* b, uint64_t skip) {
   auto it = blocks_.find(b->key);
   retired_.push_back(std::move(it->second));
   blocks_.erase(it);
-  ++generation_;
+  cpu_.fetch_changed(); // exit links may lead to its code
 }
 
 void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
@@ -304,7 +304,7 @@ void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
 }
 
 void CodeCache::clear() {
-  ++generation_;
+  cpu_.fetch_changed();
   for (auto& [key, b] : blocks_)
     retired_.push_back(std::move(b));
   blocks_.clear();

@@ -68,8 +68,6 @@ public:
   void drop_translations();
   // Frees blocks invalidated while they may have been executing.
   void release_retired() { retired_.clear(); }
-  // Advances whenever a block is retired (translated code compares it to keep direct links).
-  const uint64_t* generation() const { return &generation_; }
 
   // Decodes one instruction; false when `n` bytes are not enough.
   bool decode(const uint8_t* bytes, size_t n, unsigned bits, Insn& out);
@@ -99,9 +97,10 @@ public:
     uint64_t key = ~0ull; // no block's: a key's top two bits are a mode, 3 is none
     Block* block = nullptr;
     TranslatedBlock one_page_translation = nullptr; // the block's, unless it spans two pages
+    uint64_t insns = 0; // the block's length, for an exit link made from the slot
   };
   static FastSlot fast_slot_of(Block& b) {
-    return {b.key, &b, b.spans() ? nullptr : b.translation};
+    return {b.key, &b, b.spans() ? nullptr : b.translation, b.insns.size()};
   }
   const FastSlot* fast_table() const { return fast_.data(); }
 
@@ -129,9 +128,6 @@ private:
   std::vector<std::unique_ptr<Block>> retired_;
   std::array<FastSlot, kFastSize> fast_{};
   std::vector<Insn> decoding_; // block()'s instructions as it decodes them
-  // Advances whenever blocks are retired: exit links of an older generation may lead to freed
-  // code.
-  uint64_t generation_ = 1;
   uint64_t decoded_ = 0;
 };
 

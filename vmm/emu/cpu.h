@@ -157,9 +157,11 @@ public:
   const uint64_t* read_tags = nullptr;
   const uint64_t* write_tags = nullptr;
   const uint64_t* exec_tags = nullptr;
-  // Set by whatever may change how code is fetched (a TLB entry, its tags, the mode): a
-  // translated loop that finds it clear after an iteration knows its code page maps as before.
-  bool fetch_may_differ = false;
+  // Advances whenever what a fetch finds may change: the mode, an executable TLB entry (its tags
+  // or its page) or the code cache's blocks (one retired). Translated code that saw one value
+  // (an exit link, a loop's iteration) knows, while it stays, that its code maps as it did then.
+  uint64_t fetch_epoch = 1;
+  void fetch_changed() { ++fetch_epoch; }
   void refresh_mode();
 
   // ---- run control, shared with EmuEngine ----

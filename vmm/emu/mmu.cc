@@ -71,14 +71,14 @@ uint64_t Cpu::walk(uint64_t la, uint8_t need, Grant* g) {
 }
 
 void Cpu::drop_slot(size_t slot) {
-  fetch_may_differ = true;
+  fetch_changed();
   tlb_[slot].vpn = ~0ull;
   for (auto& tags : tags_)
     tags[slot] = kNoTag;
 }
 
 void Cpu::flush_tlb() {
-  fetch_may_differ = true;
+  fetch_changed();
   for (auto& e : tlb_)
     e.vpn = ~0ull;
   for (auto& tags : tags_)
@@ -132,11 +132,15 @@ uint8_t Cpu::fast_permissions(const TlbEntry& e) const {
 }
 
 void Cpu::set_tags(size_t slot) {
-  fetch_may_differ = true;
   const TlbEntry& e = tlb_[slot];
   const uint8_t p = fast_permissions(e);
+  const uint64_t exec_s = tags_of(perm::kExecS)[slot], exec_u = tags_of(perm::kExecU)[slot];
   for (size_t kind = 0; kind < kAccessKinds; ++kind)
     tags_[kind][slot] = (p >> kind) & 1 ? e.vpn << 12 : kNoTag;
+  // Data pages come and go far more often than code pages: only a change of where code may be
+  // fetched advances the epoch (a change of the page behind an unchanged tag: fill_tlb).
+  if (tags_of(perm::kExecS)[slot] != exec_s || tags_of(perm::kExecU)[slot] != exec_u)
+    fetch_changed();
 }
 
 void Cpu::refresh_tlb_permissions() {
@@ -149,6 +153,7 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, const Grant& g) {
   if (!mem.contains(page, kPageSize)) return;
   const size_t slot = tlb_slot(la);
   TlbEntry& e = tlb_[slot];
+  if (e.ppn != page >> 12) fetch_changed();
   e.vpn = la >> 12;
   e.ppn = page >> 12;
   e.granted = g.perms;

@@ -8,7 +8,7 @@
 namespace rrvm::emu {
 
 void Cpu::refresh_mode() {
-  fetch_may_differ = true;
+  fetch_changed();
   const bool lma = efer & efer::kLMA;
   mode64 = lma && seg[kCS].l;
   if (!(cr0 & cr0::kPE) || (flags_raw & rflags::kVM))

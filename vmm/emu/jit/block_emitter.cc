@@ -25,7 +25,7 @@ CpuLayout::CpuLayout(const Cpu& c)
       lazy_r(offset_in(c, &c.lazy.r)), lazy_op(offset_in(c, &c.lazy.op)),
       flags_raw(offset_in(c, &c.flags_raw)), seg_base(offset_in(c, &c.seg_base[0])),
       lin_mask(offset_in(c, &c.lin_mask)), inline_checks(offset_in(c, &c.inline_checks)),
-      fetch_may_differ(offset_in(c, &c.fetch_may_differ)), read_tags(offset_in(c, &c.read_tags)),
+      fetch_epoch(offset_in(c, &c.fetch_epoch)), read_tags(offset_in(c, &c.read_tags)),
       write_tags(offset_in(c, &c.write_tags)), exec_tags(offset_in(c, &c.exec_tags)),
       tlb(offset_in(c, c.tlb())), tlb_addends(offset_in(c, c.tlb_addends())),
       inputs_next(offset_in(c, &c.inputs.next)), ss_db(offset_in(c, &c.seg[kSS].db)),

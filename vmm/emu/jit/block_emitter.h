@@ -23,8 +23,8 @@ struct CpuLayout {
   explicit CpuLayout(const Cpu& c);
   int32_t gpr, rip, next_rip, icount, limit, stop;
   int32_t lazy_a, lazy_b, lazy_r, lazy_op, flags_raw;
-  int32_t seg_base, lin_mask, inline_checks, fetch_may_differ, read_tags, write_tags, exec_tags,
-      tlb, tlb_addends;
+  int32_t seg_base, lin_mask, inline_checks, fetch_epoch, read_tags, write_tags, exec_tags, tlb,
+      tlb_addends;
   int32_t inputs_next, ss_db, code_bits;
   int32_t run_flags; // stop, exit_pending, interrupt_shadow, halted, kicked, unchained: one word
 };
@@ -53,7 +53,6 @@ struct EmitContext {
   std::exception_ptr* raised;            // where the trampoline stores a handler's exception
   NextTranslation next;                  // chaining: the successor
   std::deque<ExitLink>* links;           // where the block's exit links are made (stable addresses)
-  const uint64_t* generation;            // CodeCache::generation()
   const CodeCache::FastSlot* fast_table; // CodeCache::fast_table()
   const uint8_t* lookup;                 // emit_lookup()'s code, where it runs
 };

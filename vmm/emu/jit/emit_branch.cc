@@ -47,7 +47,8 @@ bool Emitter::branches_to_its_start(const Block& b, const InsnPlan& last_plan) {
 // blocks and left the room under the limit in rcx; here the room for this block and the code
 // page's TLB entry still the one mapping it where this block was decoded (the block is live:
 // nothing invalidated it, or the stop flag would be set). RIP is in rax. The TLB entry is looked
-// at only when something this iteration may have changed it (Cpu::fetch_may_differ).
+// at only when something this iteration may have changed it: the fetch epoch moved since the
+// block's top kept it in the frame's spare slot.
 void Emitter::loop_to_self(const Block& b) {
   if (!self_loop_) return;
   Xbyak::Label no, look;
@@ -56,7 +57,8 @@ void Emitter::loop_to_self(const Block& b) {
   jne(no, T_NEAR);
   cmp(rcx, int32_t(b.insns.size()));
   jb(no, T_NEAR);
-  cmp(byte[rbx + l_.fetch_may_differ], 0);
+  mov(rdx, qword[rbx + l_.fetch_epoch]);
+  cmp(rdx, qword[rsp]);
   jne(look, T_NEAR);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   jmp(top_, T_NEAR);

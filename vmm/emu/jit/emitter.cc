@@ -27,8 +27,7 @@ bool call_handler(Cpu& c, const Insn& in, std::exception_ptr* raised) noexcept {
 
 Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
-      next_(ctx.next), links_(ctx.links), generation_(ctx.generation), fast_table_(ctx.fast_table),
-      lookup_(ctx.lookup) {}
+      next_(ctx.next), links_(ctx.links), fast_table_(ctx.fast_table), lookup_(ctx.lookup) {}
 
 void Emitter::block(const Block& b) {
   const bool checked = !counts_one_per_insn(b);
@@ -42,8 +41,12 @@ void Emitter::block(const Block& b) {
     plans.push_back(checked ? InsnPlan{} : forms_.plan(in));
   self_loop_ = branches_to_its_start(b, plans.back());
   L(top_);
-  // Whoever entered the block found its code page mapped as it was decoded.
-  if (self_loop_) mov(byte[rbx + l_.fetch_may_differ], 0);
+  // Whoever entered the block found its code page mapped as it was decoded; the frame's spare
+  // slot keeps the epoch that holds under (loop_to_self()).
+  if (self_loop_) {
+    mov(rax, qword[rbx + l_.fetch_epoch]);
+    mov(qword[rsp], rax);
+  }
   forget_gprs();
   const std::vector<bool> live = flags_live_after(b, plans);
   bool exit_ready = false; // RIP in rax and the exit's link in rsi
@@ -205,9 +208,10 @@ void Emitter::exit_link() {
 // into its body with this block's frame (it returns to this block's caller): RIP in rax, the
 // exit's link in rsi. First what the loop checks between blocks (next_translation()'s own
 // checks, inline; the run flags in one load), then this block's own top
-// (`to_self`: it ends in a branch of its own), then the translation the link holds, if nothing
-// it was made under changed: the generation (no block retired, so the target lives), the mode,
-// the room under the limit, and the code page's TLB entry. Else the shared lookup (lookup()).
+// (`to_self`: it ends in a branch of its own), then the translation the link holds, if it leads
+// from this RIP, was made in this fetch epoch (the target lives, and its code page, the mode and
+// CS's base are as the lookup found them) and fits under the limit. Else the shared lookup
+// (lookup()).
 void Emitter::chain(const Block& b, bool to_self) {
   Xbyak::Label slow;
   write_back_gprs();
@@ -224,17 +228,11 @@ void Emitter::chain(const Block& b, bool to_self) {
   and_(rdx, qword[rbx + l_.lin_mask]);
   cmp(rdx, qword[rsi + int32_t(offsetof(ExitLink, linear))]);
   jne(slow, T_NEAR);
-  mov(r8, reinterpret_cast<uint64_t>(generation_));
-  mov(r8, qword[r8]);
-  cmp(r8, qword[rsi + int32_t(offsetof(ExitLink, generation))]);
+  mov(r8, qword[rbx + l_.fetch_epoch]);
+  cmp(r8, qword[rsi + int32_t(offsetof(ExitLink, epoch))]);
   jne(slow, T_NEAR);
   cmp(rcx, qword[rsi + int32_t(offsetof(ExitLink, insns))]);
   jb(slow, T_NEAR);
-  mov(r8d, dword[rbx + l_.code_bits]);
-  cmp(r8d, dword[rsi + int32_t(offsetof(ExitLink, code_bits))]);
-  jne(slow, T_NEAR);
-  mov(r10, qword[rsi + int32_t(offsetof(ExitLink, ppn))]);
-  emit_code_page_check(slow);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   mov(rax, qword[rsi + int32_t(offsetof(ExitLink, target))]);
   enter_body();
@@ -245,11 +243,17 @@ void Emitter::chain(const Block& b, bool to_self) {
 
 // Where chain() goes when the link misses, with this block's frame, RIP in rax, the link in rsi
 // and the room under the limit in rcx: the translation the code cache's table holds for RIP
-// (probe_code_cache()), else next_translation()'s answer, which also sets the link; a tail jump
-// there, or the block's return when there is none.
+// (probe_code_cache()), which the link then holds, else next_translation()'s answer, which also
+// sets the link; a tail jump there, or the block's return when there is none.
 void Emitter::lookup() {
   Xbyak::Label call_next, tail;
   probe_code_cache(call_next);
+  mov(qword[rsi + int32_t(offsetof(ExitLink, linear))], rdx);
+  mov(r8, qword[rbx + l_.fetch_epoch]);
+  mov(qword[rsi + int32_t(offsetof(ExitLink, epoch))], r8);
+  mov(r8, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, insns))]);
+  mov(qword[rsi + int32_t(offsetof(ExitLink, insns))], r8);
+  mov(qword[rsi + int32_t(offsetof(ExitLink, target))], r11);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   mov(rax, r11);
   jmp(tail, T_NEAR);
@@ -268,13 +272,13 @@ void Emitter::lookup() {
 }
 
 // next_translation()'s lookup inline, for exits whose link misses (returns, indirect jumps, a
-// target that changed): the translation in r11 when its answer is one, else a jump to `miss`,
-// where the call decides. Room under the limit in rcx, RIP in rax; rdx and r8..r11 clobbered. It
-// answers from the TLB's exec tag (a hit is fetch_page()'s answer without a walk) and the code
-// cache's direct-mapped table (a hit is block()'s answer when the block stays in one page; blocks
-// reaching into a second page go to the call, which checks that page). The limit is judged
-// against the longest block, so that the block's length need not be read: near the limit the
-// call judges.
+// target that changed): the translation in r11 and its slot in r9 when its answer is one, else a
+// jump to `miss`, where the call decides. Room under the limit in rcx, RIP in rax; the linear
+// address left in rdx, r8..r11 clobbered. It answers from the TLB's exec tag (a hit is
+// fetch_page()'s answer without a walk) and the code cache's direct-mapped table (a hit is
+// block()'s answer when the block stays in one page; blocks reaching into a second page go to
+// the call, which checks that page). The limit is judged against the longest block, so that the
+// block's length need not be read: near the limit the call judges.
 void Emitter::probe_code_cache(Xbyak::Label& miss) {
   cmp(rcx, int32_t(CodeCache::kMaxBlockInsns));
   jb(miss, T_NEAR);
@@ -292,8 +296,9 @@ void Emitter::probe_code_cache(Xbyak::Label& miss) {
   shl(r8d, std::countr_zero(sizeof(TlbEntry)));
   mov(r10, qword[rbx + r8 + l_.tlb + int32_t(offsetof(TlbEntry, ppn))]);
   shl(r10, 12);
-  and_(edx, 0xfff);
-  or_(r10, rdx); // the physical address
+  mov(r11d, edx);
+  and_(r11d, 0xfff);
+  or_(r10, r11); // the physical address
   // The key's mode from code_bits (16, 32, 64): its bit number less 4.
   static_assert(CodeCache::key_of(0, 16) == 0 &&
                 CodeCache::key_of(0, 32) == 1ull << Block::kModeShift &&
@@ -306,10 +311,10 @@ void Emitter::probe_code_cache(Xbyak::Label& miss) {
   shr(r9, CodeCache::kFastHashShift);
   xor_(r9, r10);
   and_(r9d, uint32_t(CodeCache::kFastSize - 1));
-  static_assert(sizeof(CodeCache::FastSlot) == 24);
-  lea(r9, ptr[r9 + r9 * 2]);
+  static_assert(sizeof(CodeCache::FastSlot) == 32);
+  shl(r9, 5);
   mov(r11, reinterpret_cast<uint64_t>(fast_table_));
-  lea(r9, ptr[r11 + r9 * 8]);
+  add(r9, r11);
   cmp(r10, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, key))]);
   jne(miss, T_NEAR);
   mov(r11, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, one_page_translation))]);

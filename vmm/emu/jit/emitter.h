@@ -159,7 +159,6 @@ private:
   std::exception_ptr* raised_;
   NextTranslation next_;
   std::deque<ExitLink>* links_;
-  const uint64_t* generation_;
   const CodeCache::FastSlot* fast_table_;
   const uint8_t* lookup_;
   Xbyak::Label top_, done_, out_;

@@ -30,7 +30,6 @@ EmitContext Translator::context() {
           &raised_,
           &next_translation,
           &links_,
-          cpu_.code->generation(),
           cpu_.code->fast_table(),
           buffer_.executable(0)};
 }
@@ -75,8 +74,7 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, ExitLink* link) noexcept 
   c.inputs.next = 0; // as execute() starts each block
   // A link checks the first page's mapping only, so blocks reaching into a second page are not
   // linked to: this lookup checks that page each time.
-  if (!b->spans())
-    *link = {la, *c.code->generation(), phys >> 12, b->insns.size(), b->translation, c.code_bits};
+  if (!b->spans()) *link = {la, c.fetch_epoch, b->insns.size(), b->translation};
   return b->translation;
 }
 

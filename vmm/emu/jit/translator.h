@@ -7,11 +7,11 @@
 // and translation starts over.
 //
 // A block's exits link directly to the translation that ran next (ExitLink); an exit whose link
-// misses looks the next translation up in the code cache's table inline (emit_lookup()). A link
-// never leads to freed code: it is taken only while the CodeCache's generation is the one it was
-// made in (a retired block, whose Insns are freed later, advances it), and links die with the
-// buffer's translations when it is flushed (only translations made since, which link only to each
-// other, run after it).
+// misses looks the next translation up in the code cache's table inline (emit_lookup()), which
+// links it anew. A link never leads to freed code: it is taken only while Cpu::fetch_epoch is the
+// one it was made in (a retired block, whose Insns are freed later, advances it), and links die
+// with the buffer's translations when it is flushed (only translations made since, which link only
+// to each other, run after it).
 #pragma once
 
 #include <cstddef>
