@@ -254,6 +254,7 @@ void Emitter::emit_slow_access(SlowAccess& s) {
   jne(stopped);
   if (s.pending) sub(qword[rbx + l_.icount], s.pending); // the fast path's view again
   reload_gprs(s.cached_at_resume);
+  if (s.next_rip_in_rax) mov(rax, qword[rbx + l_.next_rip]);
   jmp(s.resume, T_NEAR);
   L(stopped);
   mov(rax, qword[rbx + l_.next_rip]);

@@ -82,33 +82,27 @@ void Emitter::emit_pop(const Insn& in) {
   resume(slow);
 }
 
-// op_call_rel: the return address pushed, next_rip the target.
+// op_call_rel: the return address pushed; the block's exit to the target.
 void Emitter::emit_call(const Insn& in) {
   SlowAccess& slow = stack_store(in, in.osize, [&] { lea(rcx, ptr[r14 + offset_ + in.len]); });
   lea(rax, ptr[r14 + offset_ + in.len]);
   mov(rcx, uint64_t(in.op[0].disp));
   add(rax, rcx);
   if (in.osize == 4) mov(eax, eax);
-  mov(qword[rbx + l_.next_rip], rax);
+  slow.next_rip_in_rax = true;
   resume(slow);
-  retire_branch();
+  exit_link();
+  retire_exit(in);
 }
 
-// op_ret without an immediate: next_rip popped.
+// op_ret without an immediate: the block's exit to the address popped.
 void Emitter::emit_ret(const Insn& in) {
   SlowAccess& slow = stack_load(in, in.osize);
-  mov(qword[rbx + l_.next_rip], rcx);
+  mov(rax, rcx);
+  slow.next_rip_in_rax = true;
   resume(slow);
-  retire_branch();
-}
-
-// A block's last instruction, a branch, retires: RIP becomes next_rip (the fast path's or the
-// handler's), and the count takes it and the inline instructions before it.
-void Emitter::retire_branch() {
-  mov(rax, qword[rbx + l_.next_rip]);
-  mov(qword[rbx + l_.rip], rax);
-  add(qword[rbx + l_.icount], pending_ + 1);
-  pending_ = 0;
+  exit_link();
+  retire_exit(in);
 }
 
 } // namespace rrvm::emu

@@ -129,9 +129,11 @@ void Emitter::block(const Block& b) {
       break;
     case InsnPlan::Kind::kCall: // CALL and RET end their blocks
       emit_call(in);
+      exit_ready = true;
       break;
     case InsnPlan::Kind::kRet:
       emit_ret(in);
+      exit_ready = true;
       break;
     case InsnPlan::Kind::kJcc:
     case InsnPlan::Kind::kJmp:
@@ -174,7 +176,7 @@ void Emitter::block(const Block& b) {
     mov(rax, qword[rbx + l_.rip]);
     exit_link();
   }
-  chain(b, exit_ready); // an inline Jcc: the block may branch to itself
+  chain(b);
   L(done_);
   xor_(eax, eax);
   L(out_);
@@ -207,12 +209,12 @@ void Emitter::exit_link() {
 // Goes on to the next block's translation when run()'s loop would run it next, as a tail jump
 // into its body with this block's frame (it returns to this block's caller): RIP in rax, the
 // exit's link in rsi. First what the loop checks between blocks (next_translation()'s own
-// checks, inline; the run flags in one load), then this block's own top
-// (`to_self`: it ends in a branch of its own), then the translation the link holds, if it leads
+// checks, inline; the run flags in one load), then this block's own top (a loop:
+// loop_to_self()), then the translation the link holds, if it leads
 // from this RIP, was made in this fetch epoch (the target lives, and its code page, the mode and
 // CS's base are as the lookup found them) and fits under the limit. Else the shared lookup
 // (lookup()).
-void Emitter::chain(const Block& b, bool to_self) {
+void Emitter::chain(const Block& b) {
   Xbyak::Label slow;
   write_back_gprs();
   cmp(qword[rbx + l_.run_flags], 0);
@@ -222,7 +224,7 @@ void Emitter::chain(const Block& b, bool to_self) {
   mov(rcx, qword[rbx + l_.limit]);
   sub(rcx, qword[rbx + l_.icount]);
   jbe(done_, T_NEAR); // the count is at or past the limit
-  if (to_self) loop_to_self(b);
+  loop_to_self(b);
   mov(rdx, rax);
   add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
   and_(rdx, qword[rbx + l_.lin_mask]);

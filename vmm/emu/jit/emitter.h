@@ -56,9 +56,10 @@ private:
     const Insn* in;
     int32_t offset, pending;
     Xbyak::Label entry, resume;
-    CachedGprs cached_at_entry;  // the cache where the fast path jumps to `entry`
-    DirtyGprs dirty_at_entry;    // what the stub writes back
-    CachedGprs cached_at_resume; // what the fast path's code after `resume` relies on
+    CachedGprs cached_at_entry;   // the cache where the fast path jumps to `entry`
+    DirtyGprs dirty_at_entry;     // what the stub writes back
+    CachedGprs cached_at_resume;  // what the fast path's code after `resume` relies on
+    bool next_rip_in_rax = false; // a branch's: the fast path resumes with its target in rax
   };
 
   Xbyak::Address gpr64(unsigned r) { return qword[rbx + l_.gpr + int32_t(r) * 8]; }
@@ -82,7 +83,7 @@ private:
   void enter_body();
   void retire_inline(const Insn& in);
   void commit_inline();
-  void chain(const Block& b, bool to_self);
+  void chain(const Block& b);
   void probe_code_cache(Xbyak::Label& miss);
   void exit_link();
   void call_direct(const Insn& in);
@@ -139,7 +140,6 @@ private:
   void emit_pop(const Insn& in);
   void emit_call(const Insn& in);
   void emit_ret(const Insn& in);
-  void retire_branch();
   // emit_branch.cc
   static bool branches_to_its_start(const Block& b, const InsnPlan& last_plan);
   void loop_to_self(const Block& b);
