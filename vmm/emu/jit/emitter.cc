@@ -210,10 +210,9 @@ void Emitter::exit_link() {
 // into its body with this block's frame (it returns to this block's caller): RIP in rax, the
 // exit's link in rsi. First what the loop checks between blocks (next_translation()'s own
 // checks, inline; the run flags in one load), then this block's own top (a loop:
-// loop_to_self()), then the translation the link holds, if it leads
-// from this RIP, was made in this fetch epoch (the target lives, and its code page, the mode and
-// CS's base are as the lookup found them) and fits under the limit. Else the shared lookup
-// (lookup()).
+// loop_to_self()), then the translation the link holds, if it leads from this RIP, was made in
+// this fetch epoch (the target lives, and CS's base, the code page's mapping and the mode are as
+// the lookup found them) and fits under the limit. Else the shared lookup (lookup()).
 void Emitter::chain(const Block& b) {
   Xbyak::Label slow;
   write_back_gprs();
@@ -225,10 +224,7 @@ void Emitter::chain(const Block& b) {
   sub(rcx, qword[rbx + l_.icount]);
   jbe(done_, T_NEAR); // the count is at or past the limit
   loop_to_self(b);
-  mov(rdx, rax);
-  add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
-  and_(rdx, qword[rbx + l_.lin_mask]);
-  cmp(rdx, qword[rsi + int32_t(offsetof(ExitLink, linear))]);
+  cmp(rax, qword[rsi + int32_t(offsetof(ExitLink, rip))]);
   jne(slow, T_NEAR);
   mov(r8, qword[rbx + l_.fetch_epoch]);
   cmp(r8, qword[rsi + int32_t(offsetof(ExitLink, epoch))]);
@@ -236,8 +232,7 @@ void Emitter::chain(const Block& b) {
   cmp(rcx, qword[rsi + int32_t(offsetof(ExitLink, insns))]);
   jb(slow, T_NEAR);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
-  mov(rax, qword[rsi + int32_t(offsetof(ExitLink, target))]);
-  enter_body();
+  jmp(qword[rsi + int32_t(offsetof(ExitLink, body))]);
   L(slow);
   mov(r11, reinterpret_cast<uint64_t>(lookup_));
   jmp(r11);
@@ -248,24 +243,23 @@ void Emitter::chain(const Block& b) {
 // (probe_code_cache()), which the link then holds, else next_translation()'s answer, which also
 // sets the link; a tail jump there, or the block's return when there is none.
 void Emitter::lookup() {
-  Xbyak::Label call_next, tail;
+  Xbyak::Label call_next;
   probe_code_cache(call_next);
-  mov(qword[rsi + int32_t(offsetof(ExitLink, linear))], rdx);
+  mov(qword[rsi + int32_t(offsetof(ExitLink, rip))], rax);
   mov(r8, qword[rbx + l_.fetch_epoch]);
   mov(qword[rsi + int32_t(offsetof(ExitLink, epoch))], r8);
   mov(r8, qword[r9 + int32_t(offsetof(CodeCache::FastSlot, insns))]);
   mov(qword[rsi + int32_t(offsetof(ExitLink, insns))], r8);
-  mov(qword[rsi + int32_t(offsetof(ExitLink, target))], r11);
+  lea(rax, ptr[r11 + int32_t(kBodyEntry)]);
+  mov(qword[rsi + int32_t(offsetof(ExitLink, body))], rax);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
-  mov(rax, r11);
-  jmp(tail, T_NEAR);
+  jmp(rax);
   L(call_next);
   mov(rdi, rbx);
   mov(rax, reinterpret_cast<uint64_t>(next_));
   call(rax);
   test(rax, rax);
   jz(done_, T_NEAR);
-  L(tail);
   enter_body();
   L(done_);
   xor_(eax, eax);
@@ -275,8 +269,8 @@ void Emitter::lookup() {
 
 // next_translation()'s lookup inline, for exits whose link misses (returns, indirect jumps, a
 // target that changed): the translation in r11 and its slot in r9 when its answer is one, else a
-// jump to `miss`, where the call decides. Room under the limit in rcx, RIP in rax; the linear
-// address left in rdx, r8..r11 clobbered. It answers from the TLB's exec tag (a hit is
+// jump to `miss`, where the call decides. Room under the limit in rcx, RIP in rax; rdx and
+// r8..r11 clobbered. It answers from the TLB's exec tag (a hit is
 // fetch_page()'s answer without a walk) and the code cache's direct-mapped table (a hit is
 // block()'s answer when the block stays in one page; blocks reaching into a second page go to
 // the call, which checks that page). The limit is judged against the longest block, so that the
@@ -298,9 +292,8 @@ void Emitter::probe_code_cache(Xbyak::Label& miss) {
   shl(r8d, std::countr_zero(sizeof(TlbEntry)));
   mov(r10, qword[rbx + r8 + l_.tlb + int32_t(offsetof(TlbEntry, ppn))]);
   shl(r10, 12);
-  mov(r11d, edx);
-  and_(r11d, 0xfff);
-  or_(r10, r11); // the physical address
+  and_(edx, 0xfff);
+  or_(r10, rdx); // the physical address
   // The key's mode from code_bits (16, 32, 64): its bit number less 4.
   static_assert(CodeCache::key_of(0, 16) == 0 &&
                 CodeCache::key_of(0, 32) == 1ull << Block::kModeShift &&

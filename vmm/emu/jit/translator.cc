@@ -72,9 +72,9 @@ TranslatedBlock Translator::next_translation(Cpu* cpu, ExitLink* link) noexcept 
   // A block decoded into the next page runs whole only while the TLB maps that page as then.
   if (b->spans() && !c.next_page_maps(la, b->second_page)) return nullptr;
   c.inputs.next = 0; // as execute() starts each block
-  // A link checks the first page's mapping only, so blocks reaching into a second page are not
-  // linked to: this lookup checks that page each time.
-  if (!b->spans()) *link = {la, c.fetch_epoch, b->insns.size(), b->translation};
+  // Until the fetch epoch moves, RIP leads here again: both code pages map as now.
+  *link = {c.rip, c.fetch_epoch, b->insns.size(),
+           reinterpret_cast<const uint8_t*>(b->translation) + kBodyEntry};
   return b->translation;
 }
 
