@@ -481,6 +481,68 @@ new_end:
   EXPECT_EQ(differences(Mode::kLong64, source), "");
 }
 
+// Two blocks in two pages jump to each other, so each exit links to the other's translation. The
+// guest remaps the second page without INVLPG: the old code runs on until, from round 60, a data
+// access 4 MiB away takes that page's TLB slot every round; from then on each jump to it walks the
+// new mapping and runs the new code, through the link as through the interpreter's fetch.
+TEST(EmuTranslatorMemory, ALinkLeadsToRemappedCodeOnceItsTlbEntryIsEvicted) {
+  const std::string source = R"(
+  lea rsi, [rel first]
+  mov edi, 0x600000
+  mov ecx, first_end - first
+  rep movsb
+  lea rsi, [rel first]
+  mov edi, 0xa00000
+  mov ecx, first_end - first
+  rep movsb
+  lea rsi, [rel old_second]
+  mov edi, 0x601000
+  mov ecx, old_end - old_second
+  rep movsb
+  lea rsi, [rel new_second]
+  mov edi, 0xa01000
+  mov ecx, new_end - new_second
+  rep movsb
+  xor ecx, ecx
+  xor ebx, ebx
+  mov esi, 0xa01000
+  mov eax, 0x600000
+  jmp rax
+first:
+  inc ecx
+  mov edx, 0x20000
+  cmp ecx, 60
+  cmovae rdx, rsi
+  mov rax, [rdx]
+  cmp ecx, 50
+  jne .on
+  mov qword [0x3000 + 8 * 3], 0xa00083
+.on:
+  mov eax, 0x601000
+  jmp rax
+first_end:
+old_second:
+  add ebx, 1
+  mov eax, 0x600000
+  cmp ecx, 1000
+  jb .back
+  out 0x80, al
+.back:
+  jmp rax
+old_end:
+new_second:
+  add ebx, 0x10000
+  mov eax, 0x600000
+  cmp ecx, 1000
+  jb .back
+  out 0x80, al
+.back:
+  jmp rax
+new_end:
+)";
+  EXPECT_EQ(differences(Mode::kLong64, source), "");
+}
+
 // Once, the stack moves into the code's page: the CALL's return address invalidates its block.
 TEST(EmuTranslatorMemory, StackInTheCodePageInvalidates) {
   const std::string source = R"(
