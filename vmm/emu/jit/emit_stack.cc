@@ -48,19 +48,19 @@ Emitter::SlowAccess& Emitter::stack_load(const Insn& in, unsigned size) {
 }
 
 // RSP (8-byte slots, 64-bit mode) or ESP (4-byte slots on a 32-bit stack, where the upper half
-// stays, as Cpu::push keeps the bits outside SP's mask) moved by `by` (rax clobbered).
+// stays, as Cpu::push keeps the bits outside SP's mask) moved by `by`, in its host register (rdx
+// clobbered).
 void Emitter::move_stack_pointer(int32_t by) {
-  mov(rax, cached_gpr(kRsp));
+  const Xbyak::Reg64 sp = cached_gpr(kRsp);
   if (by == 8 || by == -8) {
-    add(rax, by);
-  } else {
-    mov(rdx, rax);
+    add(sp, by);
+  } else { // the low half's change, xored into the register
+    mov(edx, sp.cvt32());
     add(edx, by);
-    shr(rax, 32); // the upper half
-    shl(rax, 32);
-    or_(rax, rdx);
+    xor_(edx, sp.cvt32());
+    xor_(sp, rdx);
   }
-  set_gpr(kRsp, rax);
+  wrote_gpr(kRsp);
 }
 
 // op_push / op_push_reg64 of a register or an immediate, 4 or 8 bytes.
