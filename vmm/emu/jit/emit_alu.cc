@@ -416,6 +416,7 @@ void Emitter::host_szp_to(const Xbyak::Reg64& to, unsigned size, const Xbyak::Re
 void Emitter::commit_flags() {
   if (known_op_ == FlagOp::kNone) return;
   if (!known_op_) {
+    spill_call_clobbered();
     mov(rdi, rbx);
     mov(rax, reinterpret_cast<uint64_t>(&commit_flags_of));
     call(rax);

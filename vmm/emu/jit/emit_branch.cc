@@ -129,6 +129,7 @@ void Emitter::host_flags() {
 // host_condition() does.
 void Emitter::carry_to_host() {
   if (flags_in_host_ || known_op_) return host_flags();
+  spill_call_clobbered();
   mov(rdi, rbx);
   mov(esi, kCarry);
   mov(rax, reinterpret_cast<uint64_t>(&guest_condition));
@@ -148,6 +149,7 @@ uint8_t Emitter::host_condition(uint8_t cc) {
     host_flags();
     return cc;
   }
+  spill_call_clobbered();
   mov(rdi, rbx);
   mov(esi, cc);
   mov(rax, reinterpret_cast<uint64_t>(&guest_condition));
@@ -178,7 +180,9 @@ void Emitter::emit_cmovcc(const Insn& in) {
 // link in rsi.
 void Emitter::emit_jcc(const Insn& in, uint8_t cc) {
   Xbyak::Label taken, leave;
-  jump_if(host_condition(cc), taken);
+  const uint8_t host_cc = host_condition(cc);
+  write_back_gprs(); // moves only: the flags stay for the jump
+  jump_if(host_cc, taken);
   lea(rax, ptr[r14 + offset_ + in.len]);
   exit_link();
   jmp(leave, T_NEAR);
@@ -191,6 +195,7 @@ void Emitter::emit_jcc(const Insn& in, uint8_t cc) {
 
 // JMP rel: the block's exit, as a taken Jcc's.
 void Emitter::emit_jmp(const Insn& in) {
+  write_back_gprs();
   branch_target(in);
   exit_link();
   retire_exit(in);

@@ -13,8 +13,9 @@ namespace rrvm::emu {
 // byte or word of the register is read or written in the Cpu (gpr_at). A loop's iterations then
 // store each register they change once, not once per instruction. A call that may change guest
 // registers (a handler's) empties the cache; a slow-path stub reloads what the fast path holds at
-// its resume point. The cache's host registers are callee-saved, so the helpers that only read
-// the Cpu's flags (Cpu::cond, commit_flags) keep them, dirty or not.
+// its resume point. The helpers that only read the Cpu's flags (Cpu::cond, commit_flags) keep
+// the callee-saved host registers, dirty or not; the others (RSI, RDI) go before such a call
+// (spill_call_clobbered()), and before the block's exit, whose link RSI takes (exit_link()).
 
 // The host register that holds guest register `g`'s 64 bits, loaded from the Cpu if none does
 // yet (into a free host register, else the least recently used one's). Use it at once: the
@@ -54,11 +55,14 @@ void Emitter::wrote_gpr(unsigned g) {
 // After code that wrote guest register `g` in the Cpu alone (a byte or word of it, through
 // gpr_at(), which wrote the cache's copy back first).
 void Emitter::forget_gpr(unsigned g) {
-  for (size_t slot = 0; slot < cached_.size(); ++slot) {
-    if (cached_[slot] != int(g)) continue;
-    if (dirty_[slot]) throw Error(ExitCode::kInternal, "a changed register left the cache");
-    cached_[slot] = kNoGuest;
-  }
+  for (size_t slot = 0; slot < cached_.size(); ++slot)
+    if (cached_[slot] == int(g)) forget_slot(slot);
+}
+
+// The slot's host register is about to change: what it held must be in the Cpu already.
+void Emitter::forget_slot(size_t slot) {
+  if (dirty_[slot]) throw Error(ExitCode::kInternal, "a changed register left the cache");
+  cached_[slot] = kNoGuest;
 }
 
 // After a call that may have changed any guest register (write_back_gprs() came before it).
@@ -72,6 +76,15 @@ void Emitter::forget_gprs() {
 void Emitter::write_back_gprs() {
   for (size_t slot = 0; slot < cached_.size(); ++slot)
     write_back(slot);
+}
+
+// Before a call that keeps the Cpu's registers: the cache's caller-saved host registers written
+// back and given up.
+void Emitter::spill_call_clobbered() {
+  for (size_t slot = kCalleeSavedSlots; slot < cached_.size(); ++slot) {
+    write_back(slot);
+    forget_slot(slot);
+  }
 }
 
 // The Cpu's copy of guest register `g`, if the cache holds it changed.

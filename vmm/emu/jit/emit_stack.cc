@@ -91,6 +91,7 @@ void Emitter::emit_call(const Insn& in) {
   if (in.osize == 4) mov(eax, eax);
   slow.next_rip_in_rax = true;
   resume(slow);
+  write_back_gprs();
   exit_link();
   retire_exit(in);
 }
@@ -101,6 +102,7 @@ void Emitter::emit_ret(const Insn& in) {
   mov(rax, rcx);
   slow.next_rip_in_rax = true;
   resume(slow);
+  write_back_gprs();
   exit_link();
   retire_exit(in);
 }

@@ -173,6 +173,7 @@ void Emitter::block(const Block& b) {
   }
   if (!exit_ready) {
     commit_inline();
+    write_back_gprs();
     mov(rax, qword[rbx + l_.rip]);
     exit_link();
   }
@@ -201,8 +202,10 @@ void Emitter::commit_inline() {
   pending_ = 0;
 }
 
-// A new exit link for the block's exit being emitted, in rsi.
+// A new exit link for the block's exit being emitted, in rsi, once the cache is written back.
 void Emitter::exit_link() {
+  for (size_t slot = kCalleeSavedSlots; slot < cached_.size(); ++slot)
+    forget_slot(slot);
   mov(rsi, reinterpret_cast<uint64_t>(&links_->emplace_back()));
 }
 

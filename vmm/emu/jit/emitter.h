@@ -43,8 +43,12 @@ public:
 
 private:
   static constexpr int kNoGuest = -1;
+  // Callee-saved first; RSI and RDI, which calls and exit links take, only when those are full
+  // (spill_call_clobbered(), exit_link()).
   static constexpr int kCacheRegs[] = {Xbyak::Operand::R12, Xbyak::Operand::R13,
-                                       Xbyak::Operand::R15, Xbyak::Operand::RBP};
+                                       Xbyak::Operand::R15, Xbyak::Operand::RBP,
+                                       Xbyak::Operand::RSI, Xbyak::Operand::RDI};
+  static constexpr size_t kCalleeSavedSlots = 4;
   // The guest register each of kCacheRegs holds, or kNoGuest; and whether it holds a value the
   // Cpu's copy does not have yet.
   using CachedGprs = std::array<int, std::size(kCacheRegs)>;
@@ -70,8 +74,10 @@ private:
   void set_gpr(unsigned g, const Xbyak::Reg64& value);
   void wrote_gpr(unsigned g);
   void forget_gpr(unsigned g);
+  void forget_slot(size_t slot);
   void forget_gprs();
   void write_back_gprs();
+  void spill_call_clobbered();
   void write_back_gpr(unsigned g);
   void write_back(size_t slot);
   void reload_gprs(const CachedGprs& cached);
