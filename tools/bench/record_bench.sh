@@ -4,7 +4,7 @@
 #   - `record` vs `run` and `replay` vs `record` on an exit-heavy guest (io_loop_real patched to
 #     200 000 port exits), on emu in its default mode (--verify hashes, adaptive clock), with
 #     --clock icount and with --verify exits; `record` vs `run` on a compute-bound guest
-#     (compute_long: ~1 s of computation, no exits, no timer);
+#     (compute_long: most of a second of computation, no exits, no timer);
 #   - trace bytes on disk per exit for the exit-heavy guest;
 #   - replay vs record of a guest that idles nearly all the time (idle_pit_long: 500 PIT ticks
 #     at 1 kHz with HLT between them);
@@ -122,9 +122,11 @@ for engine in "${engines[@]}"; do
     fi
   done
 
-  # About a second of computation on each engine (emu ~300 M, PVM's ring-0 emulation ~1.5 M
-  # guest instructions/s; the loop is 10 instructions).
-  if [ "$engine" = emu ]; then iterations=30000000; else iterations=150000; fi
+  # Most of a second of computation on each engine (emu's translator ~4 G, PVM's ring-0
+  # emulation ~1.5 M guest instructions/s; the loop is 10 instructions), so that a recording's
+  # fixed costs (the trace's set-up, the image compressed at zstd's level 19: ~2 ms) weigh as
+  # little in the ratio as they do in a real recording.
+  if [ "$engine" = emu ]; then iterations=300000000; else iterations=150000; fi
   best_of_pair "$rrvm run --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
     "$rrvm record -o $trace --engine $engine --serial none --append $iterations $guests/compute_long.elf"
   echo "compute-bound (compute_long, $iterations iterations): run ${A}s, record ${B}s," \
