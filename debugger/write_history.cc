@@ -13,9 +13,12 @@ namespace rrvm::gdb {
 
 namespace {
 
-// The scan stops this often to poll for ^C and to see whether a progress line is due.
+// The scan stops this often to poll for ^C and to see whether a progress line is due. A line
+// comes more often than gdb's default remote timeout (2 s): gdb, waiting for the monitor
+// command's reply, takes each line as a sign of life instead of giving up on the packet.
 constexpr uint64_t kSlice = 1'000'000;
-constexpr std::chrono::seconds kProgressInterval{3};
+constexpr std::chrono::seconds kProgressInterval{1};
+constexpr size_t kWritesBetweenProgressChecks = 4096;
 
 // The range through the page tables the guest has now, as its watchpoints see it.
 RangeBytes read_range(Machine& machine, const WatchedRange& range) {
@@ -88,6 +91,11 @@ std::optional<WriteHistory> scan_write_history(ReplaySession& session, const Wat
   WriteHistory history{range, {}, 0, "", 0};
   RangeBytes last = read_range(machine, range);
   auto next_progress = started + kProgressInterval;
+  const auto report_progress = [&] {
+    if (!hooks.progress || std::chrono::steady_clock::now() < next_progress) return;
+    hooks.progress(describe_progress(session));
+    next_progress = std::chrono::steady_clock::now() + kProgressInterval;
+  };
   for (;;) {
     machine.stop_at(*engine.instruction_count() + kSlice);
     RunOutcome outcome;
@@ -107,6 +115,8 @@ std::optional<WriteHistory> scan_write_history(ReplaySession& session, const Wat
       history.writes.push_back(
           {*engine.instruction_count(), *outcome.debug.accessor_rip, std::move(last), now});
       last = std::move(now);
+      // A range written all the time stops here far more often than at the slice's end.
+      if (history.writes.size() % kWritesBetweenProgressChecks == 0) report_progress();
       continue;
     }
     if (outcome.kind != RunOutcome::Kind::kPositionReached) {
@@ -114,10 +124,7 @@ std::optional<WriteHistory> scan_write_history(ReplaySession& session, const Wat
       break;
     }
     if (hooks.interrupted && hooks.interrupted()) return std::nullopt;
-    if (hooks.progress && std::chrono::steady_clock::now() >= next_progress) {
-      hooks.progress(describe_progress(session));
-      next_progress = std::chrono::steady_clock::now() + kProgressInterval;
-    }
+    report_progress();
   }
   machine.stop_at(std::nullopt);
   history.end_position = *engine.instruction_count();

@@ -53,7 +53,7 @@ struct WriteHistory {
 std::vector<HwBreakpoint> write_watchpoints(const WatchedRange& range);
 
 struct ScanHooks {
-  std::function<void(std::string_view)> progress; // a line every few seconds of a long scan
+  std::function<void(std::string_view)> progress; // a line every second of a long scan
   std::function<bool()> interrupted;              // polled between slices: true abandons it
 };
 

@@ -62,7 +62,9 @@ protected:
     std::ofstream(script) << "set pagination off\nset confirm off\ntarget remote 127.0.0.1:"
                           << port_ << "\n"
                           << commands;
-    const ProcessResult r = run_process({"gdb", "-batch", "-nx", "-x", script, elf_}, 50);
+    // Each scan of the demo's 20 M instructions replays them with a watchpoint: ~20 s in a
+    // sanitizer build, and twice that with another such test beside it.
+    const ProcessResult r = run_process({"gdb", "-batch", "-nx", "-x", script, elf_}, 150);
     EXPECT_FALSE(r.timed_out);
     return r.out + r.err;
   }
