@@ -51,10 +51,19 @@ size_t emitted_size_bound(size_t insns) {
   return kFrameBound + insns * kPerInsnBound;
 }
 
+// A block that loops to itself is written twice: the first translation finds which guest
+// registers its back edge holds, the second keeps those in host registers across iterations. The
+// first one's exit links go with its code.
 size_t emit_block(const Block& b, const EmitContext& ctx, uint8_t* at, size_t room) {
-  Emitter e(at, room, ctx);
-  e.block(b);
-  return e.getSize();
+  const size_t links = ctx.links->size();
+  Emitter first(at, room, ctx);
+  first.block(b, Emitter::kNothingCached);
+  const std::optional<Emitter::CachedGprs>& held = first.cached_at_back_edge();
+  if (!held || *held == Emitter::kNothingCached) return first.getSize();
+  ctx.links->resize(links);
+  Emitter second(at, room, ctx);
+  second.block(b, *held);
+  return second.getSize();
 }
 
 size_t emit_lookup(const EmitContext& ctx, uint8_t* at, size_t room) {

@@ -487,7 +487,7 @@ void Emitter::emit_shift(const Insn& in, InlineShift op) {
   }
   const Xbyak::Reg64 v = operand_in_place(d);
   const Xbyak::Reg r = sized(v, d.size);
-  if (op == InlineShift::kShr) { // OF: the operand's top bit
+  if (op == InlineShift::kShr && flags_live_) { // OF: the operand's top bit
     if (d.size == 8)
       mov(r8, v);
     else

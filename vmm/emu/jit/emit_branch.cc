@@ -29,7 +29,7 @@ bool guest_condition(const Cpu* c, unsigned cc) noexcept {
 } // namespace
 
 // Whether the block ends in an inline branch (emit_jcc, emit_jmp) to its own start: a loop whose
-// iterations loop_to_self() may join without looking its code page up again.
+// iterations back_edge() may join without leaving the block.
 bool Emitter::branches_to_its_start(const Block& b, const InsnPlan& last_plan) {
   if (b.spans()) return false; // next_translation checks its second page too
   if (last_plan.kind != InsnPlan::Kind::kJcc && last_plan.kind != InsnPlan::Kind::kJmp)
@@ -42,35 +42,36 @@ bool Emitter::branches_to_its_start(const Block& b, const InsnPlan& last_plan) {
   return length + disp == 0;
 }
 
-// A block ending in a branch back to its own start (a loop) jumps to its top when execute()'s
-// path to the next block would lead here again: chain() checked what run()'s loop checks between
-// blocks and left the room under the limit in rcx; here the room for this block and the code
-// page's TLB entry still the one mapping it where this block was decoded (the block is live:
-// nothing invalidated it, or the stop flag would be set). RIP is in rax. The TLB entry is looked
-// at only when something this iteration may have changed it: the fetch epoch moved since the
-// block's top kept it in the frame's spare slot.
-void Emitter::loop_to_self(const Block& b) {
+// A block ending in a branch back to its own start (a loop) goes round again without leaving
+// when execute()'s path to the next block would lead here again: what chain() checks between
+// blocks, room under the limit for all of this block's instructions, and the fetch epoch the
+// block's entry kept in the frame's spare slot (nothing changed what its RIP fetches; the block
+// is live, or the stop flag would be set). The guest registers the cache holds at the top stay
+// in their host registers (kept_: none are stored or loaded again per iteration) and the branch
+// retires by the count alone: everything that could read RIP in the block sets it first. When a
+// check fails, the code after this goes on to the branch's exit, as a block without the loop
+// takes it.
+void Emitter::back_edge() {
   if (!self_loop_) return;
-  Xbyak::Label no, look;
-  const uint64_t page = b.phys() >> 12;
-  cmp(rax, r14);
-  jne(no, T_NEAR);
-  cmp(rcx, int32_t(b.insns.size()));
-  jb(no, T_NEAR);
+  Xbyak::Label exit;
+  at_back_edge_ = cached_;
+  reconcile_gprs(kept_);
+  cmp(qword[rbx + l_.run_flags], 0);
+  jne(exit, T_NEAR);
+  test(qword[rbx + l_.flags_raw], int32_t(rflags::kTF));
+  jnz(exit, T_NEAR);
+  const int32_t retired = pending_ + 1;
+  mov(rcx, qword[rbx + l_.icount]);
+  add(rcx, retired + int32_t(insns_));
+  cmp(rcx, qword[rbx + l_.limit]);
+  ja(exit, T_NEAR);
   mov(rdx, qword[rbx + l_.fetch_epoch]);
   cmp(rdx, qword[rsp]);
-  jne(look, T_NEAR);
+  jne(exit, T_NEAR);
+  add(qword[rbx + l_.icount], retired);
   mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
   jmp(top_, T_NEAR);
-  L(look);
-  mov(rdx, rax);
-  add(rdx, qword[rbx + l_.seg_base + int32_t(kCS) * 8]);
-  and_(rdx, qword[rbx + l_.lin_mask]);
-  mov(r10, page);
-  emit_code_page_check(no);
-  mov(dword[rbx + l_.inputs_next], 0); // as execute() starts each block
-  jmp(top_, T_NEAR);
-  L(no);
+  L(exit);
 }
 
 // The host's arithmetic flags (all but AF after logic operations) made equal to the guest's,
@@ -181,12 +182,19 @@ void Emitter::emit_cmovcc(const Insn& in) {
 void Emitter::emit_jcc(const Insn& in, uint8_t cc) {
   Xbyak::Label taken, leave;
   const uint8_t host_cc = host_condition(cc);
-  write_back_gprs(); // moves only: the flags stay for the jump
+  if (!self_loop_) write_back_gprs(); // moves only: the flags stay for the jump
+  const CachedGprs cached = cached_;
+  const DirtyGprs dirty = dirty_;
   jump_if(host_cc, taken);
+  write_back_gprs();
   lea(rax, ptr[r14 + offset_ + in.len]);
   exit_link();
   jmp(leave, T_NEAR);
   L(taken);
+  cached_ = cached;
+  dirty_ = dirty;
+  back_edge();
+  write_back_gprs();
   branch_target(in);
   exit_link();
   L(leave);
@@ -195,6 +203,7 @@ void Emitter::emit_jcc(const Insn& in, uint8_t cc) {
 
 // JMP rel: the block's exit, as a taken Jcc's.
 void Emitter::emit_jmp(const Insn& in) {
+  back_edge();
   write_back_gprs();
   branch_target(in);
   exit_link();

@@ -91,23 +91,6 @@ void Emitter::emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss) {
   add(rax, qword[rbx + rcx * 8 + l_.tlb_addends]);
 }
 
-// Whether the TLB maps the code at linear rdx, executable at the current privilege, to physical
-// page r10, as when a block there was decoded or linked (rdx, r8 and r9 clobbered): the exec tag
-// holds the page while it is executable and unwatched, the entry its physical page.
-void Emitter::emit_code_page_check(Xbyak::Label& fail) {
-  mov(r8, rdx);
-  shr(r8, 12);
-  and_(r8d, uint32_t(Cpu::tlb_entries() - 1));
-  and_(rdx, int32_t(~0xfff));
-  mov(r9, qword[rbx + l_.exec_tags]);
-  cmp(rdx, qword[r9 + r8 * 8]);
-  jne(fail, T_NEAR);
-  static_assert(std::has_single_bit(sizeof(TlbEntry)));
-  shl(r8d, std::countr_zero(sizeof(TlbEntry)));
-  cmp(r10, qword[rbx + r8 + l_.tlb + int32_t(offsetof(TlbEntry, ppn))]);
-  jne(fail, T_NEAR);
-}
-
 // alu2<kMov, T, kReg, kMem> for 32- and 64-bit registers.
 void Emitter::emit_load(const Insn& in) {
   const Operand& m = in.op[1];

@@ -105,6 +105,21 @@ void Emitter::reload_gprs(const CachedGprs& cached) {
     if (cached[slot] != kNoGuest) mov(cache_reg(slot), gpr64(unsigned(cached[slot])));
 }
 
+// At a loop's back edge: the cache made to hold what it holds at the loop's top (`to`), each
+// guest register in its slot; what else it holds written back. Only moves: the flags stay.
+void Emitter::reconcile_gprs(const CachedGprs& to) {
+  for (size_t slot = 0; slot < cached_.size(); ++slot) {
+    if (cached_[slot] == to[slot]) continue;
+    write_back(slot);
+    cached_[slot] = kNoGuest;
+  }
+  for (size_t slot = 0; slot < cached_.size(); ++slot) {
+    if (to[slot] == kNoGuest || cached_[slot] == to[slot]) continue;
+    mov(cache_reg(slot), gpr64(unsigned(to[slot])));
+    cached_[slot] = to[slot];
+  }
+}
+
 // The slot that holds `g`, else the one to put it in: a free one, else the least recently used,
 // whose register is written back first.
 size_t Emitter::cache_slot(unsigned g) {

@@ -29,7 +29,7 @@ Emitter::Emitter(uint8_t* at, size_t room, const EmitContext& ctx)
     : CodeGenerator(room, at), l_(ctx.layout), forms_(ctx.forms), raised_(ctx.raised),
       next_(ctx.next), links_(ctx.links), fast_table_(ctx.fast_table), lookup_(ctx.lookup) {}
 
-void Emitter::block(const Block& b) {
+void Emitter::block(const Block& b, const CachedGprs& kept) {
   const bool checked = !counts_one_per_insn(b);
   push_frame();
   mov(rbx, rdi);
@@ -39,15 +39,21 @@ void Emitter::block(const Block& b) {
   plans.reserve(b.insns.size());
   for (const Insn& in : b.insns)
     plans.push_back(checked ? InsnPlan{} : forms_.plan(in));
+  insns_ = b.insns.size();
   self_loop_ = branches_to_its_start(b, plans.back());
-  L(top_);
+  kept_ = self_loop_ ? kept : kNothingCached;
   // Whoever entered the block found its code page mapped as it was decoded; the frame's spare
-  // slot keeps the epoch that holds under (loop_to_self()).
+  // slot keeps the epoch under which that holds, for back_edge().
   if (self_loop_) {
     mov(rax, qword[rbx + l_.fetch_epoch]);
     mov(qword[rsp], rax);
   }
-  forget_gprs();
+  reload_gprs(kept_);
+  L(top_);
+  // Dirty for all the code knows: the back edge comes with what the iteration changed.
+  cached_ = kept_;
+  for (size_t slot = 0; slot < cached_.size(); ++slot)
+    dirty_[slot] = cached_[slot] != kNoGuest;
   const std::vector<bool> live = flags_live_after(b, plans);
   bool exit_ready = false; // RIP in rax and the exit's link in rsi
   for (const Insn& in : b.insns) {
@@ -177,7 +183,7 @@ void Emitter::block(const Block& b) {
     mov(rax, qword[rbx + l_.rip]);
     exit_link();
   }
-  chain(b);
+  chain();
   L(done_);
   xor_(eax, eax);
   L(out_);
@@ -212,11 +218,11 @@ void Emitter::exit_link() {
 // Goes on to the next block's translation when run()'s loop would run it next, as a tail jump
 // into its body with this block's frame (it returns to this block's caller): RIP in rax, the
 // exit's link in rsi. First what the loop checks between blocks (next_translation()'s own
-// checks, inline; the run flags in one load), then this block's own top (a loop:
-// loop_to_self()), then the translation the link holds, if it leads from this RIP, was made in
+// checks, inline; the run flags in one load), then the translation the link holds, if it leads
+// from this RIP, was made in
 // this fetch epoch (the target lives, and CS's base, the code page's mapping and the mode are as
 // the lookup found them) and fits under the limit. Else the shared lookup (lookup()).
-void Emitter::chain(const Block& b) {
+void Emitter::chain() {
   Xbyak::Label slow;
   write_back_gprs();
   cmp(qword[rbx + l_.run_flags], 0);
@@ -226,7 +232,6 @@ void Emitter::chain(const Block& b) {
   mov(rcx, qword[rbx + l_.limit]);
   sub(rcx, qword[rbx + l_.icount]);
   jbe(done_, T_NEAR); // the count is at or past the limit
-  loop_to_self(b);
   cmp(rax, qword[rsi + int32_t(offsetof(ExitLink, rip))]);
   jne(slow, T_NEAR);
   mov(r8, qword[rbx + l_.fetch_epoch]);

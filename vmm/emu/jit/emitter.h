@@ -37,21 +37,28 @@ inline Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
 // where it may be read (emit_regs.cc).
 class Emitter : public Xbyak::CodeGenerator {
 public:
-  Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
-  void block(const Block& b);
-  void lookup();
-
-private:
   static constexpr int kNoGuest = -1;
   // Callee-saved first; RSI and RDI, which calls and exit links take, only when those are full
   // (spill_call_clobbered(), exit_link()).
   static constexpr int kCacheRegs[] = {Xbyak::Operand::R12, Xbyak::Operand::R13,
                                        Xbyak::Operand::R15, Xbyak::Operand::RBP,
                                        Xbyak::Operand::RSI, Xbyak::Operand::RDI};
-  static constexpr size_t kCalleeSavedSlots = 4;
-  // The guest register each of kCacheRegs holds, or kNoGuest; and whether it holds a value the
-  // Cpu's copy does not have yet.
+  // The guest register each of kCacheRegs holds, or kNoGuest.
   using CachedGprs = std::array<int, std::size(kCacheRegs)>;
+  static constexpr CachedGprs kNothingCached = {kNoGuest, kNoGuest, kNoGuest,
+                                                kNoGuest, kNoGuest, kNoGuest};
+
+  Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
+  // `kept`: the guest registers a block that loops to itself keeps in host registers from one
+  // iteration to the next (back_edge()).
+  void block(const Block& b, const CachedGprs& kept);
+  void lookup();
+  // What the cache held where the block branches back to its top; nullopt: it does not.
+  const std::optional<CachedGprs>& cached_at_back_edge() const { return at_back_edge_; }
+
+private:
+  static constexpr size_t kCalleeSavedSlots = 4;
+  // Whether each of kCacheRegs holds a value the Cpu's copy does not have yet.
   using DirtyGprs = std::array<bool, std::size(kCacheRegs)>;
 
   // A memory access whose fast path missed: the handler runs the whole instruction with the state
@@ -81,6 +88,7 @@ private:
   void write_back_gpr(unsigned g);
   void write_back(size_t slot);
   void reload_gprs(const CachedGprs& cached);
+  void reconcile_gprs(const CachedGprs& to);
   size_t cache_slot(unsigned g);
   Xbyak::Reg64 cache_reg(size_t slot) const;
   // emitter.cc
@@ -89,7 +97,7 @@ private:
   void enter_body();
   void retire_inline(const Insn& in);
   void commit_inline();
-  void chain(const Block& b);
+  void chain();
   void probe_code_cache(Xbyak::Label& miss);
   void exit_link();
   void call_direct(const Insn& in);
@@ -128,7 +136,6 @@ private:
   void address_by_steps(const Xbyak::Reg64& to, const Operand& m, const Insn& in, bool narrow);
   void emit_linear(unsigned seg, unsigned asize, Xbyak::Label& miss);
   void emit_tlb_hit(unsigned size, bool write, Xbyak::Label& miss);
-  void emit_code_page_check(Xbyak::Label& fail);
   void emit_load(const Insn& in);
   void emit_load_extend(const Insn& in, bool sign);
   void emit_alu_load(const Insn& in, InlineAlu op);
@@ -148,7 +155,7 @@ private:
   void emit_ret(const Insn& in);
   // emit_branch.cc
   static bool branches_to_its_start(const Block& b, const InsnPlan& last_plan);
-  void loop_to_self(const Block& b);
+  void back_edge();
   void emit_jcc(const Insn& in, uint8_t cc);
   void emit_jmp(const Insn& in);
   void branch_target(const Insn& in);
@@ -169,8 +176,11 @@ private:
   const uint8_t* lookup_;
   Xbyak::Label top_, done_, out_;
   bool self_loop_ = false; // branches_to_its_start()
-  int32_t offset_ = 0;     // bytes of the block retired so far
-  int32_t pending_ = 0;    // inline instructions retired but not yet counted in the Cpu
+  size_t insns_ = 0;       // the block's
+  CachedGprs kept_;        // at the loop's top
+  std::optional<CachedGprs> at_back_edge_;
+  int32_t offset_ = 0;  // bytes of the block retired so far
+  int32_t pending_ = 0; // inline instructions retired but not yet counted in the Cpu
   // The lazy-flags operation the block's last flag-writing instruction left, when that was
   // inline code (so known here), and its width.
   std::optional<FlagOp> known_op_;
