@@ -51,13 +51,17 @@ public:
   bool stop_requested() const override { return host_.stop_requested(); }
 
   // The reports come at every exit: under --verify hashes they only fold into the digest, and
-  // what logs them is kept out of line so that folding stays a leaf function.
-  void on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override {
-    if (mode_ != VerifyMode::kHashes) [[unlikely]]
-      return log_exit(reason, rip);
-    icount_ = icount.value_or(0);
-    digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
-    ++exits_by_reason_[static_cast<uint8_t>(reason)];
+  // what logs them is kept out of line so that folding stays a leaf function. --verify full
+  // wants the registers' hash at every exit, hashes at the exit that closes a window.
+  bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override {
+    if (mode_ != VerifyMode::kHashes) [[unlikely]] {
+      log_exit(reason, rip);
+    } else {
+      icount_ = icount.value_or(0);
+      digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
+      ++exits_by_reason_[static_cast<uint8_t>(reason)];
+    }
+    return digest_.reports() >= hash_registers_at_;
   }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
     if (mode_ != VerifyMode::kHashes) [[unlikely]]
@@ -78,9 +82,6 @@ public:
     writer_->guest_exit(status);
   }
   bool tracks_kicks() const override { return true; }
-  // --verify full asks for the registers' hash at every exit, hashes at the exit that closes a
-  // window.
-  bool wants_register_hashes() const override { return digest_.reports() >= hash_registers_at_; }
   void on_register_hash(uint64_t hash) override;
   void on_kick(const KickPoint& kick) override {
     writer_->kick({kick.rip, 0, kick.state_hash, kick.dirty_hash});

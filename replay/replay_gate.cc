@@ -192,15 +192,18 @@ bool ReplayGate::input_possible() {
            std::get<VerifyEvent>(*next).kind == VerifyKind::kEnd);
 }
 
-void ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
+bool ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
   const ExitEvent replayed{static_cast<uint8_t>(reason), rip};
-  if (!hashed()) [[unlikely]]
-    return expect_exit(replayed);
+  if (!hashed()) [[unlikely]] {
+    expect_exit(replayed);
+    return wants_register_hashes();
+  }
   last_rip_ = rip;
   last_icount_ = icount.value_or(0);
   digest_.exit(replayed.reason, rip, last_icount_);
   reported(
       [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount_) + ")"; });
+  return wants_register_hashes();
 }
 
 void ReplayGate::expect_exit(const ExitEvent& replayed) {

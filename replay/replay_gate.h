@@ -33,7 +33,7 @@ public:
   bool input_possible() override;
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
-  void on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override;
+  bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override;
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override;
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override;
   void on_msr_read(uint32_t index, uint64_t value) override;
@@ -41,7 +41,6 @@ public:
   void on_guest_exit(int status) override;
   void on_run_end() override;
   bool tracks_kicks() const override { return true; }
-  bool wants_register_hashes() const override;
   void on_register_hash(uint64_t hash) override;
   void on_kick(const KickPoint& kick) override;
   std::optional<KickPoint> next_kick() override;
@@ -76,6 +75,8 @@ public:
   void request_stop() { user_stop_ = true; }
 
 private:
+  // Whether the recording hashed the registers at this exit.
+  bool wants_register_hashes() const;
   bool hashed() const { return mode_ == VerifyMode::kHashes; }
   // The next event, which must be of kind `kind`; `what()` describes what the machine did, and
   // is called only to report a divergence (at every exit, building the text would cost more than

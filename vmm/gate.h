@@ -73,8 +73,11 @@ public:
   // What the machine saw and did, in order. Recording logs these (or, under --verify hashes, a
   // rolling hash of them); replay checks each (or the hash) against the trace and throws
   // Error(kDivergence) at the first difference found. A live run ignores them.
-  // `icount` is the engine's retired-instruction count where it keeps one.
-  virtual void on_exit(ExitReason, uint64_t /*rip*/, MaybeCount /*icount*/) {}
+  // `icount` is the engine's retired-instruction count where it keeps one. on_exit returns
+  // whether the gate wants the hash of the registers at this exit (on_register_hash): --verify
+  // full at every exit (costly on kvm, so opt-in), --verify hashes at the exit that closes a
+  // verification window. One call per exit, as an exit on emu costs a few hundred instructions.
+  virtual bool on_exit(ExitReason, uint64_t /*rip*/, MaybeCount /*icount*/) { return false; }
   virtual void on_port_read(uint16_t /*port*/, uint8_t /*size*/, uint32_t /*value*/) {}
   virtual void on_mmio_read(uint64_t /*gpa*/, uint8_t /*size*/, uint64_t /*value*/) {}
   virtual void on_msr_read(uint32_t /*index*/, uint64_t /*value*/) {}
@@ -84,9 +87,6 @@ public:
   // The run ended for good (guest exit, power-off, reset, hang, engine error): a replay checks
   // that the recording ended there too.
   virtual void on_run_end() {}
-  // Asked after every exit: --verify=full wants a hash of the registers at every exit (costly on
-  // kvm, so opt-in), --verify hashes at the exit that closes a verification window.
-  virtual bool wants_register_hashes() const { return false; }
   virtual void on_register_hash(uint64_t /*hash*/) {}
 
   // Kicks on an engine without an instruction count (kvm). When tracks_kicks(), the machine

@@ -153,8 +153,8 @@ RunOutcome Machine::run_to_outcome() {
     }
     stats_.add(VmStat::VMEXIT_COUNT);
     if (exit.reason == ExitReason::kKicked && kicks_) kicks_->report();
-    gate_.on_exit(exit.reason, engine_->exit_rip(), exit_count);
-    if (gate_.wants_register_hashes()) gate_.on_register_hash(hash_cpu_state(engine_->state()));
+    if (gate_.on_exit(exit.reason, engine_->exit_rip(), exit_count))
+      gate_.on_register_hash(hash_cpu_state(engine_->state()));
     update_clock(quantum_boundary, exit_count);
     count_host_cpu();
     if (clock_.now_ns() >= next_sample_ns_) [[unlikely]]

@@ -26,8 +26,8 @@ void run_reports(Gate& gate, uint64_t exits, uint64_t changed = 0) {
   uint64_t reports = 0;
   auto value = [&](uint64_t v) { return ++reports == changed ? v + 1 : v; };
   for (uint64_t i = 0; i < exits; ++i) {
-    gate.on_exit(ExitReason::kIo, value(0x1000 + i % 7), i * 10);
-    if (gate.wants_register_hashes()) gate.on_register_hash(0xabc0000 + i);
+    if (gate.on_exit(ExitReason::kIo, value(0x1000 + i % 7), i * 10))
+      gate.on_register_hash(0xabc0000 + i);
     gate.on_port_read(0x3fd, 1, uint32_t(value(0x60)));
     if (i % 100 == 99) gate.on_injection(uint8_t(value(0x20)), i, i * 10 + 1);
     uint8_t input[16];

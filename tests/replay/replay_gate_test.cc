@@ -159,11 +159,11 @@ TEST(ReplayGate, AKickWithOtherStateDiverges) {
 }
 
 TEST(ReplayGate, RegisterHashesAreCheckedUnderFullVerification) {
-  EventList events({RegisterHashEvent{0x1234}});
+  EventList events({ExitEvent{uint8_t(ExitReason::kIo), 0x1000}, RegisterHashEvent{0x1234}});
   ReplayGate gate(events, VerifyMode::kFull);
-  EXPECT_TRUE(gate.wants_register_hashes());
+  EXPECT_TRUE(gate.on_exit(ExitReason::kIo, 0x1000, std::nullopt));
   EXPECT_EQ(error_of([&] { gate.on_register_hash(0x1235); }, ExitCode::kDivergence),
-            "replay diverged at event 0: the recording has registers hashing to 0x1234, the "
+            "replay diverged at event 1: the recording has registers hashing to 0x1234, the "
             "replay registers hashing to 0x1235");
 }
 

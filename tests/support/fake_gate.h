@@ -35,7 +35,10 @@ public:
   bool input_possible() override { return false; }
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
-  void on_exit(ExitReason reason, uint64_t, MaybeCount) override { exits.push_back(reason); }
+  bool on_exit(ExitReason reason, uint64_t, MaybeCount) override {
+    exits.push_back(reason);
+    return false;
+  }
   void on_port_read(uint16_t port, uint8_t, uint32_t value) override {
     port_reads.push_back({port, value});
   }
