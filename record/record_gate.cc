@@ -2,8 +2,9 @@
 
 namespace rrvm {
 
-void RecordGate::log_exit(ExitReason reason, uint64_t rip) {
+bool RecordGate::log_exit(ExitReason reason, uint64_t rip) {
   writer_->exit(static_cast<uint8_t>(reason), rip);
+  return mode_ == VerifyMode::kFull;
 }
 
 void RecordGate::log_port_read(uint16_t port, uint8_t size, uint32_t value) {

@@ -54,13 +54,11 @@ public:
   // what logs them is kept out of line so that folding stays a leaf function. --verify full
   // wants the registers' hash at every exit, hashes at the exit that closes a window.
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override {
-    if (mode_ != VerifyMode::kHashes) [[unlikely]] {
-      log_exit(reason, rip);
-    } else {
-      icount_ = icount.value_or(0);
-      digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
-      ++exits_by_reason_[static_cast<uint8_t>(reason)];
-    }
+    if (mode_ != VerifyMode::kHashes) [[unlikely]]
+      return log_exit(reason, rip);
+    icount_ = icount.value_or(0);
+    digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
+    ++exits_by_reason_[static_cast<uint8_t>(reason)];
     return digest_.reports() >= hash_registers_at_;
   }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
@@ -93,7 +91,8 @@ public:
 
 private:
   // Out of line, so that the --verify hashes path of on_exit and on_port_read needs no frame.
-  [[gnu::noinline]] void log_exit(ExitReason reason, uint64_t rip);
+  // Returns on_exit's answer: --verify full hashes the registers at every exit.
+  [[gnu::noinline]] bool log_exit(ExitReason reason, uint64_t rip);
   [[gnu::noinline]] void log_port_read(uint16_t port, uint8_t size, uint32_t value);
   [[gnu::noinline]] size_t take_and_log_input(std::span<uint8_t> out);
   void verify(VerifyKind kind, uint64_t state_hash);
