@@ -51,6 +51,8 @@ void write_frame(File& file, FrameTag tag, std::span<const uint8_t> payload) {
   file.write_all(payload);
 }
 
+} // namespace
+
 // Turns a batch into a chunk frame plus its zstd payload, reusing its buffers.
 class ChunkEncoder {
 public:
@@ -84,8 +86,6 @@ private:
   std::vector<uint8_t> out_;
 };
 
-} // namespace
-
 TraceWriter::TraceWriter(const std::string& path, TraceHeader header, TraceWriterOptions options)
     : options_(options), file_(File::create(path)), full_(options.queued_batches + 1),
       free_(options.queued_batches + 1) {
@@ -108,6 +108,9 @@ TraceWriter::TraceWriter(const std::string& path, TraceHeader header, TraceWrite
 
   batch_ = std::make_unique<EventColumns>();
   batch_->kinds.reserve(options_.batch_events);
+}
+
+void TraceWriter::start_worker() {
   for (size_t i = 0; i < options_.queued_batches; ++i) {
     auto spare = std::make_unique<EventColumns>();
     spare->kinds.reserve(options_.batch_events);
@@ -178,13 +181,24 @@ void TraceWriter::append(const Event& event) {
 
 void TraceWriter::flush() {
   throw_if_failed();
+  if (!worker_.joinable()) start_worker();
   first_event_ += batch_->size();
   full_.push(std::move(batch_));
   batch_ = *free_.pop();
 }
 
 void TraceWriter::stop_worker() {
-  if (!worker_.joinable()) return;
+  if (!worker_.joinable()) {
+    // Nothing was ever handed off: the last chunk is written here rather than by a thread
+    // started only for it.
+    if (!batch_->empty()) {
+      ChunkEncoder encoder(options_.compression_level);
+      first_event_ += batch_->size();
+      write_chunk(encoder, *batch_);
+      batch_->clear();
+    }
+    return;
+  }
   if (!batch_->empty()) {
     first_event_ += batch_->size();
     full_.push(std::move(batch_));
@@ -196,27 +210,30 @@ void TraceWriter::stop_worker() {
 
 void TraceWriter::run_worker() {
   ChunkEncoder encoder(options_.compression_level);
-  uint64_t next_event = 0;
   while (std::optional<std::unique_ptr<EventColumns>> batch = full_.pop()) {
     EventColumns& columns = **batch;
-    if (!failed_.load(std::memory_order_relaxed)) {
-      try {
-        const std::span<const uint8_t> chunk = encoder.encode(columns, next_event);
-        file_.write_all(chunk);
-        index_.push_back({offset_, next_event, uint32_t(columns.size())});
-        offset_ += chunk.size();
-        for (size_t k = 0; k < kEventKindCount; ++k)
-          kind_counts_[k] += columns.count(EventKind(k));
-      } catch (const std::exception& e) {
-        failure_ = e.what();
-        failed_.store(true, std::memory_order_release);
-      }
-    }
-    // Keep recycling after a failure so the producer never waits forever for a free batch.
-    next_event += columns.size();
+    write_chunk(encoder, columns);
     columns.clear();
     free_.push(std::move(*batch));
   }
+}
+
+void TraceWriter::write_chunk(ChunkEncoder& encoder, const EventColumns& columns) {
+  if (!failed_.load(std::memory_order_relaxed)) {
+    try {
+      const std::span<const uint8_t> chunk = encoder.encode(columns, written_events_);
+      file_.write_all(chunk);
+      index_.push_back({offset_, written_events_, uint32_t(columns.size())});
+      offset_ += chunk.size();
+      for (size_t k = 0; k < kEventKindCount; ++k)
+        kind_counts_[k] += columns.count(EventKind(k));
+    } catch (const std::exception& e) {
+      failure_ = e.what();
+      failed_.store(true, std::memory_order_release);
+    }
+  }
+  // Counted after a failure too, so that the producer never waits forever for a free batch.
+  written_events_ += columns.size();
 }
 
 void TraceWriter::throw_if_failed() const {

@@ -1,7 +1,9 @@
 // Writes a trace. The vCPU thread only appends to an in-memory batch (a few stores per event);
 // full batches go through a bounded queue to a background thread that encodes, compresses and
-// writes them as chunks. A writer destroyed without finish() leaves a readable trace without a
-// footer, like a killed recording.
+// writes them as chunks. That thread starts with the first hand-off: a recording whose events fit
+// one chunk (most --verify hashes recordings of a second or less) writes it at finish() without. A
+// writer destroyed without finish() leaves a readable trace without a footer, like a killed
+// recording.
 #pragma once
 
 #include <array>
@@ -19,6 +21,8 @@
 #include "formats/trace_header.h"
 
 namespace rrvm {
+
+class ChunkEncoder;
 
 struct TraceWriterOptions {
   uint32_t batch_events = 64 * 1024; // events per chunk, at most kMaxBatchEvents
@@ -136,8 +140,10 @@ private:
       flush();
   }
   void flush();
+  void start_worker();
   void stop_worker();
   void run_worker();
+  void write_chunk(ChunkEncoder& encoder, const EventColumns& columns);
   void throw_if_failed() const;
 
   TraceWriterOptions options_;
@@ -152,6 +158,7 @@ private:
   std::string failure_; // written by the worker before it sets failed_
   // Owned by the worker while it runs.
   std::vector<ChunkIndexEntry> index_;
+  uint64_t written_events_ = 0; // events in the chunks written (or lost to a failure)
   std::array<uint64_t, kEventKindCount> kind_counts_{};
   bool finished_ = false;
 };

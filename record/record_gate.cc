@@ -24,7 +24,7 @@ void RecordGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional
   event.kind = icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
   event.point = icount ? *icount : exit_index;
   if (mode_ == VerifyMode::kHashes)
-    digest_.injection(vector, event.point);
+    folded_.digest.injection(vector, event.point);
   else
     writer_->injection(event);
 }
@@ -32,7 +32,7 @@ void RecordGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional
 void RecordGate::on_register_hash(uint64_t hash) {
   if (mode_ == VerifyMode::kHashes) {
     verify(VerifyKind::kBoundary, hash);
-    hash_registers_at_ = digest_.reports() + kVerifyReports;
+    folded_.gate_wants_at = folded_.digest.reports() + kVerifyReports;
     if (const uint64_t now = host_monotonic_ns(); now - chunked_ns_ >= kChunkIntervalNs) {
       writer_->end_chunk();
       chunked_ns_ = now;
@@ -44,11 +44,12 @@ void RecordGate::on_register_hash(uint64_t hash) {
 
 void RecordGate::stats_sample(const HostSample& s) {
   StatsSampleEvent sample{s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits, {}};
-  size_t reasons = exits_by_reason_.size();
-  while (reasons > 0 && exits_by_reason_[reasons - 1] == 0)
+  std::array<uint64_t, 256>& by_reason = folded_.exits_by_reason;
+  size_t reasons = by_reason.size();
+  while (reasons > 0 && by_reason[reasons - 1] == 0)
     --reasons;
-  sample.exits_by_reason.assign(exits_by_reason_.begin(), exits_by_reason_.begin() + reasons);
-  exits_by_reason_.fill(0);
+  sample.exits_by_reason.assign(by_reason.begin(), by_reason.begin() + reasons);
+  by_reason.fill(0);
   writer_->stats_sample(sample);
 }
 
@@ -57,7 +58,8 @@ void RecordGate::finish(bool stopped) {
 }
 
 void RecordGate::verify(VerifyKind kind, uint64_t state_hash) {
-  writer_->verify({kind, digest_.reports(), digest_.hash(), icount_, state_hash, polls_});
+  writer_->verify({kind, folded_.digest.reports(), folded_.digest.hash(), folded_.last_icount,
+                   state_hash, polls_});
 }
 
 std::optional<ClockTie> RecordGate::clock_tie(ClockTiePoint where, uint64_t icount,

@@ -6,9 +6,9 @@
 
 #include <array>
 
-#include "formats/report_digest.h"
 #include "formats/trace_writer.h"
 #include "formats/verify_mode.h"
+#include "vmm/folded_exits.h"
 #include "vmm/host_sampler.h"
 #include "vmm/live_gate.h"
 
@@ -22,9 +22,7 @@ public:
   void start(TraceWriter& writer, VerifyMode mode) {
     writer_ = &writer;
     mode_ = mode;
-    hash_registers_at_ = mode == VerifyMode::kFull     ? 0
-                         : mode == VerifyMode::kHashes ? kVerifyReports
-                                                       : UINT64_MAX;
+    folded_.gate_wants_at = mode == VerifyMode::kHashes ? kVerifyReports : UINT64_MAX;
   }
   // Closes the verification after the run: under --verify hashes, the reports since the last
   // check and, when the user stopped the run (`stopped`), where.
@@ -50,33 +48,33 @@ public:
   uint64_t host_deadline(uint64_t guest_ns) const override { return host_.host_deadline(guest_ns); }
   bool stop_requested() const override { return host_.stop_requested(); }
 
-  // The reports come at every exit: under --verify hashes they only fold into the digest, and
-  // what logs them is kept out of line so that folding stays a leaf function. --verify full
-  // wants the registers' hash at every exit, hashes at the exit that closes a window.
+  // The reports come at every exit: under --verify hashes they only fold into the digest (most
+  // exits the machine folds itself, folded_exits()), and what logs them is kept out of line so
+  // that folding stays a leaf function. --verify full wants the registers' hash at every exit,
+  // hashes at the exit that closes a window.
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override {
     if (mode_ != VerifyMode::kHashes) [[unlikely]]
       return log_exit(reason, rip);
-    icount_ = icount.value_or(0);
-    digest_.exit(static_cast<uint8_t>(reason), rip, icount_);
-    ++exits_by_reason_[static_cast<uint8_t>(reason)];
-    return digest_.reports() >= hash_registers_at_;
+    folded_.fold(reason, rip, icount.value_or(0));
+    return folded_.digest.reports() >= folded_.gate_wants_at;
   }
+  FoldedExits* folded_exits() override { return mode_ == VerifyMode::kHashes ? &folded_ : nullptr; }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
     if (mode_ != VerifyMode::kHashes) [[unlikely]]
       return log_port_read(port, size, value);
-    digest_.port_read(port, size, value);
+    folded_.digest.port_read(port, size, value);
   }
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override {
     if (mode_ != VerifyMode::kHashes) return writer_->mmio_read(gpa, size, value);
-    digest_.mmio_read(gpa, size, value);
+    folded_.digest.mmio_read(gpa, size, value);
   }
   void on_msr_read(uint32_t index, uint64_t value) override {
     if (mode_ != VerifyMode::kHashes) return writer_->msr_read(index, value);
-    digest_.msr_read(index, value);
+    folded_.digest.msr_read(index, value);
   }
   void on_injection(uint8_t vector, uint64_t exit_index, std::optional<uint64_t> icount) override;
   void on_guest_exit(int status) override {
-    if (mode_ == VerifyMode::kHashes) digest_.guest_exit(status);
+    if (mode_ == VerifyMode::kHashes) folded_.digest.guest_exit(status);
     writer_->guest_exit(status);
   }
   bool tracks_kicks() const override { return true; }
@@ -104,12 +102,10 @@ private:
   TraceWriter* writer_ = nullptr;
   VerifyMode mode_ = VerifyMode::kExits;
   uint64_t polls_ = 0; // take_input calls so far
-  // --verify hashes:
-  ReportDigest digest_;
-  uint64_t hash_registers_at_ = UINT64_MAX;     // the report count that wants a register hash
-  uint64_t icount_ = 0;                         // at the last exit
-  uint64_t chunked_ns_ = host_monotonic_ns();   // when the writer last ended a chunk
-  std::array<uint64_t, 256> exits_by_reason_{}; // since the last stats sample, by ExitReason
+  // --verify hashes: the digest, the instruction count at the last exit, the exits by reason and
+  // the report count that wants a register hash.
+  FoldedExits folded_;
+  uint64_t chunked_ns_ = host_monotonic_ns(); // when the writer last ended a chunk
 };
 
 } // namespace rrvm

@@ -1,5 +1,6 @@
 #include "replay/replay_gate.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -96,8 +97,8 @@ void ReplayGate::diverge(const std::string& recorded, const std::string& replaye
     // lies somewhere after it.
     message += "; the first difference lies after report " + std::to_string(window_.reports) +
                " (instruction " + std::to_string(window_.icount) + "), where the replay last " +
-               "matched, and by report " + std::to_string(digest_.reports()) + " (instruction " +
-               std::to_string(last_icount_) + ")";
+               "matched, and by report " + std::to_string(folded_.digest.reports()) +
+               " (instruction " + std::to_string(folded_.last_icount) + ")";
     if (!window_.first.empty())
       message += "; the replay's first report after the match was " + window_.first;
   }
@@ -132,7 +133,7 @@ void ReplayGate::seek(const Cursor& cursor) {
   exhausted_ = false;
   consumed_ = cursor.event;
   polls_ = cursor.polls;
-  digest_ = cursor.digest;
+  folded_.digest = cursor.digest;
   window_ = cursor.window;
   if (hashed()) plan_check();
 }
@@ -198,11 +199,10 @@ bool ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
     expect_exit(replayed);
     return wants_register_hashes();
   }
-  last_rip_ = rip;
-  last_icount_ = icount.value_or(0);
-  digest_.exit(replayed.reason, rip, last_icount_);
-  reported(
-      [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount_) + ")"; });
+  folded_.fold(reason, rip, icount.value_or(0));
+  reported([&] {
+    return describe(replayed) + " (instruction " + std::to_string(folded_.last_icount) + ")";
+  });
   return wants_register_hashes();
 }
 
@@ -215,7 +215,7 @@ void ReplayGate::expect_exit(const ExitEvent& replayed) {
 bool ReplayGate::wants_register_hashes() const {
   if (!hashed()) return mode_ == VerifyMode::kFull;
   // The check was planned when this event came up (plan_check).
-  return digest_.reports() == boundary_reports_;
+  return folded_.digest.reports() == boundary_reports_;
 }
 
 void ReplayGate::on_register_hash(uint64_t hash) {
@@ -232,7 +232,7 @@ void ReplayGate::on_register_hash(uint64_t hash) {
 void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
   PortReadEvent replayed{port, size, value};
   if (hashed()) {
-    digest_.port_read(port, size, value);
+    folded_.digest.port_read(port, size, value);
     return reported([&] { return describe(replayed); });
   }
   const auto& recorded =
@@ -243,7 +243,7 @@ void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
 void ReplayGate::on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
   MmioReadEvent replayed{gpa, size, value};
   if (hashed()) {
-    digest_.mmio_read(gpa, size, value);
+    folded_.digest.mmio_read(gpa, size, value);
     return reported([&] { return describe(replayed); });
   }
   const auto& recorded =
@@ -254,7 +254,7 @@ void ReplayGate::on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
 void ReplayGate::on_msr_read(uint32_t index, uint64_t value) {
   MsrReadEvent replayed{index, value};
   if (hashed()) {
-    digest_.msr_read(index, value);
+    folded_.digest.msr_read(index, value);
     return reported([&] { return describe(replayed); });
   }
   const auto& recorded =
@@ -268,7 +268,7 @@ void ReplayGate::on_injection(uint8_t vector, uint64_t exit_index, std::optional
     replayed.vector = vector;
     replayed.kind = icount ? InjectionKind::kAtIcount : InjectionKind::kAtExit;
     replayed.point = icount ? *icount : exit_index;
-    digest_.injection(vector, replayed.point);
+    folded_.digest.injection(vector, replayed.point);
     return reported([&] { return describe(replayed); });
   }
   const Event* next = peek();
@@ -304,7 +304,7 @@ void ReplayGate::on_kick(const KickPoint& kick) {
 void ReplayGate::on_guest_exit(int status) {
   GuestExitEvent replayed{status};
   if (hashed()) {
-    digest_.guest_exit(status);
+    folded_.digest.guest_exit(status);
     reported([&] { return describe(replayed); });
   }
   const auto& recorded =
@@ -331,7 +331,7 @@ void ReplayGate::plan_check() {
   const Event* next = peek();
   if (!next) {
     // A report after the recording's last is beyond what the trace can vouch for.
-    check_reports_ = digest_.reports() + 1;
+    check_reports_ = folded_.digest.reports() + 1;
   } else if (kind_of(*next) == EventKind::kSerialInput) {
     input_poll_ = std::get<SerialInputEvent>(*next).poll.value_or(0);
   } else if (kind_of(*next) == EventKind::kVerify) {
@@ -349,7 +349,15 @@ void ReplayGate::plan_check() {
       break;
     }
   }
-  if (digest_.reports() >= check_reports_ || polls_ >= check_polls_) reached_check();
+  if (folded_.digest.reports() >= check_reports_ || polls_ >= check_polls_) reached_check();
+  refresh_fold_limit();
+}
+
+void ReplayGate::refresh_fold_limit() {
+  const uint64_t window_edge = window_.reports + 1;
+  folded_.gate_wants_at =
+      std::min({folded_.digest.reports() < window_edge ? window_edge : UINT64_MAX, check_reports_,
+                boundary_reports_});
 }
 
 void ReplayGate::reached_check() {
@@ -357,18 +365,18 @@ void ReplayGate::reached_check() {
   current_index_ = consumed_;
   if (!next) {
     throw_if_cut_short();
-    diverge("no more reports after report " + std::to_string(digest_.reports() - 1),
+    diverge("no more reports after report " + std::to_string(folded_.digest.reports() - 1),
             "made another");
   }
   const auto& check = std::get<VerifyEvent>(*next);
-  if (digest_.reports() > check.reports)
+  if (folded_.digest.reports() > check.reports)
     diverge(describe(*next), "passed report " + std::to_string(check.reports) +
                                  (check.kind == VerifyKind::kBoundary ? " not at an exit" : ""));
   if (check.kind == VerifyKind::kBoundary) return;
   // A stop lands at an input poll or, seen right after an exit, between that exit's report and
   // its poll (Machine::run): it is reached when both counts are.
   if (check.kind == VerifyKind::kStop &&
-      (polls_ < check.polls || digest_.reports() < check.reports))
+      (polls_ < check.polls || folded_.digest.reports() < check.reports))
     return;
   this->check(check, 0);
   if (check.kind == VerifyKind::kStop)
@@ -384,15 +392,17 @@ std::string ReplayGate::digest_text(uint64_t reports, uint64_t hash, uint64_t ic
 
 void ReplayGate::check(const VerifyEvent& recorded, uint64_t state_hash) {
   current_index_ = consumed_;
-  if (recorded.reports != digest_.reports() || recorded.hash != digest_.hash() ||
-      recorded.icount != last_icount_)
+  if (recorded.reports != folded_.digest.reports() || recorded.hash != folded_.digest.hash() ||
+      recorded.icount != folded_.last_icount)
     diverge(digest_text(recorded.reports, recorded.hash, recorded.icount),
-            digest_text(digest_.reports(), digest_.hash(), last_icount_));
+            digest_text(folded_.digest.reports(), folded_.digest.hash(), folded_.last_icount));
   if (recorded.kind == VerifyKind::kBoundary && recorded.state_hash != state_hash)
     diverge("registers hashing to " + hex_text(recorded.state_hash) + " at instruction " +
                 std::to_string(recorded.icount),
-            "registers hashing to " + hex_text(state_hash) + " (rip " + hex_text(last_rip_) + ")");
+            "registers hashing to " + hex_text(state_hash) + " (rip " + hex_text(folded_.last_rip) +
+                ")");
   window_ = {recorded.reports, recorded.icount, {}};
+  refresh_fold_limit();
 }
 
 } // namespace rrvm

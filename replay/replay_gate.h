@@ -11,9 +11,9 @@
 #include <optional>
 #include <string>
 
-#include "formats/report_digest.h"
 #include "formats/verify_mode.h"
 #include "replay/event_source.h"
+#include "vmm/folded_exits.h"
 #include "vmm/gate.h"
 
 namespace rrvm {
@@ -34,6 +34,7 @@ public:
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override;
+  FoldedExits* folded_exits() override { return hashed() ? &folded_ : nullptr; }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override;
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override;
   void on_msr_read(uint32_t index, uint64_t value) override;
@@ -60,7 +61,7 @@ public:
     ReportDigest digest;
     Window window;
   };
-  Cursor cursor() const { return {position(), polls_, digest_, window_}; }
+  Cursor cursor() const { return {position(), polls_, folded_.digest, window_}; }
   // Continue from `cursor` (a checkpoint's). Throws Error(kBadInput) when the trace cannot be read
   // there.
   void seek(const Cursor& cursor);
@@ -104,14 +105,18 @@ private:
   // --verify hashes: after each report, `describe` tells what it was if it opens a window. The
   // reports come at every exit, so only the two comparisons are inline.
   template <typename Describe> void reported(Describe describe) {
-    if (digest_.reports() == window_.reports + 1 || digest_.reports() >= check_reports_)
-        [[unlikely]]
+    if (folded_.digest.reports() == window_.reports + 1 ||
+        folded_.digest.reports() >= check_reports_) [[unlikely]]
       at_window_edge(describe);
   }
   template <typename Describe> [[gnu::noinline]] void at_window_edge(Describe describe) {
-    if (digest_.reports() == window_.reports + 1) window_.first = describe();
-    if (digest_.reports() >= check_reports_) reached_check();
+    if (folded_.digest.reports() == window_.reports + 1) window_.first = describe();
+    if (folded_.digest.reports() >= check_reports_) reached_check();
+    refresh_fold_limit();
   }
+  // Tells the machine from which report on it must hand exits to on_exit: the first report of a
+  // window, a check or a boundary's register hash. Called whenever one of them moves.
+  void refresh_fold_limit();
   // Every mode but --verify hashes: the recording's exit event must be this one.
   [[gnu::noinline]] void expect_exit(const ExitEvent& replayed);
   // Anything but the common input poll (nothing logged for it, no check due): an event may be
@@ -140,10 +145,10 @@ private:
   std::atomic<bool> user_stop_{false};
 
   // --verify hashes:
-  ReportDigest digest_;
+  // The digest and the last exit's rip and count; most exits the machine folds itself, up to
+  // the next report the gate must see (refresh_fold_limit).
+  FoldedExits folded_;
   Window window_;
-  uint64_t last_rip_ = 0;
-  uint64_t last_icount_ = 0;
   // reached_check() runs once reports reach check_reports_ or polls reach check_polls_.
   uint64_t check_reports_ = UINT64_MAX;
   uint64_t check_polls_ = UINT64_MAX;

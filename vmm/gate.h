@@ -8,6 +8,7 @@
 #include <span>
 
 #include "vmm/engine.h"
+#include "vmm/folded_exits.h"
 
 namespace rrvm {
 
@@ -78,6 +79,9 @@ public:
   // full at every exit (costly on kvm, so opt-in), --verify hashes at the exit that closes a
   // verification window. One call per exit, as an exit on emu costs a few hundred instructions.
   virtual bool on_exit(ExitReason, uint64_t /*rip*/, MaybeCount /*icount*/) { return false; }
+  // Where the machine may fold exits itself instead of calling on_exit (--verify hashes);
+  // nullptr: every exit goes to on_exit. Asked when a run starts.
+  virtual FoldedExits* folded_exits() { return nullptr; }
   virtual void on_port_read(uint16_t /*port*/, uint8_t /*size*/, uint32_t /*value*/) {}
   virtual void on_mmio_read(uint64_t /*gpa*/, uint8_t /*size*/, uint64_t /*value*/) {}
   virtual void on_msr_read(uint32_t /*index*/, uint64_t /*value*/) {}
@@ -97,5 +101,17 @@ public:
   virtual void on_kick(const KickPoint&) {}
   virtual std::optional<KickPoint> next_kick() { return std::nullopt; }
 };
+
+// Hands an exit to the gate as the machine does: folded into `folded` (the gate's folded_exits(),
+// asked when the run started) while the gate lets the machine, else through Gate::on_exit.
+// Returns whether the gate wants the registers' hash at this exit.
+inline bool report_exit(Gate& gate, FoldedExits* folded, ExitReason reason, uint64_t rip,
+                        MaybeCount icount) {
+  if (folded && folded->foldable()) [[likely]] {
+    folded->fold(reason, rip, icount.value_or(0));
+    return false;
+  }
+  return gate.on_exit(reason, rip, icount);
+}
 
 } // namespace rrvm

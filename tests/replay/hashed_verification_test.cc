@@ -20,13 +20,16 @@ std::string trace_file(const std::string& name) {
 }
 
 // Drives `gate` as the machine would through `exits` exits, each followed by a port read, an
-// input poll and, every 100 exits, an injection. The report numbered `changed` (1-based; 0: none)
-// has another value (rip, value read, vector).
+// input poll and, every 100 exits, an injection: the exits folded where the gate lets the machine
+// (report_exit). The report numbered `changed` (1-based; 0: none) has another value (rip, value
+// read, vector).
 void run_reports(Gate& gate, uint64_t exits, uint64_t changed = 0) {
+  FoldedExits* folded = gate.folded_exits();
+  EXPECT_NE(folded, nullptr);
   uint64_t reports = 0;
   auto value = [&](uint64_t v) { return ++reports == changed ? v + 1 : v; };
   for (uint64_t i = 0; i < exits; ++i) {
-    if (gate.on_exit(ExitReason::kIo, value(0x1000 + i % 7), i * 10))
+    if (report_exit(gate, folded, ExitReason::kIo, value(0x1000 + i % 7), i * 10))
       gate.on_register_hash(0xabc0000 + i);
     gate.on_port_read(0x3fd, 1, uint32_t(value(0x60)));
     if (i % 100 == 99) gate.on_injection(uint8_t(value(0x20)), i, i * 10 + 1);
@@ -86,7 +89,8 @@ TEST(HashedVerification, TheTraceHoldsOnlyChecksAndReplaysExactly) {
 TEST(HashedVerification, AChangedReportIsPinnedToTheWindowThatHoldsIt) {
   const std::string path = trace_file("changed");
   record(path, kExits);
-  for (uint64_t changed : {uint64_t(2), uint64_t(20'000), uint64_t(33'000)}) {
+  // Port reads (2, 20,000, 33,000) and an exit (33,001: report 37 of the 201 of 100 exits).
+  for (uint64_t changed : {uint64_t(2), uint64_t(20'000), uint64_t(33'000), uint64_t(33'001)}) {
     TraceReader reader(path);
     TraceEventSource events(reader);
     ReplayGate gate(events, VerifyMode::kHashes);
