@@ -13,8 +13,8 @@ void RecordGate::log_port_read(uint16_t port, uint8_t size, uint32_t value) {
 
 size_t RecordGate::take_and_log_input(std::span<uint8_t> out) {
   const size_t n = host_.take_input(out);
-  if (n) writer_->serial_input(out.first(n), polls_);
-  ++polls_;
+  if (n) writer_->serial_input(out.first(n), folded_.polls);
+  ++folded_.polls;
   return n;
 }
 
@@ -59,7 +59,7 @@ void RecordGate::finish(bool stopped) {
 
 void RecordGate::verify(VerifyKind kind, uint64_t state_hash) {
   writer_->verify({kind, folded_.digest.reports(), folded_.digest.hash(), folded_.last_icount,
-                   state_hash, polls_});
+                   state_hash, folded_.polls});
 }
 
 std::optional<ClockTie> RecordGate::clock_tie(ClockTiePoint where, uint64_t icount,

@@ -8,7 +8,7 @@
 
 #include "formats/trace_writer.h"
 #include "formats/verify_mode.h"
-#include "vmm/folded_exits.h"
+#include "vmm/folded_reports.h"
 #include "vmm/host_sampler.h"
 #include "vmm/live_gate.h"
 
@@ -16,7 +16,7 @@ namespace rrvm {
 
 class RecordGate : public Gate {
 public:
-  explicit RecordGate(LiveGate& host) : host_(host) {}
+  explicit RecordGate(LiveGate& host) : host_(host) { folded_.input_waiting = &host_.input_flag(); }
   // The trace to log to and how. Set before the machine runs (the header needs the loaded kernel,
   // so the writer is created after the machine, which needs its gate).
   void start(TraceWriter& writer, VerifyMode mode) {
@@ -39,7 +39,7 @@ public:
   // Polled at every exit: with no input waiting, a count and no frame.
   size_t take_input(std::span<uint8_t> out) override {
     if (!host_.input_waiting()) [[likely]] {
-      ++polls_;
+      ++folded_.polls;
       return 0;
     }
     return take_and_log_input(out);
@@ -49,7 +49,7 @@ public:
   bool stop_requested() const override { return host_.stop_requested(); }
 
   // The reports come at every exit: under --verify hashes they only fold into the digest (most
-  // exits the machine folds itself, folded_exits()), and what logs them is kept out of line so
+  // exits the machine folds itself, folded_reports()), and what logs them is kept out of line so
   // that folding stays a leaf function. --verify full wants the registers' hash at every exit,
   // hashes at the exit that closes a window.
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override {
@@ -58,7 +58,9 @@ public:
     folded_.fold(reason, rip, icount.value_or(0));
     return folded_.digest.reports() >= folded_.gate_wants_at;
   }
-  FoldedExits* folded_exits() override { return mode_ == VerifyMode::kHashes ? &folded_ : nullptr; }
+  FoldedReports* folded_reports() override {
+    return mode_ == VerifyMode::kHashes ? &folded_ : nullptr;
+  }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override {
     if (mode_ != VerifyMode::kHashes) [[unlikely]]
       return log_port_read(port, size, value);
@@ -101,10 +103,9 @@ private:
   LiveGate& host_;
   TraceWriter* writer_ = nullptr;
   VerifyMode mode_ = VerifyMode::kExits;
-  uint64_t polls_ = 0; // take_input calls so far
-  // --verify hashes: the digest, the instruction count at the last exit, the exits by reason and
-  // the report count that wants a register hash.
-  FoldedExits folded_;
+  // The input polls so far; --verify hashes: the digest, the instruction count at the last exit,
+  // the exits by reason and the report count that wants a register hash.
+  FoldedReports folded_;
   uint64_t chunked_ns_ = host_monotonic_ns(); // when the writer last ended a chunk
 };
 

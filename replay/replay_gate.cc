@@ -132,7 +132,7 @@ void ReplayGate::seek(const Cursor& cursor) {
   looked_ahead_ = false;
   exhausted_ = false;
   consumed_ = cursor.event;
-  polls_ = cursor.polls;
+  folded_.polls = cursor.polls;
   folded_.digest = cursor.digest;
   window_ = cursor.window;
   if (hashed()) plan_check();
@@ -156,8 +156,8 @@ std::optional<ClockTie> ReplayGate::clock_tie(ClockTiePoint where, uint64_t icou
 }
 
 size_t ReplayGate::take_input(std::span<uint8_t> out) {
-  const uint64_t poll = polls_++;
-  if (poll < input_poll_ && polls_ < check_polls_) [[likely]]
+  const uint64_t poll = folded_.polls++;
+  if (poll < input_poll_ && folded_.polls < check_polls_) [[likely]]
     return 0;
   return take_logged_input(poll, out);
 }
@@ -180,7 +180,7 @@ size_t ReplayGate::take_logged_input(uint64_t poll, std::span<uint8_t> out) {
       return n;
     }
   }
-  if (polls_ >= check_polls_) [[unlikely]]
+  if (folded_.polls >= check_polls_) [[unlikely]]
     reached_check();
   return 0;
 }
@@ -349,11 +349,14 @@ void ReplayGate::plan_check() {
       break;
     }
   }
-  if (folded_.digest.reports() >= check_reports_ || polls_ >= check_polls_) reached_check();
+  if (folded_.digest.reports() >= check_reports_ || folded_.polls >= check_polls_) reached_check();
   refresh_fold_limit();
 }
 
 void ReplayGate::refresh_fold_limit() {
+  // take_input's common case: a poll before the looked-at input's and not the one that reaches
+  // a check.
+  folded_.gate_polls_at = std::min(input_poll_, check_polls_ == 0 ? 0 : check_polls_ - 1);
   const uint64_t window_edge = window_.reports + 1;
   folded_.gate_wants_at =
       std::min({folded_.digest.reports() < window_edge ? window_edge : UINT64_MAX, check_reports_,
@@ -376,7 +379,7 @@ void ReplayGate::reached_check() {
   // A stop lands at an input poll or, seen right after an exit, between that exit's report and
   // its poll (Machine::run): it is reached when both counts are.
   if (check.kind == VerifyKind::kStop &&
-      (polls_ < check.polls || folded_.digest.reports() < check.reports))
+      (folded_.polls < check.polls || folded_.digest.reports() < check.reports))
     return;
   this->check(check, 0);
   if (check.kind == VerifyKind::kStop)

@@ -13,7 +13,7 @@
 
 #include "formats/verify_mode.h"
 #include "replay/event_source.h"
-#include "vmm/folded_exits.h"
+#include "vmm/folded_reports.h"
 #include "vmm/gate.h"
 
 namespace rrvm {
@@ -34,7 +34,7 @@ public:
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override;
-  FoldedExits* folded_exits() override { return hashed() ? &folded_ : nullptr; }
+  FoldedReports* folded_reports() override { return hashed() ? &folded_ : nullptr; }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override;
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override;
   void on_msr_read(uint32_t index, uint64_t value) override;
@@ -61,7 +61,7 @@ public:
     ReportDigest digest;
     Window window;
   };
-  Cursor cursor() const { return {position(), polls_, folded_.digest, window_}; }
+  Cursor cursor() const { return {position(), folded_.polls, folded_.digest, window_}; }
   // Continue from `cursor` (a checkpoint's). Throws Error(kBadInput) when the trace cannot be read
   // there.
   void seek(const Cursor& cursor);
@@ -114,8 +114,9 @@ private:
     if (folded_.digest.reports() >= check_reports_) reached_check();
     refresh_fold_limit();
   }
-  // Tells the machine from which report on it must hand exits to on_exit: the first report of a
-  // window, a check or a boundary's register hash. Called whenever one of them moves.
+  // Tells the machine from which report on it must hand exits to on_exit (the first report of a
+  // window, a check or a boundary's register hash) and from which poll on it must hand polls to
+  // take_input (a logged input's, or a check's). Called whenever one of them moves.
   void refresh_fold_limit();
   // Every mode but --verify hashes: the recording's exit event must be this one.
   [[gnu::noinline]] void expect_exit(const ExitEvent& replayed);
@@ -140,14 +141,13 @@ private:
       0; // trace index of the current event (or of the event expect() refused)
   // Read by the progress display's thread; written only by the vCPU thread.
   std::atomic<uint64_t> consumed_ = 0;
-  uint64_t polls_ = 0; // take_input calls so far
   std::optional<uint64_t> stop_at_event_;
   std::atomic<bool> user_stop_{false};
 
   // --verify hashes:
   // The digest and the last exit's rip and count; most exits the machine folds itself, up to
   // the next report the gate must see (refresh_fold_limit).
-  FoldedExits folded_;
+  FoldedReports folded_;
   Window window_;
   // reached_check() runs once reports reach check_reports_ or polls reach check_polls_.
   uint64_t check_reports_ = UINT64_MAX;

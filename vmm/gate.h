@@ -8,7 +8,7 @@
 #include <span>
 
 #include "vmm/engine.h"
-#include "vmm/folded_exits.h"
+#include "vmm/folded_reports.h"
 
 namespace rrvm {
 
@@ -79,9 +79,10 @@ public:
   // full at every exit (costly on kvm, so opt-in), --verify hashes at the exit that closes a
   // verification window. One call per exit, as an exit on emu costs a few hundred instructions.
   virtual bool on_exit(ExitReason, uint64_t /*rip*/, MaybeCount /*icount*/) { return false; }
-  // Where the machine may fold exits itself instead of calling on_exit (--verify hashes);
-  // nullptr: every exit goes to on_exit. Asked when a run starts.
-  virtual FoldedExits* folded_exits() { return nullptr; }
+  // Where the machine may fold exits and count input polls itself instead of calling on_exit
+  // and take_input (--verify hashes); nullptr: every exit and poll goes to the gate. Asked when a
+  // run starts.
+  virtual FoldedReports* folded_reports() { return nullptr; }
   virtual void on_port_read(uint16_t /*port*/, uint8_t /*size*/, uint32_t /*value*/) {}
   virtual void on_mmio_read(uint64_t /*gpa*/, uint8_t /*size*/, uint64_t /*value*/) {}
   virtual void on_msr_read(uint32_t /*index*/, uint64_t /*value*/) {}
@@ -102,16 +103,26 @@ public:
   virtual std::optional<KickPoint> next_kick() { return std::nullopt; }
 };
 
-// Hands an exit to the gate as the machine does: folded into `folded` (the gate's folded_exits(),
+// Hands an exit to the gate as the machine does: folded into `folded` (the gate's folded_reports(),
 // asked when the run started) while the gate lets the machine, else through Gate::on_exit.
 // Returns whether the gate wants the registers' hash at this exit.
-inline bool report_exit(Gate& gate, FoldedExits* folded, ExitReason reason, uint64_t rip,
+inline bool report_exit(Gate& gate, FoldedReports* folded, ExitReason reason, uint64_t rip,
                         MaybeCount icount) {
   if (folded && folded->foldable()) [[likely]] {
     folded->fold(reason, rip, icount.value_or(0));
     return false;
   }
   return gate.on_exit(reason, rip, icount);
+}
+
+// Polls for input as the machine does: answered (with nothing) from `folded` while the gate lets
+// the machine, else by Gate::take_input.
+inline size_t poll_input(Gate& gate, FoldedReports* folded, std::span<uint8_t> out) {
+  if (folded && folded->poll_is_empty()) [[likely]] {
+    ++folded->polls;
+    return 0;
+  }
+  return gate.take_input(out);
 }
 
 } // namespace rrvm

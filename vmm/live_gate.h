@@ -38,6 +38,7 @@ public:
   }
   // Whether take_input() would find input (or a stop request) now.
   bool input_waiting() const { return has_input_.load(std::memory_order_relaxed); }
+  const std::atomic<bool>& input_flag() const { return has_input_; }
   bool input_possible() override { return reading_; }
   uint64_t host_deadline(uint64_t guest_ns) const override { return start_ns_ + guest_ns; }
 

@@ -91,7 +91,7 @@ RunOutcome Machine::run_to_outcome() {
   if (!kicker_) kicker_ = std::make_unique<VcpuKicker>();
   VcpuKicker::attach(engine_.get());
   run_start_host_ns_ = thread_cpu_ns();
-  folded_exits_ = gate_.folded_exits();
+  folded_ = gate_.folded_reports();
   if (gate_.tracks_kicks() && !kicks_) {
     if (DirtyPageLog* dirty_log = engine_->dirty_page_log())
       kicks_ =
@@ -154,7 +154,7 @@ RunOutcome Machine::run_to_outcome() {
     }
     stats_.add(VmStat::VMEXIT_COUNT);
     if (exit.reason == ExitReason::kKicked && kicks_) kicks_->report();
-    if (report_exit(gate_, folded_exits_, exit.reason, engine_->exit_rip(), exit_count))
+    if (report_exit(gate_, folded_, exit.reason, engine_->exit_rip(), exit_count))
       gate_.on_register_hash(hash_cpu_state(engine_->state()));
     update_clock(quantum_boundary, exit_count);
     count_host_cpu();
@@ -432,7 +432,7 @@ void Machine::answer_clock_msr(uint32_t index, bool read, uint64_t& value) {
 
 void Machine::service_devices() {
   uint8_t input[64];
-  if (size_t n = gate_.take_input(input)) platform_.serial().receive({input, n});
+  if (size_t n = poll_input(gate_, folded_, input)) platform_.serial().receive({input, n});
   platform_.expire_timers();
 }
 

@@ -174,7 +174,7 @@ private:
 
   MachineConfig config_;
   Gate& gate_;
-  FoldedExits* folded_exits_ = nullptr; // the gate's, while a run lasts
+  FoldedReports* folded_ = nullptr; // the gate's, while a run lasts
   GuestMemory& memory_;
   std::unique_ptr<Engine> engine_;
   // What guest memory held at the last snapshot or restore: with memory's written-page marks,

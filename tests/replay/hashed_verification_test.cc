@@ -24,7 +24,7 @@ std::string trace_file(const std::string& name) {
 // (report_exit). The report numbered `changed` (1-based; 0: none) has another value (rip, value
 // read, vector).
 void run_reports(Gate& gate, uint64_t exits, uint64_t changed = 0) {
-  FoldedExits* folded = gate.folded_exits();
+  FoldedReports* folded = gate.folded_reports();
   EXPECT_NE(folded, nullptr);
   uint64_t reports = 0;
   auto value = [&](uint64_t v) { return ++reports == changed ? v + 1 : v; };
@@ -34,7 +34,7 @@ void run_reports(Gate& gate, uint64_t exits, uint64_t changed = 0) {
     gate.on_port_read(0x3fd, 1, uint32_t(value(0x60)));
     if (i % 100 == 99) gate.on_injection(uint8_t(value(0x20)), i, i * 10 + 1);
     uint8_t input[16];
-    gate.take_input(input);
+    poll_input(gate, folded, input);
   }
 }
 
@@ -148,15 +148,16 @@ TEST(HashedVerification, AStopBetweenAnExitAndItsPollEndsTheReplayThere) {
   TraceReader reader(path);
   TraceEventSource events(reader);
   ReplayGate gate(events, VerifyMode::kHashes);
+  FoldedReports* folded = gate.folded_reports();
   uint64_t exits = 0;
   EXPECT_NE(error_of(
                 [&] {
                   for (; exits < kExits; ++exits) {
-                    gate.on_exit(ExitReason::kIo, 0x1000 + exits % 7, exits * 10);
+                    report_exit(gate, folded, ExitReason::kIo, 0x1000 + exits % 7, exits * 10);
                     gate.on_port_read(0x3fd, 1, 0x60);
                     if (exits % 100 == 99) gate.on_injection(0x20, exits, exits * 10 + 1);
                     uint8_t input[16];
-                    gate.take_input(input);
+                    poll_input(gate, folded, input);
                   }
                 },
                 ExitCode::kStopped)
@@ -189,11 +190,13 @@ TEST(HashedVerification, InputArrivesAtItsPoll) {
   EventList events({SerialInputEvent{{'h', 'i'}, 2}, VerifyEvent{VerifyKind::kEnd, 0, 0, 0, 0, 5}});
   ReplayGate gate(events, VerifyMode::kHashes);
   uint8_t input[8];
-  EXPECT_EQ(gate.take_input(input), 0u);
-  EXPECT_EQ(gate.take_input(input), 0u);
-  ASSERT_EQ(gate.take_input(input), 2u);
+  // As the machine polls: answered by the gate only from the poll it asks for.
+  auto poll = [&] { return poll_input(gate, gate.folded_reports(), input); };
+  EXPECT_EQ(poll(), 0u);
+  EXPECT_EQ(poll(), 0u);
+  ASSERT_EQ(poll(), 2u);
   EXPECT_EQ(input[0], 'h');
-  EXPECT_EQ(gate.take_input(input), 0u);
+  EXPECT_EQ(poll(), 0u);
   EXPECT_FALSE(gate.input_possible()); // the end comes next: nothing else arrived
 }
 
@@ -204,15 +207,17 @@ TEST(HashedVerification, InputAfterATieArrivesAtItsPollToo) {
                     SerialInputEvent{{'b'}, 4}, VerifyEvent{VerifyKind::kEnd, 0, 0, 0, 0, 6}});
   ReplayGate gate(events, VerifyMode::kHashes);
   uint8_t input[8];
-  EXPECT_EQ(gate.take_input(input), 0u);
-  ASSERT_EQ(gate.take_input(input), 1u);
+  // As the machine polls: answered by the gate only from the poll it asks for.
+  auto poll = [&] { return poll_input(gate, gate.folded_reports(), input); };
+  EXPECT_EQ(poll(), 0u);
+  ASSERT_EQ(poll(), 1u);
   EXPECT_EQ(input[0], 'a');
-  EXPECT_EQ(gate.take_input(input), 0u);
+  EXPECT_EQ(poll(), 0u);
   ASSERT_TRUE(gate.clock_tie(ClockTiePoint::kQuantum, 0, 0, 65536));
-  EXPECT_EQ(gate.take_input(input), 0u);
-  ASSERT_EQ(gate.take_input(input), 1u);
+  EXPECT_EQ(poll(), 0u);
+  ASSERT_EQ(poll(), 1u);
   EXPECT_EQ(input[0], 'b');
-  EXPECT_EQ(gate.take_input(input), 0u);
+  EXPECT_EQ(poll(), 0u);
   EXPECT_FALSE(gate.input_possible());
 }
 

@@ -1,0 +1,49 @@
+// The exits and input polls a gate under --verify hashes lets the machine handle itself. Such a
+// gate does nothing with most exits but fold them into its digest, and nothing with most polls
+// but count them, while an exit on emu costs a few hundred host instructions: the virtual calls
+// to Gate::on_exit and Gate::take_input and the gate's mode checks were most of what recording
+// added to each exit. The gate keeps its digest and poll count here and says from which report
+// and which poll on it wants to see them again (a check, a register hash, the first report of a
+// verification window or a logged input is due); before that, the machine does exactly what the
+// gate would (report_exit and poll_input in vmm/gate.h).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "vmm/engine.h"
+#include "vmm/report_digest.h"
+
+namespace rrvm {
+
+struct FoldedReports {
+  ReportDigest digest;
+  // The report count from which the gate wants each exit itself (Gate::on_exit): an exit is
+  // folded by the machine only when the count after it stays below.
+  uint64_t gate_wants_at = UINT64_MAX;
+  uint64_t last_rip = 0;
+  uint64_t last_icount = 0;
+  std::array<uint64_t, 256> exits_by_reason{}; // since the recording's last stats sample
+
+  // Input polls so far (Gate::take_input calls, whoever answered them). The machine answers a
+  // poll below `gate_polls_at` itself, with nothing, unless `input_waiting` (a recording's host
+  // input, or a stop request) is set.
+  uint64_t polls = 0;
+  uint64_t gate_polls_at = UINT64_MAX;
+  const std::atomic<bool>* input_waiting = nullptr;
+
+  bool foldable() const { return digest.reports() + 1 < gate_wants_at; }
+  void fold(ExitReason reason, uint64_t rip, uint64_t icount) {
+    last_rip = rip;
+    last_icount = icount;
+    digest.exit(static_cast<uint8_t>(reason), rip, icount);
+    ++exits_by_reason[static_cast<uint8_t>(reason)];
+  }
+  bool poll_is_empty() const {
+    return polls < gate_polls_at &&
+           !(input_waiting && input_waiting->load(std::memory_order_relaxed));
+  }
+};
+
+} // namespace rrvm
