@@ -38,12 +38,16 @@ min() { printf '%s\n' "$@" | sort -g | head -1; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 
 # Best wall times of two commands, alternated round by round so that load from other processes
-# on the host falls on both alike. Sets A and B.
+# on the host falls on both alike. Sets A and B. A file each command writes (third and fourth
+# arguments, optional) is removed before it, untimed: replacing a file costs its deletion, which
+# on a file system mounted with `discard` (ext4 here) waits for the device, ~0.2 ms.
 best_of_pair() {
   local -a first=() second=()
-  local cmd_a=$1 cmd_b=$2
+  local cmd_a=$1 cmd_b=$2 out_a=${3:-} out_b=${4:-}
   for _ in $(seq "$rounds"); do
+    [ -n "$out_a" ] && rm -f "$out_a"
     first+=("$(eval wall "$cmd_a")")
+    [ -n "$out_b" ] && rm -f "$out_b"
     second+=("$(eval wall "$cmd_b")")
   done
   A=$(min "${first[@]}")
@@ -95,7 +99,7 @@ for engine in "${engines[@]}"; do
     clock=""
     [[ $mode == --clock* ]] && clock=$mode # run takes the clock but not --verify
     best_of_pair "$rrvm run --engine $engine --serial none $clock $io_loop" \
-      "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop"
+      "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop" "" "$trace"
     run_200k=$A record_200k=$B
     # The exit count comes from the footer's statistics: a --verify hashes trace logs no exits.
     exits=$("$rrvm" dump --count 0 "$trace" | sed -n 's/^stat total number of vm exits *\t\([0-9]*\)$/\1/p')
@@ -112,7 +116,7 @@ for engine in "${engines[@]}"; do
       # An emu exit is cheap enough that fixed costs show at 200 000 exits: ten times as many
       # separate the cost of each exit from the cost of starting and finishing a trace.
       best_of_pair "$rrvm run --engine $engine --serial none $clock $io_loop_2m" \
-        "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop_2m"
+        "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop_2m" "" "$trace"
       replay_2m=$(min "$(wall "$rrvm" replay --serial none "$trace")" \
         "$(wall "$rrvm" replay --serial none "$trace")")
       echo "  per exit, from 200 000 to 2 000 000 exits: run" \
@@ -128,14 +132,15 @@ for engine in "${engines[@]}"; do
   # little in the ratio as they do in a real recording.
   if [ "$engine" = emu ]; then iterations=300000000; else iterations=150000; fi
   best_of_pair "$rrvm run --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
-    "$rrvm record -o $trace --engine $engine --serial none --append $iterations $guests/compute_long.elf"
+    "$rrvm record -o $trace --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
+    "" "$trace"
   echo "compute-bound (compute_long, $iterations iterations): run ${A}s, record ${B}s," \
     "record/run $(ratio "$B" "$A") (target <= 1.02)"
 
   "$rrvm" record -o "$trace" --engine "$engine" --serial none "$guests/idle_pit_long.elf" \
     >/dev/null 2>&1 || true
   best_of_pair "$rrvm record -o $work/idle.trace --engine $engine --serial none $guests/idle_pit_long.elf" \
-    "$rrvm replay --serial none $trace"
+    "$rrvm replay --serial none $trace" "$work/idle.trace"
   echo "idle (idle_pit_long, 500 ticks with HLT): record ${A}s, replay ${B}s," \
     "record/replay $(ratio "$A" "$B") (target >= 5)"
 done
@@ -149,10 +154,10 @@ if command -v qemu-system-i386 >/dev/null; then
   for guest in hello_multiboot pit_multiboot; do
     kernel=$guests/$guest.elf
     best_of_pair "${qemu[*]} -icount shift=auto,rr=record,rrfile=$work/q.rr -kernel $kernel" \
-      "${qemu[*]} -icount shift=auto,rr=replay,rrfile=$work/q.rr -kernel $kernel"
+      "${qemu[*]} -icount shift=auto,rr=replay,rrfile=$work/q.rr -kernel $kernel" "$work/q.rr"
     qemu_record=$A qemu_replay=$B qemu_bytes=$(stat -c %s "$work/q.rr")
     best_of_pair "$rrvm record -o $work/r.trace --engine emu --serial none $kernel" \
-      "$rrvm replay --serial none $work/r.trace"
+      "$rrvm replay --serial none $work/r.trace" "$work/r.trace"
     echo "$guest: QEMU record ${qemu_record}s, replay ${qemu_replay}s, log $qemu_bytes bytes;" \
       "rrvm emu record ${A}s, replay ${B}s, trace $(stat -c %s "$work/r.trace") bytes"
   done
