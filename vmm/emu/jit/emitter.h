@@ -45,8 +45,12 @@ public:
                                        Xbyak::Operand::RSI, Xbyak::Operand::RDI};
   // The guest register each of kCacheRegs holds, or kNoGuest.
   using CachedGprs = std::array<int, std::size(kCacheRegs)>;
-  static constexpr CachedGprs kNothingCached = {kNoGuest, kNoGuest, kNoGuest,
-                                                kNoGuest, kNoGuest, kNoGuest};
+  // Filled rather than listed, so that it stays whole when kCacheRegs grows.
+  static constexpr CachedGprs kNothingCached = [] {
+    CachedGprs none{};
+    none.fill(kNoGuest);
+    return none;
+  }();
 
   Emitter(uint8_t* at, size_t room, const EmitContext& ctx);
   // `kept`: the guest registers a block that loops to itself keeps in host registers from one
