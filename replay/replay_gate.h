@@ -144,10 +144,11 @@ private:
   std::optional<uint64_t> stop_at_event_;
   std::atomic<bool> user_stop_{false};
 
-  // --verify hashes:
-  // The digest and the last exit's rip and count; most exits the machine folds itself, up to
-  // the next report the gate must see (refresh_fold_limit).
+  // The input polls so far; under --verify hashes also the digest and the last exit's rip and
+  // count. There most exits and polls the machine handles itself, up to the next report and poll
+  // the gate must see (refresh_fold_limit).
   FoldedReports folded_;
+  // --verify hashes:
   Window window_;
   // reached_check() runs once reports reach check_reports_ or polls reach check_polls_.
   uint64_t check_reports_ = UINT64_MAX;
