@@ -55,7 +55,7 @@ std::string describe(const Event& e) {
 } // namespace
 
 ReplayGate::ReplayGate(EventSource& events, VerifyMode mode) : events_(events), mode_(mode) {
-  if (hashed()) plan_check();
+  plan();
 }
 
 const Event* ReplayGate::peek() {
@@ -80,13 +80,13 @@ void ReplayGate::advance() {
   current_slot_ ^= 1;
   looked_ahead_ = false;
   ++consumed_;
-  if (hashed()) plan_check();
+  plan();
 }
 
 void ReplayGate::drop() {
   looked_ahead_ = false;
   ++consumed_;
-  if (hashed()) plan_check();
+  plan();
 }
 
 void ReplayGate::diverge(const std::string& recorded, const std::string& replayed) {
@@ -135,7 +135,7 @@ void ReplayGate::seek(const Cursor& cursor) {
   folded_.polls = cursor.polls;
   folded_.digest = cursor.digest;
   window_ = cursor.window;
-  if (hashed()) plan_check();
+  plan();
 }
 
 uint64_t ReplayGate::sample_clock() {
@@ -323,6 +323,20 @@ void ReplayGate::on_run_end() {
   if (check.kind == VerifyKind::kStop) diverge(describe(*next), "ended the run before");
   this->check(check, 0);
   drop();
+}
+
+void ReplayGate::plan() {
+  if (hashed())
+    plan_check();
+  else
+    plan_input();
+}
+
+void ReplayGate::plan_input() {
+  const Event* next = peek();
+  input_poll_ = next && kind_of(*next) == EventKind::kSerialInput
+                    ? std::get<SerialInputEvent>(*next).poll.value_or(0)
+                    : UINT64_MAX;
 }
 
 void ReplayGate::plan_check() {

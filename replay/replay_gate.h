@@ -123,8 +123,14 @@ private:
   // Anything but the common input poll (nothing logged for it, no check due): an event may be
   // due at this poll.
   [[gnu::noinline]] size_t take_logged_input(uint64_t poll, std::span<uint8_t> out);
+  // Whenever the looked-at event changes: where the next check falls (--verify hashes), or the
+  // poll of the looked-at input (every other mode, where the next event is looked at anyway).
+  void plan();
   // Where the next check falls, from the looked-at event (a verification, or the trace's end).
   void plan_check();
+  // The looked-at event's poll if it is a serial input (0: format 1's, taken at any poll), else
+  // none: a poll before the next event is consumed takes nothing.
+  void plan_input();
   void reached_check();
   void check(const VerifyEvent& recorded, uint64_t state_hash);
   std::string digest_text(uint64_t reports, uint64_t hash, uint64_t icount) const;
@@ -148,15 +154,17 @@ private:
   // count. There most exits and polls the machine handles itself, up to the next report and poll
   // the gate must see (refresh_fold_limit).
   FoldedReports folded_;
+  // Planned with the looked-at event in every mode (plan()): the poll of the looked-at serial
+  // input (0: look at every poll).
+  uint64_t input_poll_ = 0;
   // --verify hashes:
   Window window_;
   // reached_check() runs once reports reach check_reports_ or polls reach check_polls_.
   uint64_t check_reports_ = UINT64_MAX;
   uint64_t check_polls_ = UINT64_MAX;
   // Planned with the checks: the report count at which the looked-at boundary check wants the
-  // registers' hash, and the poll of the looked-at serial input (0: look at every poll).
+  // registers' hash.
   uint64_t boundary_reports_ = UINT64_MAX;
-  uint64_t input_poll_ = 0;
 };
 
 } // namespace rrvm

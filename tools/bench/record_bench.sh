@@ -119,6 +119,8 @@ for engine in "${engines[@]}"; do
         "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop_2m" "" "$trace"
       replay_2m=$(min "$(wall "$rrvm" replay --serial none "$trace")" \
         "$(wall "$rrvm" replay --serial none "$trace")")
+      echo "  at 2 000 000 exits (~100 ms, steadier): run ${A}s, record ${B}s," \
+        "record/run $(ratio "$B" "$A"), replay ${replay_2m}s, replay/record $(ratio "$replay_2m" "$B")"
       echo "  per exit, from 200 000 to 2 000 000 exits: run" \
         "$(echo "scale=1; ($A - $run_200k) * 1000000000 / 1800000" | bc) ns, record" \
         "$(echo "scale=1; ($B - $record_200k) * 1000000000 / 1800000" | bc) ns, replay" \
