@@ -157,7 +157,7 @@ std::optional<ClockTie> ReplayGate::clock_tie(ClockTiePoint where, uint64_t icou
 
 size_t ReplayGate::take_input(std::span<uint8_t> out) {
   const uint64_t poll = folded_.polls++;
-  if (poll < input_poll_ && folded_.polls < check_polls_) [[likely]]
+  if (poll < folded_.gate_polls_at) [[likely]]
     return 0;
   return take_logged_input(poll, out);
 }
@@ -337,6 +337,12 @@ void ReplayGate::plan_input() {
   input_poll_ = next && kind_of(*next) == EventKind::kSerialInput
                     ? std::get<SerialInputEvent>(*next).poll.value_or(0)
                     : UINT64_MAX;
+  folded_.gate_polls_at = first_poll_to_look_at();
+}
+
+uint64_t ReplayGate::first_poll_to_look_at() const {
+  // A poll before the looked-at input's and not the one that reaches a check takes nothing.
+  return std::min(input_poll_, check_polls_ == 0 ? 0 : check_polls_ - 1);
 }
 
 void ReplayGate::plan_check() {
@@ -368,9 +374,7 @@ void ReplayGate::plan_check() {
 }
 
 void ReplayGate::refresh_fold_limit() {
-  // take_input's common case: a poll before the looked-at input's and not the one that reaches
-  // a check.
-  folded_.gate_polls_at = std::min(input_poll_, check_polls_ == 0 ? 0 : check_polls_ - 1);
+  folded_.gate_polls_at = first_poll_to_look_at();
   const uint64_t window_edge = window_.reports + 1;
   folded_.gate_wants_at =
       std::min({folded_.digest.reports() < window_edge ? window_edge : UINT64_MAX, check_reports_,

@@ -131,6 +131,9 @@ private:
   // The looked-at event's poll if it is a serial input (0: format 1's, taken at any poll), else
   // none: a poll before the next event is consumed takes nothing.
   void plan_input();
+  // The first poll take_input must look at (the machine's and its own common case is every poll
+  // before it): the looked-at input's, or the one that reaches a check.
+  uint64_t first_poll_to_look_at() const;
   void reached_check();
   void check(const VerifyEvent& recorded, uint64_t state_hash);
   std::string digest_text(uint64_t reports, uint64_t hash, uint64_t icount) const;
