@@ -21,8 +21,10 @@ namespace rrvm {
 // events (--verify hashes), which a 1.x reader would take for a recording of a guest that did
 // nothing; serial input carries its poll.
 // 2.0 also added ClockTieEvent (EventBatch.clock_ties) and the clock mode "adaptive", whose
-// traces hold ties instead of clock samples. This rrvm still reads and replays 1.x.
-constexpr uint16_t kTraceFormatMajor = 2;
+// traces hold ties instead of clock samples. 3.0: ReportDigest folds an exit in fewer
+// operations, so a 2.x reader would find every --verify hashes recording diverged. This rrvm
+// still reads and replays 1.x and 2.x.
+constexpr uint16_t kTraceFormatMajor = 3;
 constexpr uint16_t kTraceFormatMinor = 0;
 constexpr uint16_t kOldestTraceFormatMajor = 1;
 

@@ -58,8 +58,8 @@ void RecordGate::finish(bool stopped) {
 }
 
 void RecordGate::verify(VerifyKind kind, uint64_t state_hash) {
-  writer_->verify({kind, folded_.digest.reports(), folded_.digest.hash(), folded_.last_icount,
-                   state_hash, folded_.polls});
+  writer_->verify({kind, folded_.digest.reports(), folded_.digest.hash(),
+                   folded_.last_icount.value_or(0), state_hash, folded_.polls});
 }
 
 std::optional<ClockTie> RecordGate::clock_tie(ClockTiePoint where, uint64_t icount,

@@ -55,7 +55,7 @@ public:
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override {
     if (mode_ != VerifyMode::kHashes) [[unlikely]]
       return log_exit(reason, rip);
-    folded_.fold(reason, rip, icount.value_or(0));
+    folded_.fold(reason, rip, icount);
     return folded_.digest.reports() >= folded_.gate_wants_at;
   }
   FoldedReports* folded_reports() override {

@@ -54,7 +54,8 @@ std::string describe(const Event& e) {
 
 } // namespace
 
-ReplayGate::ReplayGate(EventSource& events, VerifyMode mode) : events_(events), mode_(mode) {
+ReplayGate::ReplayGate(EventSource& events, VerifyMode mode, uint16_t format_major)
+    : events_(events), mode_(mode), format2_exits_(format_major < 3) {
   plan();
 }
 
@@ -98,7 +99,7 @@ void ReplayGate::diverge(const std::string& recorded, const std::string& replaye
     message += "; the first difference lies after report " + std::to_string(window_.reports) +
                " (instruction " + std::to_string(window_.icount) + "), where the replay last " +
                "matched, and by report " + std::to_string(folded_.digest.reports()) +
-               " (instruction " + std::to_string(folded_.last_icount) + ")";
+               " (instruction " + std::to_string(last_icount()) + ")";
     if (!window_.first.empty())
       message += "; the replay's first report after the match was " + window_.first;
   }
@@ -199,10 +200,13 @@ bool ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
     expect_exit(replayed);
     return wants_register_hashes();
   }
-  folded_.fold(reason, rip, icount.value_or(0));
-  reported([&] {
-    return describe(replayed) + " (instruction " + std::to_string(folded_.last_icount) + ")";
-  });
+  if (format2_exits_)
+    folded_.fold_format2(reason, rip, icount);
+  else
+    folded_.fold(reason, rip, icount);
+  last_seen_rip_ = rip;
+  reported(
+      [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount()) + ")"; });
   return wants_register_hashes();
 }
 
@@ -414,13 +418,13 @@ std::string ReplayGate::digest_text(uint64_t reports, uint64_t hash, uint64_t ic
 void ReplayGate::check(const VerifyEvent& recorded, uint64_t state_hash) {
   current_index_ = consumed_;
   if (recorded.reports != folded_.digest.reports() || recorded.hash != folded_.digest.hash() ||
-      recorded.icount != folded_.last_icount)
+      recorded.icount != last_icount())
     diverge(digest_text(recorded.reports, recorded.hash, recorded.icount),
-            digest_text(folded_.digest.reports(), folded_.digest.hash(), folded_.last_icount));
+            digest_text(folded_.digest.reports(), folded_.digest.hash(), last_icount()));
   if (recorded.kind == VerifyKind::kBoundary && recorded.state_hash != state_hash)
     diverge("registers hashing to " + hex_text(recorded.state_hash) + " at instruction " +
                 std::to_string(recorded.icount),
-            "registers hashing to " + hex_text(state_hash) + " (rip " + hex_text(folded_.last_rip) +
+            "registers hashing to " + hex_text(state_hash) + " (rip " + hex_text(last_seen_rip_) +
                 ")");
   window_ = {recorded.reports, recorded.icount, {}};
   refresh_fold_limit();

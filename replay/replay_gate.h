@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "formats/trace_header.h"
 #include "formats/verify_mode.h"
 #include "replay/event_source.h"
 #include "vmm/folded_reports.h"
@@ -20,7 +21,8 @@ namespace rrvm {
 
 class ReplayGate : public Gate {
 public:
-  ReplayGate(EventSource& events, VerifyMode mode);
+  // `format_major`: the trace's (ReportDigest folds the exits of 2.x traces as that format did).
+  ReplayGate(EventSource& events, VerifyMode mode, uint16_t format_major = kTraceFormatMajor);
 
   uint64_t sample_clock() override;
   // The recording's tie at this point and instruction count, if it has one next.
@@ -34,7 +36,10 @@ public:
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override;
-  FoldedReports* folded_reports() override { return hashed() ? &folded_ : nullptr; }
+  // A format 2 trace's exits come to on_exit, which folds them as that format did.
+  FoldedReports* folded_reports() override {
+    return hashed() && !format2_exits_ ? &folded_ : nullptr;
+  }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override;
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override;
   void on_msr_read(uint32_t index, uint64_t value) override;
@@ -79,6 +84,8 @@ private:
   // Whether the recording hashed the registers at this exit.
   bool wants_register_hashes() const;
   bool hashed() const { return mode_ == VerifyMode::kHashes; }
+  // The last exit's instruction count as the trace states it (0 for an engine that counts none).
+  uint64_t last_icount() const { return folded_.last_icount.value_or(0); }
   // The next event, which must be of kind `kind`; `what()` describes what the machine did, and
   // is called only to report a divergence (at every exit, building the text would cost more than
   // the replay of the exit).
@@ -140,6 +147,7 @@ private:
 
   EventSource& events_;
   VerifyMode mode_;
+  bool format2_exits_;
   // The current event (the last consumed) and the looked-at one, in two slots that trade places
   // as the replay advances: an event is decoded into its slot once and never copied.
   std::array<Event, 2> slots_;
@@ -153,10 +161,12 @@ private:
   std::optional<uint64_t> stop_at_event_;
   std::atomic<bool> user_stop_{false};
 
-  // The input polls so far; under --verify hashes also the digest and the last exit's rip and
-  // count. There most exits and polls the machine handles itself, up to the next report and poll
-  // the gate must see (refresh_fold_limit).
+  // The input polls so far; under --verify hashes also the digest and the last exit's count.
+  // There most exits and polls the machine handles itself, up to the next report and poll the
+  // gate must see (refresh_fold_limit).
   FoldedReports folded_;
+  // The last exit on_exit saw: a boundary's, whose registers are hashed (a divergence names it).
+  uint64_t last_seen_rip_ = 0;
   // Planned with the looked-at event in every mode (plan()): the poll of the looked-at serial
   // input (0: look at every poll).
   uint64_t input_poll_ = 0;

@@ -24,7 +24,8 @@ EngineKind engine_kind(const std::string& name) {
 } // namespace
 
 ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions options)
-    : reader_(trace_path), events_(reader_), gate_(events_, verify_mode(reader_.header())) {
+    : reader_(trace_path), events_(reader_),
+      gate_(events_, verify_mode(reader_.header()), reader_.header().format_major) {
   const TraceHeader& h = reader_.header();
   const std::optional<ClockMode> clock = parse_clock_mode(h.machine.clock_mode);
   if (!clock)

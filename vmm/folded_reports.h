@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "vmm/engine.h"
+#include "vmm/maybe_count.h"
 #include "vmm/report_digest.h"
 
 namespace rrvm {
@@ -22,8 +23,7 @@ struct FoldedReports {
   // The report count from which the gate wants each exit itself (Gate::on_exit): an exit is
   // folded by the machine only when the count after it stays below.
   uint64_t gate_wants_at = UINT64_MAX;
-  uint64_t last_rip = 0;
-  uint64_t last_icount = 0;
+  MaybeCount last_icount = 0;
   std::array<uint64_t, 256> exits_by_reason{}; // since the recording's last stats sample
 
   // Input polls so far (Gate::take_input calls, whoever answered them). The machine answers a
@@ -34,15 +34,24 @@ struct FoldedReports {
   const std::atomic<bool>* input_waiting = nullptr;
 
   bool foldable() const { return digest.reports() + 1 < gate_wants_at; }
-  void fold(ExitReason reason, uint64_t rip, uint64_t icount) {
-    last_rip = rip;
-    last_icount = icount;
-    digest.exit(static_cast<uint8_t>(reason), rip, icount);
-    ++exits_by_reason[static_cast<uint8_t>(reason)];
+  void fold(ExitReason reason, uint64_t rip, MaybeCount icount) {
+    count(reason, icount);
+    digest.exit(static_cast<uint8_t>(reason), rip, *icount);
+  }
+  // A format 2 trace's replay folds its exits as that format did.
+  void fold_format2(ExitReason reason, uint64_t rip, MaybeCount icount) {
+    count(reason, icount);
+    digest.format2_exit(static_cast<uint8_t>(reason), rip, icount.value_or(0));
   }
   bool poll_is_empty() const {
     return polls < gate_polls_at &&
            !(input_waiting && input_waiting->load(std::memory_order_relaxed));
+  }
+
+private:
+  void count(ExitReason reason, MaybeCount icount) {
+    last_icount = icount;
+    ++exits_by_reason[static_cast<uint8_t>(reason)];
   }
 };
 

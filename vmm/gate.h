@@ -109,7 +109,7 @@ public:
 inline bool report_exit(Gate& gate, FoldedReports* folded, ExitReason reason, uint64_t rip,
                         MaybeCount icount) {
   if (folded && folded->foldable()) [[likely]] {
-    folded->fold(reason, rip, icount.value_or(0));
+    folded->fold(reason, rip, icount);
     return false;
   }
   return gate.on_exit(reason, rip, icount);
