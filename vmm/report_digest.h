@@ -14,7 +14,7 @@ class ReportDigest {
 public:
   // `icount` is MaybeCount's word as it stands: an engine that counts no instructions folds ~0.
   void exit(uint8_t reason, uint64_t rip, uint64_t icount) {
-    mix(rip ^ std::rotl(icount, 32) ^ uint64_t(reason) << 56);
+    mix(rip ^ reason ^ std::rotl(icount, 32));
   }
   // How formats 2.x folded an exit, which their replays must repeat: like the other reports, with
   // a tag, and 0 for an engine that counts no instructions.
@@ -42,7 +42,9 @@ private:
   static constexpr uint64_t kInjection = 5ull << 56;
   static constexpr uint64_t kGuestExit = 6ull << 56;
 
-  static constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ull; // odd: a bijection mod 2^64
+  // Odd, so that multiplying is a bijection mod 2^64. The exits' fits an instruction's immediate.
+  static constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ull;
+  static constexpr uint64_t kExitMultiplier = 0x7feb352dull;
 
   // One multiplication per report: the fields are spread by rotation, so a change to any one of
   // them changes the folded word, and each fold is a bijection of the running hash for given
@@ -56,7 +58,7 @@ private:
   // The multiplication carries differences only upwards; the rotation brings the high bits down
   // before the next one, so two differences cancel no more easily than under fold()'s xorshift.
   void mix(uint64_t word) {
-    hash_ = std::rotl(hash_ ^ word, 29) * kMultiplier;
+    hash_ = std::rotl(hash_ ^ word, 29) * kExitMultiplier;
     ++reports_;
   }
 
