@@ -18,6 +18,10 @@
 
 namespace rrvm {
 
+// The input flag of a gate whose input never arrives from elsewhere (a replay's): pointing at it
+// spares every poll a null test.
+inline const std::atomic<bool> kNoInputEver{false};
+
 struct FoldedReports {
   ReportDigest digest;
   // The report count from which the gate wants each exit itself (Gate::on_exit): an exit is
@@ -31,7 +35,7 @@ struct FoldedReports {
   // input, or a stop request) is set.
   uint64_t polls = 0;
   uint64_t gate_polls_at = UINT64_MAX;
-  const std::atomic<bool>* input_waiting = nullptr;
+  const std::atomic<bool>* input_waiting = &kNoInputEver;
 
   bool foldable() const { return digest.reports() + 1 < gate_wants_at; }
   void fold(ExitReason reason, uint64_t rip, MaybeCount icount) {
@@ -44,8 +48,7 @@ struct FoldedReports {
     digest.format2_exit(static_cast<uint8_t>(reason), rip, icount.value_or(0));
   }
   bool poll_is_empty() const {
-    return polls < gate_polls_at &&
-           !(input_waiting && input_waiting->load(std::memory_order_relaxed));
+    return polls < gate_polls_at && !input_waiting->load(std::memory_order_relaxed);
   }
 
 private:
