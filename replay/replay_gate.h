@@ -73,12 +73,21 @@ public:
 
   // For the debugger's `monitor goto EVENT`: the machine stops (Machine::run returns kStopped)
   // after the first exit at which `index` events have been consumed; nullopt: no such stop.
-  void stop_at_event(std::optional<uint64_t> index) { stop_at_event_ = index; }
+  void stop_at_event(std::optional<uint64_t> index) {
+    stop_position_ = index.value_or(UINT64_MAX);
+    // A stop request that came meanwhile must not be overwritten (request_stop stores its flag
+    // before the position).
+    if (user_stop_) stop_position_ = 0;
+  }
+  // Asked at every exit: one comparison covers both kinds of stop.
   bool stop_requested() const override {
-    return user_stop_.load() || (stop_at_event_ && position() >= *stop_at_event_);
+    return position() >= stop_position_.load(std::memory_order_relaxed);
   }
   // Ends the replay at the next exit (a stop signal). Callable from any thread.
-  void request_stop() { user_stop_ = true; }
+  void request_stop() {
+    user_stop_ = true;
+    stop_position_ = 0;
+  }
 
 private:
   // Whether the recording hashed the registers at this exit.
@@ -158,7 +167,9 @@ private:
       0; // trace index of the current event (or of the event expect() refused)
   // Read by the progress display's thread; written only by the vCPU thread.
   std::atomic<uint64_t> consumed_ = 0;
-  std::optional<uint64_t> stop_at_event_;
+  // The position at which stop_requested() answers yes: stop_at_event's, or 0 once a stop was
+  // requested.
+  std::atomic<uint64_t> stop_position_ = UINT64_MAX;
   std::atomic<bool> user_stop_{false};
 
   // The input polls so far; under --verify hashes also the digest and the last exit's count.

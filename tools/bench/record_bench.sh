@@ -37,21 +37,29 @@ wall() {
 min() { printf '%s\n' "$@" | sort -g | head -1; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 
-# Best wall times of two commands, alternated round by round so that load from other processes
-# on the host falls on both alike. Sets A and B. A file each command writes (third and fourth
-# arguments, optional) is removed before it, untimed: replacing a file costs its deletion, which
-# on a file system mounted with `discard` (ext4 here) waits for the device, ~0.2 ms.
-best_of_pair() {
-  local -a first=() second=()
-  local cmd_a=$1 cmd_b=$2 out_a=${3:-} out_b=${4:-}
-  for _ in $(seq "$rounds"); do
-    [ -n "$out_a" ] && rm -f "$out_a"
-    first+=("$(eval wall "$cmd_a")")
-    [ -n "$out_b" ] && rm -f "$out_b"
-    second+=("$(eval wall "$cmd_b")")
+# Best wall times of up to three commands, run in turn round by round so that load from other
+# processes on the host falls on all alike: sets A, B and C. The arguments come in pairs: a file the
+# command writes (removed before it, untimed: replacing a file costs its deletion, which on a file
+# system mounted with `discard`, ext4 here, waits for the device, ~0.2 ms; "" for none), then the
+# command.
+best_of_turns() {
+  local -a outs=() cmds=() times=()
+  while [ $# -gt 0 ]; do
+    outs+=("$1") cmds+=("$2") times+=("")
+    shift 2
   done
-  A=$(min "${first[@]}")
-  B=$(min "${second[@]}")
+  local i
+  for _ in $(seq "$rounds"); do
+    for i in "${!cmds[@]}"; do
+      [ -n "${outs[$i]}" ] && rm -f "${outs[$i]}"
+      times[i]+="$(eval wall "${cmds[$i]}") "
+    done
+  done
+  local -a names=(A B C)
+  for i in "${!cmds[@]}"; do
+    # shellcheck disable=SC2086 # the times are words
+    printf -v "${names[$i]}" '%s' "$(min ${times[$i]})"
+  done
 }
 
 # io_loop_real's iteration count is its image's last dword (little-endian).
@@ -98,15 +106,14 @@ for engine in "${engines[@]}"; do
     fi
     clock=""
     [[ $mode == --clock* ]] && clock=$mode # run takes the clock but not --verify
-    best_of_pair "$rrvm run --engine $engine --serial none $clock $io_loop" \
-      "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop" "" "$trace"
-    run_200k=$A record_200k=$B
+    best_of_turns "" "$rrvm run --engine $engine --serial none $clock $io_loop" \
+      "$trace" "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop" \
+      "" "$rrvm replay --serial none $trace"
+    run_200k=$A record_200k=$B replay_200k=$C
     # The exit count comes from the footer's statistics: a --verify hashes trace logs no exits.
     exits=$("$rrvm" dump --count 0 "$trace" | sed -n 's/^stat total number of vm exits *\t\([0-9]*\)$/\1/p')
     events=$("$rrvm" dump --count 0 "$trace" | sed -n 's/^footer: \([0-9]*\) events.*/\1/p')
     bytes=$(stat -c %s "$trace")
-    replay_200k=$(min "$(wall "$rrvm" replay --serial none "$trace")" \
-      "$(wall "$rrvm" replay --serial none "$trace")")
     echo "exit-heavy (io_loop_real, $exits exits), $label: run ${A}s, record ${B}s," \
       "record/run $(ratio "$B" "$A") (target <= 1.02), replay ${replay_200k}s," \
       "replay/record $(ratio "$replay_200k" "$B") (target < 1)"
@@ -115,10 +122,10 @@ for engine in "${engines[@]}"; do
     if [ "$engine" = emu ]; then
       # An emu exit is cheap enough that fixed costs show at 200 000 exits: ten times as many
       # separate the cost of each exit from the cost of starting and finishing a trace.
-      best_of_pair "$rrvm run --engine $engine --serial none $clock $io_loop_2m" \
-        "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop_2m" "" "$trace"
-      replay_2m=$(min "$(wall "$rrvm" replay --serial none "$trace")" \
-        "$(wall "$rrvm" replay --serial none "$trace")")
+      best_of_turns "" "$rrvm run --engine $engine --serial none $clock $io_loop_2m" \
+        "$trace" "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop_2m" \
+        "" "$rrvm replay --serial none $trace"
+      replay_2m=$C
       echo "  at 2 000 000 exits (~100 ms, steadier): run ${A}s, record ${B}s," \
         "record/run $(ratio "$B" "$A"), replay ${replay_2m}s, replay/record $(ratio "$replay_2m" "$B")"
       echo "  per exit, from 200 000 to 2 000 000 exits: run" \
@@ -133,16 +140,16 @@ for engine in "${engines[@]}"; do
   # fixed costs (the trace's set-up, the image compressed at zstd's level 19: ~2 ms) weigh as
   # little in the ratio as they do in a real recording.
   if [ "$engine" = emu ]; then iterations=300000000; else iterations=150000; fi
-  best_of_pair "$rrvm run --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
-    "$rrvm record -o $trace --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
-    "" "$trace"
+  best_of_turns "" "$rrvm run --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
+    "$trace" "$rrvm record -o $trace --engine $engine --serial none --append $iterations $guests/compute_long.elf"
   echo "compute-bound (compute_long, $iterations iterations): run ${A}s, record ${B}s," \
     "record/run $(ratio "$B" "$A") (target <= 1.02)"
 
   "$rrvm" record -o "$trace" --engine "$engine" --serial none "$guests/idle_pit_long.elf" \
     >/dev/null 2>&1 || true
-  best_of_pair "$rrvm record -o $work/idle.trace --engine $engine --serial none $guests/idle_pit_long.elf" \
-    "$rrvm replay --serial none $trace" "$work/idle.trace"
+  best_of_turns "$work/idle.trace" \
+    "$rrvm record -o $work/idle.trace --engine $engine --serial none $guests/idle_pit_long.elf" \
+    "" "$rrvm replay --serial none $trace"
   echo "idle (idle_pit_long, 500 ticks with HLT): record ${A}s, replay ${B}s," \
     "record/replay $(ratio "$A" "$B") (target >= 5)"
 done
@@ -155,11 +162,11 @@ if command -v qemu-system-i386 >/dev/null; then
     -device isa-debug-exit,iobase=0xf4,iosize=4)
   for guest in hello_multiboot pit_multiboot; do
     kernel=$guests/$guest.elf
-    best_of_pair "${qemu[*]} -icount shift=auto,rr=record,rrfile=$work/q.rr -kernel $kernel" \
-      "${qemu[*]} -icount shift=auto,rr=replay,rrfile=$work/q.rr -kernel $kernel" "$work/q.rr"
+    best_of_turns "$work/q.rr" "${qemu[*]} -icount shift=auto,rr=record,rrfile=$work/q.rr -kernel $kernel" \
+      "" "${qemu[*]} -icount shift=auto,rr=replay,rrfile=$work/q.rr -kernel $kernel"
     qemu_record=$A qemu_replay=$B qemu_bytes=$(stat -c %s "$work/q.rr")
-    best_of_pair "$rrvm record -o $work/r.trace --engine emu --serial none $kernel" \
-      "$rrvm replay --serial none $work/r.trace" "$work/r.trace"
+    best_of_turns "$work/r.trace" "$rrvm record -o $work/r.trace --engine emu --serial none $kernel" \
+      "" "$rrvm replay --serial none $work/r.trace"
     echo "$guest: QEMU record ${qemu_record}s, replay ${qemu_replay}s, log $qemu_bytes bytes;" \
       "rrvm emu record ${A}s, replay ${B}s, trace $(stat -c %s "$work/r.trace") bytes"
   done
