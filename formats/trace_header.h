@@ -27,6 +27,8 @@ namespace rrvm {
 constexpr uint16_t kTraceFormatMajor = 3;
 constexpr uint16_t kTraceFormatMinor = 0;
 constexpr uint16_t kOldestTraceFormatMajor = 1;
+// The first major whose digest folds exits with ReportDigest::exit (before: format2_exit).
+constexpr uint16_t kExitFoldFormatMajor = 3;
 
 struct TraceMachine {
   uint64_t memory_bytes = 0;

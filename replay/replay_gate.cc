@@ -55,7 +55,7 @@ std::string describe(const Event& e) {
 } // namespace
 
 ReplayGate::ReplayGate(EventSource& events, VerifyMode mode, uint16_t format_major)
-    : events_(events), mode_(mode), format2_exits_(format_major < 3) {
+    : events_(events), mode_(mode), format2_exits_(format_major < kExitFoldFormatMajor) {
   plan();
 }
 
