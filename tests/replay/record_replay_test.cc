@@ -66,6 +66,7 @@ const Guest kGuests[] = {
     {"pit_real", "pit_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
     {"rtc_real", "rtc_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
     {"io_loop_real", "io_loop_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
+    {"port_poll_real", "port_poll_real.bin", {"--flat", "0x7c00"}, 1, nullptr, nullptr, true},
     {"hang_real", "hang_real.bin", {"--flat", "0x7c00"}, 72, nullptr, nullptr, true},
     {"poweroff_real", "poweroff_real.bin", {"--flat", "0x7c00"}, 80, nullptr, nullptr, true},
     {"reset_real", "reset_real.bin", {"--flat", "0x7c00"}, 82, nullptr, nullptr, true},
