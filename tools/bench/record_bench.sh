@@ -3,9 +3,9 @@
 # times:
 #   - `record` vs `run` and `replay` vs `record` on an exit-heavy guest (io_loop_real patched to
 #     200 000 port exits), on emu in its default mode (--verify hashes, adaptive clock), with
-#     --clock icount and with --verify exits; the same on emu for a guest whose every exit reads a
-#     port (port_poll_real, 2 000 000 reads); `record` vs `run` on a compute-bound guest
-#     (compute_long: most of a second of computation, no exits, no timer);
+#     --clock icount and with --verify exits; on emu in its default mode also for a guest whose
+#     every exit reads a port (port_poll_real, 2 000 000 reads); `record` vs `run` on a
+#     compute-bound guest (compute_long: most of a second of computation, no exits, no timer);
 #   - trace bytes on disk per exit for the exit-heavy guest;
 #   - replay vs record of a guest that idles nearly all the time (idle_pit_long: 500 PIT ticks
 #     at 1 kHz with HLT between them);
