@@ -9,10 +9,18 @@
 
 namespace rrvm {
 
+namespace {
+
+// Tries at reading the clock and the times of one moment (read_together): a preemption is
+// milliseconds long and the three reads a few microseconds, so a second try almost always does.
+constexpr int kReadTries = 4;
+
+} // namespace
+
 HostSampler::HostSampler()
     : fd_(::open(("/proc/self/task/" + std::to_string(::gettid()) + "/schedstat").c_str(),
                  O_RDONLY | O_CLOEXEC)),
-      base_(read()), start_ns_(host_monotonic_ns()) {}
+      start_(read_together()) {}
 
 HostSampler::SchedTimes HostSampler::read() const {
   SchedTimes t;
@@ -26,14 +34,28 @@ HostSampler::SchedTimes HostSampler::read() const {
   return t;
 }
 
-HostSampler::SchedTimes HostSampler::sched_times() const {
-  SchedTimes now = read();
-  if (now.run_ns < base_.run_ns || now.wait_ns < base_.wait_ns) return {}; // the file went away
-  return {now.run_ns - base_.run_ns, now.wait_ns - base_.wait_ns};
+// The scheduler credits a wait to the thread when the thread runs again, so the times a running
+// thread reads are complete. A preemption between reading them and reading the clock would put
+// the whole wait on the wrong side of the clock's moment: with busy processes on the thread's CPU
+// an interval of a few milliseconds then showed 250 % ready. The clock is read between two reads
+// of the times, and read again if the wait grew between them.
+HostSampler::Moment HostSampler::read_together() const {
+  Moment m{};
+  for (int tries = 0; tries < kReadTries; ++tries) {
+    const SchedTimes before = read();
+    m.host_ns = host_monotonic_ns();
+    m.times = read();
+    if (m.times.wait_ns == before.wait_ns) break;
+  }
+  return m;
 }
 
-uint64_t HostSampler::elapsed_ns() const {
-  return host_monotonic_ns() - start_ns_;
+HostSampler::Reading HostSampler::now() const {
+  const Moment m = read_together();
+  const SchedTimes& base = start_.times;
+  if (m.times.run_ns < base.run_ns || m.times.wait_ns < base.wait_ns) // the file went away
+    return {m.host_ns - start_.host_ns, 0, 0};
+  return {m.host_ns - start_.host_ns, m.times.run_ns - base.run_ns, m.times.wait_ns - base.wait_ns};
 }
 
 double ready_percent(uint64_t ready_ns, uint64_t interval_ns) {

@@ -24,20 +24,30 @@ public:
   // Measures the calling thread (the vCPU thread) from now on.
   HostSampler();
 
+  // The thread's scheduler times and the host clock, since construction; the times are zeros
+  // when the kernel keeps no schedstat (CONFIG_SCHED_INFO off).
+  struct Reading {
+    uint64_t elapsed_ns = 0;
+    uint64_t run_ns = 0;
+    uint64_t wait_ns = 0;
+  };
+  Reading now() const;
+
+private:
   struct SchedTimes {
     uint64_t run_ns = 0;
     uint64_t wait_ns = 0;
   };
-  // Since construction; zeros when the kernel keeps no schedstat (CONFIG_SCHED_INFO off).
-  SchedTimes sched_times() const;
-  uint64_t elapsed_ns() const;
-
-private:
+  struct Moment {
+    uint64_t host_ns;
+    SchedTimes times;
+  };
   SchedTimes read() const;
+  // The host clock and the scheduler times as of one moment: see host_sampler.cc.
+  Moment read_together() const;
 
-  UniqueFd fd_; // kept open: a sample is then one pread
-  SchedTimes base_;
-  uint64_t start_ns_;
+  UniqueFd fd_; // kept open: a reading is then two preads
+  Moment start_;
 };
 
 // Ready % of an interval as VMware defines it: ready_ms / (interval_s × 1000) × 100.

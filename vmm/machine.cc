@@ -460,8 +460,8 @@ void Machine::take_sample() {
 }
 
 HostSample Machine::host_sample() const {
-  const HostSampler::SchedTimes times = sampler_->sched_times();
-  return {sampler_->elapsed_ns(), times.run_ns, times.wait_ns, stats_.get(VmStat::VCPU_IDLE_TICKS),
+  const HostSampler::Reading now = sampler_->now();
+  return {now.elapsed_ns, now.run_ns, now.wait_ns, stats_.get(VmStat::VCPU_IDLE_TICKS),
           stats_.get(VmStat::VMEXIT_COUNT)};
 }
 

@@ -1,0 +1,70 @@
+// HostSampler's readings against the scheduler: a busy process on the sampling thread's CPU
+// preempts it for milliseconds at a time, and no interval between two readings may then hold
+// more waiting than it lasts (stats_test once saw an interval at 250 % ready).
+#include <csignal>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vmm/host_sampler.h"
+#include "vmm/live_gate.h"
+
+namespace rrvm {
+namespace {
+
+// Pins the calling thread to the CPU it is on, and a spinning child process beside it.
+class CpuCompetitor {
+public:
+  CpuCompetitor() {
+    sched_getaffinity(0, sizeof saved_, &saved_);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    sched_setaffinity(0, sizeof one, &one);
+    pid_ = fork();
+    if (pid_ == 0) {
+      for (;;)
+        asm volatile("" ::: "memory"); // a loop the compiler must keep
+    }
+  }
+  ~CpuCompetitor() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    sched_setaffinity(0, sizeof saved_, &saved_);
+  }
+
+private:
+  cpu_set_t saved_;
+  pid_t pid_;
+};
+
+void spin_for(uint64_t ns) {
+  const uint64_t until = host_monotonic_ns() + ns;
+  while (host_monotonic_ns() < until) {
+  }
+}
+
+TEST(HostSampler, NoIntervalWaitsLongerThanItLasts) {
+  // The scheduler's clock and CLOCK_MONOTONIC tick apart by a little.
+  constexpr uint64_t kSlackNs = 50'000;
+  CpuCompetitor competitor;
+  HostSampler sampler;
+  HostSampler::Reading previous = sampler.now();
+  int preempted = 0;
+  const uint64_t until = host_monotonic_ns() + 300'000'000;
+  while (host_monotonic_ns() < until) {
+    spin_for(100'000);
+    const HostSampler::Reading now = sampler.now();
+    ASSERT_LE(now.wait_ns - previous.wait_ns, now.elapsed_ns - previous.elapsed_ns + kSlackNs)
+        << "an interval of " << now.elapsed_ns - previous.elapsed_ns << " ns waited "
+        << now.wait_ns - previous.wait_ns << " ns";
+    preempted += now.wait_ns != previous.wait_ns;
+    previous = now;
+  }
+  if (previous.run_ns == 0) GTEST_SKIP() << "this kernel keeps no schedstat";
+  EXPECT_GT(preempted, 0) << "the competitor never preempted the sampling thread";
+}
+
+} // namespace
+} // namespace rrvm
