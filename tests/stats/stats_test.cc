@@ -2,16 +2,15 @@
 // them, recorded and replayed deterministic counters equal, `rrvm stats` in its three forms, and
 // CPU ready time rising when another process competes for the vCPU's host CPU.
 #include <algorithm>
-#include <csignal>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <map>
 #include <sched.h>
 #include <set>
 #include <sstream>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/cpu_competitors.h"
 #include "tests/support/subprocess.h"
 
 namespace rrvm::test {
@@ -266,39 +265,11 @@ TEST(StatsTest, PlotIsWellFormedSvgWithOneSeriesPerCounterShown) {
   EXPECT_GT(*point_counts.begin(), 0u);
 }
 
-// Processes that keep one host CPU busy until destroyed.
-class Competitors {
-public:
-  Competitors(int cpu, int count) {
-    for (int i = 0; i < count; ++i) {
-      pid_t pid = fork();
-      if (pid == 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        sched_setaffinity(0, sizeof set, &set);
-        for (;;)
-          asm volatile("" ::: "memory"); // a loop the compiler must keep
-      }
-      pids_.push_back(pid);
-    }
-  }
-  ~Competitors() {
-    for (pid_t pid : pids_) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-
-private:
-  std::vector<pid_t> pids_;
-};
-
 // The recording's ready % over the run, checking each interval's is within 0-100.
 double recorded_ready_percent(int cpu, int competitors) {
   const std::string trace = temp_path("ready.trace");
   {
-    Competitors busy(cpu, competitors);
+    CpuCompetitors busy(cpu, competitors);
     ProcessResult recorded =
         record(trace, flat("spin_real.bin"), {"taskset", "-c", std::to_string(cpu)});
     EXPECT_EQ(recorded.status, 1) << recorded.err;

@@ -1,42 +1,32 @@
 // HostSampler's readings against the scheduler: a busy process on the sampling thread's CPU
 // preempts it for milliseconds at a time, and no interval between two readings may then hold
 // more waiting than it lasts (stats_test once saw an interval at 250 % ready).
-#include <csignal>
 #include <gtest/gtest.h>
 #include <sched.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "tests/support/cpu_competitors.h"
 #include "vmm/host_sampler.h"
 #include "vmm/live_gate.h"
 
 namespace rrvm {
 namespace {
 
-// Pins the calling thread to the CPU it is on, and a spinning child process beside it.
-class CpuCompetitor {
+// Pins the calling thread to the CPU it is on until destroyed.
+class PinnedToThisCpu {
 public:
-  CpuCompetitor() {
+  PinnedToThisCpu() : cpu_(sched_getcpu()) {
     sched_getaffinity(0, sizeof saved_, &saved_);
     cpu_set_t one;
     CPU_ZERO(&one);
-    CPU_SET(sched_getcpu(), &one);
+    CPU_SET(cpu_, &one);
     sched_setaffinity(0, sizeof one, &one);
-    pid_ = fork();
-    if (pid_ == 0) {
-      for (;;)
-        asm volatile("" ::: "memory"); // a loop the compiler must keep
-    }
   }
-  ~CpuCompetitor() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    sched_setaffinity(0, sizeof saved_, &saved_);
-  }
+  ~PinnedToThisCpu() { sched_setaffinity(0, sizeof saved_, &saved_); }
+  int cpu() const { return cpu_; }
 
 private:
+  int cpu_;
   cpu_set_t saved_;
-  pid_t pid_;
 };
 
 void spin_for(uint64_t ns) {
@@ -48,7 +38,8 @@ void spin_for(uint64_t ns) {
 TEST(HostSampler, NoIntervalWaitsLongerThanItLasts) {
   // The scheduler's clock and CLOCK_MONOTONIC tick apart by a little.
   constexpr uint64_t kSlackNs = 50'000;
-  CpuCompetitor competitor;
+  PinnedToThisCpu pinned;
+  test::CpuCompetitors competitor(pinned.cpu(), 1);
   HostSampler sampler;
   HostSampler::Reading previous = sampler.now();
   int preempted = 0;
