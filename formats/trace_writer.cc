@@ -88,12 +88,28 @@ private:
 
 TraceWriter::TraceWriter(const std::string& path, TraceHeader header, TraceWriterOptions options)
     : options_(options), file_(File::create(path)), full_(options.queued_batches + 1),
-      free_(options.queued_batches + 1) {
+      free_(options.queued_batches + 1), created_unix_ns_(now_unix_ns()) {
   options_.batch_events = std::clamp<uint32_t>(options_.batch_events, 1, kMaxBatchEvents);
+  batch_ = std::make_unique<EventColumns>();
+  batch_->kinds.reserve(options_.batch_events);
+  write_header(std::move(header));
+}
+
+TraceWriter::TraceWriter(const std::string& path, HeaderBuilder build_header,
+                         TraceWriterOptions options)
+    : options_(options), file_(File::create(path)), full_(options.queued_batches + 1),
+      free_(options.queued_batches + 1), created_unix_ns_(now_unix_ns()) {
+  options_.batch_events = std::clamp<uint32_t>(options_.batch_events, 1, kMaxBatchEvents);
+  batch_ = std::make_unique<EventColumns>();
+  batch_->kinds.reserve(options_.batch_events);
+  start_worker(std::move(build_header));
+}
+
+void TraceWriter::write_header(TraceHeader header) {
   header.format_major = kTraceFormatMajor;
   header.format_minor = kTraceFormatMinor;
   header.rrvm_version = RRVM_VERSION;
-  header.created_unix_ns = now_unix_ns();
+  header.created_unix_ns = created_unix_ns_;
   header.host_kernel = host_kernel();
   header.host_cpu = host_cpu();
   const std::vector<uint8_t> encoded = encode_header(header);
@@ -105,18 +121,6 @@ TraceWriter::TraceWriter(const std::string& path, TraceHeader header, TraceWrite
   file_.write_all(preamble);
   write_frame(file_, FrameTag::kHeader, encoded);
   offset_ = preamble.size() + FrameHeader::kSize + encoded.size();
-
-  batch_ = std::make_unique<EventColumns>();
-  batch_->kinds.reserve(options_.batch_events);
-}
-
-void TraceWriter::start_worker() {
-  for (size_t i = 0; i < options_.queued_batches; ++i) {
-    auto spare = std::make_unique<EventColumns>();
-    spare->kinds.reserve(options_.batch_events);
-    free_.push(std::move(spare));
-  }
-  worker_ = std::thread([this] { run_worker(); });
 }
 
 TraceWriter::~TraceWriter() {
@@ -187,6 +191,15 @@ void TraceWriter::flush() {
   batch_ = *free_.pop();
 }
 
+void TraceWriter::start_worker(HeaderBuilder build_header) {
+  for (size_t i = 0; i < options_.queued_batches; ++i) {
+    auto spare = std::make_unique<EventColumns>();
+    spare->kinds.reserve(options_.batch_events);
+    free_.push(std::move(spare));
+  }
+  worker_ = std::thread([this, build = std::move(build_header)] { run_worker(build); });
+}
+
 void TraceWriter::stop_worker() {
   if (!worker_.joinable()) {
     // Nothing was ever handed off: the last chunk is written here rather than by a thread
@@ -208,7 +221,16 @@ void TraceWriter::stop_worker() {
   worker_.join();
 }
 
-void TraceWriter::run_worker() {
+void TraceWriter::run_worker(const HeaderBuilder& build_header) {
+  if (build_header) {
+    try {
+      write_header(build_header());
+    } catch (const Error& e) {
+      fail(e.code(), e.what());
+    } catch (const std::exception& e) {
+      fail(ExitCode::kInternal, e.what());
+    }
+  }
   ChunkEncoder encoder(options_.compression_level);
   while (std::optional<std::unique_ptr<EventColumns>> batch = full_.pop()) {
     EventColumns& columns = **batch;
@@ -228,16 +250,21 @@ void TraceWriter::write_chunk(ChunkEncoder& encoder, const EventColumns& columns
       for (size_t k = 0; k < kEventKindCount; ++k)
         kind_counts_[k] += columns.count(EventKind(k));
     } catch (const std::exception& e) {
-      failure_ = e.what();
-      failed_.store(true, std::memory_order_release);
+      fail(ExitCode::kIo, e.what());
     }
   }
   // Counted after a failure too, so that the producer never waits forever for a free batch.
   written_events_ += columns.size();
 }
 
+void TraceWriter::fail(ExitCode code, const std::string& message) {
+  failure_code_ = code;
+  failure_ = message;
+  failed_.store(true, std::memory_order_release);
+}
+
 void TraceWriter::throw_if_failed() const {
-  if (failed_.load(std::memory_order_acquire)) throw Error(ExitCode::kIo, failure_);
+  if (failed_.load(std::memory_order_acquire)) throw Error(failure_code_, failure_);
 }
 
 void TraceWriter::finish(const TraceSummary& summary) {

@@ -1,14 +1,16 @@
 // Writes a trace. The vCPU thread only appends to an in-memory batch (a few stores per event);
 // full batches go through a bounded queue to a background thread that encodes, compresses and
-// writes them as chunks. That thread starts with the first hand-off: a recording whose events fit
-// one chunk (most --verify hashes recordings of a second or less) writes it at finish() without. A
-// writer destroyed without finish() leaves a readable trace without a footer, like a killed
-// recording.
+// writes them as chunks. That thread starts with the first hand-off, so a recording whose events
+// fit one chunk (most --verify hashes recordings of a second or less) writes it at finish()
+// without; or at once, when it is given the header to build (large guest images: the guest starts
+// while they are hashed and compressed). A writer destroyed without finish() leaves a readable
+// trace without a footer, like a killed recording.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +21,7 @@
 #include "formats/event_columns.h"
 #include "formats/file.h"
 #include "formats/trace_header.h"
+#include "vmm/error.h"
 
 namespace rrvm {
 
@@ -33,8 +36,16 @@ struct TraceWriterOptions {
 class TraceWriter {
 public:
   // Creates `path` and writes the header, stamped with the format and rrvm versions, the time
-  // and the host. Throws Error(kIo).
+  // and the host. Throws Error(kIo), or Error(kBadInput) for images too large.
   TraceWriter(const std::string& path, TraceHeader header, TraceWriterOptions options = {});
+
+  // Called once, on the background thread: it may read only what stays unchanged until finish()
+  // (the guest's images do).
+  using HeaderBuilder = std::function<TraceHeader()>;
+  // Creates `path` (throws Error(kIo)) and starts the background thread, which builds, stamps
+  // and writes the header before any chunk. A header that fails fails the next hand-off (an
+  // append that fills a batch, end_chunk()) or finish().
+  TraceWriter(const std::string& path, HeaderBuilder build_header, TraceWriterOptions options = {});
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
   ~TraceWriter();
@@ -140,10 +151,14 @@ private:
       flush();
   }
   void flush();
-  void start_worker();
+  // With `build_header`, the thread writes the header first.
+  void start_worker(HeaderBuilder build_header = {});
   void stop_worker();
-  void run_worker();
+  void run_worker(const HeaderBuilder& build_header);
+  void write_header(TraceHeader header);
   void write_chunk(ChunkEncoder& encoder, const EventColumns& columns);
+  // On the worker: what failed, reported to the vCPU thread at its next hand-off.
+  void fail(ExitCode code, const std::string& message);
   void throw_if_failed() const;
 
   TraceWriterOptions options_;
@@ -154,8 +169,11 @@ private:
   BoundedQueue<std::unique_ptr<EventColumns>> full_;
   BoundedQueue<std::unique_ptr<EventColumns>> free_;
   std::thread worker_;
+  int64_t created_unix_ns_;
   std::atomic<bool> failed_{false};
-  std::string failure_; // written by the worker before it sets failed_
+  // Written by the worker before it sets failed_.
+  ExitCode failure_code_ = ExitCode::kIo;
+  std::string failure_;
   // Owned by the worker while it runs.
   std::vector<ChunkIndexEntry> index_;
   uint64_t written_events_ = 0; // events in the chunks written (or lost to a failure)

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <latch>
+#include <thread>
 #include <unistd.h>
 
 #include "formats/trace_reader.h"
@@ -196,6 +198,51 @@ TEST(TraceRoundTrip, WriterDestroyedWithoutFinishLeavesReadableTrace) {
   EXPECT_FALSE(reader.status().complete());
   EXPECT_EQ(reader.status().events, events.size());
   EXPECT_NE(reader.status().reason.find("no footer"), std::string::npos) << reader.status().reason;
+  unlink(path.c_str());
+}
+
+// Batches handed off while the writer's thread still builds the header land after it.
+TEST(TraceRoundTrip, HeaderBuiltOnTheWriterThreadPrecedesEveryChunk) {
+  const std::vector<Event> events = test::sample_events(200);
+  const std::string path = temp_path("built");
+  std::latch handed_off(1);
+  std::thread::id builder_thread;
+  {
+    TraceWriter writer(path,
+                       [&] {
+                         builder_thread = std::this_thread::get_id();
+                         handed_off.wait();
+                         return test::sample_header();
+                       },
+                       {.batch_events = 7, .queued_batches = 2});
+    for (size_t i = 0; i < events.size(); ++i) {
+      writer.append(events[i]);
+      if (i == 7) handed_off.count_down(); // one full batch is queued by now
+    }
+    writer.finish();
+  }
+  EXPECT_NE(builder_thread, std::this_thread::get_id());
+  TraceReader reader(path);
+  EXPECT_EQ(reader.header().images[0].sha256, test::sample_header().images[0].sha256);
+  EXPECT_EQ(reader.header().boot.command_line, test::sample_header().boot.command_line);
+  EXPECT_EQ(read_all(reader), events);
+  EXPECT_TRUE(reader.status().complete()) << reader.status().reason;
+  unlink(path.c_str());
+}
+
+TEST(TraceRoundTrip, HeaderThatFailsOnTheWriterThreadFailsFinishWithItsCode) {
+  const std::string path = temp_path("unbuilt");
+  TraceWriter writer(path, []() -> TraceHeader {
+    throw Error(ExitCode::kBadInput, "guest images too large for a trace header");
+  });
+  writer.exit(1, 0x1000);
+  try {
+    writer.finish();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kBadInput);
+    EXPECT_STREQ(e.what(), "guest images too large for a trace header");
+  }
   unlink(path.c_str());
 }
 

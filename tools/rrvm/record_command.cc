@@ -19,6 +19,7 @@ namespace {
 // negligible share of the trace.
 constexpr uint64_t kStatsSampleIntervalNs = 100'000'000;
 
+// All but the guest images (add_images).
 TraceHeader make_header(const MachineOptions& options, VerifyMode verify, const BootImage& image,
                         Engine& engine) {
   TraceHeader header;
@@ -33,6 +34,10 @@ TraceHeader make_header(const MachineOptions& options, VerifyMode verify, const 
   header.boot.flat_load_address = options.boot.flat ? options.boot.flat_address : 0;
   header.boot.command_line = options.boot.cmdline;
   header.boot.serial.backend = options.serial;
+  return header;
+}
+
+void add_images(TraceHeader& header, const BootImage& image) {
   std::vector<ImageSegment> segments;
   for (const auto& s : image.segments)
     segments.push_back({s.gpa, s.gpa, s.file_offset, s.file_size});
@@ -40,7 +45,6 @@ TraceHeader make_header(const MachineOptions& options, VerifyMode verify, const 
                                                  static_cast<uint8_t>(image.code_bits), segments));
   if (!image.initrd.empty())
     header.images.push_back(GuestImage::from_bytes(image.initrd_path, image.initrd, 0, {}));
-  return header;
 }
 
 TraceSummary make_summary(const VmStats& stats, const RunOutcome& outcome) {
@@ -51,6 +55,24 @@ TraceSummary make_summary(const VmStats& stats, const RunOutcome& outcome) {
   }
   if (outcome.kind == RunOutcome::Kind::kGuestExit) summary.guest_exit_status = outcome.status;
   return summary;
+}
+
+// zstd's level 19 compresses a small image at ~3 MB/s, and a Linux kernel's hash and compression
+// take tens of ms: above this size the writer's thread builds the header while the guest starts.
+// Below it, starting that thread early costs more (~0.3 ms) than the header.
+constexpr size_t kImageBytesWorthAThread = 4096;
+
+std::unique_ptr<TraceWriter> open_trace(const std::string& path, TraceHeader header,
+                                        const BootImage& image) {
+  if (image.file.size() + image.initrd.size() < kImageBytesWorthAThread) {
+    add_images(header, image);
+    return std::make_unique<TraceWriter>(path, std::move(header));
+  }
+  // `image` is the machine's, which outlives the writer.
+  return std::make_unique<TraceWriter>(path, [header = std::move(header), &image]() mutable {
+    add_images(header, image);
+    return std::move(header);
+  });
 }
 
 struct Recorded {
@@ -93,8 +115,9 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
   if (verify == VerifyMode::kHashes && !recomputes)
     throw Error(ExitCode::kUsage, "--verify hashes needs an engine that recomputes its exits: it "
                                   "records only on emu, and auto chose kvm");
-  TraceWriter writer(trace.temp_path(), make_header(options, verify, image, machine.engine()));
-  gate.start(writer, verify);
+  const std::unique_ptr<TraceWriter> writer =
+      open_trace(trace.temp_path(), make_header(options, verify, image, machine.engine()), image);
+  gate.start(*writer, verify);
   machine.set_sample_sink(kStatsSampleIntervalNs,
                           [&gate](const HostSample& sample) { gate.stats_sample(sample); });
   if (announce_engine && options.config.engine == EngineKind::kAuto)
@@ -106,10 +129,10 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
   // Once: the host-time counters then print as the trace stores them.
   const VmStats& stats = machine.final_stats();
   gate.finish(outcome.kind == RunOutcome::Kind::kStopped);
-  writer.finish(make_summary(stats, outcome));
+  writer->finish(make_summary(stats, outcome));
   trace.commit();
   serial.flush();
-  Recorded recorded{outcome, writer.event_count()};
+  Recorded recorded{outcome, writer->event_count()};
   if (outcome.kind == RunOutcome::Kind::kStopped && signals.received())
     recorded.outcome.message = stop_position(machine) + "; recorded " +
                                std::to_string(recorded.events) + " events to " + path;
