@@ -1,6 +1,6 @@
 #!/bin/bash
-# Record/replay benchmarks (issues 5 and 12), measured in one run as ratios, best of ROUNDS wall
-# times:
+# Record/replay benchmarks (issues 5 and 12), measured in one run as ratios of the best of ROUNDS
+# wall times, and as the median of the ratios round by round ("paired", with its quartiles):
 #   - `record` vs `run` and `replay` vs `record` on an exit-heavy guest (io_loop_real patched to
 #     200 000 port exits), on emu in its default mode (--verify hashes, adaptive clock), with
 #     --clock icount and with --verify exits; on emu in its default mode also for a guest whose
@@ -39,7 +39,8 @@ min() { printf '%s\n' "$@" | sort -g | head -1; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 
 # Best wall times of up to three commands, run in turn round by round so that load from other
-# processes on the host falls on all alike: sets A, B and C. The arguments come in pairs: a file the
+# processes on the host falls on all alike, the order reversed every other round: sets A, B and C,
+# and in TA, TB and TC every round's time (for `paired`). The arguments come in pairs: a file the
 # command writes (removed before it, untimed: replacing a file costs its deletion, which on a file
 # system mounted with `discard`, ext4 here, waits for the device, ~0.2 ms; "" for none), then the
 # command.
@@ -49,9 +50,14 @@ best_of_turns() {
     outs+=("$1") cmds+=("$2") times+=("")
     shift 2
   done
-  local i
+  local i round=0 order
   for _ in $(seq "$rounds"); do
-    for i in "${!cmds[@]}"; do
+    order=("${!cmds[@]}")
+    if ((round++ % 2)); then
+      order=()
+      for i in "${!cmds[@]}"; do order=("$i" "${order[@]}"); done
+    fi
+    for i in "${order[@]}"; do
       [ -n "${outs[$i]}" ] && rm -f "${outs[$i]}"
       times[i]+="$(eval wall "${cmds[$i]}") "
     done
@@ -60,7 +66,19 @@ best_of_turns() {
   for i in "${!cmds[@]}"; do
     # shellcheck disable=SC2086 # the times are words
     printf -v "${names[$i]}" '%s' "$(min ${times[$i]})"
+    printf -v "T${names[$i]}" '%s' "${times[$i]}"
   done
+}
+
+# The ratio of two commands' times round by round (second / first, from best_of_turns' TA, TB or
+# TC): its median and, in brackets, its quartiles. Rounds run back to back share the host's load
+# of the moment, so on a noisy host this resolves 1 % where two best-of times do not.
+paired() {
+  # shellcheck disable=SC2086 # the times are words
+  paste -d' ' <(printf '%s\n' $1) <(printf '%s\n' $2) | awk '{ print $2 / $1 }' | sort -g |
+    awk '{ r[NR] = $1 }
+      END { printf "%.3f [%.3f-%.3f]", r[int((NR + 1) / 2)], r[int((NR - 1) / 4) + 1],
+                   r[int(3 * (NR - 1) / 4) + 1] }'
 }
 
 # A loop guest's (io_loop_real's, port_poll_real's) iteration count is its image's last dword
@@ -114,13 +132,14 @@ for engine in "${engines[@]}"; do
       "$trace" "$rrvm record -o $trace --engine $engine --serial none $mode $io_loop" \
       "" "$rrvm replay --serial none $trace"
     run_200k=$A record_200k=$B replay_200k=$C
+    record_run=$(paired "$TA" "$TB") replay_record=$(paired "$TB" "$TC")
     # The exit count comes from the footer's statistics: a --verify hashes trace logs no exits.
     exits=$("$rrvm" dump --count 0 "$trace" | sed -n 's/^stat total number of vm exits *\t\([0-9]*\)$/\1/p')
     events=$("$rrvm" dump --count 0 "$trace" | sed -n 's/^footer: \([0-9]*\) events.*/\1/p')
     bytes=$(stat -c %s "$trace")
     echo "exit-heavy (io_loop_real, $exits exits), $label: run ${A}s, record ${B}s," \
-      "record/run $(ratio "$B" "$A") (target <= 1.02), replay ${replay_200k}s," \
-      "replay/record $(ratio "$replay_200k" "$B") (target < 1)"
+      "record/run $(ratio "$B" "$A"), paired $record_run (target <= 1.02), replay" \
+      "${replay_200k}s, replay/record $(ratio "$replay_200k" "$B"), paired $replay_record (target < 1)"
     echo "  trace $events events, $bytes bytes, $(echo "scale=2; $bytes / $exits" | bc) bytes/exit" \
       "(target <= 4)"
     if [ "$engine" = emu ]; then
@@ -131,7 +150,8 @@ for engine in "${engines[@]}"; do
         "" "$rrvm replay --serial none $trace"
       replay_2m=$C
       echo "  at 2 000 000 exits (~100 ms, steadier): run ${A}s, record ${B}s," \
-        "record/run $(ratio "$B" "$A"), replay ${replay_2m}s, replay/record $(ratio "$replay_2m" "$B")"
+        "record/run $(ratio "$B" "$A"), paired $(paired "$TA" "$TB"), replay ${replay_2m}s," \
+        "replay/record $(ratio "$replay_2m" "$B"), paired $(paired "$TB" "$TC")"
       echo "  per exit, from 200 000 to 2 000 000 exits: run" \
         "$(echo "scale=1; ($A - $run_200k) * 1000000000 / 1800000" | bc) ns, record" \
         "$(echo "scale=1; ($B - $record_200k) * 1000000000 / 1800000" | bc) ns, replay" \
@@ -146,8 +166,8 @@ for engine in "${engines[@]}"; do
       "$trace" "$rrvm record -o $trace --engine emu --serial none $port_poll_2m" \
       "" "$rrvm replay --serial none $trace"
     echo "port-read-heavy (port_poll_real, 2 000 000 port reads), default: run ${A}s, record ${B}s," \
-      "record/run $(ratio "$B" "$A") (target <= 1.02), replay ${C}s, replay/record $(ratio "$C" "$B")" \
-      "(target < 1)"
+      "record/run $(ratio "$B" "$A"), paired $(paired "$TA" "$TB") (target <= 1.02), replay ${C}s," \
+      "replay/record $(ratio "$C" "$B"), paired $(paired "$TB" "$TC") (target < 1)"
   fi
 
   # Most of a second of computation on each engine (emu's translator ~4 G, PVM's ring-0
@@ -158,7 +178,7 @@ for engine in "${engines[@]}"; do
   best_of_turns "" "$rrvm run --engine $engine --serial none --append $iterations $guests/compute_long.elf" \
     "$trace" "$rrvm record -o $trace --engine $engine --serial none --append $iterations $guests/compute_long.elf"
   echo "compute-bound (compute_long, $iterations iterations): run ${A}s, record ${B}s," \
-    "record/run $(ratio "$B" "$A") (target <= 1.02)"
+    "record/run $(ratio "$B" "$A"), paired $(paired "$TA" "$TB") (target <= 1.02)"
 
   "$rrvm" record -o "$trace" --engine "$engine" --serial none "$guests/idle_pit_long.elf" \
     >/dev/null 2>&1 || true
@@ -166,7 +186,7 @@ for engine in "${engines[@]}"; do
     "$rrvm record -o $work/idle.trace --engine $engine --serial none $guests/idle_pit_long.elf" \
     "" "$rrvm replay --serial none $trace"
   echo "idle (idle_pit_long, 500 ticks with HLT): record ${A}s, replay ${B}s," \
-    "record/replay $(ratio "$A" "$B") (target >= 5)"
+    "record/replay $(ratio "$A" "$B"), paired $(paired "$TB" "$TA") (target >= 5)"
 done
 
 if command -v qemu-system-i386 >/dev/null; then
