@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <ctime>
-#include <fstream>
+#include <fcntl.h>
+#include <string_view>
 #include <sys/utsname.h>
 #include <zstd.h>
 
@@ -11,6 +12,7 @@
 #include "formats/trace_codec.h"
 #include "formats/trace_container.h"
 #include "vmm/error.h"
+#include "vmm/unique_fd.h"
 
 namespace rrvm {
 namespace {
@@ -29,15 +31,21 @@ std::string host_kernel() {
   return std::string(u.sysname) + " " + u.release + " " + u.version + " " + u.machine;
 }
 
+// The first CPU's "model name", from one small read: /proc/cpuinfo makes a CPU's record as it is
+// read, sampling that CPU's frequency, so reading them all takes ~0.1 ms where the first takes
+// 0.02 (a short recording's whole set-up is ~0.4 ms).
 std::string host_cpu() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.starts_with("model name")) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
-    }
-  }
-  return "unknown";
+  const UniqueFd cpuinfo(::open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC));
+  std::array<char, 1024> buffer;
+  const ssize_t n = cpuinfo ? ::read(cpuinfo.get(), buffer.data(), buffer.size()) : -1;
+  if (n <= 0) return "unknown";
+  const std::string_view text(buffer.data(), size_t(n));
+  const size_t line = text.find("\nmodel name");
+  const size_t colon = text.find(':', line);
+  const size_t end = text.find('\n', colon);
+  if (line == text.npos || colon == text.npos || end == text.npos) return "unknown";
+  const size_t value = text.find_first_not_of(' ', colon + 1);
+  return std::string(text.substr(value, end - value));
 }
 
 void write_frame(File& file, FrameTag tag, std::span<const uint8_t> payload) {
