@@ -94,22 +94,22 @@ private:
   std::vector<uint8_t> out_;
 };
 
-TraceWriter::TraceWriter(const std::string& path, TraceHeader header, TraceWriterOptions options)
-    : options_(options), file_(File::create(path)), full_(options.queued_batches + 1),
+TraceWriter::TraceWriter(File file, TraceWriterOptions options)
+    : options_(options), file_(std::move(file)), full_(options.queued_batches + 1),
       free_(options.queued_batches + 1), created_unix_ns_(now_unix_ns()) {
   options_.batch_events = std::clamp<uint32_t>(options_.batch_events, 1, kMaxBatchEvents);
   batch_ = std::make_unique<EventColumns>();
   batch_->kinds.reserve(options_.batch_events);
+}
+
+TraceWriter::TraceWriter(const std::string& path, TraceHeader header, TraceWriterOptions options)
+    : TraceWriter(File::create(path), options) {
   write_header(std::move(header));
 }
 
 TraceWriter::TraceWriter(const std::string& path, HeaderBuilder build_header,
                          TraceWriterOptions options)
-    : options_(options), file_(File::create(path)), full_(options.queued_batches + 1),
-      free_(options.queued_batches + 1), created_unix_ns_(now_unix_ns()) {
-  options_.batch_events = std::clamp<uint32_t>(options_.batch_events, 1, kMaxBatchEvents);
-  batch_ = std::make_unique<EventColumns>();
-  batch_->kinds.reserve(options_.batch_events);
+    : TraceWriter(File::create(path), options) {
   start_worker(std::move(build_header));
 }
 

@@ -146,6 +146,7 @@ public:
   static constexpr uint32_t kMaxBatchEvents = 256 * 1024;
 
 private:
+  TraceWriter(File file, TraceWriterOptions options);
   void appended() {
     if (batch_->size() >= options_.batch_events) [[unlikely]]
       flush();
