@@ -3,10 +3,11 @@
 #pragma once
 
 #include <csignal>
-#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
+
+#include "tests/support/cpu_pinning.h"
 
 namespace rrvm::test {
 
@@ -16,10 +17,7 @@ public:
     for (int i = 0; i < count; ++i) {
       pid_t pid = fork();
       if (pid == 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        sched_setaffinity(0, sizeof set, &set);
+        pin_to_cpu(cpu);
         for (;;)
           asm volatile("" ::: "memory"); // a loop the compiler must keep
       }

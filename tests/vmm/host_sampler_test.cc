@@ -2,32 +2,14 @@
 // preempts it for milliseconds at a time, and no interval between two readings may then hold
 // more waiting than it lasts (stats_test once saw an interval at 250 % ready).
 #include <gtest/gtest.h>
-#include <sched.h>
 
 #include "tests/support/cpu_competitors.h"
+#include "tests/support/cpu_pinning.h"
 #include "vmm/host_sampler.h"
 #include "vmm/live_gate.h"
 
 namespace rrvm {
 namespace {
-
-// Pins the calling thread to the CPU it is on until destroyed.
-class PinnedToThisCpu {
-public:
-  PinnedToThisCpu() : cpu_(sched_getcpu()) {
-    sched_getaffinity(0, sizeof saved_, &saved_);
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu_, &one);
-    sched_setaffinity(0, sizeof one, &one);
-  }
-  ~PinnedToThisCpu() { sched_setaffinity(0, sizeof saved_, &saved_); }
-  int cpu() const { return cpu_; }
-
-private:
-  int cpu_;
-  cpu_set_t saved_;
-};
 
 void spin_for(uint64_t ns) {
   const uint64_t until = host_monotonic_ns() + ns;
@@ -38,7 +20,7 @@ void spin_for(uint64_t ns) {
 TEST(HostSampler, NoIntervalWaitsLongerThanItLasts) {
   // The scheduler's clock and CLOCK_MONOTONIC tick apart by a little.
   constexpr uint64_t kSlackNs = 50'000;
-  PinnedToThisCpu pinned;
+  test::PinnedToThisCpu pinned;
   test::CpuCompetitors competitor(pinned.cpu(), 1);
   HostSampler sampler;
   HostSampler::Reading previous = sampler.now();
