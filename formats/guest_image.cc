@@ -1,8 +1,10 @@
+#include <filesystem>
 #include <memory>
 #include <zstd.h>
 
 #include "formats/trace_container.h"
 #include "formats/trace_header.h"
+#include "vmm/boot/boot_file.h"
 #include "vmm/error.h"
 #include "vmm/sha256.h"
 
@@ -15,6 +17,25 @@ namespace {
 constexpr int kImageCompressionLevel = 19;
 constexpr int kLargeImageCompressionLevel = 3;
 constexpr size_t kLargeImageBytes = 1 << 20;
+
+// A referenced image's file, which must be the one recorded.
+std::vector<uint8_t> read_referenced(const GuestImage& image, const std::string& what) {
+  const std::string recorded = " (the trace references it: " + std::to_string(image.original_size) +
+                               " bytes, sha256 " + sha256_hex(image.sha256) + ")";
+  const Error changed(ExitCode::kBadInput,
+                      what + " " + image.name + " has changed since the recording" + recorded);
+  std::error_code error; // a missing file is read_boot_file's to report
+  if (std::filesystem::file_size(image.name, error) != image.original_size && !error) throw changed;
+  std::vector<uint8_t> out = [&] {
+    try {
+      return read_boot_file(what, image.name);
+    } catch (const Error& e) {
+      throw Error(e.code(), e.what() + recorded);
+    }
+  }();
+  if (out.size() != image.original_size || sha256_of(out) != image.sha256) throw changed;
+  return out;
+}
 
 } // namespace
 
@@ -37,9 +58,24 @@ GuestImage GuestImage::from_bytes(std::string name, std::span<const uint8_t> byt
   return image;
 }
 
+GuestImage GuestImage::referencing(const std::string& path, std::span<const uint8_t> bytes,
+                                   uint8_t mode_bits, std::vector<ImageSegment> segments) {
+  GuestImage image;
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  image.name = error ? path : absolute.lexically_normal().string();
+  image.original_size = bytes.size();
+  image.sha256 = sha256_of(bytes);
+  image.referenced = true;
+  image.mode_bits = mode_bits;
+  image.segments = std::move(segments);
+  return image;
+}
+
 std::vector<uint8_t> GuestImage::bytes() const {
   const std::string what = "guest image '" + name + "'";
   if (original_size > kMaxImageBytes) throw Error(ExitCode::kBadInput, what + " is too large");
+  if (referenced) return read_referenced(*this, "guest image");
   if (ZSTD_getFrameContentSize(zstd.data(), zstd.size()) != original_size)
     throw Error(ExitCode::kBadInput, what + ": compressed size field is wrong");
   std::vector<uint8_t> out(original_size);

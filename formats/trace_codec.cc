@@ -26,7 +26,8 @@ flatbuffers::Offset<fb::GuestImage> build_image(flatbuffers::FlatBufferBuilder& 
   const auto sha = b.CreateVector(image.sha256.data(), image.sha256.size());
   const auto zstd = b.CreateVector(image.zstd);
   const auto segs = b.CreateVectorOfStructs(segments);
-  return fb::CreateGuestImage(b, name, image.original_size, sha, zstd, image.mode_bits, segs);
+  return fb::CreateGuestImage(b, name, image.original_size, sha, zstd, image.mode_bits, segs,
+                              image.referenced);
 }
 
 } // namespace
@@ -106,6 +107,7 @@ std::optional<std::string> decode_header(std::span<const uint8_t> buffer, TraceH
       std::copy(in->sha256()->begin(), in->sha256()->end(), image.sha256.begin());
       if (in->zstd()) image.zstd.assign(in->zstd()->begin(), in->zstd()->end());
       image.mode_bits = in->mode_bits();
+      image.referenced = in->referenced();
       if (!elements_aligned<fb::LoadedSegment>(in->segments()))
         return "guest image '" + image.name + "' has misaligned segments";
       if (in->segments()) {

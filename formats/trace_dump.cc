@@ -155,8 +155,9 @@ void print_header(const std::string& path, const TraceReader& reader, std::ostre
   for (size_t i = 0; i < h.images.size(); ++i) {
     const GuestImage& image = h.images[i];
     out << "image " << i << ": " << image.name << ", " << image.original_size << " bytes ("
-        << image.zstd.size() << " compressed), " << int(image.mode_bits) << "-bit, sha256 "
-        << sha256_hex(image.sha256) << "\n";
+        << (image.referenced ? "referenced, not in the trace"
+                             : std::to_string(image.zstd.size()) + " compressed")
+        << "), " << int(image.mode_bits) << "-bit, sha256 " << sha256_hex(image.sha256) << "\n";
     for (const ImageSegment& s : image.segments)
       out << "  segment gpa " << hex_text(s.gpa) << " vaddr " << hex_text(s.vaddr)
           << " file offset " << hex_text(s.file_offset) << " size " << hex_text(s.size) << "\n";

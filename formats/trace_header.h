@@ -23,9 +23,10 @@ namespace rrvm {
 // 2.0 also added ClockTieEvent (EventBatch.clock_ties) and the clock mode "adaptive", whose
 // traces hold ties instead of clock samples. 3.0: ReportDigest folds an exit in fewer
 // operations, so a 2.x reader would find every --verify hashes recording diverged. This rrvm
-// still reads and replays 1.x and 2.x.
+// still reads and replays 1.x and 2.x. 3.1: a guest image may be referenced rather than stored
+// (GuestImage::referenced).
 constexpr uint16_t kTraceFormatMajor = 3;
-constexpr uint16_t kTraceFormatMinor = 0;
+constexpr uint16_t kTraceFormatMinor = 1;
 constexpr uint16_t kOldestTraceFormatMajor = 1;
 // The first major whose digest folds exits with ReportDigest::exit (before: format2_exit).
 constexpr uint16_t kExitFoldFormatMajor = 3;
@@ -64,19 +65,25 @@ struct ImageSegment {
   bool operator==(const ImageSegment&) const = default;
 };
 
-// A guest image stored in the trace, so a replay on another machine needs nothing else.
+// A guest image stored in the trace, so a replay on another machine needs nothing else; or, when
+// the user asked (record --images reference), only referenced: its path, size and sha256.
 struct GuestImage {
-  std::string name;
+  std::string name; // the path it was loaded from (absolute when referenced)
   uint64_t original_size = 0;
   std::array<uint8_t, 32> sha256{};
-  std::vector<uint8_t> zstd; // the whole file (an ELF stays an ELF), compressed
+  std::vector<uint8_t> zstd; // the whole file (an ELF stays an ELF), compressed (or none)
+  bool referenced = false;   // the file stays at `name`, outside the trace
   uint8_t mode_bits = 0;     // 16, 32 or 64: how the dump disassembles it
   std::vector<ImageSegment> segments;
 
   // Compresses and hashes `bytes`. The loader says what it loaded through `segments`.
   static GuestImage from_bytes(std::string name, std::span<const uint8_t> bytes, uint8_t mode_bits,
                                std::vector<ImageSegment> segments);
-  // The original file; throws Error(kBadInput) if it does not decompress to its size and hash.
+  // Hashes `bytes`, read from `path`, which the trace will name instead of holding them.
+  static GuestImage referencing(const std::string& path, std::span<const uint8_t> bytes,
+                                uint8_t mode_bits, std::vector<ImageSegment> segments);
+  // The original file, decompressed or read from its path; throws Error(kBadInput) if it is
+  // missing or does not match its recorded size and sha256.
   std::vector<uint8_t> bytes() const;
 };
 

@@ -2,12 +2,19 @@
 
 #include <cstdio>
 
+#include "vmm/error.h"
+
 namespace rrvm {
 
 std::optional<std::string> divergence_hint(const TraceHeader& header, const std::string& engine) {
   if (engine != "kvm") return std::nullopt;
   for (const GuestImage& image : header.images) {
-    const std::vector<uint8_t> bytes = image.bytes();
+    std::vector<uint8_t> bytes;
+    try {
+      bytes = image.bytes();
+    } catch (const Error&) {
+      continue; // a referenced file gone since the replay started: no hint from it
+    }
     for (const ImageSegment& segment : image.segments) {
       const uint64_t end = std::min<uint64_t>(segment.file_offset + segment.size, bytes.size());
       for (uint64_t i = segment.file_offset; i + 1 < end; ++i) {

@@ -8,6 +8,7 @@
 #include "formats/trace_reader.h"
 #include "formats/trace_writer.h"
 #include "tests/formats/trace_test_util.h"
+#include "vmm/sha256.h"
 
 namespace rrvm {
 namespace {
@@ -170,6 +171,31 @@ TEST(TraceRoundTrip, DamagedImageIsRefused) {
     EXPECT_EQ(e.code(), ExitCode::kBadInput);
     EXPECT_NE(std::string(e.what()).find("sha256"), std::string::npos);
   }
+}
+
+TEST(TraceRoundTrip, AReferencedImageKeepsItsPathAndHashAndReadsItsFile) {
+  const std::string file = temp_path("referenced.bin");
+  const std::vector<uint8_t> code = {0xf4, 0xeb, 0xfd};
+  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(code.data()), 3);
+  TraceHeader header = test::sample_header();
+  header.images = {GuestImage::referencing(file, code, 16, {{0x7c00, 0x7c00, 0, 3}})};
+  const std::string path = temp_path("referenced");
+  {
+    TraceWriter writer(path, header);
+    writer.finish({});
+  }
+  const GuestImage read = TraceReader(path).header().images.at(0);
+  EXPECT_TRUE(read.referenced);
+  EXPECT_TRUE(read.zstd.empty());
+  EXPECT_EQ(read.name, file);
+  EXPECT_EQ(read.original_size, 3u);
+  EXPECT_EQ(read.sha256, sha256_of(code));
+  EXPECT_EQ(read.segments, header.images[0].segments);
+  EXPECT_EQ(read.bytes(), code);
+  // An embedded image's flag reads back false, as it does from traces older than 3.1.
+  EXPECT_FALSE(TraceReader(RRVM_FORMATS_TEST_DATA "/format_1_0").header().images.at(0).referenced);
+  unlink(path.c_str());
+  unlink(file.c_str());
 }
 
 TEST(TraceRoundTrip, SeeksToEveryEvent) {

@@ -20,10 +20,13 @@ const char* const kRunUsage =
     "  run [options] KERNEL     boot KERNEL (Linux bzImage/vmlinux, multiboot ELF32, ELF64,\n"
     "                           or a --flat binary)\n";
 const char* const kRecordUsage =
-    "  record -o TRACE [--until-fail N] [options] KERNEL\n"
+    "  record -o TRACE [--until-fail N] [--images embed|reference] [options] KERNEL\n"
     "                           run KERNEL and record it into TRACE (written as TRACE.partial\n"
     "                           and renamed when the recording ends); --until-fail records up\n"
-    "                           to N runs and keeps the first that fails\n";
+    "                           to N runs and keeps the first that fails; --images reference\n"
+    "                           keeps KERNEL and --initrd out of TRACE (by default it holds\n"
+    "                           them): it names them by absolute path and sha256, and a\n"
+    "                           replay needs the same files there\n";
 const char* const kReplayUsage =
     "  replay TRACE [--engine kvm|emu] [--emu-translate on|off] [--serial WHERE] [--stats]\n"
     "               [--gdb [HOST:]PORT]\n"

@@ -37,14 +37,28 @@ TraceHeader make_header(const MachineOptions& options, VerifyMode verify, const 
   return header;
 }
 
-void add_images(TraceHeader& header, const BootImage& image) {
+// Where the trace keeps the guest's files (--images).
+enum class ImageStorage { kEmbedded, kReferenced };
+
+ImageStorage parse_image_storage(const std::optional<std::string>& value) {
+  if (!value || *value == "embed") return ImageStorage::kEmbedded;
+  if (*value == "reference") return ImageStorage::kReferenced;
+  throw Error(ExitCode::kUsage, "bad --images '" + *value + "': expected embed or reference");
+}
+
+void add_images(TraceHeader& header, const BootImage& image, ImageStorage storage) {
+  auto add = [&](const std::string& path, std::span<const uint8_t> bytes, uint8_t mode_bits,
+                 std::vector<ImageSegment> segments) {
+    header.images.push_back(
+        storage == ImageStorage::kReferenced
+            ? GuestImage::referencing(path, bytes, mode_bits, std::move(segments))
+            : GuestImage::from_bytes(path, bytes, mode_bits, std::move(segments)));
+  };
   std::vector<ImageSegment> segments;
   for (const auto& s : image.segments)
     segments.push_back({s.gpa, s.gpa, s.file_offset, s.file_size});
-  header.images.push_back(GuestImage::from_bytes(image.path, image.file,
-                                                 static_cast<uint8_t>(image.code_bits), segments));
-  if (!image.initrd.empty())
-    header.images.push_back(GuestImage::from_bytes(image.initrd_path, image.initrd, 0, {}));
+  add(image.path, image.file, static_cast<uint8_t>(image.code_bits), std::move(segments));
+  if (!image.initrd.empty()) add(image.initrd_path, image.initrd, 0, {});
 }
 
 TraceSummary make_summary(const VmStats& stats, const RunOutcome& outcome) {
@@ -63,16 +77,17 @@ TraceSummary make_summary(const VmStats& stats, const RunOutcome& outcome) {
 constexpr size_t kImageBytesWorthAThread = 4096;
 
 std::unique_ptr<TraceWriter> open_trace(const std::string& path, TraceHeader header,
-                                        const BootImage& image) {
+                                        const BootImage& image, ImageStorage storage) {
   if (image.file.size() + image.initrd.size() < kImageBytesWorthAThread) {
-    add_images(header, image);
+    add_images(header, image, storage);
     return std::make_unique<TraceWriter>(path, std::move(header));
   }
   // `image` is the machine's, which outlives the writer.
-  return std::make_unique<TraceWriter>(path, [header = std::move(header), &image]() mutable {
-    add_images(header, image);
-    return std::move(header);
-  });
+  return std::make_unique<TraceWriter>(path,
+                                       [header = std::move(header), &image, storage]() mutable {
+                                         add_images(header, image, storage);
+                                         return std::move(header);
+                                       });
 }
 
 struct Recorded {
@@ -83,8 +98,8 @@ struct Recorded {
 // One recording of the guest into `path`, written as PATH.partial and renamed into place when it
 // ends, however it ends (the prefix of a failed recording replays); only a process killed
 // outright leaves PATH.partial.
-Recorded record_once(MachineOptions options, const std::string& path, SerialOutput& serial,
-                     bool announce_engine, StopSignals& signals) {
+Recorded record_once(MachineOptions options, const std::string& path, ImageStorage storage,
+                     SerialOutput& serial, bool announce_engine, StopSignals& signals) {
   options.config.serial_output = [&serial](uint8_t byte) { serial.put(byte); };
   PartialOutput trace(path, /*keep_incomplete=*/true);
   LiveGate host(options.serial == "stdio");
@@ -115,8 +130,8 @@ Recorded record_once(MachineOptions options, const std::string& path, SerialOutp
   if (verify == VerifyMode::kHashes && !recomputes)
     throw Error(ExitCode::kUsage, "--verify hashes needs an engine that recomputes its exits: it "
                                   "records only on emu, and auto chose kvm");
-  const std::unique_ptr<TraceWriter> writer =
-      open_trace(trace.temp_path(), make_header(options, verify, image, machine.engine()), image);
+  const std::unique_ptr<TraceWriter> writer = open_trace(
+      trace.temp_path(), make_header(options, verify, image, machine.engine()), image, storage);
   gate.start(*writer, verify);
   machine.set_sample_sink(kStatsSampleIntervalNs,
                           [&gate](const HostSample& sample) { gate.stats_sample(sample); });
@@ -154,10 +169,12 @@ int record_command(const std::vector<std::string>& args) {
   std::vector<std::string> value_options = kMachineValueOptions;
   value_options.push_back("-o");
   value_options.push_back("--until-fail");
+  value_options.push_back("--images");
   CommandLine line(args, value_options, kMachineFlagOptions);
   auto output = line.value("-o");
   if (!output) throw Error(ExitCode::kUsage, "record needs -o TRACE");
   MachineOptions options = parse_machine_options(line);
+  const ImageStorage storage = parse_image_storage(line.value("--images"));
   std::vector<NamedPath> outputs = {{"-o", *output}};
   if (auto path = SerialOutput::file_path(options.serial))
     outputs.push_back({"--serial file:", *path});
@@ -170,7 +187,7 @@ int record_command(const std::vector<std::string>& args) {
   SerialOutput serial(options.serial);
   for (uint64_t attempt = 1; attempt <= attempts; ++attempt) {
     if (until_fail) std::cerr << "rrvm: attempt " << attempt << " of " << attempts << "\n";
-    Recorded recorded = record_once(options, *output, serial, attempt == 1, signals);
+    Recorded recorded = record_once(options, *output, storage, serial, attempt == 1, signals);
     if (int signal = signals.received();
         signal && recorded.outcome.kind == RunOutcome::Kind::kStopped)
       return report_signal_stop(signal, recorded.outcome.message);
