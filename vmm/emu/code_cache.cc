@@ -1,10 +1,15 @@
 #include "vmm/emu/code_cache.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "vmm/emu/cpu.h"
 #include "vmm/emu/handlers.h"
+#include "vmm/error.h"
 
 namespace rrvm::emu {
 
@@ -117,8 +122,22 @@ void CodeCache::mark_bytes(CodePage& page, const Block& b, uint64_t ppn) {
     page.code.set(i);
 }
 
+namespace {
+
+UniqueMapping map_fast_table() {
+  constexpr size_t kBytes = CodeCache::kFastSize * sizeof(CodeCache::FastSlot);
+  void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw Error(ExitCode::kInternal,
+                std::string("cannot map the code cache's table: ") + std::strerror(errno));
+  return UniqueMapping(p, kBytes);
+}
+
+} // namespace
+
 CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
-    : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1) {
+    : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1),
+      fast_mapping_(map_fast_table()), fast_(static_cast<FastSlot*>(fast_mapping_.get())) {
   blocks_.reserve(kExpectedBlocks);
   decoding_.reserve(kMaxBlockInsns);
   const ZydisMachineMode modes[3] = {ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_MACHINE_MODE_LEGACY_32,
@@ -264,13 +283,17 @@ void CodeCache::rebuild(uint64_t ppn) {
     mark_bytes(*page, *b, ppn);
 }
 
+void CodeCache::empty_slot_of(const Block& b) {
+  if (FastSlot& fast = fast_[slot(b.key)]; fast.block == &b) fast = {};
+}
+
 void CodeCache::retire(Block* b, uint64_t skip) {
   for (uint64_t page : {b->phys() & ~(kPageSize - 1), b->second_page}) {
     if (page == Block::kNoPage || page >> 12 == skip) continue;
     std::erase(pages_[page >> 12]->blocks, b);
     rebuild(page >> 12);
   }
-  if (fast_[slot(b->key)].block == b) fast_[slot(b->key)] = {};
+  empty_slot_of(*b);
   auto it = blocks_.find(b->key);
   retired_.push_back(std::move(it->second));
   blocks_.erase(it);
@@ -305,10 +328,13 @@ void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
 
 void CodeCache::clear() {
   cpu_.fetch_changed();
-  for (auto& [key, b] : blocks_)
+  for (auto& [key, b] : blocks_) {
+    // Slots hold only live blocks: emptying theirs empties the table, and touches no more of it
+    // than the guest's code did.
+    empty_slot_of(*b);
     retired_.push_back(std::move(b));
+  }
   blocks_.clear();
-  fast_.fill({});
   for (auto& page : pages_)
     page.reset();
 }
@@ -319,12 +345,13 @@ void CodeCache::set_translation(Block& b, TranslatedBlock t) {
 }
 
 void CodeCache::drop_translations() {
-  for (auto& [key, b] : blocks_)
+  for (auto& [key, b] : blocks_) {
     b->translation = nullptr;
+    if (FastSlot& fast = fast_[slot(key)]; fast.block == b.get())
+      fast.one_page_translation = nullptr;
+  }
   for (auto& b : retired_)
     b->translation = nullptr;
-  for (FastSlot& fast : fast_)
-    fast.one_page_translation = nullptr;
 }
 
 } // namespace rrvm::emu
