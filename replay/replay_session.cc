@@ -58,9 +58,13 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
   // A kvm recording looked at the clock only at its exits; emu must not add looks of its own.
   config.instruction_quanta = recorded == "emu";
   memory_ = std::make_unique<GuestMemory>(config.memory_bytes);
-  machine_ = std::make_unique<Machine>(
-      config, *memory_,
-      create_engine(config.engine, *memory_, config.clock_mode, config.emu_translate), gate_);
+  // An emu recording replays on the CPU it presented (a kvm one's, the host's, is not emu's).
+  std::optional<CpuidTable> cpuid;
+  if (recorded == "emu" && !h.machine.cpuid.empty()) cpuid = CpuidTable(h.machine.cpuid);
+  machine_ = std::make_unique<Machine>(config, *memory_,
+                                       create_engine(config.engine, *memory_, config.clock_mode,
+                                                     config.emu_translate, std::move(cpuid)),
+                                       gate_);
 
   const GuestImage& image = h.images[0];
   BootOptions boot;

@@ -41,7 +41,7 @@ CpuidTable CpuidTable::emulated(ClockMode clock) {
   std::vector<CpuidEntry> entries = {
       {0, 0, false, 0xd, fourcc("Genu"), fourcc("ntel"), fourcc("ineI")},
       {1, 0, false, 0x000306a9, 0x00000800, leaf1_ecx, leaf1_edx}, // family 6 model 58
-      {7, 0, true, 0, 0, 0, 0},
+      {7, 0, true, 0, 0, 0, 1u << 29}, // IA32_ARCH_CAPABILITIES (msr_model.cc)
       {0xd, 0, true, 0, 0, 0, 0},
       {0x80000000, 0, false, 0x80000008, 0, 0, 0},
       {0x80000001, 0, false, 0, 0, ext1_ecx, ext1_edx},

@@ -16,13 +16,14 @@ ClockMode host_following_clock(EngineKind kind) {
 }
 
 EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock,
-                           bool emu_translate) {
+                           bool emu_translate, std::optional<CpuidTable> emu_cpuid) {
   if (clock != ClockMode::kHost && kind == EngineKind::kKvm)
     throw Error(ExitCode::kUsage, std::string("--clock ") + clock_mode_name(clock) +
                                       " needs an instruction count: it runs only with "
                                       "--engine emu (or auto), not kvm");
   auto emu = [&] {
-    return std::make_unique<EmuEngine>(memory, CpuidTable::emulated(clock), emu_translate);
+    return std::make_unique<EmuEngine>(memory, emu_cpuid.value_or(CpuidTable::emulated(clock)),
+                                       emu_translate);
   };
   switch (kind) {
   case EngineKind::kKvm:

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "vmm/emu/emu_engine.h"
@@ -26,8 +27,11 @@ ClockMode host_following_clock(EngineKind kind);
 
 // The engine for `kind`, running the guest in `memory` (which must outlive it). The clocks of
 // the instruction count (kIcount, kAdaptive) need emu: auto picks it and kvm is refused (Error
-// kUsage). `emu_translate`: an emu engine translates hot code (EmuEngine).
+// kUsage). `emu_translate`: an emu engine translates hot code (EmuEngine). `emu_cpuid`: the CPU
+// an emu engine presents, by default CpuidTable::emulated(clock); a replay passes the one its
+// recording presented, which an older rrvm may have made differently.
 EngineChoice create_engine(EngineKind kind, GuestMemory& memory, ClockMode clock = ClockMode::kHost,
-                           bool emu_translate = kEmuTranslateByDefault);
+                           bool emu_translate = kEmuTranslateByDefault,
+                           std::optional<CpuidTable> emu_cpuid = std::nullopt);
 
 } // namespace rrvm

@@ -10,6 +10,7 @@ constexpr uint32_t kPlatformId = 0x17;
 constexpr uint32_t kFeatureControl = 0x3a;
 constexpr uint32_t kTscAdjust = 0x3b;
 constexpr uint32_t kBiosSignId = 0x8b; // IA32_UCODE_REV: microcode revision in bits 63:32
+constexpr uint32_t kArchCapabilities = 0x10a;
 constexpr uint32_t kMperf = 0xe7;
 constexpr uint32_t kAperf = 0xe8;
 constexpr uint32_t kSysenterCs = 0x174;

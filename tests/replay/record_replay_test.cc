@@ -343,6 +343,29 @@ TEST(RecordReplayTest, AnEmuRecordingRefusesKvm) {
   EXPECT_NE(r.err.find("replays only with --engine emu"), std::string::npos) << r.err;
 }
 
+TEST(RecordReplayTest, AnEmuReplayPresentsTheCpuItsRecordingPresented) {
+  // A trace made by an rrvm whose emulated CPU differed (here: another vendor) must replay as
+  // recorded, whatever CPU this rrvm emulates now.
+  const std::string trace = trace_path("cpuid_source");
+  const std::vector<std::string> flat = {"--engine", "emu", "--flat", "0x7c00",
+                                         guest_path("cpuid_real.bin")};
+  std::vector<std::string> argv = {rrvm_binary(), "record", "-o", trace};
+  argv.insert(argv.end(), flat.begin(), flat.end());
+  ProcessResult recorded = run_process(argv);
+  ASSERT_EQ(recorded.status, 1) << recorded.err;
+  EXPECT_EQ(recorded.out, "GenuineIntel\n");
+  const std::string altered = trace_path("cpuid_other_vendor");
+  rewrite_trace(
+      trace, altered, UINT64_MAX, [](Event&) {},
+      [](TraceHeader& h) {
+        for (CpuidEntry& e : h.machine.cpuid)
+          if (e.function == 0) e.ebx = 0x6d767272; // "rrvm"
+      });
+  ProcessResult replayed = run_process({rrvm_binary(), "replay", altered});
+  EXPECT_EQ(replayed.status, 1) << replayed.err;
+  EXPECT_EQ(replayed.out, "rrvmineIntel\n");
+}
+
 TEST(RecordReplayTest, KvmKicksAreFoundAgainByBreakpointAndState) {
   if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
   // The guest computes without exits while the PIT ticks: every tick arrives at a kick.

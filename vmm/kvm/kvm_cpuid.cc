@@ -57,6 +57,7 @@ constexpr uint32_t kLeaf1EcxDtes64 = 1u << 2, kLeaf1EcxVmx = 1u << 5, kLeaf1EcxS
 constexpr uint32_t kLeaf1EdxMce = 1u << 7, kLeaf1EdxMtrr = 1u << 12, kLeaf1EdxMca = 1u << 14,
                    kLeaf1EdxDs = 1u << 21, kLeaf1EdxAcpi = 1u << 22, kLeaf1EdxTm = 1u << 29;
 // IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD: SPEC_CTRL and friends.
+// The model answers ARCH_CAPABILITIES with emu's RDCL_NO, which the host's CPU may not deserve.
 constexpr uint32_t kLeaf7EdxSpeculationMsrs = 0xfc000000u;
 constexpr uint32_t kLeafDSub1EaxXsaves = 1u << 3; // IA32_XSS
 } // namespace msr_features
