@@ -24,9 +24,12 @@ EngineKind engine_kind(const std::string& name) {
 } // namespace
 
 ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions options)
-    : reader_(trace_path), events_(reader_),
-      gate_(events_, verify_mode(reader_.header()), reader_.header().format_major) {
-  const TraceHeader& h = reader_.header();
+    : ReplaySession(std::make_unique<TraceReader>(trace_path), std::move(options)) {}
+
+ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader, ReplayOptions options)
+    : reader_(std::move(reader)), events_(*reader_),
+      gate_(events_, verify_mode(reader_->header()), reader_->header().format_major) {
+  const TraceHeader& h = reader_->header();
   const std::optional<ClockMode> clock = parse_clock_mode(h.machine.clock_mode);
   if (!clock)
     throw Error(ExitCode::kBadInput,
@@ -81,13 +84,13 @@ ReplaySession::ReplaySession(const std::string& trace_path, ReplayOptions option
 }
 
 std::optional<uint64_t> ReplaySession::total_events() const {
-  if (!reader_.footer()) return std::nullopt;
-  return reader_.footer()->total_events;
+  if (!reader_->footer()) return std::nullopt;
+  return reader_->footer()->total_events;
 }
 
 std::optional<uint64_t> ReplaySession::kick_events() const {
-  if (!reader_.footer()) return std::nullopt;
-  return reader_.footer()->kind_counts[static_cast<size_t>(EventKind::kKick)];
+  if (!reader_->footer()) return std::nullopt;
+  return reader_->footer()->kind_counts[static_cast<size_t>(EventKind::kKick)];
 }
 
 size_t ReplaySession::restore(const ReplayCheckpoint& checkpoint) {

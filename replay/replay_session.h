@@ -33,8 +33,10 @@ public:
   // Throws Error(kBadInput) for an unusable trace, Error(kUsage) for an impossible engine choice
   // (an emu recording places its events by instruction count and replays only on emu).
   ReplaySession(const std::string& trace_path, ReplayOptions options);
+  // From a reader its caller opened (to look at the header first: a Linux trace's is ~10 MB).
+  ReplaySession(std::unique_ptr<TraceReader> reader, ReplayOptions options);
 
-  const TraceHeader& header() const { return reader_.header(); }
+  const TraceHeader& header() const { return reader_->header(); }
   Machine& machine() { return *machine_; }
   ReplayGate& gate() { return gate_; }
   // Events the trace holds, when its footer says.
@@ -53,7 +55,7 @@ public:
   size_t restore(const ReplayCheckpoint& checkpoint);
 
 private:
-  TraceReader reader_;
+  std::unique_ptr<TraceReader> reader_;
   TraceEventSource events_;
   ReplayGate gate_;
   std::unique_ptr<GuestMemory> memory_; // before machine_, which runs in it

@@ -37,11 +37,14 @@ int replay_command(const std::vector<std::string>& args) {
   if (auto path = SerialOutput::file_path(serial_spec))
     outputs.push_back({"--serial file:", *path});
   require_distinct_files({{"TRACE", trace}}, outputs);
-  check_trace_header(trace, TraceReader(trace).header());
+  // Read once: the session replays from this reader.
+  auto reader = std::make_unique<TraceReader>(trace);
+  check_trace_header(trace, reader->header());
 
   StopSignals signals;
   SerialOutput serial(serial_spec);
   if (auto address = line.value("--gdb")) {
+    reader.reset(); // the debugger opens the trace for each session it makes
     // --stats compares the statistics as a replay without gdb does, when gdb let it end.
     auto compare_stats = [&](Machine& machine) {
       serial.flush();
@@ -53,8 +56,8 @@ int replay_command(const std::vector<std::string>& args) {
         trace, {engine, [&serial](uint8_t b) { serial.put(b); }, translate, kernel_cache_dir()},
         *address, compare_stats);
   }
-  ReplaySession session(trace, {engine, [&serial](uint8_t byte) { serial.put(byte); }, translate,
-                                kernel_cache_dir()});
+  ReplaySession session(std::move(reader), {engine, [&serial](uint8_t byte) { serial.put(byte); },
+                                            translate, kernel_cache_dir()});
   // The machine replays no kick that ends the run, so a stop may interrupt the replay anywhere.
   const auto stop = signals.on_stop([&session] {
     session.gate().request_stop();
