@@ -347,11 +347,8 @@ TEST(RecordReplayTest, AnEmuReplayPresentsTheCpuItsRecordingPresented) {
   // A trace made by an rrvm whose emulated CPU differed (here: another vendor) must replay as
   // recorded, whatever CPU this rrvm emulates now.
   const std::string trace = trace_path("cpuid_source");
-  const std::vector<std::string> flat = {"--engine", "emu", "--flat", "0x7c00",
-                                         guest_path("cpuid_real.bin")};
-  std::vector<std::string> argv = {rrvm_binary(), "record", "-o", trace};
-  argv.insert(argv.end(), flat.begin(), flat.end());
-  ProcessResult recorded = run_process(argv);
+  ProcessResult recorded = run_process({rrvm_binary(), "record", "-o", trace, "--engine", "emu",
+                                        "--flat", "0x7c00", guest_path("cpuid_real.bin")});
   ASSERT_EQ(recorded.status, 1) << recorded.err;
   EXPECT_EQ(recorded.out, "GenuineIntel\n");
   const std::string altered = trace_path("cpuid_other_vendor");
