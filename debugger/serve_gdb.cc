@@ -51,18 +51,20 @@ int serve_gdb(const std::string& trace_path, ReplayOptions options, gdb::Listene
     if (sink && !(controller_ptr && controller_ptr->replaying_covered_ground())) sink(byte);
   };
   // What a kvm replay hands over to for going backwards: the same trace and output on emu.
-  const std::string cache = options.kernel_cache_dir;
-  auto emu_replay = [trace_path, output = options.serial_output, cache] {
-    return std::make_unique<ReplaySession>(
-        trace_path, ReplayOptions{"emu", output, kEmuTranslateByDefault, cache});
+  ReplayOptions on_emu = options;
+  on_emu.engine = "emu";
+  on_emu.emu_translate = kEmuTranslateByDefault;
+  auto emu_replay = [trace_path, on_emu] {
+    return std::make_unique<ReplaySession>(trace_path, on_emu);
   };
   ReplaySession session(trace_path, std::move(options));
   gdb::ReplayController controller(session, emu_replay);
   controller_ptr = &controller;
   // History queries scan the trace on a replay of their own, whose output the user has seen.
-  auto history_replay = [trace_path, cache] {
-    return std::make_unique<ReplaySession>(trace_path,
-                                           ReplayOptions{"emu", {}, kEmuTranslateByDefault, cache});
+  ReplayOptions quiet = on_emu;
+  quiet.serial_output = {};
+  auto history_replay = [trace_path, quiet] {
+    return std::make_unique<ReplaySession>(trace_path, quiet);
   };
   gdb::GdbServer server(session.header().boot.kernel_kind, controller, history_replay);
 

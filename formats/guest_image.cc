@@ -18,17 +18,29 @@ constexpr int kImageCompressionLevel = 19;
 constexpr int kLargeImageCompressionLevel = 3;
 constexpr size_t kLargeImageBytes = 1 << 20;
 
+// Where a referenced image is read from: `search_dir`'s file of its name if there is one, else
+// its recorded path.
+std::string referenced_path(const GuestImage& image, const std::string& search_dir) {
+  if (search_dir.empty()) return image.name;
+  const std::filesystem::path there =
+      std::filesystem::path(search_dir) / std::filesystem::path(image.name).filename();
+  std::error_code error;
+  return std::filesystem::exists(there, error) ? there.string() : image.name;
+}
+
 // A referenced image's file, which must be the one recorded.
-std::vector<uint8_t> read_referenced(const GuestImage& image, const std::string& what) {
+std::vector<uint8_t> read_referenced(const GuestImage& image, const std::string& what,
+                                     const std::string& search_dir) {
+  const std::string path = referenced_path(image, search_dir);
   const std::string recorded = " (the trace references it: " + std::to_string(image.original_size) +
                                " bytes, sha256 " + sha256_hex(image.sha256) + ")";
   const Error changed(ExitCode::kBadInput,
-                      what + " " + image.name + " has changed since the recording" + recorded);
+                      what + " " + path + " has changed since the recording" + recorded);
   std::error_code error; // a missing file is read_boot_file's to report
-  if (std::filesystem::file_size(image.name, error) != image.original_size && !error) throw changed;
+  if (std::filesystem::file_size(path, error) != image.original_size && !error) throw changed;
   std::vector<uint8_t> out = [&] {
     try {
-      return read_boot_file(what, image.name);
+      return read_boot_file(what, path);
     } catch (const Error& e) {
       throw Error(e.code(), e.what() + recorded);
     }
@@ -72,10 +84,10 @@ GuestImage GuestImage::referencing(const std::string& path, std::span<const uint
   return image;
 }
 
-std::vector<uint8_t> GuestImage::bytes() const {
+std::vector<uint8_t> GuestImage::bytes(const std::string& search_dir) const {
   const std::string what = "guest image '" + name + "'";
   if (original_size > kMaxImageBytes) throw Error(ExitCode::kBadInput, what + " is too large");
-  if (referenced) return read_referenced(*this, "guest image");
+  if (referenced) return read_referenced(*this, "guest image", search_dir);
   if (ZSTD_getFrameContentSize(zstd.data(), zstd.size()) != original_size)
     throw Error(ExitCode::kBadInput, what + ": compressed size field is wrong");
   std::vector<uint8_t> out(original_size);

@@ -83,8 +83,9 @@ struct GuestImage {
   static GuestImage referencing(const std::string& path, std::span<const uint8_t> bytes,
                                 uint8_t mode_bits, std::vector<ImageSegment> segments);
   // The original file, decompressed or read from its path; throws Error(kBadInput) if it is
-  // missing or does not match its recorded size and sha256.
-  std::vector<uint8_t> bytes() const;
+  // missing or does not match its recorded size and sha256. A referenced image is looked for in
+  // `search_dir` first, by its file name (a trace moved with its kernel: replay --image-dir).
+  std::vector<uint8_t> bytes(const std::string& search_dir = {}) const;
 };
 
 struct TraceHeader {

@@ -78,9 +78,9 @@ ReplaySession::ReplaySession(std::unique_ptr<TraceReader> reader, ReplayOptions 
   boot.kernel_cache_dir = options.kernel_cache_dir;
   if (h.images.size() == 2) {
     boot.initrd_path = h.images[1].name;
-    boot.initrd = h.images[1].bytes();
+    boot.initrd = h.images[1].bytes(options.image_dir);
   }
-  machine_->boot(boot, image.bytes());
+  machine_->boot(boot, image.bytes(options.image_dir));
 }
 
 std::optional<uint64_t> ReplaySession::total_events() const {

@@ -19,6 +19,7 @@ struct ReplayOptions {
   std::function<void(uint8_t)> serial_output;  // the guest's COM1 output during the replay
   bool emu_translate = kEmuTranslateByDefault; // emu: translate hot code (same results)
   std::string kernel_cache_dir{};              // BootOptions::kernel_cache_dir
+  std::string image_dir{}; // where referenced images are looked for first (GuestImage::bytes)
 };
 
 // A replay position that can be returned to: the machine's state and the gate's place in the

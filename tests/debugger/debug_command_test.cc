@@ -75,6 +75,23 @@ TEST_F(DebugCommandTest, GdbStartsAttachedWithTheGuestsSymbols) {
   EXPECT_FALSE(temporary_files_left());
 }
 
+TEST_F(DebugCommandTest, AReferencedKernelMovedAwayGivesSymbolsFromTheImageDir) {
+  const std::string kernel = dir_ + "/pit_long.elf";
+  fs::copy_file(guest_path("pit_long.elf"), kernel);
+  trace_ = dir_ + "/trace";
+  ProcessResult recorded = run_process(
+      {rrvm_binary(), "record", "--engine", "emu", "--images", "reference", "-o", trace_, kernel});
+  ASSERT_EQ(recorded.status, 1) << recorded.err;
+  const std::string moved = dir_ + "/moved";
+  fs::create_directory(moved);
+  fs::rename(kernel, moved + "/pit_long.elf");
+  // Both rrvm (for the symbols) and its stub (for the replay) look there.
+  ProcessResult r = debug({"-batch", "-nx", "-ex", "break timer_handler", "-ex", "continue"},
+                          {"--image-dir", moved});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("Breakpoint 1, "), std::string::npos) << r.out << r.err;
+}
+
 TEST_F(DebugCommandTest, RrvmExitsWithGdbsStatus) {
   record("pit_long.elf");
   ProcessResult r = debug({"-batch", "-nx", "-ex", "quit 7"});

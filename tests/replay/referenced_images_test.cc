@@ -107,6 +107,28 @@ TEST_F(ReferencedImageTest, AChangedMissingOrResizedFileIsRefusedWithTheRecorded
   expect_refused("No such file or directory");
 }
 
+TEST_F(ReferencedImageTest, AMovedFileIsFoundInTheImageDirAndStillChecked) {
+  const std::string trace = dir_ + "/moved.trace";
+  const ProcessResult recorded = record(trace, {"--images", "reference"});
+  ASSERT_EQ(recorded.status, 1) << recorded.err;
+  const std::string elsewhere = dir_ + "/elsewhere";
+  fs::create_directories(elsewhere);
+  fs::rename(kernel_, elsewhere + "/kernel.elf");
+
+  EXPECT_EQ(replay(trace).status, 66); // not at its recorded path any more
+  ProcessResult replayed = run_process({rrvm_binary(), "replay", "--image-dir", elsewhere, trace});
+  EXPECT_EQ(replayed.status, 1) << replayed.err;
+  EXPECT_EQ(replayed.out, recorded.out);
+
+  // The file found there is checked as the recorded one is.
+  fs::resize_file(elsewhere + "/kernel.elf", fs::file_size(elsewhere + "/kernel.elf") - 1);
+  replayed = run_process({rrvm_binary(), "replay", "--image-dir", elsewhere, trace});
+  EXPECT_EQ(replayed.status, 66) << replayed.err;
+  EXPECT_NE(replayed.err.find(elsewhere + "/kernel.elf has changed since the recording"),
+            std::string::npos)
+      << replayed.err;
+}
+
 TEST_F(ReferencedImageTest, TheDumpSaysTheImageIsNotInTheTrace) {
   const std::string trace = dir_ + "/dumped.trace";
   ASSERT_EQ(record(trace, {"--images", "reference"}).status, 1);

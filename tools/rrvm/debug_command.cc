@@ -34,17 +34,19 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
 int debug_command(const std::vector<std::string>& args) {
   const auto dashes = std::find(args.begin(), args.end(), "--");
   const std::vector<std::string> gdb_args(dashes == args.end() ? dashes : dashes + 1, args.end());
-  CommandLine line({args.begin(), dashes}, {"--engine", "--serial", "--gdb-program"}, {});
+  CommandLine line({args.begin(), dashes}, {"--engine", "--serial", "--gdb-program", "--image-dir"},
+                   {});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "debug needs one TRACE");
   const std::string& trace = line.positional()[0];
   const std::string engine = replay_engine_option(line);
   const std::string serial = line.value("--serial").value_or("stdio");
+  const std::string image_dir = line.value("--image-dir").value_or("");
   std::vector<NamedPath> outputs;
   if (auto path = SerialOutput::file_path(serial)) outputs.push_back({"--serial file:", *path});
   require_distinct_files({{"TRACE", trace}}, outputs);
   const TraceHeader header = TraceReader(trace).header();
   check_trace_header(trace, header);
-  const std::optional<GuestSymbols> symbols = guest_symbols(header);
+  const std::optional<GuestSymbols> symbols = guest_symbols(header, image_dir);
   const std::string gdb = find_gdb(line.value("--gdb-program"));
 
   GdbSignals signals; // from here on, ^C is gdb's
@@ -60,7 +62,8 @@ int debug_command(const std::vector<std::string>& args) {
   gdb::Listener listener("127.0.0.1:0");
   argv.insert(argv.end(), {"-ex", "target remote " + listener.name()});
   argv.insert(argv.end(), gdb_args.begin(), gdb_args.end());
-  StubProcess stub({trace, engine, serial, directory.path() + "/stub.log"}, std::move(listener));
+  StubProcess stub({trace, engine, serial, directory.path() + "/stub.log", image_dir},
+                   std::move(listener));
   if (const std::optional<int> failed = stub.failed_status()) {
     std::cerr << stub.stop();
     return *failed;

@@ -15,10 +15,10 @@ std::string file_name_of(const GuestImage& image) {
 
 } // namespace
 
-std::optional<GuestSymbols> guest_symbols(const TraceHeader& header) {
+std::optional<GuestSymbols> guest_symbols(const TraceHeader& header, const std::string& image_dir) {
   if (header.images.empty()) return std::nullopt;
   const GuestImage& kernel = header.images.front();
-  std::vector<uint8_t> bytes = kernel.bytes();
+  std::vector<uint8_t> bytes = kernel.bytes(image_dir);
   if (!has_symbol_table(bytes)) return std::nullopt;
   return GuestSymbols{file_name_of(kernel), std::move(bytes)};
 }

@@ -18,7 +18,8 @@ struct GuestSymbols {
 
 // The kernel's ELF file, or nullopt when it has no symbols (a flat binary, a bzImage, a stripped
 // ELF). Throws Error(kBadInput) when the embedded image is damaged.
-std::optional<GuestSymbols> guest_symbols(const TraceHeader& header);
+std::optional<GuestSymbols> guest_symbols(const TraceHeader& header,
+                                          const std::string& image_dir = {});
 
 // One line for a trace without symbols: what it holds and how to give gdb symbols anyway.
 std::string missing_symbols_note(const TraceHeader& header);

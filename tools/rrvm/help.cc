@@ -26,16 +26,17 @@ const char* const kRecordUsage =
     "                           to N runs and keeps the first that fails; --images reference\n"
     "                           keeps KERNEL and --initrd out of TRACE (by default it holds\n"
     "                           them): it names them by absolute path and sha256, and a\n"
-    "                           replay needs the same files there\n";
+    "                           replay needs the same files there (or in --image-dir)\n";
 const char* const kReplayUsage =
     "  replay TRACE [--engine kvm|emu] [--emu-translate on|off] [--serial WHERE] [--stats]\n"
-    "               [--gdb [HOST:]PORT]\n"
+    "               [--gdb [HOST:]PORT] [--image-dir DIR]\n"
     "                           replay a recording; with --gdb, stopped before its first\n"
     "                           instruction for gdb (target remote HOST:PORT), reverse\n"
     "                           execution included on emu (127.0.0.1 unless HOST given);\n"
     "                           run and record take --gdb too, forward only\n";
 const char* const kDebugUsage =
-    "  debug TRACE [--engine kvm|emu] [--serial WHERE] [--gdb-program PATH] [-- GDB_ARGS...]\n"
+    "  debug TRACE [--engine kvm|emu] [--serial WHERE] [--gdb-program PATH] [--image-dir DIR]\n"
+    "        [-- GDB_ARGS...]\n"
     "                           replay TRACE under gdb in one command (as `rr replay`): gdb\n"
     "                           starts attached, with the guest's symbols from the trace\n";
 const char* const kDumpUsage =
@@ -75,6 +76,8 @@ std::optional<std::string> command_help(const std::string& command) {
            "  --emu-translate on|off  emu: run code translated to host code (default on)\n"
            "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
            "  --stats              compare the replay's statistics with the recording's\n"
+           "  --image-dir DIR      look for the images a trace references (record --images\n"
+           "                       reference) in DIR, by file name, before their recorded paths\n"
            "\n" +
            kKernelCacheHelp + "\n" + kExitStatusHelp;
   if (command == "debug")
@@ -82,6 +85,7 @@ std::optional<std::string> command_help(const std::string& command) {
            "\n  --engine KIND        replay on kvm or emu (default: the recording's engine)\n"
            "  --serial WHERE       COM1 output: stdio (default), file:PATH or none\n"
            "  --gdb-program PATH   the gdb to run (default: $RRVM_GDB, else gdb on PATH)\n"
+           "  --image-dir DIR      look for the images a trace references in DIR first\n"
            "  -- GDB_ARGS...       passed to gdb after rrvm's own (the symbol file and\n"
            "                       -ex 'target remote 127.0.0.1:PORT'), e.g. -nx, -batch -ex CMD\n"
            "\n"

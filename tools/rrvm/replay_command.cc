@@ -25,11 +25,13 @@ std::string replay_engine_option(const CommandLine& line) {
 }
 
 int replay_command(const std::vector<std::string>& args) {
-  CommandLine line(args, {"--serial", "--engine", "--gdb", "--emu-translate"}, {"--stats"});
+  CommandLine line(args, {"--serial", "--engine", "--gdb", "--emu-translate", "--image-dir"},
+                   {"--stats"});
   if (line.positional().size() != 1) throw Error(ExitCode::kUsage, "replay needs one TRACE");
   const std::string& trace = line.positional()[0];
   const std::string engine = replay_engine_option(line);
   const std::string serial_spec = line.value("--serial").value_or("stdio");
+  const std::string image_dir = line.value("--image-dir").value_or("");
   const bool translate = line.value("--emu-translate")
                              ? parse_on_off(*line.value("--emu-translate"), "--emu-translate")
                              : kEmuTranslateByDefault;
@@ -53,11 +55,12 @@ int replay_command(const std::vector<std::string>& args) {
       return differ != 0 ? static_cast<int>(ExitCode::kDivergence) : 0;
     };
     return serve_gdb(
-        trace, {engine, [&serial](uint8_t b) { serial.put(b); }, translate, kernel_cache_dir()},
+        trace,
+        {engine, [&serial](uint8_t b) { serial.put(b); }, translate, kernel_cache_dir(), image_dir},
         *address, compare_stats);
   }
   ReplaySession session(std::move(reader), {engine, [&serial](uint8_t byte) { serial.put(byte); },
-                                            translate, kernel_cache_dir()});
+                                            translate, kernel_cache_dir(), image_dir});
   // The machine replays no kick that ends the run, so a stop may interrupt the replay anywhere.
   const auto stop = signals.on_stop([&session] {
     session.gate().request_stop();

@@ -36,7 +36,7 @@ int exit_status(int wait_status) {
     SerialOutput serial(options.serial);
     status = serve_gdb(options.trace,
                        {options.engine, [&serial](uint8_t byte) { serial.put(byte); },
-                        kEmuTranslateByDefault, kernel_cache_dir()},
+                        kEmuTranslateByDefault, kernel_cache_dir(), options.image_dir},
                        listener, [ready] {
                          const char byte = 1;
                          (void)!::write(ready, &byte, 1);

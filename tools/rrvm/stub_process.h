@@ -19,6 +19,7 @@ struct StubOptions {
   std::string engine; // empty: the recording's
   std::string serial; // --serial: where the guest's COM1 output goes
   std::string log_path;
+  std::string image_dir; // --image-dir: where referenced images are looked for first
 };
 
 class StubProcess {
