@@ -140,6 +140,13 @@ TEST_F(ReferencedImageTest, TheDumpSaysTheImageIsNotInTheTrace) {
       << dumped.out;
 }
 
+TEST_F(ReferencedImageTest, AnImageDirThatIsNoDirectoryIsAUsageError) {
+  const ProcessResult replayed =
+      run_process({rrvm_binary(), "replay", "--image-dir", dir_ + "/none", dir_ + "/any.trace"});
+  EXPECT_EQ(replayed.status, 64);
+  EXPECT_EQ(replayed.err, "rrvm: --image-dir " + dir_ + "/none: not a directory\n");
+}
+
 TEST_F(ReferencedImageTest, AnUnknownStorageIsAUsageError) {
   const ProcessResult recorded = record(dir_ + "/bogus.trace", {"--images", "bogus"});
   EXPECT_EQ(recorded.status, 64);

@@ -19,6 +19,8 @@ int debug_command(const std::vector<std::string>& args);
 
 // `--engine kvm|emu` of replay and debug: "" (the recording's engine) when not given.
 std::string replay_engine_option(const CommandLine& line);
+// --image-dir of replay and debug: a directory, or "" when not given (Error kUsage otherwise).
+std::string image_dir_option(const CommandLine& line);
 // Prints a failed run's one-line reason (and register dump) and maps the outcome to a status.
 int report_outcome(const RunOutcome& outcome);
 // "rip 0x1234 after 567 exits": where a stopped machine is.

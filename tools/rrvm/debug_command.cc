@@ -40,7 +40,7 @@ int debug_command(const std::vector<std::string>& args) {
   const std::string& trace = line.positional()[0];
   const std::string engine = replay_engine_option(line);
   const std::string serial = line.value("--serial").value_or("stdio");
-  const std::string image_dir = line.value("--image-dir").value_or("");
+  const std::string image_dir = image_dir_option(line);
   std::vector<NamedPath> outputs;
   if (auto path = SerialOutput::file_path(serial)) outputs.push_back({"--serial file:", *path});
   require_distinct_files({{"TRACE", trace}}, outputs);

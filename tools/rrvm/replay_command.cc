@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "debugger/serve_gdb.h"
@@ -24,6 +25,14 @@ std::string replay_engine_option(const CommandLine& line) {
   return engine;
 }
 
+std::string image_dir_option(const CommandLine& line) {
+  const std::string dir = line.value("--image-dir").value_or("");
+  std::error_code error;
+  if (!dir.empty() && !std::filesystem::is_directory(dir, error))
+    throw Error(ExitCode::kUsage, "--image-dir " + dir + ": not a directory");
+  return dir;
+}
+
 int replay_command(const std::vector<std::string>& args) {
   CommandLine line(args, {"--serial", "--engine", "--gdb", "--emu-translate", "--image-dir"},
                    {"--stats"});
@@ -31,7 +40,7 @@ int replay_command(const std::vector<std::string>& args) {
   const std::string& trace = line.positional()[0];
   const std::string engine = replay_engine_option(line);
   const std::string serial_spec = line.value("--serial").value_or("stdio");
-  const std::string image_dir = line.value("--image-dir").value_or("");
+  const std::string image_dir = image_dir_option(line);
   const bool translate = line.value("--emu-translate")
                              ? parse_on_off(*line.value("--emu-translate"), "--emu-translate")
                              : kEmuTranslateByDefault;
