@@ -90,8 +90,8 @@ def embedded_image_bytes(rrvm, trace):
     the images a trace recorded with --images reference names without holding."""
     dump = subprocess.run([rrvm, "dump", "--count", "0", str(trace)], check=True, text=True,
                           stdout=subprocess.PIPE).stdout
-    sizes = re.findall(r"^image \d+: .*, \d+ bytes \((\d+) compressed|referenced, not in the trace\)",
-                       dump, re.M)
+    image_line = r"^image \d+: .*, \d+ bytes \((?:(\d+) compressed|referenced, not in the trace)"
+    sizes = re.findall(image_line, dump, re.M)
     if not sizes:
         fail(f"rrvm dump shows no images in {trace}:\n{dump[:2000]}")
     return sum(int(s or 0) for s in sizes)

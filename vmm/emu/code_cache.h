@@ -89,8 +89,8 @@ public:
   // keys inline so that a miss costs no visit to a block. Translated code probes it inline (the
   // jump through an exit whose link misses) and finds its answer in the slot, the translation of
   // a block that lies in one page, without a visit to the block either; a slot only ever holds a
-  // live block. On Debian's kernel booting to user space, 2^14 slots left 32 % of the lookups to
-  // the map below (the boot 2.7 % slower), 2^16 10 %, 2^17 5 %.
+  // live block. On Debian's kernel booting to user space, 2^14 slots left 32 % of block()'s calls
+  // to the map below (the boot 2 % slower), 2^16 10 %, 2^17 5 %.
   static constexpr size_t kFastSize = 1 << 16;
   static constexpr unsigned kFastHashShift = 16;
   static size_t slot(uint64_t key) { return (key ^ (key >> kFastHashShift)) & (kFastSize - 1); }
