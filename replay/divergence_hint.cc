@@ -6,12 +6,13 @@
 
 namespace rrvm {
 
-std::optional<std::string> divergence_hint(const TraceHeader& header, const std::string& engine) {
+std::optional<std::string> divergence_hint(const TraceHeader& header, const std::string& engine,
+                                           const std::string& image_dir) {
   if (engine != "kvm") return std::nullopt;
   for (const GuestImage& image : header.images) {
     std::vector<uint8_t> bytes;
     try {
-      bytes = image.bytes();
+      bytes = image.bytes(image_dir);
     } catch (const Error&) {
       continue; // a referenced file gone since the replay started: no hint from it
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "formats/trace_reader.h"
+#include "replay/divergence_hint.h"
 #include "tests/support/subprocess.h"
 #include "vmm/sha256.h"
 
@@ -127,6 +128,21 @@ TEST_F(ReferencedImageTest, AMovedFileIsFoundInTheImageDirAndStillChecked) {
   EXPECT_NE(replayed.err.find(elsewhere + "/kernel.elf has changed since the recording"),
             std::string::npos)
       << replayed.err;
+}
+
+TEST_F(ReferencedImageTest, AKvmDivergenceHintReadsAMovedKernelFromTheImageDir) {
+  fs::copy_file(guest_path("rdtsc_long.elf"), kernel_, fs::copy_options::overwrite_existing);
+  const std::string trace = dir_ + "/rdtsc.trace";
+  ASSERT_EQ(record(trace, {"--images", "reference"}).status, 1);
+  const std::string elsewhere = dir_ + "/elsewhere";
+  fs::create_directories(elsewhere);
+  fs::rename(kernel_, elsewhere + "/kernel.elf");
+
+  TraceReader reader(trace);
+  EXPECT_EQ(divergence_hint(reader.header(), "kvm", dir_), std::nullopt);
+  const auto hint = divergence_hint(reader.header(), "kvm", elsewhere);
+  ASSERT_TRUE(hint.has_value());
+  EXPECT_NE(hint->find("the guest's code has RDTSC at 0x"), std::string::npos) << *hint;
 }
 
 TEST_F(ReferencedImageTest, TheDumpSaysTheImageIsNotInTheTrace) {

@@ -85,7 +85,7 @@ int replay_command(const std::vector<std::string>& args) {
     if (e.code() != ExitCode::kDivergence) throw;
     CpuState cpu = machine.engine().state();
     std::cerr << "rrvm: " << e.what() << "\n";
-    if (auto hint = divergence_hint(session.header(), machine.engine().name()))
+    if (auto hint = divergence_hint(session.header(), machine.engine().name(), image_dir))
       std::cerr << "rrvm: " << *hint << "\n";
     std::cerr << "replay state:\n"
               << describe_instruction_at(machine.memory(), cpu) << "\n"
