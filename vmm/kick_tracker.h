@@ -37,6 +37,11 @@ public:
   void report();
 
 private:
+  // Whether the machine stands at `next` already. The recording's kick may have come as the vCPU
+  // was entered, before the guest ran on (under host load, just after an exit that queued an
+  // interrupt): no breakpoint finds that one, since entering would deliver the interrupt before
+  // the instruction at rip. Nothing ran, so the fingerprint is the one recorded.
+  bool due_now(const KickPoint& next);
   KickPoint fingerprint();
   void set_breakpoint(std::span<const HwBreakpoint> points);
 

@@ -274,6 +274,25 @@ TEST_F(MachineRunTest, AKickIsFoundAtTheBreakpointHitWithItsState) {
   EXPECT_EQ(stat(VmStat::VMEXIT_COUNT), 2u); // hits that are not the kick are no exits
 }
 
+TEST_F(MachineRunTest, AKickAtTheStateTheLastOneLeftIsTakenWithoutRunningTheGuest) {
+  Machine& machine = make_machine(false);
+  gate_.track_kicks = true;
+  // Two kicks, the second before the guest ran on (its signal came as the vCPU was entered).
+  const KickPoint kick = kick_at(*engine_, 0x2000, 7);
+  gate_.kicks = {kick, kick};
+  X the_kick = X::breakpoint(0x2000);
+  the_kick.rax = 7;
+  engine_->script({the_kick, X::out(kDebugExitPort, 0)});
+  EXPECT_EQ(machine.run().kind, RunOutcome::Kind::kGuestExit);
+  EXPECT_EQ(gate_.reported_kicks, (std::vector<KickPoint>{kick, kick}));
+  EXPECT_EQ(gate_.exits,
+            (std::vector<ExitReason>{ExitReason::kKicked, ExitReason::kKicked, ExitReason::kIo}));
+  // The breakpoint found the first; the second needed none, and the guest's next exit came after.
+  ASSERT_EQ(engine_->breakpoint_sets.size(), 2u);
+  EXPECT_TRUE(engine_->breakpoint_sets[1].empty());
+  EXPECT_EQ(stat(VmStat::RRVM_REPLAY_BREAKPOINT_HITS), 1u);
+}
+
 TEST_F(MachineRunTest, AKickWhoseStateNeverComesIsNotReported) {
   Machine& machine = make_machine(false);
   gate_.track_kicks = true;
