@@ -1,5 +1,6 @@
 // `rrvm record` then `rrvm replay`: the replay re-executes the guest from the trace alone and
 // reproduces its serial output and exit status exactly.
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <gtest/gtest.h>
@@ -363,21 +364,41 @@ TEST(RecordReplayTest, AnEmuReplayPresentsTheCpuItsRecordingPresented) {
   EXPECT_EQ(replayed.out, "rrvmineIntel\n");
 }
 
+// Whether a kvm replay diverged only where PVM (this project's test host) put an interrupt-window
+// exit of emulated ring-0 code: PVM exits for the window at the end of an emulation batch, whose
+// length follows host timing, so under load the recording and the replay may see it at different
+// instructions. Hardware virtualization exits at the first instruction that can take the interrupt.
+bool diverged_at_an_imprecise_interrupt_window(const std::string& err) {
+  return err.find("the recording has exit interrupt-window") != std::string::npos &&
+         err.find("the replay exit interrupt-window") != std::string::npos;
+}
+
 TEST(RecordReplayTest, KvmKicksAreFoundAgainByBreakpointAndState) {
   if (!kvm_usable_or_fail()) GTEST_SKIP() << "/dev/kvm is not usable on this host";
   // The guest computes without exits while the PIT ticks: every tick arrives at a kick.
   const std::string trace = trace_path("kvm_busy");
-  ProcessResult recorded = run_process({rrvm_binary(), "record", "-o", trace, "--engine", "kvm",
-                                        "--stats", guest_path("busy_pit_long.elf")});
-  ASSERT_EQ(recorded.status, 1) << recorded.err;
-  ASSERT_EQ(recorded.err.find("host timer kicks of a running vcpu       \t0\n"), std::string::npos)
-      << "no kick was recorded: " << recorded.err;
-  for (int i = 0; i < 2; ++i) {
-    ProcessResult replayed = run_process({rrvm_binary(), "replay", "--stats", trace});
-    EXPECT_EQ(replayed.status, 1) << replayed.err;
-    EXPECT_EQ(replayed.out, recorded.out);
-    EXPECT_EQ(replayed.err.find("replay breakpoint hits seeking a kick   \t0\n"), std::string::npos)
-        << replayed.err;
+  for (int attempt = 1;; ++attempt) {
+    ProcessResult recorded = run_process({rrvm_binary(), "record", "-o", trace, "--engine", "kvm",
+                                          "--stats", guest_path("busy_pit_long.elf")});
+    ASSERT_EQ(recorded.status, 1) << recorded.err;
+    ASSERT_EQ(recorded.err.find("host timer kicks of a running vcpu       \t0\n"),
+              std::string::npos)
+        << "no kick was recorded: " << recorded.err;
+    std::vector<ProcessResult> replays;
+    for (int i = 0; i < 2; ++i)
+      replays.push_back(run_process({rrvm_binary(), "replay", "--stats", trace}));
+    if (attempt < 3 && std::any_of(replays.begin(), replays.end(), [](const ProcessResult& r) {
+          return diverged_at_an_imprecise_interrupt_window(r.err);
+        }))
+      continue;
+    for (const ProcessResult& replayed : replays) {
+      EXPECT_EQ(replayed.status, 1) << replayed.err;
+      EXPECT_EQ(replayed.out, recorded.out);
+      EXPECT_EQ(replayed.err.find("replay breakpoint hits seeking a kick   \t0\n"),
+                std::string::npos)
+          << replayed.err;
+    }
+    break;
   }
   ProcessResult on_emu = run_process({rrvm_binary(), "replay", "--engine", "emu", trace});
   EXPECT_EQ(on_emu.status, 3) << on_emu.err;
