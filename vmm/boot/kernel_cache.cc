@@ -35,14 +35,26 @@ constexpr char kEntryMagic[8] = {'r', 'r', 'v', 'm', 'k', 'c', '0', '2'};
 // 8-byte words, each step a bijection of its lane, so no later word cancels a difference.
 uint64_t checksum_of(std::span<const uint8_t> bytes) {
   auto mix = [](uint64_t h, uint64_t w) { return std::rotl((h ^ w) * 0x9e3779b97f4a7c15ull, 29); };
-  constexpr size_t kLanes = 4;
-  uint64_t lane[kLanes] = {1, 2, 3, 4};
-  const size_t words = bytes.size() / 8;
-  for (size_t i = 0; i < words; ++i) {
+  auto word = [&bytes](size_t i) {
     uint64_t w;
     std::memcpy(&w, bytes.data() + i * 8, 8);
-    lane[i % kLanes] = mix(lane[i % kLanes], w);
+    return w;
+  };
+  constexpr size_t kLanes = 4;
+  const size_t words = bytes.size() / 8;
+  // The lanes as four locals, not an array indexed by i % 4: GCC kept the array in memory, and the
+  // loop ran at half this speed (18 ms instead of 10 on a 66 MB vmlinux).
+  uint64_t a = 1, b = 2, c = 3, d = 4;
+  size_t i = 0;
+  for (; i + kLanes <= words; i += kLanes) {
+    a = mix(a, word(i));
+    b = mix(b, word(i + 1));
+    c = mix(c, word(i + 2));
+    d = mix(d, word(i + 3));
   }
+  uint64_t lane[kLanes] = {a, b, c, d};
+  for (; i < words; ++i)
+    lane[i % kLanes] = mix(lane[i % kLanes], word(i));
   uint64_t tail = 0;
   std::memcpy(&tail, bytes.data() + words * 8, bytes.size() % 8);
   uint64_t sum = bytes.size();
