@@ -298,6 +298,19 @@ std::optional<KickPoint> ReplayGate::next_kick() {
   return KickPoint{kick.rip, kick.state_hash, kick.dirty_hash};
 }
 
+std::optional<ExitReason> ReplayGate::next_exit_reason() {
+  const Event* next = peek();
+  if (!next) return std::nullopt;
+  switch (kind_of(*next)) {
+  case EventKind::kExit:
+    return static_cast<ExitReason>(std::get<ExitEvent>(*next).reason);
+  case EventKind::kKick:
+    return ExitReason::kKicked;
+  default:
+    return std::nullopt;
+  }
+}
+
 void ReplayGate::on_kick(const KickPoint& kick) {
   auto replayed = [&kick] { return "a kick at rip " + hex_text(kick.rip); };
   const auto& recorded = std::get<KickEvent>(expect(EventKind::kKick, replayed));

@@ -50,6 +50,7 @@ public:
   void on_register_hash(uint64_t hash) override;
   void on_kick(const KickPoint& kick) override;
   std::optional<KickPoint> next_kick() override;
+  std::optional<ExitReason> next_exit_reason() override;
 
   // Events consumed so far.
   uint64_t position() const { return consumed_.load(std::memory_order_relaxed); }

@@ -101,6 +101,9 @@ public:
   virtual bool tracks_kicks() const { return false; }
   virtual void on_kick(const KickPoint&) {}
   virtual std::optional<KickPoint> next_kick() { return std::nullopt; }
+  // A replay whose trace holds every exit: the reason of the recording's next one (kKicked when a
+  // kick comes first); nullopt where the trace does not say.
+  virtual std::optional<ExitReason> next_exit_reason() { return std::nullopt; }
 };
 
 // Hands an exit to the gate as the machine does: folded into `folded` (the gate's folded_reports(),

@@ -479,7 +479,13 @@ void Machine::deliver_interrupts(bool at_kick) {
     halted_ = false;
     request_window(false);
   } else {
-    request_window(true);
+    // A replay asks for the window only where the recording's next exit may be the window's.
+    // Where KVM takes that exit inexactly (PVM, at the end of an emulation batch), asking for it
+    // anyway may meet it before the exit the recording met first; where KVM is exact, a window
+    // the recording did not exit for stays shut until that exit, asked for or not.
+    const std::optional<ExitReason> next = gate_.next_exit_reason();
+    const bool ask = !next || *next == ExitReason::kInterruptWindow;
+    if (ask || window_requested_) request_window(ask);
   }
 }
 

@@ -62,11 +62,13 @@ public:
     if (kicks.empty()) return std::nullopt;
     return kicks.front();
   }
+  std::optional<ExitReason> next_exit_reason() override { return next_exit; }
 
   uint64_t now_ns = 0;
   std::deque<uint64_t> clock_script;
   bool track_kicks = false;
   std::deque<KickPoint> kicks;
+  std::optional<ExitReason> next_exit; // what a replay's trace says the next exit is
 
   std::vector<uint64_t> idle_waits;
   std::vector<ExitReason> exits;

@@ -1,5 +1,6 @@
 // The run loop without a guest: a scripted FakeEngine returns exits and the machine's answers,
 // injections, waits and counters are checked.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include "tests/support/fake_engine.h"
@@ -245,6 +246,23 @@ KickPoint kick_at(FakeEngine& engine, uint64_t rip, uint64_t rax) {
   cpu.rip = rip;
   cpu.gpr[0] = rax;
   return {rip, hash_cpu_state(cpu), 0};
+}
+
+TEST_F(MachineRunTest, AReplayAsksForNoWindowTheRecordingDidNotExitFor) {
+  Machine& machine = make_machine(false);
+  script(pic_and_pit_setup(1193));
+  gate_.clock_script.assign(13, 0);
+  gate_.clock_script.push_back(2'000'000); // the next exit comes after the timer is due
+  gate_.next_exit = ExitReason::kHlt;
+  X busy = X::out(0x80, 0);
+  busy.interruptible = false;
+  X hlt = X::plain(ExitReason::kHlt);
+  hlt.interruptible = true;
+  engine_->script({busy, hlt, X::out(kDebugExitPort, 0)});
+  EXPECT_EQ(machine.run().kind, RunOutcome::Kind::kGuestExit);
+  EXPECT_EQ(std::count(engine_->window_requests.begin(), engine_->window_requests.end(), true), 0);
+  ASSERT_EQ(engine_->injections.size(), 1u);
+  EXPECT_EQ(engine_->injections[0].after_exits, 15u); // at the HLT, as the recording had it
 }
 
 TEST_F(MachineRunTest, AKickIsFoundAtTheBreakpointHitWithItsState) {
