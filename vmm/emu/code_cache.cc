@@ -138,7 +138,6 @@ UniqueMapping map_fast_table() {
 CodeCache::CodeCache(Cpu& cpu, uint64_t ram_size)
     : cpu_(cpu), pages_((ram_size + kPageSize - 1) / kPageSize + 1),
       fast_mapping_(map_fast_table()), fast_(static_cast<FastSlot*>(fast_mapping_.get())) {
-  blocks_.reserve(kExpectedBlocks);
   decoding_.reserve(kMaxBlockInsns);
   const ZydisMachineMode modes[3] = {ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_MACHINE_MODE_LEGACY_32,
                                      ZYDIS_MACHINE_MODE_LONG_64};
@@ -194,11 +193,7 @@ Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigne
   const uint64_t key = key_of(phys, bits);
   FastSlot& fast = fast_[slot(key)];
   Block* found = fast.key == key ? fast.block : nullptr;
-  if (!found)
-    if (auto it = blocks_.find(key); it != blocks_.end()) {
-      found = it->second.get();
-      fast = fast_slot_of(*found);
-    }
+  if (!found && (found = blocks_.find(key))) fast = fast_slot_of(*found);
   if (found) {
     // A block decoded into a next page the TLB now maps elsewhere is decoded again.
     uint64_t now;
@@ -258,7 +253,7 @@ Block* CodeCache::block(uint64_t la, uint64_t phys, const uint8_t* host, unsigne
   ++decoded_;
   Block* const made = b.get();
   fast = fast_slot_of(*made);
-  blocks_.emplace(key, std::move(b));
+  blocks_.insert(key, std::move(b));
   return made;
 }
 
@@ -294,9 +289,7 @@ void CodeCache::retire(Block* b, uint64_t skip) {
     rebuild(page >> 12);
   }
   empty_slot_of(*b);
-  auto it = blocks_.find(b->key);
-  retired_.push_back(std::move(it->second));
-  blocks_.erase(it);
+  retired_.push_back(blocks_.remove(b->key));
   cpu_.fetch_changed(); // exit links may lead to its code
 }
 
@@ -328,12 +321,12 @@ void CodeCache::invalidate(uint64_t gpa, uint64_t length) {
 
 void CodeCache::clear() {
   cpu_.fetch_changed();
-  for (auto& [key, b] : blocks_) {
+  blocks_.for_each([this](uint64_t, std::unique_ptr<Block>& b) {
     // Slots hold only live blocks: emptying theirs empties the table, and touches no more of it
     // than the guest's code did.
     empty_slot_of(*b);
     retired_.push_back(std::move(b));
-  }
+  });
   blocks_.clear();
   for (auto& page : pages_)
     page.reset();
@@ -345,11 +338,11 @@ void CodeCache::set_translation(Block& b, TranslatedBlock t) {
 }
 
 void CodeCache::drop_translations() {
-  for (auto& [key, b] : blocks_) {
+  blocks_.for_each([this](uint64_t key, std::unique_ptr<Block>& b) {
     b->translation = nullptr;
     if (FastSlot& fast = fast_[slot(key)]; fast.block == b.get())
       fast.one_page_translation = nullptr;
-  }
+  });
   for (auto& b : retired_)
     b->translation = nullptr;
 }
