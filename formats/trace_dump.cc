@@ -1,7 +1,6 @@
 #include "formats/trace_dump.h"
 
 #include <algorithm>
-#include <capstone/capstone.h>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -10,6 +9,7 @@
 
 #include "formats/trace_reader.h"
 #include "vmm/clock_line.h"
+#include "vmm/disassembler.h"
 #include "vmm/engine.h"
 #include "vmm/error.h"
 #include "vmm/hex_text.h"
@@ -62,12 +62,6 @@ class ImageDisassembler {
 public:
   explicit ImageDisassembler(const std::vector<GuestImage>& images)
       : images_(images), bytes_(images.size()) {}
-  ~ImageDisassembler() {
-    for (auto& [mode, handle] : handles_)
-      cs_close(&handle);
-  }
-  ImageDisassembler(const ImageDisassembler&) = delete;
-  ImageDisassembler& operator=(const ImageDisassembler&) = delete;
 
   // The instruction's text, or nothing if no image holds `rip`.
   std::optional<std::string> at(uint64_t rip) {
@@ -79,7 +73,7 @@ public:
         if (!bytes || offset >= bytes->size() || offset < s.file_offset) continue;
         const uint64_t room = std::min<uint64_t>(
             {kMaxInstructionBytes, s.size - (rip - s.vaddr), bytes->size() - offset});
-        return disassemble(images_[i].mode_bits, bytes->data() + offset, room, rip);
+        return disassemble_one(std::span(bytes->data() + offset, room), images_[i].mode_bits, rip);
       }
     }
     return std::nullopt;
@@ -97,44 +91,8 @@ private:
     return &*bytes_[i];
   }
 
-  std::optional<std::string> disassemble(uint8_t mode_bits, const uint8_t* code, size_t size,
-                                         uint64_t rip) {
-    cs_mode mode;
-    switch (mode_bits) {
-    case 16:
-      mode = CS_MODE_16;
-      break;
-    case 32:
-      mode = CS_MODE_32;
-      break;
-    case 64:
-      mode = CS_MODE_64;
-      break;
-    default:
-      return std::nullopt;
-    }
-    csh handle = 0;
-    if (auto it = std::find_if(handles_.begin(), handles_.end(),
-                               [&](const auto& h) { return h.first == mode; });
-        it != handles_.end()) {
-      handle = it->second;
-    } else {
-      if (cs_open(CS_ARCH_X86, mode, &handle) != CS_ERR_OK) return std::nullopt;
-      handles_.emplace_back(mode, handle);
-    }
-    cs_insn* insn = nullptr;
-    const size_t n = cs_disasm(handle, code, size, rip, 1, &insn);
-    const std::unique_ptr<cs_insn, void (*)(cs_insn*)> owned(insn,
-                                                             [](cs_insn* p) { cs_free(p, 1); });
-    if (n != 1) return "(bad instruction)";
-    std::string text = insn->mnemonic;
-    if (insn->op_str[0]) text += std::string(" ") + insn->op_str;
-    return text;
-  }
-
   const std::vector<GuestImage>& images_;
   std::vector<std::optional<std::vector<uint8_t>>> bytes_;
-  std::vector<std::pair<cs_mode, csh>> handles_;
 };
 
 void print_header(const std::string& path, const TraceReader& reader, std::ostream& out) {

@@ -1,24 +1,30 @@
 #include "vmm/disassembler.h"
 
-#include <capstone/capstone.h>
+#include <Zydis/Zydis.h>
 #include <cstdio>
 
 namespace rrvm {
 
-std::string disassemble_one(std::span<const uint8_t> bytes, unsigned bits, uint64_t address) {
-  cs_mode mode = bits == 64 ? CS_MODE_64 : bits == 32 ? CS_MODE_32 : CS_MODE_16;
-  csh handle;
-  if (cs_open(CS_ARCH_X86, mode, &handle) != CS_ERR_OK) return "(no disassembler)";
-  cs_insn* insn = nullptr;
-  size_t count = cs_disasm(handle, bytes.data(), bytes.size(), address, 1, &insn);
-  std::string text = "(bad)";
-  if (count == 1) {
-    text = insn->mnemonic;
-    if (insn->op_str[0]) text += std::string(" ") + insn->op_str;
-    cs_free(insn, count);
+std::optional<std::string> disassemble_one(std::span<const uint8_t> bytes, unsigned bits,
+                                           uint64_t address) {
+  ZydisMachineMode mode;
+  switch (bits) {
+  case 16:
+    mode = ZYDIS_MACHINE_MODE_REAL_16;
+    break;
+  case 32:
+    mode = ZYDIS_MACHINE_MODE_LEGACY_32;
+    break;
+  case 64:
+    mode = ZYDIS_MACHINE_MODE_LONG_64;
+    break;
+  default:
+    return std::nullopt;
   }
-  cs_close(&handle);
-  return text;
+  ZydisDisassembledInstruction insn;
+  if (!ZYAN_SUCCESS(ZydisDisassembleIntel(mode, address, bytes.data(), bytes.size(), &insn)))
+    return "(bad)";
+  return std::string(insn.text);
 }
 
 std::string hex_bytes(std::span<const uint8_t> bytes) {

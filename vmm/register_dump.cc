@@ -18,7 +18,7 @@ std::string describe_instruction_at(const GuestMemory& memory, const CpuState& c
   size_t n = read_linear(memory, cpu, linear, bytes);
   if (n == 0) return std::string(head) + ": instruction bytes not in guest RAM or not mapped";
   std::span<const uint8_t> code(bytes, n);
-  std::string text = disassemble_one(code, cpu.code_bits(), cpu.rip);
+  const std::string text = disassemble_one(code, cpu.code_bits(), cpu.rip).value_or("(bad)");
   return std::string(head) + ": " + hex_bytes(code.first(std::min<size_t>(n, 8))) +
          (n > 8 ? " …" : "") + "  " + text;
 }
