@@ -31,7 +31,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DCMAKE_C_FLAGS="$sanitizers" -DCMAKE_CXX_FLAGS="$sanitizers" \
   -DCMAKE_EXE_LINKER_FLAGS="$sanitizers" \
-  -DRRVM_WERROR=OFF "${launcher[@]}" >/dev/null
+  -DRRVM_WERROR=OFF -DRRVM_STATIC_RUNTIME=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"$jobs"
 
 # Leaks count too; a sanitizer report ends the process with a failing status.
