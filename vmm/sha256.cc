@@ -128,7 +128,7 @@ Sha256 sha256_of(std::span<const uint8_t> bytes, Sha256Rounds rounds) {
   // The rest, a 1 bit, zeros, and the length: one block, or two when the length does not fit.
   uint8_t tail[2 * kBlockBytes] = {};
   const size_t rest = bytes.size() % kBlockBytes;
-  std::memcpy(tail, bytes.data() + whole * kBlockBytes, rest);
+  if (rest > 0) std::memcpy(tail, bytes.data() + whole * kBlockBytes, rest); // data() may be null
   tail[rest] = 0x80;
   const size_t tail_bytes = rest + 1 + kLengthBytes <= kBlockBytes ? kBlockBytes : 2 * kBlockBytes;
   const uint64_t bits = __builtin_bswap64(uint64_t(bytes.size()) * 8);

@@ -22,6 +22,7 @@ std::string sha256_hex(const Sha256& digest);
 enum class Sha256Rounds { kPortable, kShaExtensions };
 // Whether this host's CPU can run `rounds`.
 bool sha256_rounds_available(Sha256Rounds rounds);
+// `rounds` must be available: the SHA extensions' instructions fault on a CPU without them.
 Sha256 sha256_of(std::span<const uint8_t> bytes, Sha256Rounds rounds);
 
 } // namespace rrvm

@@ -50,6 +50,12 @@ TEST(Sha256Test, MatchesTheStandardsExamples) {
           << message.size() << " bytes, rounds " << int(rounds);
 }
 
+TEST(Sha256Test, HashesAnEmptySpanWithoutData) {
+  for (Sha256Rounds rounds : available_rounds())
+    EXPECT_EQ(sha256_hex(sha256_of(std::span<const uint8_t>(), rounds)),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 TEST(Sha256Test, AgreesWithSha256sumAroundEveryPaddingBoundary) {
   std::mt19937 random(20261204);
   for (size_t size : {1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 1 << 20}) {
