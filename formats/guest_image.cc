@@ -4,6 +4,7 @@
 
 #include "formats/trace_container.h"
 #include "formats/trace_header.h"
+#include "formats/zstd_frame.h"
 #include "vmm/boot/boot_file.h"
 #include "vmm/error.h"
 #include "vmm/sha256.h"
@@ -58,14 +59,10 @@ GuestImage GuestImage::from_bytes(std::string name, std::span<const uint8_t> byt
   image.name = std::move(name);
   image.original_size = bytes.size();
   image.sha256 = sha256_of(bytes);
-  image.zstd.resize(ZSTD_compressBound(bytes.size()));
+  image.zstd.resize(ZstdFrameWriter::bound(bytes.size()));
   const int level =
       bytes.size() > kLargeImageBytes ? kLargeImageCompressionLevel : kImageCompressionLevel;
-  const size_t n =
-      ZSTD_compress(image.zstd.data(), image.zstd.size(), bytes.data(), bytes.size(), level);
-  if (ZSTD_isError(n))
-    throw Error(ExitCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
-  image.zstd.resize(n);
+  image.zstd.resize(ZstdFrameWriter(level).write(bytes, image.zstd));
   image.mode_bits = mode_bits;
   image.segments = std::move(segments);
   return image;

@@ -5,12 +5,12 @@
 #include <fcntl.h>
 #include <string_view>
 #include <sys/utsname.h>
-#include <zstd.h>
 
 #include "formats/batch_codec.h"
 #include "formats/crc32c.h"
 #include "formats/trace_codec.h"
 #include "formats/trace_container.h"
+#include "formats/zstd_frame.h"
 #include "vmm/error.h"
 #include "vmm/unique_fd.h"
 
@@ -64,18 +64,14 @@ void write_frame(File& file, FrameTag tag, std::span<const uint8_t> payload) {
 // Turns a batch into a chunk frame plus its zstd payload, reusing its buffers.
 class ChunkEncoder {
 public:
-  explicit ChunkEncoder(int level) : level_(level) {}
+  explicit ChunkEncoder(int level) : frames_(level) {}
 
   std::span<const uint8_t> encode(const EventColumns& batch, uint64_t first_event) {
     const std::span<const uint8_t> raw = batch_encoder_.encode(batch, first_event);
     if (raw.size() > kMaxChunkRawBytes)
       throw Error(ExitCode::kInternal, "trace chunk exceeds the size readers accept");
-    out_.resize(FrameHeader::kSize + ZSTD_compressBound(raw.size()));
-    const size_t n =
-        ZSTD_compressCCtx(cctx_.get(), out_.data() + FrameHeader::kSize,
-                          out_.size() - FrameHeader::kSize, raw.data(), raw.size(), level_);
-    if (ZSTD_isError(n))
-      throw Error(ExitCode::kInternal, std::string("zstd: ") + ZSTD_getErrorName(n));
+    out_.resize(FrameHeader::kSize + ZstdFrameWriter::bound(raw.size()));
+    const size_t n = frames_.write(raw, std::span(out_).subspan(FrameHeader::kSize));
     const std::span<const uint8_t> payload(out_.data() + FrameHeader::kSize, n);
     encode_frame({.tag = FrameTag::kChunk,
                   .event_count = uint32_t(batch.size()),
@@ -88,9 +84,8 @@ public:
   }
 
 private:
-  int level_;
   BatchEncoder batch_encoder_;
-  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx_{ZSTD_createCCtx(), ZSTD_freeCCtx};
+  ZstdFrameWriter frames_;
   std::vector<uint8_t> out_;
 };
 

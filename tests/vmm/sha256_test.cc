@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include "vmm/sha256.h"
@@ -24,7 +25,9 @@ std::vector<Sha256Rounds> available_rounds() {
 }
 
 std::string sha256sum_of(const std::vector<uint8_t>& bytes) {
-  const std::string path = ::testing::TempDir() + "rrvm_sha256_test.bin";
+  // One file per process: ctest runs the tests of this file side by side.
+  const std::string path =
+      ::testing::TempDir() + "rrvm_sha256_test_" + std::to_string(getpid()) + ".bin";
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   FILE* pipe = popen(("sha256sum " + path).c_str(), "r");
