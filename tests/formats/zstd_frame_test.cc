@@ -4,11 +4,11 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "formats/trace_header.h"
 #include "formats/zstd_frame.h"
+#include "tests/support/subprocess.h"
 #include "vmm/error.h"
 
 namespace rrvm {
@@ -29,19 +29,13 @@ std::vector<uint8_t> frame_of(const std::vector<uint8_t>& payload) {
 
 // What `zstd -d` makes of `frame`.
 std::vector<uint8_t> zstd_tool_decompress(const std::vector<uint8_t>& frame) {
-  // One file per process: ctest runs the tests of this file side by side.
-  const std::string path =
-      ::testing::TempDir() + "rrvm_zstd_frame_test_" + std::to_string(getpid()) + ".zst";
+  const std::string path = test::unique_temp_path("frame.zst");
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(frame.data()), std::streamsize(frame.size()));
-  FILE* pipe = popen(("zstd -q -d -c " + path).c_str(), "r");
-  std::vector<uint8_t> out;
-  if (!pipe) return out;
-  for (int c; (c = fgetc(pipe)) != EOF;)
-    out.push_back(uint8_t(c));
-  EXPECT_EQ(pclose(pipe), 0) << "zstd -d failed";
+  const test::ProcessResult decompressed = test::run_process({"zstd", "-q", "-d", "-c", path});
   std::remove(path.c_str());
-  return out;
+  EXPECT_EQ(decompressed.status, 0) << "zstd -d failed: " << decompressed.err;
+  return {decompressed.out.begin(), decompressed.out.end()};
 }
 
 TEST(ZstdFrameTest, SmallPayloadsAreStoredRawAndReadByLibzstdAndTheZstdTool) {

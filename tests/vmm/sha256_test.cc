@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
+#include "tests/support/subprocess.h"
 #include "vmm/sha256.h"
 
 namespace rrvm {
@@ -25,18 +25,13 @@ std::vector<Sha256Rounds> available_rounds() {
 }
 
 std::string sha256sum_of(const std::vector<uint8_t>& bytes) {
-  // One file per process: ctest runs the tests of this file side by side.
-  const std::string path =
-      ::testing::TempDir() + "rrvm_sha256_test_" + std::to_string(getpid()) + ".bin";
+  const std::string path = test::unique_temp_path("message.bin");
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  FILE* pipe = popen(("sha256sum " + path).c_str(), "r");
-  if (!pipe) return "popen failed";
-  char hex[65] = {};
-  const size_t n = fread(hex, 1, 64, pipe);
-  pclose(pipe);
+  const test::ProcessResult hashed = test::run_process({"sha256sum", path});
   std::remove(path.c_str());
-  return std::string(hex, n);
+  EXPECT_EQ(hashed.status, 0) << hashed.err;
+  return hashed.out.substr(0, 64);
 }
 
 TEST(Sha256Test, MatchesTheStandardsExamples) {
