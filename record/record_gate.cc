@@ -43,13 +43,16 @@ void RecordGate::on_register_hash(uint64_t hash) {
 }
 
 void RecordGate::stats_sample(const HostSample& s) {
-  StatsSampleEvent sample{s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits, {}};
-  std::array<uint64_t, 256>& by_reason = folded_.exits_by_reason;
-  size_t reasons = by_reason.size();
-  while (reasons > 0 && by_reason[reasons - 1] == 0)
-    --reasons;
-  sample.exits_by_reason.assign(by_reason.begin(), by_reason.begin() + reasons);
-  by_reason.fill(0);
+  StatsSampleEvent sample{s.host_ns, s.runtime_ns, s.ready_ns, s.idle_ns, s.exits.total(), {}};
+  if (mode_ == VerifyMode::kHashes) {
+    for (size_t reason = 0; reason < kExitReasonCount; ++reason) {
+      const ExitReason r = ExitReason(reason);
+      sample.exits_by_reason.push_back(s.exits.of(r) - sampled_exits_.of(r));
+    }
+    while (!sample.exits_by_reason.empty() && sample.exits_by_reason.back() == 0)
+      sample.exits_by_reason.pop_back();
+    sampled_exits_ = s.exits;
+  }
   writer_->stats_sample(sample);
 }
 

@@ -4,8 +4,6 @@
 // folded into a ReportDigest that is logged only at verification events.
 #pragma once
 
-#include <array>
-
 #include "formats/trace_writer.h"
 #include "formats/verify_mode.h"
 #include "vmm/folded_reports.h"
@@ -103,9 +101,10 @@ private:
   LiveGate& host_;
   TraceWriter* writer_ = nullptr;
   VerifyMode mode_ = VerifyMode::kExits;
-  // The input polls so far; --verify hashes: the digest, the instruction count at the last exit,
-  // the exits by reason and the report count that wants a register hash.
+  // The input polls so far; --verify hashes: the digest, the instruction count at the last exit
+  // and the report count that wants a register hash.
   FoldedReports folded_;
+  ExitCounts sampled_exits_;                  // --verify hashes: as of the last stats sample
   uint64_t chunked_ns_ = host_monotonic_ns(); // when the writer last ended a chunk
 };
 

@@ -6,6 +6,7 @@
 // keeps it too, so devices, recording, replay and the debugger never care which engine runs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -34,6 +35,7 @@ enum class ExitReason : uint8_t {
   kInternalError,    // the engine could not run the guest; `detail` says why
   kUnsupported,      // the guest executed something the engine does not implement; `detail`
 };
+inline constexpr size_t kExitReasonCount = static_cast<size_t>(ExitReason::kUnsupported) + 1;
 
 const char* exit_reason_name(ExitReason reason);
 

@@ -8,7 +8,6 @@
 // gate would (report_exit and poll_input in vmm/gate.h).
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -28,7 +27,6 @@ struct FoldedReports {
   // folded by the machine only when the count after it stays below.
   uint64_t gate_wants_at = UINT64_MAX;
   MaybeCount last_icount = 0;
-  std::array<uint64_t, 256> exits_by_reason{}; // since the recording's last stats sample
 
   // Input polls so far (Gate::take_input calls, whoever answered them). The machine answers a
   // poll below `gate_polls_at` itself, with nothing, unless `input_waiting` (a recording's host
@@ -39,22 +37,16 @@ struct FoldedReports {
 
   bool foldable() const { return digest.reports() + 1 < gate_wants_at; }
   void fold(ExitReason reason, uint64_t rip, MaybeCount icount) {
-    count(reason, icount);
+    last_icount = icount;
     digest.exit(static_cast<uint8_t>(reason), rip, *icount);
   }
   // A format 2 trace's replay folds its exits as that format did.
   void fold_format2(ExitReason reason, uint64_t rip, MaybeCount icount) {
-    count(reason, icount);
+    last_icount = icount;
     digest.format2_exit(static_cast<uint8_t>(reason), rip, icount.value_or(0));
   }
   bool poll_is_empty() const {
     return polls < gate_polls_at && !input_waiting->load(std::memory_order_relaxed);
-  }
-
-private:
-  void count(ExitReason reason, MaybeCount icount) {
-    last_icount = icount;
-    ++exits_by_reason[static_cast<uint8_t>(reason)];
   }
 };
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "vmm/exit_counts.h"
 #include "vmm/unique_fd.h"
 
 namespace rrvm {
@@ -16,7 +17,7 @@ struct HostSample {
   uint64_t runtime_ns = 0; // the vCPU thread on a host CPU
   uint64_t ready_ns = 0;   // the vCPU thread runnable, waiting in a run queue
   uint64_t idle_ns = 0;    // the guest halted, the thread waiting for its next event
-  uint64_t exits = 0;
+  ExitCounts exits;        // the exits so far, by reason
 };
 
 class HostSampler {

@@ -152,7 +152,7 @@ RunOutcome Machine::run_to_outcome() {
       if (!quantum_boundary && *exit_count != deadline_count_)
         return {RunOutcome::Kind::kPositionReached, 0, ""};
     }
-    stats_.add(VmStat::VMEXIT_COUNT);
+    exits_.add(exit.reason);
     if (exit.reason == ExitReason::kKicked && kicks_) kicks_->report();
     if (report_exit(gate_, folded_, exit.reason, engine_->exit_rip(), exit_count))
       gate_.on_register_hash(hash_cpu_state(engine_->state()));
@@ -162,8 +162,6 @@ RunOutcome Machine::run_to_outcome() {
       take_sample();
     switch (exit.reason) {
     case ExitReason::kIo:
-      stats_.add(VmStat::VMEXIT_INOUT);
-      stats_.add(VmStat::VMEXIT_USERSPACE);
       handle_io(exit.io);
       if (const auto& request = platform_.end_request()) {
         kicker_->disarm();
@@ -171,12 +169,9 @@ RunOutcome Machine::run_to_outcome() {
       }
       break;
     case ExitReason::kMmio:
-      stats_.add(VmStat::VMEXIT_NESTED_FAULT);
-      stats_.add(VmStat::VMEXIT_USERSPACE);
       handle_mmio(exit.mmio);
       break;
     case ExitReason::kHlt:
-      stats_.add(VmStat::VMEXIT_HLT);
       halted_ = true;
       // Only an NMI, SMI or INIT could wake it, and rrvm has none: this is how a PC without
       // ACPI powers off (Linux's halt and `poweroff -f` end in cli; hlt).
@@ -185,22 +180,13 @@ RunOutcome Machine::run_to_outcome() {
         return powered_off();
       }
       break;
-    case ExitReason::kInterruptWindow:
-      stats_.add(VmStat::VMEXIT_INTR_WINDOW);
-      break;
     case ExitReason::kMsrRead:
     case ExitReason::kMsrWrite:
-      stats_.add(exit.reason == ExitReason::kMsrRead ? VmStat::VMEXIT_RDMSR : VmStat::VMEXIT_WRMSR);
-      stats_.add(VmStat::VMEXIT_USERSPACE);
       handle_msr(exit, exit.reason == ExitReason::kMsrRead);
       break;
+    case ExitReason::kInterruptWindow:
     case ExitReason::kKicked:
-      stats_.add(VmStat::VMEXIT_EXTINT);
-      stats_.add(VmStat::RRVM_HOST_WAKEUPS);
-      break;
     case ExitReason::kInstructionLimit:
-      stats_.add(VmStat::VMEXIT_EXTINT);
-      break;
     case ExitReason::kDebug: // returned above
       break;
     case ExitReason::kShutdown:
@@ -210,7 +196,6 @@ RunOutcome Machine::run_to_outcome() {
               explain_failure("guest reset by a triple fault (the CPU shut down)")};
     case ExitReason::kInternalError:
     case ExitReason::kUnsupported:
-      stats_.add(VmStat::VMEXIT_UNKNOWN);
       kicker_->disarm();
       return {RunOutcome::Kind::kEngineError, 0, explain_failure(exit.detail)};
     }
@@ -333,6 +318,7 @@ MachineSnapshot Machine::snapshot() {
   s.interrupt_window_requested = window_requested_;
   s.instruction_count = engine_->instruction_count().value_or(0);
   s.stats = stats_;
+  s.exits = exits_;
   return s;
 }
 
@@ -359,6 +345,7 @@ size_t Machine::restore(const MachineSnapshot& s) {
   request_window(s.interrupt_window_requested);
   engine_->set_instruction_count(s.instruction_count);
   stats_ = s.stats;
+  exits_ = s.exits;
   armed_deadline_ = TimerSource::kNever;
   return copied;
 }
@@ -440,7 +427,7 @@ void Machine::count_host_cpu() {
   // sched_getcpu() is a vDSO call (rseq/getcpu), yet 30 instructions: a few percent of an emu
   // exit. Looking every 64th exit misses only a thread moved away and back within 64 exits
   // (microseconds on emu), which the count of migrations may well forget.
-  if (stats_.get(VmStat::VMEXIT_COUNT) % kExitsPerCpuLook != 0) return;
+  if (exits_.total() % kExitsPerCpuLook != 0) return;
   const int cpu = sched_getcpu();
   if (cpu != host_cpu_) {
     if (host_cpu_ >= 0) stats_.add(VmStat::VCPU_MIGRATIONS);
@@ -461,8 +448,7 @@ void Machine::take_sample() {
 
 HostSample Machine::host_sample() const {
   const HostSampler::Reading now = sampler_->now();
-  return {now.elapsed_ns, now.run_ns, now.wait_ns, stats_.get(VmStat::VCPU_IDLE_TICKS),
-          stats_.get(VmStat::VMEXIT_COUNT)};
+  return {now.elapsed_ns, now.run_ns, now.wait_ns, stats_.get(VmStat::VCPU_IDLE_TICKS), exits_};
 }
 
 void Machine::deliver_interrupts(bool at_kick) {
@@ -472,7 +458,7 @@ void Machine::deliver_interrupts(bool at_kick) {
   }
   if (engine_->can_inject()) {
     uint8_t vector = platform_.pic().acknowledge();
-    gate_.on_injection(vector, stats_.get(VmStat::VMEXIT_COUNT), engine_->instruction_count());
+    gate_.on_injection(vector, exits_.total(), engine_->instruction_count());
     engine_->inject_interrupt(vector);
     stats_.add(VmStat::VCPU_EXTINT_COUNT);
     stats_.add(at_kick ? VmStat::RRVM_INJECT_AT_KICK : VmStat::RRVM_INJECT_AT_EXIT);
@@ -548,7 +534,13 @@ void Machine::arm_kicker() {
     kicker_->arm_at(host);
 }
 
-const VmStats& Machine::final_stats() {
+VmStats Machine::stats() const {
+  VmStats stats = stats_;
+  exits_.add_to(stats);
+  return stats;
+}
+
+VmStats Machine::final_stats() {
   stats_.set(VmStat::VCPU_TOTAL_RUNTIME, thread_cpu_ns() - run_start_host_ns_);
   stats_.set(VmStat::VMM_MEM_RESIDENT, memory_.resident_bytes());
   stats_.set(VmStat::PIT_TIMER_INTERRUPTS, platform_.pit_interrupts());
@@ -566,7 +558,7 @@ const VmStats& Machine::final_stats() {
       set_sample_sink(0, nullptr);
     }
   }
-  return stats_;
+  return stats();
 }
 
 RunOutcome Machine::powered_off() {

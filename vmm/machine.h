@@ -13,6 +13,7 @@
 #include "vmm/engine.h"
 #include "vmm/engine_factory.h"
 #include "vmm/error.h"
+#include "vmm/exit_counts.h"
 #include "vmm/gate.h"
 #include "vmm/guest_memory.h"
 #include "vmm/host_sampler.h"
@@ -88,6 +89,7 @@ struct MachineSnapshot {
   bool interrupt_window_requested = false;
   uint64_t instruction_count = 0; // engines that keep one
   VmStats stats;
+  ExitCounts exits;
 };
 
 class Machine {
@@ -122,10 +124,10 @@ public:
   // nobody else calls the engine's set_hw_breakpoints() or set_single_step().
   DebugRegisterArbiter& debug_registers() { return debug_registers_; }
   GuestMemory& memory() { return memory_; }
-  const VmStats& stats() const { return stats_; }
+  VmStats stats() const;
   // Finalises host-measured counters (runtime, ready time, resident memory) and returns the
   // statistics.
-  const VmStats& final_stats();
+  VmStats final_stats();
   // Recording: passes the host-time counters to `sink` at the first exit or wake-up after every
   // `interval_ns` of guest time (which follows host time while recording), and a last time in
   // final_stats(), which closes the last interval.
@@ -187,7 +189,10 @@ private:
   IoBus ports_;
   IoBus mmio_;
   PcPlatform platform_;
+  // The statistics but for those the exits' reasons give, which are counted in exits_ (one
+  // increment per exit) and added when stats() is asked.
   VmStats stats_;
+  ExitCounts exits_;
   BootImage image_;
   bool halted_ = false;
   bool window_requested_ = false; // what deliver_interrupts() last asked the engine for

@@ -4,39 +4,12 @@
 
 #include "formats/trace_reader.h"
 #include "vmm/engine.h"
+#include "vmm/exit_counts.h"
 #include "vmm/host_sampler.h"
 
 namespace rrvm {
 
 namespace {
-
-// The counter each exit reason adds to besides the total, for traces without a summary.
-std::optional<VmStat> counter_of(ExitReason reason) {
-  switch (reason) {
-  case ExitReason::kIo:
-    return VmStat::VMEXIT_INOUT;
-  case ExitReason::kMmio:
-    return VmStat::VMEXIT_NESTED_FAULT;
-  case ExitReason::kHlt:
-    return VmStat::VMEXIT_HLT;
-  case ExitReason::kInterruptWindow:
-    return VmStat::VMEXIT_INTR_WINDOW;
-  case ExitReason::kMsrRead:
-    return VmStat::VMEXIT_RDMSR;
-  case ExitReason::kMsrWrite:
-    return VmStat::VMEXIT_WRMSR;
-  case ExitReason::kKicked:
-  case ExitReason::kInstructionLimit:
-    return VmStat::VMEXIT_EXTINT;
-  case ExitReason::kInternalError:
-  case ExitReason::kUnsupported:
-    return VmStat::VMEXIT_UNKNOWN;
-  case ExitReason::kShutdown:
-  case ExitReason::kDebug:
-    break;
-  }
-  return std::nullopt;
-}
 
 double percent(uint64_t part_ns, uint64_t whole_ns) {
   return whole_ns ? 100.0 * double(part_ns) / double(whole_ns) : 0;
@@ -80,11 +53,7 @@ StatsReport read_stats_report(const std::string& trace_path) {
     if (const auto* exit = std::get_if<ExitEvent>(&event)) {
       const auto reason = ExitReason(exit->reason);
       ++current.exits_by_reason[exit_reason_name(reason)];
-      rebuilt.add(VmStat::VMEXIT_COUNT);
-      if (auto stat = counter_of(reason)) rebuilt.add(*stat);
-      if (reason == ExitReason::kIo || reason == ExitReason::kMmio ||
-          reason == ExitReason::kMsrRead || reason == ExitReason::kMsrWrite)
-        rebuilt.add(VmStat::VMEXIT_USERSPACE);
+      count_exits(rebuilt, reason);
     } else if (std::holds_alternative<InjectionEvent>(event)) {
       rebuilt.add(VmStat::VCPU_EXTINT_COUNT);
     } else if (const auto* guest_exit = std::get_if<GuestExitEvent>(&event)) {
