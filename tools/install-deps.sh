@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config ninja-build
   libzstd-dev zlib1g-dev liblzma-dev liblz4-dev libflatbuffers-dev flatbuffers-compiler libzydis-dev
   libgtest-dev libgmock-dev libbenchmark-dev libxbyak-dev
-  nasm gcc-multilib gdb qemu-system-x86 zstd
+  nasm gcc-multilib gdb qemu-system-x86 zstd valgrind
   clang libclang-rt-14-dev python3 ccache
 )
 

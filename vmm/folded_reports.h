@@ -1,11 +1,12 @@
-// The exits and input polls a gate under --verify hashes lets the machine handle itself. Such a
-// gate does nothing with most exits but fold them into its digest, and nothing with most polls
-// but count them, while an exit on emu costs a few hundred host instructions: the virtual calls
-// to Gate::on_exit and Gate::take_input and the gate's mode checks were most of what recording
-// added to each exit. The gate keeps its digest and poll count here and says from which report
-// and which poll on it wants to see them again (a check, a register hash, the first report of a
-// verification window or a logged input is due); before that, the machine does exactly what the
-// gate would (report_exit and poll_input in vmm/gate.h).
+// The reports and input polls a gate under --verify hashes lets the machine handle itself. Such a
+// gate does nothing with most reports (exits, port, MMIO and MSR reads) but fold them into its
+// digest, and nothing with most polls but count them, while an exit on emu costs a few hundred
+// host instructions: the virtual calls to Gate::on_exit, on_port_read and take_input and the
+// gate's mode checks were most of what recording added to each exit. The gate keeps its digest
+// and poll count here and says from which report and which poll on it wants to see them again (a
+// check, a register hash, the first report of a verification window or a logged input is due);
+// before that, the machine does exactly what the gate would (report_exit, report_port_read, ...
+// and poll_input in vmm/gate.h).
 #pragma once
 
 #include <atomic>
@@ -23,8 +24,8 @@ inline const std::atomic<bool> kNoInputEver{false};
 
 struct FoldedReports {
   ReportDigest digest;
-  // The report count from which the gate wants each exit itself (Gate::on_exit): an exit is
-  // folded by the machine only when the count after it stays below.
+  // The report count from which the gate wants each report itself (Gate::on_exit, on_port_read,
+  // ...): a report is folded by the machine only when the count after it stays below.
   uint64_t gate_wants_at = UINT64_MAX;
   MaybeCount last_icount = 0;
 

@@ -106,16 +106,44 @@ public:
   virtual std::optional<ExitReason> next_exit_reason() { return std::nullopt; }
 };
 
-// Hands an exit to the gate as the machine does: folded into `folded` (the gate's folded_reports(),
-// asked when the run started) while the gate lets the machine, else through Gate::on_exit.
-// Returns whether the gate wants the registers' hash at this exit.
+// Whether the machine folds its next report into `folded` (the gate's folded_reports(), asked when
+// the run started) itself instead of handing it to the gate: while the gate lets it.
+inline bool machine_folds(const FoldedReports* folded) {
+  return folded && folded->foldable();
+}
+
+// Hands an exit to the gate as the machine does: folded while machine_folds(), else through
+// Gate::on_exit. Returns whether the gate wants the registers' hash at this exit.
 inline bool report_exit(Gate& gate, FoldedReports* folded, ExitReason reason, uint64_t rip,
                         MaybeCount icount) {
-  if (folded && folded->foldable()) [[likely]] {
+  if (machine_folds(folded)) [[likely]] {
     folded->fold(reason, rip, icount);
     return false;
   }
   return gate.on_exit(reason, rip, icount);
+}
+
+// Hands a port, MMIO or MSR read to the gate as the machine does: folded while machine_folds(),
+// else through Gate::on_port_read, on_mmio_read or on_msr_read.
+inline void report_port_read(Gate& gate, FoldedReports* folded, uint16_t port, uint8_t size,
+                             uint32_t value) {
+  if (machine_folds(folded)) [[likely]]
+    folded->digest.port_read(port, size, value);
+  else
+    gate.on_port_read(port, size, value);
+}
+inline void report_mmio_read(Gate& gate, FoldedReports* folded, uint64_t gpa, uint8_t size,
+                             uint64_t value) {
+  if (machine_folds(folded)) [[likely]]
+    folded->digest.mmio_read(gpa, size, value);
+  else
+    gate.on_mmio_read(gpa, size, value);
+}
+inline void report_msr_read(Gate& gate, FoldedReports* folded, uint32_t index, uint64_t value) {
+  if (machine_folds(folded)) [[likely]]
+    folded->digest.msr_read(index, value);
+  else
+    gate.on_msr_read(index, value);
 }
 
 // Polls for input as the machine does: answered (with nothing) from `folded` while the gate lets

@@ -6,6 +6,9 @@
 #     --clock icount and with --verify exits; on emu in its default mode also for a guest whose
 #     every exit reads a port (port_poll_real, 2 000 000 reads); `record` vs `run` on a
 #     compute-bound guest (compute_long: most of a second of computation, no exits, no timer);
+#   - where valgrind is installed, the host instructions of an exit in each of the three (run,
+#     record, replay): callgrind's count is the same in every run, while wall times on a shared
+#     host vary by more than the 2 % the record/run target allows;
 #   - trace bytes on disk per exit for the exit-heavy guest;
 #   - replay vs record of a guest that idles nearly all the time (idle_pit_long: 500 PIT ticks
 #     at 1 kHz with HLT between them);
@@ -81,6 +84,43 @@ paired() {
                    r[int(3 * (NR - 1) / 4) + 1] }'
 }
 
+# Host instructions one command executes, all its threads together, under valgrind's callgrind.
+instructions() {
+  local status=0
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$@" \
+    >/dev/null 2>"$work/callgrind.log" || status=$?
+  if [ "$status" -gt 1 ]; then
+    echo "record_bench: callgrind of '$*' exited with $status" >&2
+    exit 1
+  fi
+  sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$work/callgrind.log"
+}
+
+# The host instructions of one exit: (instructions at 200 000 exits - at 20 000) / 180 000, for
+# `run` and `record` with the options given (@LOOP@ stands for the guest: the loop patched to
+# 20 000 and 200 000 iterations, the first two arguments) and the replay of the recording; sets IA,
+# IB and IC (run, record, replay).
+instructions_per_exit() {
+  local -a at_20k at_200k
+  local loop small=$1 large=$2
+  shift 2
+  for loop in "$small" "$large"; do
+    local -a counts=()
+    # shellcheck disable=SC2086 # the options are words
+    counts+=("$(instructions "$rrvm" run ${1//@LOOP@/$loop})")
+    # shellcheck disable=SC2086
+    counts+=("$(instructions "$rrvm" record -o "$trace" ${2//@LOOP@/$loop})")
+    counts+=("$(instructions "$rrvm" replay --serial none "$trace")")
+    if [ "$loop" = "$small" ]; then at_20k=("${counts[@]}"); else at_200k=("${counts[@]}"); fi
+  done
+  local -a per_exit=()
+  local i
+  for i in 0 1 2; do
+    per_exit+=("$(echo "scale=1; (${at_200k[$i]} - ${at_20k[$i]}) / 180000" | bc)")
+  done
+  IA=${per_exit[0]} IB=${per_exit[1]} IC=${per_exit[2]}
+}
+
 # A loop guest's (io_loop_real's, port_poll_real's) iteration count is its image's last dword
 # (little-endian): patch_iterations GUEST COUNT OUT.
 patch_iterations() {
@@ -90,9 +130,13 @@ patch_iterations() {
   printf '%08x' "$2" | sed 's/\(..\)\(..\)\(..\)\(..\)/\\x\4\\x\3\\x\2\\x\1/' | xargs -0 printf |
     dd of="$3" bs=1 seek=$((size - 4)) conv=notrunc status=none
 }
+patch_iterations io_loop_real 20000 "$work/io_loop_20k.bin"
 patch_iterations io_loop_real 200000 "$work/io_loop_200k.bin"
 patch_iterations io_loop_real 2000000 "$work/io_loop_2m.bin"
+patch_iterations port_poll_real 20000 "$work/port_poll_20k.bin"
+patch_iterations port_poll_real 200000 "$work/port_poll_200k.bin"
 patch_iterations port_poll_real 2000000 "$work/port_poll_2m.bin"
+io_loop_20k="--flat 0x7c00 $work/io_loop_20k.bin"
 io_loop="--flat 0x7c00 $work/io_loop_200k.bin"
 io_loop_2m="--flat 0x7c00 $work/io_loop_2m.bin"
 port_poll_2m="--flat 0x7c00 $work/port_poll_2m.bin"
@@ -156,6 +200,13 @@ for engine in "${engines[@]}"; do
         "$(echo "scale=1; ($A - $run_200k) * 1000000000 / 1800000" | bc) ns, record" \
         "$(echo "scale=1; ($B - $record_200k) * 1000000000 / 1800000" | bc) ns, replay" \
         "$(echo "scale=1; ($replay_2m - $replay_200k) * 1000000000 / 1800000" | bc) ns"
+      if command -v valgrind >/dev/null; then
+        instructions_per_exit "$io_loop_20k" "$io_loop" "--engine emu --serial none $clock @LOOP@" \
+          "--engine emu --serial none $mode @LOOP@"
+        echo "  host instructions per exit (callgrind, from 20 000 to 200 000 exits): run $IA," \
+          "record $IB, replay $IC; record/run $(ratio "$IB" "$IA") (target <= 1.02)," \
+          "replay/record $(ratio "$IC" "$IB")"
+      fi
     fi
   done
 
@@ -168,6 +219,14 @@ for engine in "${engines[@]}"; do
     echo "port-read-heavy (port_poll_real, 2 000 000 port reads), default: run ${A}s, record ${B}s," \
       "record/run $(ratio "$B" "$A"), paired $(paired "$TA" "$TB") (target <= 1.02), replay ${C}s," \
       "replay/record $(ratio "$C" "$B"), paired $(paired "$TB" "$TC") (target < 1)"
+    if command -v valgrind >/dev/null; then
+      instructions_per_exit "--flat 0x7c00 $work/port_poll_20k.bin" \
+        "--flat 0x7c00 $work/port_poll_200k.bin" "--engine emu --serial none @LOOP@" \
+        "--engine emu --serial none @LOOP@"
+      echo "  host instructions per exit (callgrind, from 20 000 to 200 000 reads): run $IA," \
+        "record $IB, replay $IC; record/run $(ratio "$IB" "$IA") (target <= 1.02)," \
+        "replay/record $(ratio "$IC" "$IB")"
+    fi
   fi
 
   # Most of a second of computation on each engine (emu's translator ~4 G, PVM's ring-0
