@@ -5,8 +5,8 @@
 // gate's mode checks were most of what recording added to each exit. The gate keeps its digest
 // and poll count here and says from which report and which poll on it wants to see them again (a
 // check, a register hash, the first report of a verification window or a logged input is due);
-// before that, the machine does exactly what the gate would (report_exit, report_port_read, ...
-// and poll_input in vmm/gate.h).
+// before that, the machine does exactly what the gate would (report_exit, report_read and
+// poll_input in vmm/gate.h).
 #pragma once
 
 #include <atomic>

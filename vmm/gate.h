@@ -123,27 +123,15 @@ inline bool report_exit(Gate& gate, FoldedReports* folded, ExitReason reason, ui
   return gate.on_exit(reason, rip, icount);
 }
 
-// Hands a port, MMIO or MSR read to the gate as the machine does: folded while machine_folds(),
-// else through Gate::on_port_read, on_mmio_read or on_msr_read.
-inline void report_port_read(Gate& gate, FoldedReports* folded, uint16_t port, uint8_t size,
-                             uint32_t value) {
+// Hands a port, MMIO or MSR read to the gate as the machine does: folded into the digest by
+// `kFold` (ReportDigest::port_read, mmio_read or msr_read) while machine_folds(), else through
+// `kToGate` (Gate::on_port_read, on_mmio_read or on_msr_read).
+template <auto kFold, auto kToGate, typename... Fields>
+inline void report_read(Gate& gate, FoldedReports* folded, Fields... fields) {
   if (machine_folds(folded)) [[likely]]
-    folded->digest.port_read(port, size, value);
+    (folded->digest.*kFold)(fields...);
   else
-    gate.on_port_read(port, size, value);
-}
-inline void report_mmio_read(Gate& gate, FoldedReports* folded, uint64_t gpa, uint8_t size,
-                             uint64_t value) {
-  if (machine_folds(folded)) [[likely]]
-    folded->digest.mmio_read(gpa, size, value);
-  else
-    gate.on_mmio_read(gpa, size, value);
-}
-inline void report_msr_read(Gate& gate, FoldedReports* folded, uint32_t index, uint64_t value) {
-  if (machine_folds(folded)) [[likely]]
-    folded->digest.msr_read(index, value);
-  else
-    gate.on_msr_read(index, value);
+    (gate.*kToGate)(fields...);
 }
 
 // Polls for input as the machine does: answered (with nothing) from `folded` while the gate lets

@@ -361,7 +361,8 @@ void Machine::handle_io(IoExit& io) {
       uint64_t value = ~0ull;
       if (!ports_.read(io.port, io.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_PORT_READS);
       std::memcpy(data, &value, io.size);
-      report_port_read(gate_, folded_, io.port, io.size, static_cast<uint32_t>(value));
+      report_read<&ReportDigest::port_read, &Gate::on_port_read>(gate_, folded_, io.port, io.size,
+                                                                 static_cast<uint32_t>(value));
     }
   }
 }
@@ -375,7 +376,8 @@ void Machine::handle_mmio(MmioExit& mmio) {
     uint64_t value = ~0ull;
     if (!mmio_.read(mmio.gpa, mmio.size, value)) stats_.add(VmStat::RRVM_UNHANDLED_MMIO);
     std::memcpy(mmio.data, &value, mmio.size);
-    report_mmio_read(gate_, folded_, mmio.gpa, mmio.size, value);
+    report_read<&ReportDigest::mmio_read, &Gate::on_mmio_read>(gate_, folded_, mmio.gpa, mmio.size,
+                                                               value);
   }
 }
 
@@ -392,7 +394,8 @@ void Machine::handle_msr(Exit& exit, bool read) {
   } else {
     answer_clock_msr(model->index, read, value);
   }
-  if (read) report_msr_read(gate_, folded_, exit.msr.index, value);
+  if (read)
+    report_read<&ReportDigest::msr_read, &Gate::on_msr_read>(gate_, folded_, exit.msr.index, value);
 }
 
 void Machine::answer_clock_msr(uint32_t index, bool read, uint64_t& value) {

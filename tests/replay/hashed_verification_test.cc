@@ -21,7 +21,7 @@ std::string trace_file(const std::string& name) {
 
 // Drives `gate` as the machine would through `exits` exits, each followed by a port read, an
 // input poll and, every 100 exits, an injection: the exits and port reads folded where the gate
-// lets the machine (report_exit, report_port_read). The report numbered `changed` (1-based; 0:
+// lets the machine (report_exit, report_read). The report numbered `changed` (1-based; 0:
 // none) has another value (rip, value read, vector).
 void run_reports(Gate& gate, uint64_t exits, uint64_t changed = 0) {
   FoldedReports* folded = gate.folded_reports();
@@ -31,7 +31,8 @@ void run_reports(Gate& gate, uint64_t exits, uint64_t changed = 0) {
   for (uint64_t i = 0; i < exits; ++i) {
     if (report_exit(gate, folded, ExitReason::kIo, value(0x1000 + i % 7), i * 10))
       gate.on_register_hash(0xabc0000 + i);
-    report_port_read(gate, folded, 0x3fd, 1, uint32_t(value(0x60)));
+    report_read<&ReportDigest::port_read, &Gate::on_port_read>(gate, folded, uint16_t(0x3fd),
+                                                               uint8_t(1), uint32_t(value(0x60)));
     if (i % 100 == 99) gate.on_injection(uint8_t(value(0x20)), i, i * 10 + 1);
     uint8_t input[16];
     poll_input(gate, folded, input);
@@ -154,7 +155,8 @@ TEST(HashedVerification, AStopBetweenAnExitAndItsPollEndsTheReplayThere) {
                 [&] {
                   for (; exits < kExits; ++exits) {
                     report_exit(gate, folded, ExitReason::kIo, 0x1000 + exits % 7, exits * 10);
-                    report_port_read(gate, folded, 0x3fd, 1, 0x60);
+                    report_read<&ReportDigest::port_read, &Gate::on_port_read>(
+                        gate, folded, uint16_t(0x3fd), uint8_t(1), uint32_t(0x60));
                     if (exits % 100 == 99) gate.on_injection(0x20, exits, exits * 10 + 1);
                     uint8_t input[16];
                     poll_input(gate, folded, input);
