@@ -24,12 +24,16 @@ namespace rrvm {
 // traces hold ties instead of clock samples. 3.0: ReportDigest folds an exit in fewer
 // operations, so a 2.x reader would find every --verify hashes recording diverged. This rrvm
 // still reads and replays 1.x and 2.x. 3.1: a guest image may be referenced rather than stored
-// (GuestImage::referenced).
-constexpr uint16_t kTraceFormatMajor = 3;
-constexpr uint16_t kTraceFormatMinor = 1;
+// (GuestImage::referenced). 4.0: ReportDigest folds port, MMIO and MSR reads as cheaply as exits,
+// and exits in fewer operations still; 3.x is still read and replayed.
+constexpr uint16_t kTraceFormatMajor = 4;
+constexpr uint16_t kTraceFormatMinor = 0;
 constexpr uint16_t kOldestTraceFormatMajor = 1;
-// The first major whose digest folds exits with ReportDigest::exit (before: format2_exit).
+// The digest's folds by major: before kExitFoldFormatMajor, format 2's (ReportDigest::format2_exit
+// and format3_port_read, ...); before kCurrentFoldsFormatMajor, format 3's (format3_exit and the
+// same reads); since, the current ones (exit, port_read, ...).
 constexpr uint16_t kExitFoldFormatMajor = 3;
+constexpr uint16_t kCurrentFoldsFormatMajor = 4;
 
 struct TraceMachine {
   uint64_t memory_bytes = 0;

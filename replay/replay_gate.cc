@@ -55,7 +55,7 @@ std::string describe(const Event& e) {
 } // namespace
 
 ReplayGate::ReplayGate(EventSource& events, VerifyMode mode, uint16_t format_major)
-    : events_(events), mode_(mode), format2_exits_(format_major < kExitFoldFormatMajor) {
+    : events_(events), mode_(mode), folds_format_(format_major) {
   plan();
 }
 
@@ -200,10 +200,12 @@ bool ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
     expect_exit(replayed);
     return wants_register_hashes();
   }
-  if (format2_exits_)
-    folded_.fold_format2(reason, rip, icount);
-  else
+  if (current_folds())
     folded_.fold(reason, rip, icount);
+  else if (folds_format_ >= kExitFoldFormatMajor)
+    folded_.fold_format3(reason, rip, icount);
+  else
+    folded_.fold_format2(reason, rip, icount);
   last_seen_rip_ = rip;
   reported(
       [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount()) + ")"; });
@@ -236,7 +238,10 @@ void ReplayGate::on_register_hash(uint64_t hash) {
 void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
   PortReadEvent replayed{port, size, value};
   if (hashed()) {
-    folded_.digest.port_read(port, size, value);
+    if (current_folds())
+      folded_.digest.port_read(port, size, value);
+    else
+      folded_.digest.format3_port_read(port, size, value);
     return reported([&] { return describe(replayed); });
   }
   const auto& recorded =
@@ -247,7 +252,10 @@ void ReplayGate::on_port_read(uint16_t port, uint8_t size, uint32_t value) {
 void ReplayGate::on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
   MmioReadEvent replayed{gpa, size, value};
   if (hashed()) {
-    folded_.digest.mmio_read(gpa, size, value);
+    if (current_folds())
+      folded_.digest.mmio_read(gpa, size, value);
+    else
+      folded_.digest.format3_mmio_read(gpa, size, value);
     return reported([&] { return describe(replayed); });
   }
   const auto& recorded =
@@ -258,7 +266,10 @@ void ReplayGate::on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) {
 void ReplayGate::on_msr_read(uint32_t index, uint64_t value) {
   MsrReadEvent replayed{index, value};
   if (hashed()) {
-    folded_.digest.msr_read(index, value);
+    if (current_folds())
+      folded_.digest.msr_read(index, value);
+    else
+      folded_.digest.format3_msr_read(index, value);
     return reported([&] { return describe(replayed); });
   }
   const auto& recorded =

@@ -21,7 +21,8 @@ namespace rrvm {
 
 class ReplayGate : public Gate {
 public:
-  // `format_major`: the trace's (ReportDigest folds the exits of 2.x traces as that format did).
+  // `format_major`: the trace's (ReportDigest folds the reports of 2.x and 3.x traces as their
+  // format did).
   ReplayGate(EventSource& events, VerifyMode mode, uint16_t format_major = kTraceFormatMajor);
 
   uint64_t sample_clock() override;
@@ -36,9 +37,10 @@ public:
   uint64_t host_deadline(uint64_t) const override { return 0; }
 
   bool on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) override;
-  // A format 2 trace's exits come to on_exit, which folds them as that format did.
+  // An older trace's reports all come to the gate (on_exit, on_port_read, ...), which folds them
+  // as their format did.
   FoldedReports* folded_reports() override {
-    return hashed() && !format2_exits_ ? &folded_ : nullptr;
+    return hashed() && current_folds() ? &folded_ : nullptr;
   }
   void on_port_read(uint16_t port, uint8_t size, uint32_t value) override;
   void on_mmio_read(uint64_t gpa, uint8_t size, uint64_t value) override;
@@ -157,7 +159,10 @@ private:
 
   EventSource& events_;
   VerifyMode mode_;
-  bool format2_exits_;
+  // The trace's major, which says which of ReportDigest's folds its digest used
+  // (kExitFoldFormatMajor, kCurrentFoldsFormatMajor).
+  uint16_t folds_format_;
+  bool current_folds() const { return folds_format_ >= kCurrentFoldsFormatMajor; }
   // The current event (the last consumed) and the looked-at one, in two slots that trade places
   // as the replay advances: an event is decoded into its slot once and never copied.
   std::array<Event, 2> slots_;

@@ -41,7 +41,11 @@ struct FoldedReports {
     last_icount = icount;
     digest.exit(static_cast<uint8_t>(reason), rip, *icount);
   }
-  // A format 2 trace's replay folds its exits as that format did.
+  // An older trace's replay folds its exits as that format did.
+  void fold_format3(ExitReason reason, uint64_t rip, MaybeCount icount) {
+    last_icount = icount;
+    digest.format3_exit(static_cast<uint8_t>(reason), rip, *icount);
+  }
   void fold_format2(ExitReason reason, uint64_t rip, MaybeCount icount) {
     last_icount = icount;
     digest.format2_exit(static_cast<uint8_t>(reason), rip, icount.value_or(0));
