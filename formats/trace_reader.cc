@@ -217,13 +217,32 @@ bool TraceReader::load_chunk(size_t chunk) {
 }
 
 bool TraceReader::next(Event& out) {
-  while (loaded_chunk_ == kNone || cursor_ == columns_.size()) {
-    if (next_chunk_ >= chunks_.size() || !load_chunk(next_chunk_)) return false;
-  }
+  if (loaded_chunk_ == kNone || cursor_ == columns_.size()) [[unlikely]]
+    if (!load_next_events()) return false;
   const uint8_t kind = columns_.kinds[cursor_++];
   const uint32_t i = kind_cursor_[kind]++;
   ++position_;
-  switch (EventKind(kind)) {
+  // The common case of a replay that checks every exit: an exit into a slot that held one, with
+  // nothing to destroy, and no registers for the other kinds' cases to save.
+  if (EventKind(kind) == EventKind::kExit) [[likely]] {
+    if (auto* exit = std::get_if<ExitEvent>(&out)) {
+      *exit = ExitEvent{columns_.exit_reasons[i], columns_.exit_rips[i]};
+      return true;
+    }
+  }
+  decode(EventKind(kind), i, out);
+  return true;
+}
+
+bool TraceReader::load_next_events() {
+  while (loaded_chunk_ == kNone || cursor_ == columns_.size()) {
+    if (next_chunk_ >= chunks_.size() || !load_chunk(next_chunk_)) return false;
+  }
+  return true;
+}
+
+void TraceReader::decode(EventKind kind, uint32_t i, Event& out) {
+  switch (kind) {
   case EventKind::kExit:
     out = ExitEvent{columns_.exit_reasons[i], columns_.exit_rips[i]};
     break;
@@ -272,7 +291,6 @@ bool TraceReader::next(Event& out) {
     out = columns_.clock_ties[i];
     break;
   }
-  return true;
 }
 
 bool TraceReader::seek(uint64_t index) {

@@ -61,6 +61,10 @@ private:
   bool read_footer();
   void scan_chunks();
   bool load_chunk(size_t chunk);
+  // Loads chunks up to the next one that holds events; false at the end of the readable ones.
+  [[gnu::noinline]] bool load_next_events();
+  // Event `i` of its kind in columns_ into `out`.
+  [[gnu::noinline]] void decode(EventKind kind, uint32_t i, Event& out);
   void truncate(size_t chunk, const std::string& why);
 
   File file_;

@@ -195,11 +195,13 @@ bool ReplayGate::input_possible() {
 }
 
 bool ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
+  if (hashed()) return on_hashed_exit(reason, rip, icount);
+  expect_exit({static_cast<uint8_t>(reason), rip});
+  return wants_register_hashes();
+}
+
+bool ReplayGate::on_hashed_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
   const ExitEvent replayed{static_cast<uint8_t>(reason), rip};
-  if (!hashed()) [[unlikely]] {
-    expect_exit(replayed);
-    return wants_register_hashes();
-  }
   if (current_folds())
     folded_.fold(reason, rip, icount);
   else if (folds_format_ >= kExitFoldFormatMajor)
@@ -213,9 +215,18 @@ bool ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
 }
 
 void ReplayGate::expect_exit(const ExitEvent& replayed) {
-  const auto& recorded =
-      std::get<ExitEvent>(expect(EventKind::kExit, [&] { return describe(replayed); }));
-  if (recorded != replayed) diverge(describe(recorded), describe(replayed));
+  const Event* next = peek();
+  current_index_ = consumed_;
+  const ExitEvent* recorded = next ? std::get_if<ExitEvent>(next) : nullptr;
+  if (!recorded || *recorded != replayed) [[unlikely]]
+    refuse_exit(next, replayed);
+  advance();
+}
+
+void ReplayGate::refuse_exit(const Event* next, const ExitEvent& replayed) {
+  const ExitEvent* recorded = next ? std::get_if<ExitEvent>(next) : nullptr;
+  if (!recorded) refuse(next, describe(replayed));
+  diverge(describe(*recorded), describe(replayed));
 }
 
 bool ReplayGate::wants_register_hashes() const {

@@ -137,8 +137,14 @@ private:
   // window, a check or a boundary's register hash) and from which poll on it must hand polls to
   // take_input (a logged input's, or a check's). Called whenever one of them moves.
   void refresh_fold_limit();
-  // Every mode but --verify hashes: the recording's exit event must be this one.
+  // --verify hashes, where the machine folds most exits itself: the rest (a window's first, a
+  // check's, all of an older format's).
+  [[gnu::noinline]] bool on_hashed_exit(ExitReason reason, uint64_t rip, MaybeCount icount);
+  // Every mode but --verify hashes: the recording's exit event must be this one. The common
+  // match is all that stays in line: a mismatch's messages go to refuse_exit.
   [[gnu::noinline]] void expect_exit(const ExitEvent& replayed);
+  [[noreturn, gnu::cold, gnu::noinline]] void refuse_exit(const Event* next,
+                                                          const ExitEvent& replayed);
   // Anything but the common input poll (nothing logged for it, no check due): an event may be
   // due at this poll.
   [[gnu::noinline]] size_t take_logged_input(uint64_t poll, std::span<uint8_t> out);
