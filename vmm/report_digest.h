@@ -73,8 +73,8 @@ private:
 
   // Odd, so that multiplying is a bijection mod 2^64. mixed()'s fit an instruction's immediate
   // (below 2^31, as the immediate is sign-extended) and differ by kind, in place of a tag: two
-  // kinds' folds of one word differ unless the word equals the running hash (then both give 0;
-  // a fresh digest's first report is never all zeros: a read's size is at least 1).
+  // kinds' folds of one word differ unless the word equals the running hash (then both give 0),
+  // which for a fresh digest takes a first report whose fields are all zero.
   static constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ull;
   static constexpr uint64_t kExitMultiplier = 0x7feb352dull;
   static constexpr uint64_t kPortReadMultiplier = 0x6c8e9cf5ull;
