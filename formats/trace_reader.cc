@@ -234,6 +234,23 @@ bool TraceReader::next(Event& out) {
   return true;
 }
 
+ExitRun TraceReader::exit_run() const {
+  if (loaded_chunk_ == kNone) return {};
+  const uint8_t* kinds = columns_.kinds.data();
+  const size_t size = columns_.size();
+  size_t end = cursor_;
+  while (end < size && kinds[end] == uint8_t(EventKind::kExit))
+    ++end;
+  const size_t first = kind_cursor_[size_t(EventKind::kExit)];
+  return {columns_.exit_reasons.data() + first, columns_.exit_rips.data() + first, end - cursor_};
+}
+
+void TraceReader::skip_exits(size_t n) {
+  cursor_ += n;
+  kind_cursor_[size_t(EventKind::kExit)] += uint32_t(n);
+  position_ += n;
+}
+
 bool TraceReader::load_next_events() {
   while (loaded_chunk_ == kNone || cursor_ == columns_.size()) {
     if (next_chunk_ >= chunks_.size() || !load_chunk(next_chunk_)) return false;

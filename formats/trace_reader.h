@@ -31,6 +31,13 @@ struct TraceStatus {
   bool complete() const { return reason.empty(); }
 };
 
+// Exits that come next in a row, as a chunk stores them: `count` reasons and rips.
+struct ExitRun {
+  const uint8_t* reasons = nullptr;
+  const uint64_t* rips = nullptr;
+  size_t count = 0;
+};
+
 class TraceReader {
 public:
   // Throws Error(kBadInput) if the file is not a trace, its header is damaged or its major format
@@ -47,6 +54,12 @@ public:
 
   // The next event in order; false at the end of the readable events.
   bool next(Event& out);
+  // The exits from the next event on that come in a row in the loaded chunk, without decoding
+  // them (none when the next event is no exit or lies in a chunk not loaded yet). Valid until
+  // the next call of next, seek or skip_exits.
+  ExitRun exit_run() const;
+  // Consumes the first `n` exits of exit_run()'s run, as `n` calls of next would.
+  void skip_exits(size_t n);
   // Positions before event `index`. False if it is not readable: status() says why, and next()
   // yields nothing until a seek succeeds.
   bool seek(uint64_t index);

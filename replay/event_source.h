@@ -21,6 +21,10 @@ public:
   virtual const TraceStatus& status() const = 0;
   // The recording finished without a guest exit: it was stopped (a signal, Ctrl-A x).
   virtual bool recording_was_stopped() const = 0;
+  // Exits that come next in a row, where the source keeps them (TraceReader::exit_run); none
+  // from a source that cannot say.
+  virtual ExitRun exit_run() const { return {}; }
+  virtual void skip_exits(size_t) {}
 };
 
 class TraceEventSource final : public EventSource {
@@ -32,6 +36,8 @@ public:
   bool recording_was_stopped() const override {
     return reader_.footer() && !reader_.footer()->summary.guest_exit_status;
   }
+  ExitRun exit_run() const override { return reader_.exit_run(); }
+  void skip_exits(size_t n) override { reader_.skip_exits(n); }
 
 private:
   TraceReader& reader_;

@@ -60,6 +60,8 @@ ReplayGate::ReplayGate(EventSource& events, VerifyMode mode, uint16_t format_maj
 }
 
 const Event* ReplayGate::peek() {
+  if (run_.count) [[unlikely]]
+    leave_run();
   // Statistics samples and checkpoint markers describe the recording; replay does not act on them.
   while (!looked_ahead_ && !exhausted_) {
     Event& e = lookahead();
@@ -81,7 +83,20 @@ void ReplayGate::advance() {
   current_slot_ ^= 1;
   looked_ahead_ = false;
   ++consumed_;
+  if (!hashed()) run_ = events_.exit_run();
   plan();
+}
+
+void ReplayGate::leave_run() {
+  lookahead() = ExitEvent{run_.reasons[run_next_], run_.rips[run_next_]};
+  looked_ahead_ = true;
+  end_run(run_next_ + 1);
+}
+
+void ReplayGate::end_run(size_t exits) {
+  events_.skip_exits(exits);
+  run_ = {};
+  run_next_ = 0;
 }
 
 void ReplayGate::drop() {
@@ -130,6 +145,8 @@ void ReplayGate::seek(const Cursor& cursor) {
     throw Error(ExitCode::kBadInput, "cannot return to trace event " +
                                          std::to_string(cursor.event) + ": " +
                                          events_.status().reason);
+  run_ = {};
+  run_next_ = 0;
   looked_ahead_ = false;
   exhausted_ = false;
   consumed_ = cursor.event;
@@ -196,8 +213,16 @@ bool ReplayGate::input_possible() {
 
 bool ReplayGate::on_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
   if (hashed()) return on_hashed_exit(reason, rip, icount);
-  expect_exit({static_cast<uint8_t>(reason), rip});
-  return wants_register_hashes();
+  const ExitEvent replayed{static_cast<uint8_t>(reason), rip};
+  current_index_ = consumed_;
+  if (run_.count && run_.reasons[run_next_] == replayed.reason &&
+      run_.rips[run_next_] == replayed.rip) [[likely]] {
+    ++consumed_;
+    if (++run_next_ == run_.count) end_run_and_plan();
+  } else {
+    expect_exit(replayed);
+  }
+  return mode_ == VerifyMode::kFull;
 }
 
 bool ReplayGate::on_hashed_exit(ExitReason reason, uint64_t rip, MaybeCount icount) {
@@ -212,6 +237,11 @@ bool ReplayGate::on_hashed_exit(ExitReason reason, uint64_t rip, MaybeCount icou
   reported(
       [&] { return describe(replayed) + " (instruction " + std::to_string(last_icount()) + ")"; });
   return wants_register_hashes();
+}
+
+void ReplayGate::end_run_and_plan() {
+  end_run(run_next_);
+  plan();
 }
 
 void ReplayGate::expect_exit(const ExitEvent& replayed) {
@@ -372,7 +402,8 @@ void ReplayGate::plan() {
 }
 
 void ReplayGate::plan_input() {
-  const Event* next = peek();
+  // Within a run the looked-at event is an exit.
+  const Event* next = run_.count ? nullptr : peek();
   input_poll_ = next && kind_of(*next) == EventKind::kSerialInput
                     ? std::get<SerialInputEvent>(*next).poll.value_or(0)
                     : UINT64_MAX;

@@ -117,6 +117,11 @@ private:
   // come while a caller still looks at the current one).
   void advance();
   void drop();
+  void leave_run();
+  // Consumes the run's first `exits` from the event source and ends the run.
+  void end_run(size_t exits);
+  // After the run's last exit matched: the event after the run is looked at.
+  [[gnu::noinline]] void end_run_and_plan();
   [[noreturn]] void diverge(const std::string& recorded, const std::string& replayed);
   // Throws Error(kBadInput) when the trace ends before the recording did.
   void throw_if_cut_short();
@@ -140,8 +145,8 @@ private:
   // --verify hashes, where the machine folds most exits itself: the rest (a window's first, a
   // check's, all of an older format's).
   [[gnu::noinline]] bool on_hashed_exit(ExitReason reason, uint64_t rip, MaybeCount icount);
-  // Every mode but --verify hashes: the recording's exit event must be this one. The common
-  // match is all that stays in line: a mismatch's messages go to refuse_exit.
+  // Every mode but --verify hashes: the recording's exit event must be this one. on_exit matches
+  // an exit of a run itself; the others come here, and a mismatch's messages go to refuse_exit.
   [[gnu::noinline]] void expect_exit(const ExitEvent& replayed);
   [[noreturn, gnu::cold, gnu::noinline]] void refuse_exit(const Event* next,
                                                           const ExitEvent& replayed);
@@ -174,7 +179,13 @@ private:
   std::array<Event, 2> slots_;
   size_t current_slot_ = 0;
   bool looked_ahead_ = false; // the other slot holds the looked-at event
-  bool exhausted_ = false;    // events_ has no more
+  // Per-event modes: the exits that come next in a row, compared where the trace keeps them
+  // instead of each decoded into a slot (EventSource::exit_run). While one lasts, its exit
+  // run_next_ is the looked-at event and no slot holds it; anything but a matching exit
+  // (peek()) leaves the run with that exit decoded into its slot.
+  ExitRun run_;
+  size_t run_next_ = 0;
+  bool exhausted_ = false; // events_ has no more
   uint64_t current_index_ =
       0; // trace index of the current event (or of the event expect() refused)
   // Read by the progress display's thread; written only by the vCPU thread.
