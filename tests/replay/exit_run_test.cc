@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "formats/trace_reader.h"
@@ -35,39 +36,41 @@ std::string write_trace(const std::string& name, size_t count, size_t input_afte
   return path;
 }
 
+// A replay of the trace write_trace(...) wrote, which it deletes at the end.
 struct Replay {
-  explicit Replay(const std::string& path) : reader(path), source(reader) {}
+  explicit Replay(std::string trace) : path(std::move(trace)), reader(path), source(reader) {}
+  ~Replay() { unlink(path.c_str()); }
+  std::string path;
   TraceReader reader;
   TraceEventSource source;
   ReplayGate gate{source, VerifyMode::kExits};
-  uint64_t polls = 0;
 
   // The machine's exit `i` and the input poll after it; returns the input bytes taken.
   size_t exit(size_t i) {
     EXPECT_FALSE(gate.on_exit(ExitReason::kIo, rip_of(i), MaybeCount(i)));
     uint8_t buffer[4];
-    ++polls;
     return gate.take_input(buffer);
+  }
+  // Exits `from` up to `to`, with no input.
+  void exits(size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i)
+      EXPECT_EQ(exit(i), 0u) << "exit " << i;
   }
 };
 
 TEST(ExitRun, ExitsInARowAcrossChunksMatchAndInputArrivesAtItsPoll) {
-  const std::string path = write_trace("match", 100, 60, 16);
-  Replay replay(path);
+  Replay replay(write_trace("match", 100, 60, 16));
   for (size_t i = 0; i < 100; ++i) {
     EXPECT_EQ(replay.exit(i), i == 60 ? 1u : 0u) << "exit " << i;
     EXPECT_EQ(replay.gate.position(), i + 1 + (i >= 60 ? 1 : 0));
   }
   EXPECT_EQ(replay.gate.position(), 101u);
   replay.gate.on_run_end();
-  unlink(path.c_str());
 }
 
 TEST(ExitRun, ADifferentExitInsideARunNamesItsEventAndBothSides) {
-  const std::string path = write_trace("diverge", 40, 1000, 64);
-  Replay replay(path);
-  for (size_t i = 0; i < 25; ++i)
-    replay.exit(i);
+  Replay replay(write_trace("diverge", 40, 1000, 64));
+  replay.exits(0, 25);
   try {
     replay.gate.on_exit(ExitReason::kIo, 0x9999, MaybeCount(25));
     ADD_FAILURE() << "no divergence";
@@ -77,38 +80,30 @@ TEST(ExitRun, ADifferentExitInsideARunNamesItsEventAndBothSides) {
               "replay diverged at event 25: the recording has exit io at rip 0x7c64, the replay "
               "exit io at rip 0x9999");
   }
-  unlink(path.c_str());
 }
 
 TEST(ExitRun, ASeekBackIntoARunReplaysTheSameExits) {
-  const std::string path = write_trace("seek", 50, 1000, 64);
-  Replay replay(path);
-  for (size_t i = 0; i < 10; ++i)
-    replay.exit(i);
+  Replay replay(write_trace("seek", 50, 1000, 64));
+  replay.exits(0, 10);
   const ReplayGate::Cursor at_10 = replay.gate.cursor();
   EXPECT_EQ(at_10.event, 10u);
-  for (size_t i = 10; i < 30; ++i)
-    replay.exit(i);
+  replay.exits(10, 30);
   replay.gate.seek(at_10);
   EXPECT_EQ(replay.gate.position(), 10u);
   EXPECT_EQ(replay.gate.next_exit_reason(), ExitReason::kIo); // looked at outside the run
-  for (size_t i = 10; i < 50; ++i)
-    replay.exit(i);
+  replay.exits(10, 50);
   EXPECT_EQ(replay.gate.position(), 50u);
   EXPECT_FALSE(replay.gate.next_exit_reason()); // the trace ends here
-  unlink(path.c_str());
 }
 
 TEST(ExitRun, AStopAtAnEventInsideARunComesAtThatExit) {
-  const std::string path = write_trace("stop", 30, 1000, 64);
-  Replay replay(path);
+  Replay replay(write_trace("stop", 30, 1000, 64));
   replay.gate.stop_at_event(12);
   size_t i = 0;
   for (; !replay.gate.stop_requested(); ++i)
     replay.exit(i);
   EXPECT_EQ(i, 12u);
   EXPECT_EQ(replay.gate.position(), 12u);
-  unlink(path.c_str());
 }
 
 } // namespace
