@@ -211,6 +211,7 @@ bool TraceReader::load_chunk(size_t chunk) {
   loaded_chunk_ = chunk;
   next_chunk_ = chunk + 1;
   cursor_ = 0;
+  exits_end_ = 0;
   kind_cursor_.fill(0);
   serial_cursor_ = 0;
   return true;
@@ -234,15 +235,20 @@ bool TraceReader::next(Event& out) {
   return true;
 }
 
-ExitRun TraceReader::exit_run() const {
+ExitRun TraceReader::exit_run() {
   if (loaded_chunk_ == kNone) return {};
-  const uint8_t* kinds = columns_.kinds.data();
-  const size_t size = columns_.size();
-  size_t end = cursor_;
-  while (end < size && kinds[end] == uint8_t(EventKind::kExit))
-    ++end;
+  // A run ends where it ends however far the cursor has moved into it: found once, so that a
+  // caller that asks after every exit does not scan the rest of the run each time.
+  if (exits_end_ <= cursor_) {
+    const uint8_t* kinds = columns_.kinds.data();
+    const size_t size = columns_.size();
+    exits_end_ = cursor_;
+    while (exits_end_ < size && kinds[exits_end_] == uint8_t(EventKind::kExit))
+      ++exits_end_;
+  }
   const size_t first = kind_cursor_[size_t(EventKind::kExit)];
-  return {columns_.exit_reasons.data() + first, columns_.exit_rips.data() + first, end - cursor_};
+  return {columns_.exit_reasons.data() + first, columns_.exit_rips.data() + first,
+          exits_end_ - cursor_};
 }
 
 void TraceReader::skip_exits(size_t n) {
@@ -322,6 +328,7 @@ bool TraceReader::seek(uint64_t index) {
   const size_t chunk = size_t(after - chunks_.begin()) - 1;
   if (loaded_chunk_ != chunk && !load_chunk(chunk)) return false;
   cursor_ = 0;
+  exits_end_ = 0;
   kind_cursor_.fill(0);
   serial_cursor_ = 0;
   for (uint64_t skip = index - chunks_[chunk].first_event; cursor_ < skip; ++cursor_) {

@@ -57,7 +57,7 @@ public:
   // The exits from the next event on that come in a row in the loaded chunk, without decoding
   // them (none when the next event is no exit or lies in a chunk not loaded yet). Valid until
   // the next call of next, seek or skip_exits.
-  ExitRun exit_run() const;
+  ExitRun exit_run();
   // Consumes the first `n` exits of exit_run()'s run, as `n` calls of next would.
   void skip_exits(size_t n);
   // Positions before event `index`. False if it is not readable: status() says why, and next()
@@ -97,6 +97,7 @@ private:
   size_t loaded_chunk_ = kNone; // the chunk in columns_
   size_t next_chunk_ = 0;       // loaded once columns_ is exhausted
   size_t cursor_ = 0;           // next event within columns_
+  size_t exits_end_ = 0; // past the exits from cursor_ on, once exit_run found it (> cursor_)
   std::array<uint32_t, kEventKindCount> kind_cursor_{};
   size_t serial_cursor_ = 0;
   uint64_t position_ = 0;

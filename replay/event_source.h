@@ -23,7 +23,7 @@ public:
   virtual bool recording_was_stopped() const = 0;
   // Exits that come next in a row, where the source keeps them (TraceReader::exit_run); none
   // from a source that cannot say.
-  virtual ExitRun exit_run() const { return {}; }
+  virtual ExitRun exit_run() { return {}; }
   virtual void skip_exits(size_t) {}
 };
 
@@ -36,7 +36,7 @@ public:
   bool recording_was_stopped() const override {
     return reader_.footer() && !reader_.footer()->summary.guest_exit_status;
   }
-  ExitRun exit_run() const override { return reader_.exit_run(); }
+  ExitRun exit_run() override { return reader_.exit_run(); }
   void skip_exits(size_t n) override { reader_.skip_exits(n); }
 
 private:

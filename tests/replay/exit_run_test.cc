@@ -96,6 +96,18 @@ TEST(ExitRun, ASeekBackIntoARunReplaysTheSameExits) {
   EXPECT_FALSE(replay.gate.next_exit_reason()); // the trace ends here
 }
 
+// As a kvm replay's kick tracker does before every exit (next_kick): each look leaves the run
+// and the exit after it starts the next one.
+TEST(ExitRun, LookingAheadBeforeEveryExitKeepsTheOrder) {
+  Replay replay(write_trace("look", 300, 1000, 256));
+  for (size_t i = 0; i < 300; ++i) {
+    EXPECT_EQ(replay.gate.next_exit_reason(), ExitReason::kIo) << "before exit " << i;
+    EXPECT_EQ(replay.exit(i), 0u);
+  }
+  EXPECT_EQ(replay.gate.position(), 300u);
+  EXPECT_FALSE(replay.gate.next_exit_reason());
+}
+
 TEST(ExitRun, AStopAtAnEventInsideARunComesAtThatExit) {
   Replay replay(write_trace("stop", 30, 1000, 64));
   replay.gate.stop_at_event(12);
