@@ -141,12 +141,14 @@ void ReplayGate::refuse(const Event* next, const std::string& what) {
 }
 
 void ReplayGate::seek(const Cursor& cursor) {
+  // Dropped first: the run points into the source's chunk, which a seek may replace, failing or
+  // not.
+  run_ = {};
+  run_next_ = 0;
   if (!events_.seek(cursor.event))
     throw Error(ExitCode::kBadInput, "cannot return to trace event " +
                                          std::to_string(cursor.event) + ": " +
                                          events_.status().reason);
-  run_ = {};
-  run_next_ = 0;
   looked_ahead_ = false;
   exhausted_ = false;
   consumed_ = cursor.event;
