@@ -11,7 +11,8 @@ Measures, best of ROUNDS, each engine booting Debian's stock kernel to a busybox
     does, instead of holding them).
 For each: wall time until /init's marker line appears on the serial output (boot to user space),
 total wall time, CPU time (user + system of the whole process, all threads), instructions
-retired, and the trace or log size.
+retired, and the trace or log size. rrvm's replay/record and record/run are also given "paired":
+the median of the rounds' ratios, since a round runs them back to back.
 
 How a run ends: rrvm ends by itself when the guest powers off (or, with a workload, writes its
 status to isa-debug-exit). QEMU without ACPI halts on `poweroff -f` and keeps running, so on the
@@ -38,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qemu_comparison import (EXIT_MISSING, EXIT_USAGE, BenchError, Parser, check_rrvm_status,
-                             embedded_image_bytes, fail, megabytes, read_output,
-                             retired_instructions, same_replay, sizes_text, spread, tail,
-                             verdict, zstd19_bytes)
+                             embedded_image_bytes, fail, megabytes, paired_verdict,
+                             read_output, retired_instructions, same_replay, sizes_text, spread,
+                             tail, verdict, zstd19_bytes)
 
 SOURCE_DIR = Path(__file__).resolve().parents[2]
 LINUX_CACHE = Path("/var/cache/rrvm/linux")
@@ -330,11 +331,18 @@ def report(results, kernel_names):
                  referenced.size("whole") / log, 1.0)]
         for what, ratio, target in rows:
             print(verdict(what, ratio, target))
-    print("\nrrvm replay against its own record (wall time; CPU time in brackets):")
+    print("\nrrvm replay against its own record (wall time; CPU time in brackets), best of the "
+          "rounds and paired (the rounds' ratios: a round runs record and replay back to back):")
     for mode in RRVM_MODES:
         mine, theirs = results[f"rrvm replay ({mode})"], results[f"rrvm record ({mode})"]
         print(verdict(f"replay faster than record, {mode}", mine.best_total() / theirs.best_total(),
                       1.0) + f" [{mine.best_cpu() / theirs.best_cpu():.3f}]")
+        print(paired_verdict(f"replay faster than record, {mode}", mine.total_s, theirs.total_s,
+                             1.0))
+    run = results["rrvm run (icount)"]
+    print(verdict("record / run <= 1.02, icount", record.best_total() / run.best_total(), 1.02) +
+          f" [{record.best_cpu() / run.best_cpu():.3f}]")
+    print(paired_verdict("record / run <= 1.02, icount", record.total_s, run.total_s, 1.02))
 
 
 def main():

@@ -113,3 +113,18 @@ def sizes_text(values, show):
 
 def verdict(what, ratio, target):
     return f"  {what}: {ratio:.3f} (target <= {target}) {'met' if ratio <= target else 'MISSED'}"
+
+
+def paired(mine, theirs):
+    """The ratios of two configurations' times round by round (mine / theirs, the lists in round
+    order): their median and quartiles. Rounds run back to back share the host's load of the
+    moment, so on a noisy host these resolve differences two best-of times do not."""
+    ratios = sorted(m / t for m, t in zip(mine, theirs, strict=True))
+    n = len(ratios)
+    return ratios[(n - 1) // 2], ratios[(n - 1) // 4], ratios[3 * (n - 1) // 4]
+
+
+def paired_verdict(what, mine, theirs, target):
+    median, low, high = paired(mine, theirs)
+    return (f"  {what}: paired {median:.3f} [{low:.3f}-{high:.3f}] over {len(mine)} rounds "
+            f"(target <= {target}) {'met' if median <= target else 'MISSED'}")
