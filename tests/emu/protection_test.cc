@@ -112,7 +112,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 // Ring 3 in long mode with CR0.AM: a misaligned access passes while EFLAGS.AC is clear and
-// faults once it is set; ring 0 is never checked.
+// faults once it is set, in translated code too; ring 0 is never checked.
 INSTANTIATE_TEST_SUITE_P(Alignment, ProtectionTest,
                          ::testing::Values(Case{"MisalignedAtRing3WithAc", Mode::kLong64, R"(
   mov qword [0x604], 0x70000 ; RSP0
@@ -135,6 +135,35 @@ ring3:
   mov eax, [0x20004]
   mov ebx, 1
   mov eax, [0x20002]
+)",
+                                                17},
+                                           // The loop runs translated before POPF sets AC.
+                                           Case{"MisalignedInATranslatedLoopOnceAcIsSet",
+                                                Mode::kLong64, R"(
+  mov qword [0x604], 0x70000 ; RSP0
+  mov rax, cr0
+  or eax, 1 << 18
+  mov cr0, rax
+  push 0x23
+  push 0x60000
+  push 0x3002
+  push 0x2b
+  push ring3
+  iretq
+ring3:
+  mov ecx, 100
+hot:
+  mov eax, [0x20001]
+  dec ecx
+  jnz hot
+  test ebx, ebx
+  jnz finish
+  mov ebx, 1
+  pushfq
+  or dword [rsp], 1 << 18
+  popfq
+  jmp ring3
+finish:
 )",
                                                 17}),
                          [](const auto& info) { return std::string(info.param.name); });

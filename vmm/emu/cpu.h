@@ -145,7 +145,9 @@ public:
   // in real and 64-bit mode and for flat writable data segments, which no access can violate, so
   // the common case costs one test.
   uint8_t seg_checked = 0;
-  bool align_checked = false; // CR0.AM at CPL 3: EFLAGS.AC decides whether alignment is checked
+  // CR0.AM and EFLAGS.AC at CPL 3: alignment is checked. Linux sets CR0.AM and leaves AC clear
+  // in user space, whose accesses would all take the handler if AC were left to check_access.
+  bool align_checked = false;
   // Bit s: a data access through segment s goes through check_access (seg_checked's bit s, or
   // align_checked), so the fast paths test one bit.
   uint8_t access_checks = 0;
@@ -163,6 +165,8 @@ public:
   uint64_t fetch_epoch = 1;
   void fetch_changed() { ++fetch_epoch; }
   void refresh_mode();
+  // align_checked, access_checks and inline_checks, from CR0, the CPL, EFLAGS.AC and the segments.
+  void refresh_access_checks();
 
   // ---- run control, shared with EmuEngine ----
   Exit exit;
@@ -207,8 +211,10 @@ public:
 
   uint64_t rflags() const { return lazy.op == FlagOp::kNone ? flags_raw : materialize(); }
   void set_rflags(uint64_t v) {
+    const bool ac_changed = (flags_raw ^ v) & rflags::kAC;
     flags_raw = v | rflags::kFixed1;
     lazy.op = FlagOp::kNone;
+    if (ac_changed) refresh_access_checks();
   }
   void commit_flags() {
     if (lazy.op != FlagOp::kNone) set_rflags(materialize());

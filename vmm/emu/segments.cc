@@ -27,18 +27,22 @@ void Cpu::refresh_mode() {
                                       g.limit == 0xffffffff;
       if (!flat_writable_data) seg_checked |= uint8_t(1u << i);
     }
-  align_checked = (cr0 & cr0::kAM) && cpl == 3;
   const bool user = cpl == 3;
   acc_read = user ? perm::kReadU : perm::kReadS;
   acc_write = user ? perm::kWriteU : perm::kWriteS;
   acc_exec = user ? perm::kExecU : perm::kExecS;
+  refresh_access_checks();
+  read_tags = tags_of(acc_read);
+  write_tags = tags_of(acc_write);
+  exec_tags = tags_of(acc_exec);
+}
+
+void Cpu::refresh_access_checks() {
+  align_checked = (cr0 & cr0::kAM) && cpl == 3 && (flags_raw & rflags::kAC);
   access_checks = align_checked ? 0x3f : seg_checked;
   inline_checks = access_checks;
   for (unsigned i = 0; i < kFS; ++i)
     if (seg_base[i]) inline_checks |= uint8_t(1u << i);
-  read_tags = tags_of(acc_read);
-  write_tags = tags_of(acc_write);
-  exec_tags = tags_of(acc_exec);
 }
 
 Segment flat_segment(uint16_t selector, bool code, bool l, bool db, unsigned dpl) {
@@ -87,8 +91,7 @@ void Cpu::check_access(unsigned s, uint64_t off, unsigned size, Access a) {
     }
   }
   // Operands of odd sizes (far pointers, descriptor-table registers) are not alignment-checked.
-  if (align_checked && (flags_raw & rflags::kAC) && std::has_single_bit(size) &&
-      (linear(s, off) & (size - 1)))
+  if (align_checked && std::has_single_bit(size) && (linear(s, off) & (size - 1)))
     fault(vec::kAC, 0);
 }
 
