@@ -209,8 +209,13 @@ RandomCode random_code(std::mt19937_64& rng, unsigned n, unsigned id, bool wide,
       break;
     }
     case 3:
-      if (pick(2)) { // ALU with a memory destination
+      if (pick(2)) { // ALU with a memory destination; a byte one with an immediate
         const bool q = wide && pick(2);
+        if (pick(4) == 0) {
+          t << kAlu[pick(8)] << " byte [" << base << " + " << offset(1) << "], " << int(rng() >> 56)
+            << "\n";
+          break;
+        }
         t << kAlu[pick(8)] << " " << (q ? "qword" : "dword") << " [" << base << " + "
           << offset(q ? 8 : 4) << "], ";
         if (pick(2))

@@ -145,26 +145,30 @@ void Emitter::emit_alu_load(const Insn& in, InlineAlu op) {
   resume(slow);
 }
 
-// alu2<Op, T, kMem, kReg|kImm> for 4 and 8 bytes: read_as, lazy_set<T>(op, a, b, r) and, but for
-// CMP and TEST, write_as of the result through the one TLB hit.
+// alu2<Op, T, kMem, kReg|kImm> for 4 and 8 bytes, and for a byte with an immediate: read_as,
+// lazy_set<T>(op, a, b, r) and, but for CMP and TEST, write_as of the result through the one TLB
+// hit. The record's operands and result are zero-extended.
 void Emitter::emit_alu_mem(const Insn& in, InlineAlu op) {
   const Operand& m = in.op[0];
   const Operand& s = in.op[1];
   const bool writes = op != InlineAlu::kCmp && op != InlineAlu::kTest;
-  const bool wide = m.size == 8;
   emit_offset(m, in);
   SlowAccess& slow = slow_access(in);
   emit_linear(m.seg, in.asize, slow.entry);
   emit_tlb_hit(m.size, writes, slow.entry); // a write tag implies the read tag
   const Xbyak::Reg64 b = rcx, r = r9;
-  mov(sized(r, m.size), wide ? qword[rax] : dword[rax]);
+  const Xbyak::Address at = m.size == 1 ? byte[rax] : m.size == 4 ? dword[rax] : qword[rax];
+  if (m.size == 1)
+    movzx(r.cvt32(), at);
+  else
+    mov(sized(r, m.size), at);
   if (s.kind == OpKind::kImm)
-    mov(b, wide ? uint64_t(s.disp) : uint32_t(s.disp));
+    mov(b, uint64_t(s.disp) & (~0ull >> (64 - m.size * 8)));
   else
     mov(sized(b, m.size), sized(cached_gpr(s.reg), m.size));
   if (flags_live_) mov(r8, r);
   record_flags(emit_alu_op(op, sized(r, m.size), sized(b, m.size)), m.size, r8, b, r);
-  if (writes) mov(wide ? qword[rax] : dword[rax], sized(r, m.size));
+  if (writes) mov(at, sized(r, m.size));
   resume(slow);
 }
 

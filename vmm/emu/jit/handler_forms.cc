@@ -83,6 +83,10 @@ HandlerForms::HandlerForms(CodeCache& cache) {
     shifts_[handler_of(cache, [&](G& g) { g.shr(r, 3); })] = InlineShift::kShr;
     shifts_[handler_of(cache, [&](G& g) { g.sar(r, 3); })] = InlineShift::kSar;
   }
+  // xbyak writes mov(rax, 0x1234) as MOV r32: the 64-bit forms, an imm32 sign-extended (Linux
+  // loads its constants so) and an imm64, are named apart.
+  alu_[handler_of(cache, [&](G& g) { g.mov(r64a, uint64_t(-5)); })] = InlineAlu::kMov;
+  alu_[handler_of(cache, [&](G& g) { g.mov(r64a, 0x123456789ull); })] = InlineAlu::kMov;
   unary_[handler_of(cache, [&](G& g) { g.setb(r8a); })] = InsnPlan::Kind::kSetcc;
   extend_[handler_of(cache, [&](G& g) { g.movzx(r32a, r8b); })] = false;
   extend_[handler_of(cache, [&](G& g) { g.movsx(r32a, r8b); })] = true;
@@ -98,6 +102,9 @@ HandlerForms::HandlerForms(CodeCache& cache) {
     alu_loads_[handler_of(cache, [&](G& g) { (g.*a.rr)(r32a, g.dword[r64b]); })] = a.op;
     alu_loads_[handler_of(cache, [&](G& g) { (g.*a.rr)(r64a, g.qword[r64b]); })] = a.op;
   }
+  for (const AluRef& a : alu)
+    alu_mems_[handler_of(cache, [&](G& g) { (g.*a.ri)(g.byte[r64b], 0x45); })] = a.op;
+  alu_mems_[handler_of(cache, [&](G& g) { g.test(g.byte[r64b], 0x45); })] = InlineAlu::kTest;
   alu_mems_[handler_of(cache, [&](G& g) { g.test(g.dword[r64b], r32a); })] = InlineAlu::kTest;
   alu_mems_[handler_of(cache, [&](G& g) { g.test(g.qword[r64b], r64a); })] = InlineAlu::kTest;
   alu_mems_[handler_of(cache, [&](G& g) { g.test(g.dword[r64b], 0x12345); })] = InlineAlu::kTest;
@@ -238,10 +245,12 @@ InsnPlan HandlerForms::plan(const Insn& in) const {
     p.sign_extend = in.fn == movsx_;
     return p;
   }
+  // Bytes with an immediate only: flag tests of Linux's structures (TEST and CMP of a byte).
   if (auto it = alu_mems_.find(in.fn);
-      it != alu_mems_.end() && d.kind == OpKind::kMem && (d.size == 4 || d.size == 8) &&
-      (in.asize == 4 || in.asize == 8) &&
-      (s.kind == OpKind::kImm || (s.kind == OpKind::kReg && !s.high && s.size == d.size))) {
+      it != alu_mems_.end() && d.kind == OpKind::kMem && (in.asize == 4 || in.asize == 8) &&
+      (s.kind == OpKind::kImm ? d.size == 1 || d.size == 4 || d.size == 8
+                              : s.kind == OpKind::kReg && !s.high && s.size == d.size &&
+                                    (d.size == 4 || d.size == 8))) {
     p.kind = InsnPlan::Kind::kAluMem;
     p.alu = it->second;
     return p;
