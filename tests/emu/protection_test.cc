@@ -29,6 +29,24 @@ std::string prologue(Mode mode) {
   const bool wide = mode == Mode::kLong64;
   std::string s = wide ? "%define GATE 16\n%define ERROR_CODE rdi\n"
                        : "%define GATE 8\n%define ERROR_CODE edi\n";
+  // Long mode: CR0.AM set, a misaligned access at ring 0 (never checked), then IRETQ to the
+  // label ring3 at CPL 3 with EFLAGS.AC clear.
+  if (wide)
+    s += R"(
+%macro to_ring3_with_am 0
+  mov qword [0x604], 0x70000 ; RSP0
+  mov rax, cr0
+  or eax, 1 << 18
+  mov cr0, rax
+  mov eax, [0x20001]
+  push 0x23
+  push 0x60000
+  push 0x3002
+  push 0x2b
+  push ring3
+  iretq
+%endmacro
+)";
   s += R"(
 %macro gate 1
   mov eax, fault%1
@@ -115,17 +133,7 @@ INSTANTIATE_TEST_SUITE_P(
 // faults once it is set, in translated code too; ring 0 is never checked.
 INSTANTIATE_TEST_SUITE_P(Alignment, ProtectionTest,
                          ::testing::Values(Case{"MisalignedAtRing3WithAc", Mode::kLong64, R"(
-  mov qword [0x604], 0x70000 ; RSP0
-  mov rax, cr0
-  or eax, 1 << 18
-  mov cr0, rax
-  mov eax, [0x20001]
-  push 0x23
-  push 0x60000
-  push 0x3002
-  push 0x2b
-  push ring3
-  iretq
+  to_ring3_with_am
 ring3:
   mov eax, [0x20001]
   mov ax, [0x20002]
@@ -140,16 +148,7 @@ ring3:
                                            // The loop runs translated before POPF sets AC.
                                            Case{"MisalignedInATranslatedLoopOnceAcIsSet",
                                                 Mode::kLong64, R"(
-  mov qword [0x604], 0x70000 ; RSP0
-  mov rax, cr0
-  or eax, 1 << 18
-  mov cr0, rax
-  push 0x23
-  push 0x60000
-  push 0x3002
-  push 0x2b
-  push ring3
-  iretq
+  to_ring3_with_am
 ring3:
   mov ecx, 100
 hot:
